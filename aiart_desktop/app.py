@@ -1,0 +1,15 @@
+"""Composition root: command-line dispatch, QApplication, settings, wiring."""
+from __future__ import annotations
+
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] in ("export",):
+        from .cli import main as cli_main
+
+        return cli_main(args)
+    from .qt.main_window import run_gui
+
+    return run_gui(args)

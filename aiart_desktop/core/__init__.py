@@ -1,0 +1,1 @@
+"""Headless painting core: numpy only, never Qt."""

@@ -1,0 +1,181 @@
+"""The document's undoable commands. Each stores only what it changed.
+
+Commands call the document's private `_apply_*` methods, which change state and emit events;
+the document's public methods build commands and push them (see DESIGN.md, rule 3).
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .history import Command
+from .layer import Group, Layer, Node
+from .tiles import TILE, TileMap
+
+if TYPE_CHECKING:
+    from .document import Document
+
+TILE_BYTES = TILE * TILE * 4
+
+
+def tilemap_bytes(*maps: TileMap, seen: set[int] | None = None) -> int:
+    seen = set() if seen is None else seen
+    total = 0
+    for m in maps:
+        for t in m.values():
+            if t is not None and id(t) not in seen:
+                seen.add(id(t))
+                total += t.nbytes
+    return total
+
+
+class PixelsEdit(Command):
+    """Tile-level pixel change of one layer (a stroke, a fill, a paste, an AI apply)."""
+
+    def __init__(self, doc: Document, layer: Layer, before: TileMap, after: TileMap,
+                 text: str = "Paint") -> None:
+        self.doc, self.layer, self.text = doc, layer, text
+        # Drop tiles that did not actually change: undo stores only what changed.
+        keys = [k for k in after if before.get(k) is not after[k]]
+        self.before = {k: before.get(k) for k in keys}
+        self.after = {k: after[k] for k in keys}
+        self._nbytes = tilemap_bytes(self.before, self.after)
+
+    @property
+    def empty(self) -> bool:
+        return not self.after
+
+    def redo(self) -> None:
+        self.doc._apply_tiles(self.layer, self.after)
+
+    def undo(self) -> None:
+        self.doc._apply_tiles(self.layer, self.before)
+
+    @property
+    def nbytes(self) -> int:
+        return self._nbytes
+
+
+class InsertNode(Command):
+    def __init__(self, doc: Document, node: Node, parent: Group, index: int,
+                 text: str = "Add layer") -> None:
+        self.doc, self.node, self.parent, self.index, self.text = doc, node, parent, index, text
+
+    def redo(self) -> None:
+        self.doc._apply_insert(self.node, self.parent, self.index)
+
+    def undo(self) -> None:
+        self.doc._apply_remove(self.node)
+
+    @property
+    def nbytes(self) -> int:
+        layers = [self.node] if isinstance(self.node, Layer) else (
+            self.node.layers() if isinstance(self.node, Group) else [])
+        return sum(n.tiles.nbytes for n in layers) + 256
+
+
+class RemoveNode(Command):
+    def __init__(self, doc: Document, node: Node, text: str = "Delete layer") -> None:
+        assert node.parent is not None
+        self.doc, self.node, self.text = doc, node, text
+        self.parent = node.parent
+        self.index = node.parent.children.index(node)
+
+    def redo(self) -> None:
+        self.doc._apply_remove(self.node)
+
+    def undo(self) -> None:
+        self.doc._apply_insert(self.node, self.parent, self.index)
+
+    @property
+    def nbytes(self) -> int:
+        return 256
+
+
+class MoveNode(Command):
+    def __init__(self, doc: Document, node: Node, parent: Group, index: int,
+                 text: str = "Move layer") -> None:
+        assert node.parent is not None
+        self.doc, self.node, self.text = doc, node, text
+        self.old = (node.parent, node.parent.children.index(node))
+        self.new = (parent, index)
+
+    def redo(self) -> None:
+        self.doc._apply_remove(self.node)
+        self.doc._apply_insert(self.node, *self.new)
+
+    def undo(self) -> None:
+        self.doc._apply_remove(self.node)
+        self.doc._apply_insert(self.node, *self.old)
+
+
+class SetNodeProps(Command):
+    """Change layer/group properties. Consecutive edits of the same properties merge."""
+
+    def __init__(self, doc: Document, node: Node, new: dict[str, Any],
+                 text: str | None = None) -> None:
+        self.doc, self.node = doc, node
+        self.new = {k: node.validate(k, v) for k, v in new.items()}
+        self.old = {k: getattr(node, k) for k in new}
+        self.text = text or _props_text(self.new)
+
+    def redo(self) -> None:
+        self.doc._apply_props(self.node, self.new)
+
+    def undo(self) -> None:
+        self.doc._apply_props(self.node, self.old)
+
+    def merge(self, other: Command) -> bool:
+        if (isinstance(other, SetNodeProps) and other.node is self.node
+                and other.new.keys() == self.new.keys()):
+            self.new = dict(other.new)
+            return True
+        return False
+
+
+class SetSelection(Command):
+    """Replace the document's selection mask (None = nothing selected)."""
+
+    def __init__(self, doc: Document, mask: np.ndarray | None, text: str = "Select") -> None:
+        self.doc, self.text = doc, text
+        self.before = doc.selection
+        self.after = mask
+
+    def redo(self) -> None:
+        self.doc._apply_selection(self.after)
+
+    def undo(self) -> None:
+        self.doc._apply_selection(self.before)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(m.nbytes for m in (self.before, self.after) if m is not None)
+
+
+class ResizeCanvas(Command):
+    """Change the canvas size, shifting every top-level layer's offset by (dx, dy)."""
+
+    def __init__(self, doc: Document, width: int, height: int, dx: int = 0, dy: int = 0,
+                 text: str = "Resize canvas") -> None:
+        self.doc, self.text = doc, text
+        self.old = (doc.width, doc.height)
+        self.new = (width, height)
+        self.dx, self.dy = dx, dy
+        self.sel_before = doc.selection
+
+    def redo(self) -> None:
+        self.doc._apply_resize(*self.new, self.dx, self.dy, None)
+
+    def undo(self) -> None:
+        self.doc._apply_resize(*self.old, -self.dx, -self.dy, self.sel_before)
+
+
+def _props_text(new: dict[str, Any]) -> str:
+    names = {
+        "name": "Rename layer", "opacity": "Layer opacity", "blend_mode": "Blend mode",
+        "visible": "Layer visibility", "alpha_lock": "Alpha lock", "offset": "Move layer",
+        "locked": "Lock layer", "pass_through": "Pass-through", "provenance": "Provenance",
+        "expanded": "Expand group",
+    }
+    return names.get(next(iter(new)), "Layer properties") if len(new) == 1 else "Layer properties"

@@ -1,0 +1,389 @@
+"""The document: canvas size, layer tree, active layer, selection, history and events."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+from psygnal import Signal
+
+from . import blend
+from .commands import (
+    InsertNode,
+    MoveNode,
+    PixelsEdit,
+    RemoveNode,
+    ResizeCanvas,
+    SetNodeProps,
+    SetSelection,
+)
+from .geometry import EMPTY, Rect
+from .history import DEFAULT_BUDGET, CommandStack
+from .layer import Group, Layer, Node, clone_node
+from .tiles import TileMap, tile_rect
+
+MAX_SIDE = 32768  # widest / tallest canvas we accept
+
+
+class Document:
+    """A layered picture. Public methods are undoable edits; `_apply_*` change state."""
+
+    pixels_changed = Signal(object)      # Rect in document coordinates
+    structure_changed = Signal()         # layers added, removed or reordered
+    node_changed = Signal(object)        # a node's properties changed
+    active_changed = Signal(object)      # the active node (or None)
+    selection_changed = Signal(object)   # Rect that changed
+    size_changed = Signal(int, int)
+    revision_changed = Signal(int)
+
+    def __init__(self, width: int, height: int, *, undo_budget: int = DEFAULT_BUDGET) -> None:
+        check_size(width, height)
+        self.width, self.height = int(width), int(height)
+        self.root = Group(name="root")
+        self.active: Node | None = None
+        self.selection: np.ndarray | None = None  # (h, w) uint8 soft mask, or None = all
+        self.revision = 0
+        self.history = CommandStack(undo_budget)
+        self.path: str | None = None
+        # Document-level metadata other parts keep here (AI history etc.), saved with .ora.
+        self.metadata: dict[str, Any] = {}
+        self._name_counter = 0
+
+    @classmethod
+    def new(cls, width: int, height: int,
+            background: tuple[int, int, int, int] | None = (255, 255, 255, 255)) -> Document:
+        """A fresh document with a filled "Background" layer (or one empty layer)."""
+        doc = cls(width, height)
+        layer = Layer(name="Background" if background else "Layer 1")
+        if background is not None and background[3] > 0:
+            fill = np.empty((height, width, 4), np.uint8)
+            fill[...] = background
+            layer.tiles.write(0, 0, fill)
+        doc._apply_insert(layer, doc.root, 0)
+        doc.active = layer
+        doc.history.clear()
+        return doc
+
+    # ---- queries ---------------------------------------------------------------------------
+    @property
+    def rect(self) -> Rect:
+        return Rect(0, 0, self.width, self.height)
+
+    @property
+    def layers(self) -> list[Layer]:
+        return self.root.layers()
+
+    @property
+    def nodes(self) -> list[Node]:
+        return self.root.walk()
+
+    @property
+    def modified(self) -> bool:
+        return not self.history.is_clean
+
+    @property
+    def active_layer(self) -> Layer | None:
+        return self.active if isinstance(self.active, Layer) else None
+
+    def find(self, uid: int) -> Node | None:
+        return next((n for n in self.root.walk() if n.uid == uid), None)
+
+    def flatten(self, rect: Rect | None = None, premultiplied: bool = False) -> np.ndarray:
+        """Composite of the visible layers in `rect` (default: the canvas), RGBA8."""
+        return blend.flatten(self.root, self.rect if rect is None else rect, premultiplied)
+
+    def selection_mask(self, rect: Rect) -> np.ndarray | None:
+        """The selection in `rect` as float32 [0, 1] (h, w), or None when nothing is selected."""
+        if self.selection is None:
+            return None
+        out = np.zeros((rect.h, rect.w), np.float32)
+        part = rect.intersect(self.rect)
+        if not part.empty:
+            out[part.slices(rect.x, rect.y)] = self.selection[part.slices()] * (1.0 / 255.0)
+        return out
+
+    def unique_name(self, base: str = "Layer") -> str:
+        names = {n.name for n in self.root.walk()}
+        i = len([n for n in names if n.startswith(base)]) + 1
+        while f"{base} {i}" in names:
+            i += 1
+        return f"{base} {i}"
+
+    # ---- intent: layer tree --------------------------------------------------------------
+    def add_layer(self, name: str | None = None, *, parent: Group | None = None,
+                  index: int | None = None, pixels: np.ndarray | None = None,
+                  x: int = 0, y: int = 0, provenance: dict[str, Any] | None = None,
+                  text: str = "Add layer") -> Layer:
+        """New layer above the active node (or at parent/index). One undo step."""
+        layer = Layer(name=name or self.unique_name("Layer"), provenance=provenance)
+        if pixels is not None:
+            layer.tiles.write(x, y, pixels)
+        self._insert_new(layer, parent, index, text)
+        return layer
+
+    def add_group(self, name: str | None = None, *, parent: Group | None = None,
+                  index: int | None = None) -> Group:
+        group = Group(name=name or self.unique_name("Group"))
+        self._insert_new(group, parent, index, "Add group")
+        return group
+
+    def _insert_new(self, node: Node, parent: Group | None, index: int | None,
+                    text: str) -> None:
+        if parent is None:
+            parent, index = self._insertion_point() if index is None else (self.root, index)
+        elif index is None:
+            index = len(parent.children)
+        self.history.push(InsertNode(self, node, parent, index, text))
+        self.set_active(node)
+
+    def _insertion_point(self) -> tuple[Group, int]:
+        a = self.active
+        if isinstance(a, Group) and a.expanded:
+            return a, len(a.children)
+        if a is not None and a.parent is not None:
+            return a.parent, a.parent.children.index(a) + 1
+        return self.root, len(self.root.children)
+
+    def remove_node(self, node: Node) -> None:
+        parent = node.parent
+        assert parent is not None, "cannot remove the root"
+        idx = parent.children.index(node)
+        self.history.push(RemoveNode(self, node))
+        if self.active is node or self.active not in self.root.walk():
+            siblings = parent.children
+            nxt = siblings[min(idx, len(siblings) - 1)] if siblings else (
+                parent if parent is not self.root else None)
+            self.set_active(nxt)
+
+    def duplicate_node(self, node: Node) -> Node:
+        assert node.parent is not None
+        copy = clone_node(node)
+        copy.name = f"{node.name} copy"
+        if isinstance(copy, Layer):
+            copy.provenance = node.provenance  # type: ignore[attr-defined]
+        idx = node.parent.children.index(node) + 1
+        self.history.push(InsertNode(self, copy, node.parent, idx, "Duplicate layer"))
+        self.set_active(copy)
+        return copy
+
+    def move_node(self, node: Node, parent: Group, index: int) -> None:
+        """Move `node` to `parent` at `index` (index counted after removing the node)."""
+        if node is parent or parent in _descendants(node):
+            raise ValueError("cannot move a group into itself")
+        if node.parent is parent and parent.children.index(node) == index:
+            return
+        self.history.push(MoveNode(self, node, parent, index))
+
+    def raise_node(self, node: Node, steps: int = 1) -> None:
+        assert node.parent is not None
+        sib = node.parent.children
+        idx = max(0, min(len(sib) - 1, sib.index(node) + steps))
+        self.move_node(node, node.parent, idx)
+
+    def set_props(self, node: Node, *, mergeable: bool = False, **props: Any) -> None:
+        """Change properties (name, opacity, blend_mode, visible, alpha_lock, offset, ...)."""
+        props = {k: v for k, v in props.items() if getattr(node, k) != node.validate(k, v)}
+        if props:
+            self.history.push(SetNodeProps(self, node, props), mergeable=mergeable)
+
+    def merge_down(self, layer: Layer) -> Layer:
+        """Composite `layer` onto the layer below it; the result keeps the lower one's place."""
+        parent = layer.parent
+        assert parent is not None
+        idx = parent.children.index(layer)
+        below = parent.children[idx - 1] if idx > 0 else None
+        if not isinstance(below, Layer):
+            raise ValueError("there is no paint layer below to merge into")
+        tmp = Group(name="merge")
+        a, b = clone_node(below), clone_node(layer)
+        assert isinstance(a, Layer) and isinstance(b, Layer)
+        a.visible = b.visible = True
+        a.opacity, a.blend_mode = 1.0, "normal"
+        tmp.children = [a, b]
+        rect = below.bounds().union(layer.bounds())
+        with self.history.macro("Merge down"):
+            merged = blend.flatten(tmp, rect) if not rect.empty else None
+            before = below.tiles.snapshot()
+            after_grid = Layer(offset=below.offset)
+            if merged is not None:
+                after_grid.write(rect.x, rect.y, merged)
+            after: TileMap = {k: None for k in before}
+            after.update(after_grid.tiles.snapshot())
+            self.history.push(PixelsEdit(self, below, before, after, "Merge down"))
+            self.history.push(RemoveNode(self, layer))
+        self.set_active(below)
+        return below
+
+    def flatten_image(self) -> Layer:
+        """Replace every layer with one layer holding the visible composite."""
+        pixels = self.flatten()
+        with self.history.macro("Flatten image"):
+            for node in list(self.root.children):
+                self.history.push(RemoveNode(self, node))
+            layer = Layer(name="Background")
+            layer.tiles.write(0, 0, pixels)
+            self.history.push(InsertNode(self, layer, self.root, 0, "Flatten image"))
+        self.set_active(layer)
+        return layer
+
+    # ---- intent: pixels --------------------------------------------------------------------
+    def put_pixels(self, layer: Layer, x: int, y: int, pixels: np.ndarray,
+                   text: str = "Edit pixels") -> Rect:
+        """Overwrite a rectangle of `layer` with `pixels` as one undo step."""
+        h, w = pixels.shape[:2]
+        keys = layer.doc_keys(Rect(x, y, w, h))
+        before = layer.tiles.snapshot(keys)
+        layer.write(x, y, pixels)
+        after = layer.tiles.snapshot(keys)
+        self.history.push(PixelsEdit(self, layer, before, after, text), applied=True)
+        rect = Rect(x, y, w, h)
+        self._changed_pixels(rect)
+        return rect
+
+    def clear_layer(self, layer: Layer, rect: Rect | None = None) -> None:
+        """Erase `layer` (inside the selection, softly, when there is one)."""
+        r = layer.bounds() if rect is None else rect
+        if self.selection is not None:
+            r = r.intersect(self.rect)
+        if r.empty:
+            return
+        mask = self.selection_mask(r)
+        px = layer.read(r)
+        if mask is None:
+            px[...] = 0
+        else:
+            px[..., 3] = np.round(px[..., 3] * (1.0 - mask)).astype(np.uint8)
+        self.put_pixels(layer, r.x, r.y, px, "Clear")
+
+    @contextmanager
+    def edit_pixels(self, layer: Layer, text: str = "Paint") -> Iterator[PixelCapture]:
+        """Collect many writes to `layer` (a stroke) into one undo step.
+
+        Inside the block call `capture.touch(keys)` before writing tiles; the first touch of
+        a tile keeps its previous state. Writes are live (visible as they happen).
+        """
+        cap = PixelCapture(layer)
+        yield cap
+        cmd = PixelsEdit(self, layer, cap.before, layer.tiles.snapshot(list(cap.before)), text)
+        if not cmd.empty:
+            self.history.push(cmd, applied=True)
+
+    # ---- intent: selection and canvas -----------------------------------------------------
+    def set_selection(self, mask: np.ndarray | None, text: str = "Select") -> None:
+        if mask is not None:
+            if mask.shape != (self.height, self.width):
+                raise ValueError(f"selection mask must be {self.height}x{self.width}")
+            mask = np.ascontiguousarray(mask, dtype=np.uint8)
+            if not mask.any():
+                mask = None
+        self.history.push(SetSelection(self, mask, text))
+
+    def resize_canvas(self, width: int, height: int, dx: int = 0, dy: int = 0) -> None:
+        """New canvas size; content shifts by (dx, dy) (e.g. to grow on the left)."""
+        check_size(width, height)
+        self.history.push(ResizeCanvas(self, width, height, dx, dy))
+
+    def set_active(self, node: Node | None) -> None:
+        if node is not self.active:
+            self.active = node
+            self.active_changed.emit(node)
+
+    # ---- private state changes (called by commands) --------------------------------------
+    def _bump(self) -> None:
+        self.revision += 1
+        self.revision_changed.emit(self.revision)
+
+    def _changed_pixels(self, rect: Rect) -> None:
+        r = rect.intersect(self.rect)
+        if not r.empty:
+            self.pixels_changed.emit(r)
+        self._bump()
+
+    def _apply_tiles(self, layer: Layer, tiles: TileMap) -> None:
+        dirty = layer.tiles.restore(tiles)
+        self._changed_pixels(dirty.translated(*layer.offset) if not dirty.empty else EMPTY)
+
+    def _apply_insert(self, node: Node, parent: Group, index: int) -> None:
+        node.parent = parent
+        parent.children.insert(index, node)
+        self.structure_changed.emit()
+        self._changed_pixels(_node_bounds(node))
+
+    def _apply_remove(self, node: Node) -> None:
+        parent = node.parent
+        assert parent is not None
+        parent.children.remove(node)
+        node.parent = None
+        if self.active is node or (self.active is not None and node in self.active.ancestors()):
+            self.active = None
+            self.active_changed.emit(None)
+        self.structure_changed.emit()
+        self._changed_pixels(_node_bounds(node))
+
+    def _apply_props(self, node: Node, props: dict[str, Any]) -> None:
+        before = _node_bounds(node)
+        for k, v in props.items():
+            setattr(node, k, v)
+        self.node_changed.emit(node)
+        self._changed_pixels(before.union(_node_bounds(node)))
+
+    def _apply_selection(self, mask: np.ndarray | None) -> None:
+        self.selection = mask
+        self.selection_changed.emit(self.rect)
+        self._bump()
+
+    def _apply_resize(self, width: int, height: int, dx: int, dy: int,
+                      selection: np.ndarray | None) -> None:
+        self.width, self.height = width, height
+        for node in self.root.children:
+            for layer in [node] if isinstance(node, Layer) else node.layers():
+                layer.offset = (layer.offset[0] + dx, layer.offset[1] + dy)
+        self.selection = selection
+        self.size_changed.emit(width, height)
+        self.structure_changed.emit()
+        self._changed_pixels(self.rect)
+
+
+class PixelCapture:
+    """Remembers the first state of each tile a multi-write edit touches."""
+
+    def __init__(self, layer: Layer) -> None:
+        self.layer = layer
+        self.before: TileMap = {}
+
+    def touch_rect(self, rect: Rect) -> None:
+        tiles = self.layer.tiles
+        for k in self.layer.doc_keys(rect):
+            if k not in self.before:
+                self.before[k] = tiles.tile(k)
+
+    def original(self, rect: Rect) -> np.ndarray:
+        """The layer's pixels in `rect` as they were before this edit began."""
+        out = self.layer.read(rect)
+        ox, oy = self.layer.offset
+        local = rect.translated(-ox, -oy)
+        for k, t in self.before.items():
+            tr = tile_rect(k)
+            part = tr.intersect(local)
+            if part.empty:
+                continue
+            dst = part.slices(local.x, local.y)
+            out[dst] = 0 if t is None else t[part.slices(tr.x, tr.y)]
+        return out
+
+
+def _node_bounds(node: Node) -> Rect:
+    """Cheap (tile-granular) bounds of what a node can paint, for dirty rectangles."""
+    layers = [node] if isinstance(node, Layer) else (
+        node.layers() if isinstance(node, Group) else [])
+    return Rect.bounding(n.coarse_bounds() for n in layers)
+
+
+def _descendants(node: Node) -> list[Node]:
+    return node.walk() if isinstance(node, Group) else []
+
+
+def check_size(width: int, height: int) -> None:
+    if not (0 < width <= MAX_SIDE and 0 < height <= MAX_SIDE):
+        raise ValueError(f"canvas size {width}x{height} is outside 1..{MAX_SIDE}")

@@ -1,0 +1,188 @@
+"""Sparse tiled RGBA8 pixel storage.
+
+Only tiles that hold at least one non-transparent pixel are stored, so memory follows the
+painted area, not the canvas. Pixels are straight (non-premultiplied) RGBA, uint8.
+
+Tiles are immutable once stored (their numpy arrays are read-only). Every write replaces the
+touched tiles with new arrays. This makes snapshots free: an undo record or a stroke's
+"before" state simply keeps references to the old tile arrays.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+
+import numpy as np
+
+from .geometry import EMPTY, Rect
+
+TILE = 64
+TileKey = tuple[int, int]
+TileMap = dict[TileKey, "np.ndarray | None"]
+
+
+def tile_rect(key: TileKey) -> Rect:
+    return Rect(key[0] * TILE, key[1] * TILE, TILE, TILE)
+
+
+def tile_keys(rect: Rect) -> Iterator[TileKey]:
+    """Keys of every tile the rect touches, row by row."""
+    if rect.empty:
+        return
+    tx0, ty0 = rect.x // TILE, rect.y // TILE
+    tx1, ty1 = (rect.right - 1) // TILE, (rect.bottom - 1) // TILE
+    for ty in range(ty0, ty1 + 1):
+        for tx in range(tx0, tx1 + 1):
+            yield (tx, ty)
+
+
+def _freeze(a: np.ndarray) -> np.ndarray:
+    a.flags.writeable = False
+    return a
+
+
+class TileGrid:
+    """A sparse, unbounded grid of RGBA8 tiles, addressed in pixel coordinates."""
+
+    __slots__ = ("_tiles",)
+
+    def __init__(self) -> None:
+        self._tiles: dict[TileKey, np.ndarray] = {}
+
+    # ---- queries -----------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._tiles)
+
+    def keys(self) -> list[TileKey]:
+        return list(self._tiles)
+
+    def tile(self, key: TileKey) -> np.ndarray | None:
+        """The stored (read-only) tile array, or None when the tile is empty."""
+        return self._tiles.get(key)
+
+    @property
+    def nbytes(self) -> int:
+        return len(self._tiles) * TILE * TILE * 4
+
+    def bounds(self) -> Rect:
+        """Bounding rect of the stored tiles, tightened to their non-transparent pixels."""
+        out = EMPTY
+        for key, t in self._tiles.items():
+            alpha = t[:, :, 3]
+            rows = np.flatnonzero(alpha.any(axis=1))
+            cols = np.flatnonzero(alpha.any(axis=0))
+            if rows.size == 0:
+                continue
+            r = tile_rect(key)
+            out = out.union(Rect.from_edges(
+                r.x + int(cols[0]), r.y + int(rows[0]),
+                r.x + int(cols[-1]) + 1, r.y + int(rows[-1]) + 1,
+            ))
+        return out
+
+    def key_bounds(self) -> Rect:
+        """Bounds of the stored tiles, tile-granular (no pixel scan)."""
+        if not self._tiles:
+            return EMPTY
+        xs = [k[0] for k in self._tiles]
+        ys = [k[1] for k in self._tiles]
+        return Rect.from_edges(min(xs) * TILE, min(ys) * TILE,
+                               (max(xs) + 1) * TILE, (max(ys) + 1) * TILE)
+
+    def is_empty(self) -> bool:
+        return not self._tiles
+
+    # ---- pixel access ------------------------------------------------------------------
+    def read(self, rect: Rect, out: np.ndarray | None = None) -> np.ndarray:
+        """Copy of the pixels in rect as an (h, w, 4) uint8 array; empty tiles read as 0."""
+        if out is None:
+            out = np.zeros((max(rect.h, 0), max(rect.w, 0), 4), np.uint8)
+        else:
+            out[...] = 0
+        for key in tile_keys(rect):
+            t = self._tiles.get(key)
+            if t is None:
+                continue
+            tr = tile_rect(key)
+            part = tr.intersect(rect)
+            out[part.slices(rect.x, rect.y)] = t[part.slices(tr.x, tr.y)]
+        return out
+
+    def write(self, x: int, y: int, pixels: np.ndarray) -> Rect:
+        """Write an (h, w, 4) uint8 array with its top-left at (x, y). Returns the rect."""
+        if pixels.ndim != 3 or pixels.shape[2] != 4:
+            raise ValueError(f"expected an (h, w, 4) array, got shape {pixels.shape}")
+        h, w = pixels.shape[:2]
+        rect = Rect(x, y, w, h)
+        px = np.asarray(pixels, dtype=np.uint8)
+        for key in tile_keys(rect):
+            tr = tile_rect(key)
+            part = tr.intersect(rect)
+            src = px[part.slices(x, y)]
+            old = self._tiles.get(key)
+            if part == tr:
+                new = src.copy()
+            else:
+                new = old.copy() if old is not None else np.zeros((TILE, TILE, 4), np.uint8)
+                new[part.slices(tr.x, tr.y)] = src
+            self._store(key, new)
+        return rect
+
+    def clear(self, rect: Rect | None = None) -> None:
+        if rect is None:
+            self._tiles.clear()
+            return
+        self.write(rect.x, rect.y, np.zeros((rect.h, rect.w, 4), np.uint8))
+
+    def _store(self, key: TileKey, new: np.ndarray) -> None:
+        if not new[:, :, 3].any():
+            self._tiles.pop(key, None)
+        else:
+            self._tiles[key] = _freeze(new)
+
+    # ---- snapshots (for undo) ----------------------------------------------------------
+    def snapshot(self, keys: list[TileKey] | None = None) -> TileMap:
+        """References (not copies) to the current tiles; None marks an empty tile."""
+        if keys is None:
+            return dict(self._tiles)
+        return {k: self._tiles.get(k) for k in keys}
+
+    def restore(self, tiles: Mapping[TileKey, np.ndarray | None]) -> Rect:
+        """Put back tile references from a snapshot. Returns the pixel rect affected."""
+        dirty = EMPTY
+        for key, t in tiles.items():
+            if t is None:
+                self._tiles.pop(key, None)
+            else:
+                self._tiles[key] = t
+            dirty = dirty.union(tile_rect(key))
+        return dirty
+
+    def copy(self) -> TileGrid:
+        """A cheap copy: tiles are immutable, so they are shared."""
+        g = TileGrid()
+        g._tiles = dict(self._tiles)
+        return g
+
+    def translated(self, dx: int, dy: int) -> TileGrid:
+        """A new grid with every pixel moved by (dx, dy)."""
+        if dx % TILE == 0 and dy % TILE == 0:
+            g = TileGrid()
+            g._tiles = {(k[0] + dx // TILE, k[1] + dy // TILE): t for k, t in self._tiles.items()}
+            return g
+        g = TileGrid()
+        for key, t in self._tiles.items():
+            tr = tile_rect(key)
+            g._paste(tr.x + dx, tr.y + dy, t)
+        return g
+
+    def _paste(self, x: int, y: int, pixels: np.ndarray) -> None:
+        """Copy pixels into place, keeping what the touched tiles already hold elsewhere."""
+        h, w = pixels.shape[:2]
+        rect = Rect(x, y, w, h)
+        for key in tile_keys(rect):
+            tr = tile_rect(key)
+            part = tr.intersect(rect)
+            old = self._tiles.get(key)
+            new = old.copy() if old is not None else np.zeros((TILE, TILE, 4), np.uint8)
+            new[part.slices(tr.x, tr.y)] = pixels[part.slices(x, y)]
+            self._store(key, new)
