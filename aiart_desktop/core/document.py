@@ -21,7 +21,7 @@ from .commands import (
 from .geometry import EMPTY, Rect
 from .history import DEFAULT_BUDGET, CommandStack
 from .layer import Group, Layer, Node, clone_node
-from .tiles import TileMap, tile_rect
+from .tiles import TileMap, tile_keys, tile_rect
 
 MAX_SIDE = 32768  # widest / tallest canvas we accept
 
@@ -260,7 +260,7 @@ class Document:
     def edit_pixels(self, layer: Layer, text: str = "Paint") -> Iterator[PixelCapture]:
         """Collect many writes to `layer` (a stroke) into one undo step.
 
-        Inside the block call `capture.touch(keys)` before writing tiles; the first touch of
+        Inside the block call `capture.touch_rect(rect)` before writing there; the first touch of
         a tile keeps its previous state. Writes are live (visible as they happen).
         """
         cap = PixelCapture(layer)
@@ -363,11 +363,12 @@ class PixelCapture:
         out = self.layer.read(rect)
         ox, oy = self.layer.offset
         local = rect.translated(-ox, -oy)
-        for k, t in self.before.items():
+        for k in tile_keys(local):
+            if k not in self.before:
+                continue
+            t = self.before[k]
             tr = tile_rect(k)
             part = tr.intersect(local)
-            if part.empty:
-                continue
             dst = part.slices(local.x, local.y)
             out[dst] = 0 if t is None else t[part.slices(tr.x, tr.y)]
         return out
