@@ -9,10 +9,13 @@ layer opacity) over a backdrop Cb with alpha ab, the spec gives
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from . import kernels
 from .geometry import Rect
 from .layer import Group, Layer
 
@@ -143,23 +146,29 @@ def composite(
     `src` is (h, w, 4): uint8 straight RGBA, or float32 (straight or, with
     `src_premultiplied`, premultiplied) in [0, 1].
     """
+    if src.dtype == np.uint8 and (k := kernels.get()) is not None:
+        if mode == "normal":
+            k["over"](acc, src, float(opacity))
+            return
+        if mode in kernels.MODE_IDS:
+            k["blend"](acc, src, float(opacity), kernels.MODE_IDS[mode])
+            return
+    if mode == "normal":
+        sp = premultiply(src, opacity, src_premultiplied)
+        acc *= 1.0 - sp[..., 3:4]
+        acc += sp
+        return
     if src.dtype == np.uint8:
         s = src.astype(np.float32)
-        s *= 1.0 / 255.0
+        s *= np.float32(1.0 / 255.0)
         src_premultiplied = False
     else:
         s = src.astype(np.float32, copy=True)
     a_s = s[..., 3:4]
     if opacity != 1.0:
-        a_s *= opacity
+        a_s *= np.float32(opacity)
         if src_premultiplied:
-            s[..., :3] *= opacity
-    if mode == "normal":
-        cs_p = s[..., :3] if src_premultiplied else s[..., :3] * a_s
-        acc[..., :3] *= 1.0 - a_s
-        acc[..., :3] += cs_p
-        acc[..., 3:4] += a_s * (1.0 - acc[..., 3:4])
-        return
+            s[..., :3] *= np.float32(opacity)
     func = BLEND_FUNCTIONS[mode]
     a_b = acc[..., 3:4]
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -174,20 +183,52 @@ def composite(
     acc[..., 3:4] = a_s + a_b * (1.0 - a_s)
 
 
+def premultiply(src: np.ndarray, opacity: float = 1.0,
+                src_premultiplied: bool = False) -> np.ndarray:
+    """Premultiplied float32 RGBA in [0, 1] of `src` with `opacity` applied."""
+    if src.dtype == np.uint8:
+        s = src.astype(np.float32)
+        a = s[..., 3:4] * np.float32(opacity / (255.0 * 255.0))
+        s[..., 3] = 255.0
+        s *= a
+        return s
+    s = src.astype(np.float32, copy=True)
+    if src_premultiplied:
+        if opacity != 1.0:
+            s *= np.float32(opacity)
+        return s
+    a = s[..., 3:4] * np.float32(opacity)
+    s[..., 3] = 1.0
+    s *= a
+    return s
+
+
 def to_straight_u8(acc: np.ndarray) -> np.ndarray:
     """Premultiplied float accumulator -> straight RGBA8."""
+    if (k := kernels.get()) is not None:
+        out = np.empty(acc.shape, np.uint8)
+        k["straight"](acc, out)
+        return out
     a = acc[..., 3:4]
-    out = np.empty(acc.shape, np.uint8)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rgb = np.where(a > 0, acc[..., :3] / a, 0.0)
-    out[..., :3] = np.clip(rgb * 255.0 + 0.5, 0, 255)
-    out[..., 3:4] = np.clip(a * 255.0 + 0.5, 0, 255)
-    return out
+    scale = np.zeros_like(a)
+    np.divide(np.float32(255.0), a, out=scale, where=a > 0)
+    tmp = acc * scale
+    tmp[..., 3:4] = a * np.float32(255.0)
+    tmp += np.float32(0.5)
+    np.clip(tmp, 0.0, 255.0, out=tmp)
+    return tmp.astype(np.uint8)
 
 
 def to_premultiplied_u8(acc: np.ndarray) -> np.ndarray:
     """Premultiplied float accumulator -> premultiplied RGBA8 (what a display wants)."""
-    return np.clip(acc * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    if (k := kernels.get()) is not None:
+        out = np.empty(acc.shape, np.uint8)
+        k["premul"](acc, out)
+        return out
+    tmp = acc * np.float32(255.0)
+    tmp += np.float32(0.5)
+    np.clip(tmp, 0.0, 255.0, out=tmp)
+    return tmp.astype(np.uint8)
 
 
 def lerp_acc(before: np.ndarray, after: np.ndarray, t: float) -> np.ndarray:
@@ -197,48 +238,87 @@ def lerp_acc(before: np.ndarray, after: np.ndarray, t: float) -> np.ndarray:
 
 # ---- flattening the layer tree --------------------------------------------------------------
 FLATTEN_BLOCK = 512
+_pool: ThreadPoolExecutor | None = None
+
+
+def _executor() -> ThreadPoolExecutor:
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1),
+                                   thread_name_prefix="flatten")
+    return _pool
 
 
 def flatten(root: Group, rect: Rect, premultiplied: bool = False) -> np.ndarray:
     """Composite the visible layer tree over transparency, computing only `rect`.
 
     Returns (h, w, 4) uint8: straight RGBA, or premultiplied RGBA with `premultiplied`.
+    Large rects are split into blocks composited in parallel (numpy releases the GIL).
     """
-    out = np.empty((max(rect.h, 0), max(rect.w, 0), 4), np.uint8)
+    out = np.zeros((max(rect.h, 0), max(rect.w, 0), 4), np.uint8)
+    if rect.area > 4 * FLATTEN_BLOCK * FLATTEN_BLOCK:
+        kernels.warm_up()  # big flattens are worth compiling for (in the background)
     conv = to_premultiplied_u8 if premultiplied else to_straight_u8
-    for by in range(rect.y, rect.bottom, FLATTEN_BLOCK):
-        for bx in range(rect.x, rect.right, FLATTEN_BLOCK):
-            block = Rect.from_edges(
-                bx, by, min(bx + FLATTEN_BLOCK, rect.right), min(by + FLATTEN_BLOCK, rect.bottom)
-            )
-            acc = flatten_acc(root, block)
+    blocks = [
+        Rect.from_edges(bx, by, min(bx + FLATTEN_BLOCK, rect.right),
+                        min(by + FLATTEN_BLOCK, rect.bottom))
+        for by in range(rect.y, rect.bottom, FLATTEN_BLOCK)
+        for bx in range(rect.x, rect.right, FLATTEN_BLOCK)
+    ]
+
+    def work(block: Rect) -> None:
+        acc = flatten_acc(root, block)
+        if acc is not None:
             out[block.slices(rect.x, rect.y)] = conv(acc)
+
+    if len(blocks) > 2:
+        list(_executor().map(work, blocks))
+    else:
+        for b in blocks:
+            work(b)
     return out
 
 
-def flatten_acc(root: Group, rect: Rect) -> np.ndarray:
-    """The premultiplied float32 composite of `root`'s children in `rect`."""
+def flatten_acc(root: Group, rect: Rect) -> np.ndarray | None:
+    """The premultiplied float32 composite of `root` in `rect`; None when nothing is there."""
     acc = np.zeros((rect.h, rect.w, 4), np.float32)
-    _composite_children(acc, root, rect)
-    return acc
+    return acc if _composite_children(acc, root, rect, True) else None
 
 
-def _composite_children(acc: np.ndarray, group: Group, rect: Rect) -> None:
+def _coverage(layer: Layer, rect: Rect) -> Rect:
+    """Part of `rect` where `layer` has stored tiles (tile-granular)."""
+    ox, oy = layer.offset
+    return layer.tiles.covered(rect.translated(-ox, -oy)).translated(ox, oy)
+
+
+def _composite_children(acc: np.ndarray, group: Group, rect: Rect, empty: bool) -> bool:
+    """Composite the group's children onto `acc` (which covers `rect`). `empty` says acc
+    holds nothing yet, allowing a plain copy for the first normal layer. Returns whether
+    anything was drawn into acc (or acc was already non-empty)."""
+    drawn = not empty
     for node in group.children:
         if not node.visible or node.opacity <= 0.0:
             continue
         if isinstance(node, Layer):
-            if node.has_pixels_in(rect):
-                composite(acc, node.read(rect), node.blend_mode, node.opacity)
+            part = _coverage(node, rect)
+            if part.empty:
+                continue
+            sl = part.slices(rect.x, rect.y)
+            src = node.read(part)
+            if not drawn and node.blend_mode == "normal" and kernels.get() is None:
+                acc[sl] = premultiply(src, node.opacity)
+            else:
+                composite(acc[sl], src, node.blend_mode, node.opacity)
+            drawn = True
         elif isinstance(node, Group):
             if node.pass_through:
                 before = acc.copy() if node.opacity < 1.0 else None
-                _composite_children(acc, node, rect)
+                drawn = _composite_children(acc, node, rect, not drawn) or drawn
                 if before is not None:
                     acc[...] = lerp_acc(before, acc, node.opacity)
             else:
                 sub = np.zeros_like(acc)
-                _composite_children(sub, node, rect)
-                if sub[..., 3].any():
+                if _composite_children(sub, node, rect, True):
                     composite(acc, sub, node.blend_mode, node.opacity, src_premultiplied=True)
-
+                    drawn = True
+    return drawn

@@ -43,10 +43,11 @@ def _freeze(a: np.ndarray) -> np.ndarray:
 class TileGrid:
     """A sparse, unbounded grid of RGBA8 tiles, addressed in pixel coordinates."""
 
-    __slots__ = ("_tiles",)
+    __slots__ = ("_tiles", "_kb")
 
     def __init__(self) -> None:
         self._tiles: dict[TileKey, np.ndarray] = {}
+        self._kb: Rect | None = None  # cached key_bounds, None = stale
 
     # ---- queries -----------------------------------------------------------------------
     def __len__(self) -> int:
@@ -81,12 +82,15 @@ class TileGrid:
 
     def key_bounds(self) -> Rect:
         """Bounds of the stored tiles, tile-granular (no pixel scan)."""
-        if not self._tiles:
-            return EMPTY
-        xs = [k[0] for k in self._tiles]
-        ys = [k[1] for k in self._tiles]
-        return Rect.from_edges(min(xs) * TILE, min(ys) * TILE,
-                               (max(xs) + 1) * TILE, (max(ys) + 1) * TILE)
+        if self._kb is None:
+            if not self._tiles:
+                self._kb = EMPTY
+            else:
+                xs = [k[0] for k in self._tiles]
+                ys = [k[1] for k in self._tiles]
+                self._kb = Rect.from_edges(min(xs) * TILE, min(ys) * TILE,
+                                           (max(xs) + 1) * TILE, (max(ys) + 1) * TILE)
+        return self._kb
 
     def is_empty(self) -> bool:
         return not self._tiles
@@ -94,18 +98,44 @@ class TileGrid:
     # ---- pixel access ------------------------------------------------------------------
     def read(self, rect: Rect, out: np.ndarray | None = None) -> np.ndarray:
         """Copy of the pixels in rect as an (h, w, 4) uint8 array; empty tiles read as 0."""
+        x0, y0, w, h = rect.x, rect.y, max(rect.w, 0), max(rect.h, 0)
         if out is None:
-            out = np.zeros((max(rect.h, 0), max(rect.w, 0), 4), np.uint8)
+            out = np.zeros((h, w, 4), np.uint8)
         else:
             out[...] = 0
-        for key in tile_keys(rect):
-            t = self._tiles.get(key)
-            if t is None:
-                continue
-            tr = tile_rect(key)
-            part = tr.intersect(rect)
-            out[part.slices(rect.x, rect.y)] = t[part.slices(tr.x, tr.y)]
+        if w == 0 or h == 0:
+            return out
+        x1, y1 = x0 + w, y0 + h
+        get = self._tiles.get
+        for ty in range(y0 // TILE, (y1 - 1) // TILE + 1):
+            ty0 = ty * TILE
+            sy0, sy1 = max(y0, ty0), min(y1, ty0 + TILE)
+            for tx in range(x0 // TILE, (x1 - 1) // TILE + 1):
+                t = get((tx, ty))
+                if t is None:
+                    continue
+                tx0 = tx * TILE
+                sx0, sx1 = max(x0, tx0), min(x1, tx0 + TILE)
+                out[sy0 - y0:sy1 - y0, sx0 - x0:sx1 - x0] = t[sy0 - ty0:sy1 - ty0,
+                                                              sx0 - tx0:sx1 - tx0]
         return out
+
+    def covered(self, rect: Rect) -> Rect:
+        """Part of `rect` covered by stored tiles (tile-granular bounds)."""
+        if self.key_bounds().intersect(rect).empty or rect.empty:
+            return EMPTY
+        keys = self._tiles
+        left = top = 1 << 62
+        right = bottom = -(1 << 62)
+        for ty in range(rect.y // TILE, (rect.bottom - 1) // TILE + 1):
+            for tx in range(rect.x // TILE, (rect.right - 1) // TILE + 1):
+                if (tx, ty) in keys:
+                    left, top = min(left, tx), min(top, ty)
+                    right, bottom = max(right, tx), max(bottom, ty)
+        if right < left:
+            return EMPTY
+        return Rect.from_edges(left * TILE, top * TILE, (right + 1) * TILE,
+                               (bottom + 1) * TILE).intersect(rect)
 
     def write(self, x: int, y: int, pixels: np.ndarray) -> Rect:
         """Write an (h, w, 4) uint8 array with its top-left at (x, y). Returns the rect."""
@@ -130,10 +160,12 @@ class TileGrid:
     def clear(self, rect: Rect | None = None) -> None:
         if rect is None:
             self._tiles.clear()
+            self._kb = None
             return
         self.write(rect.x, rect.y, np.zeros((rect.h, rect.w, 4), np.uint8))
 
     def _store(self, key: TileKey, new: np.ndarray) -> None:
+        self._kb = None
         if not new[:, :, 3].any():
             self._tiles.pop(key, None)
         else:
@@ -149,6 +181,7 @@ class TileGrid:
     def restore(self, tiles: Mapping[TileKey, np.ndarray | None]) -> Rect:
         """Put back tile references from a snapshot. Returns the pixel rect affected."""
         dirty = EMPTY
+        self._kb = None
         for key, t in tiles.items():
             if t is None:
                 self._tiles.pop(key, None)
@@ -167,7 +200,8 @@ class TileGrid:
         """A new grid with every pixel moved by (dx, dy)."""
         if dx % TILE == 0 and dy % TILE == 0:
             g = TileGrid()
-            g._tiles = {(k[0] + dx // TILE, k[1] + dy // TILE): t for k, t in self._tiles.items()}
+            g._tiles = {(k[0] + dx // TILE, k[1] + dy // TILE): t
+                        for k, t in self._tiles.items()}
             return g
         g = TileGrid()
         for key, t in self._tiles.items():

@@ -6,9 +6,23 @@ import math
 import numpy as np
 import pytest
 
+from aiart_desktop.core import kernels
 from aiart_desktop.core.blend import BLEND_MODES, composite, flatten, to_straight_u8
 from aiart_desktop.core.geometry import Rect
 from aiart_desktop.core.layer import Group, Layer
+
+
+@pytest.fixture(params=["numpy", "jit"], autouse=True)
+def pixel_path(request):
+    """Every test runs on both the numpy path and the compiled kernels."""
+    if request.param == "jit":
+        kernels.warm_up(block=True)
+        if kernels.get() is None:
+            pytest.fail(f"JIT kernels unavailable: {kernels.failure()}")
+    else:
+        kernels.set_enabled(False)
+    yield request.param
+    kernels.set_enabled(True)
 
 
 # ---- a scalar reference written straight from the spec -----------------------------------
