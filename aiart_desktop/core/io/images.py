@@ -21,7 +21,7 @@ from ..layer import Layer
 from .atomic import atomic_write
 from .errors import FileFormatError, PathLike, fail, reading
 
-READ_FORMATS = ("PNG", "JPEG", "MPO", "WEBP", "TIFF")
+READ_FORMATS = ("PNG", "JPEG", "WEBP", "TIFF")  # camera MPO files open as JPEG
 MAX_IMAGE_PIXELS = 1 << 27  # 134 M pixels (e.g. 11585 x 11585): 512 MiB as RGBA8
 
 
