@@ -208,10 +208,13 @@ def find_recoverable(folder: str | os.PathLike[str] | None = None) -> list[Recov
         if _owner_alive(lock):
             continue
         orig = meta.get("original_path")
-        out.append(RecoveryEntry(
-            folder, sid, str(meta.get("display_name") or "Untitled"),
-            orig if isinstance(orig, str) and orig else None,
-            float(meta.get("saved_at") or side.stat().st_mtime), int(meta.get("pid") or 0)))
+        try:
+            out.append(RecoveryEntry(
+                folder, sid, str(meta.get("display_name") or "Untitled"),
+                orig if isinstance(orig, str) and orig else None,
+                float(meta.get("saved_at") or side.stat().st_mtime), int(meta.get("pid") or 0)))
+        except (TypeError, ValueError, OSError):  # a damaged sidecar: still worth offering
+            out.append(RecoveryEntry(folder, sid, "Untitled", None, time.time(), 0))
     return sorted(out, key=lambda e: e.saved_at, reverse=True)
 
 
@@ -355,6 +358,7 @@ class AutosaveManager(QObject):
         self.display_name = "Untitled"
         self._writer: _Writer | None = None
         self._saved_revision: int | None = None
+        self._published = False
         self._pending = False
         self._timer = QTimer(self)
         self._timer.timeout.connect(self.save_now)
@@ -404,7 +408,7 @@ class AutosaveManager(QObject):
             return
         self.doc, self.display_name = doc, display_name
         self._writer = _Writer(self.recovery_dir, sid)
-        self._saved_revision, self._pending = None, False
+        self._saved_revision, self._pending, self._published = None, False, False
         self._timer.start()
         if doc in _claimed:  # recovered: secure it under this session right away
             QTimer.singleShot(0, self.save_now)
@@ -418,10 +422,10 @@ class AutosaveManager(QObject):
         if doc is None or writer is None:
             return False
         if not doc.modified:  # saved by the user (or undone to the saved state)
-            if self._saved_revision is not None or doc in _claimed:
+            if self._published or doc in _claimed:
                 writer.remove(keep_lock=True)
                 self._release_claim()
-                self._saved_revision = None
+                self._saved_revision, self._published = None, False
             return False
         if doc.revision == self._saved_revision:
             return False
@@ -433,6 +437,7 @@ class AutosaveManager(QObject):
                 "saved_at": time.time(), "revision": doc.revision,
                 "width": doc.width, "height": doc.height}
         writer.start(snapshot_document(doc), meta, doc.revision)
+        self._published = True  # (about to be) on disk
         self._saved_revision = doc.revision  # a failure resets it so the next tick retries
         self._poll.start()
         return True

@@ -332,3 +332,35 @@ def test_default_folder_comes_from_settings(qtbot) -> None:  # type: ignore[no-u
     assert mgr.interval_s == 60
     mgr.interval_s = 0.5
     assert mgr.interval_s == 0.5
+
+
+def test_failed_write_is_reported_and_retried(folder: Path, qtbot, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    real_save = ora.save_ora
+    doc = Document.new(48, 48)
+    mgr = AutosaveManager(folder, interval_s=3600)
+    mgr.attach(doc, "Untitled")
+    paint(doc)
+    assert mgr.save_now() and mgr.wait(10)
+    good = mgr.autosave_path.read_bytes()  # type: ignore[union-attr]
+
+    def full_disk(doc: Document, path: os.PathLike[str]) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(ora, "save_ora", full_disk)
+    paint(doc, y=30)
+    with qtbot.waitSignal(mgr.failed, timeout=10000) as sig:
+        assert mgr.save_now()
+    assert "No space left" in sig.args[0]
+    assert mgr.autosave_path.read_bytes() == good  # type: ignore[union-attr]
+    assert not list(folder.glob(f"*{mgr.session_id}.partial*"))
+    monkeypatch.setattr(ora, "save_ora", real_save)
+    with qtbot.waitSignal(mgr.saved, timeout=10000):
+        assert mgr.save_now()  # same revision, retried because it failed
+    monkeypatch.setattr(ora, "save_ora", full_disk)
+    paint(doc, y=40)
+    with qtbot.waitSignal(mgr.failed, timeout=10000):
+        mgr.save_now()
+    doc.history.set_clean()  # the user saved: the older autosave must not linger
+    mgr.save_now()
+    assert session_files(folder, mgr) == [f"{mgr.session_id}.lock"]
+    mgr.discard()
