@@ -63,10 +63,9 @@ def load_ora(path: PathLike) -> Document:
         if not doc.layers and z.has(MERGED):
             loader.merged_as_layer()
         meta = extras.get("metadata")
-        if isinstance(meta, dict):
+        if isinstance(meta, dict):  # our own file: its metadata is the whole truth
             doc.metadata = meta
-        res = _resolution(root)
-        if res is not None:
+        elif (res := _resolution(root)) is not None:
             doc.metadata["resolution"] = list(res)
         if z.has(AIART_SELECTION):
             doc.selection = loader.selection()
