@@ -134,23 +134,49 @@ class SetNodeProps(Command):
         return False
 
 
+class PackedMask:
+    """A canvas-sized mask stored as its bounding-box crop (selections are mostly empty)."""
+
+    def __init__(self, mask: np.ndarray | None) -> None:
+        self.shape = None if mask is None else mask.shape
+        self.rect, self.crop = (None, None)
+        if mask is not None:
+            from .selection import bounds
+
+            r = bounds(mask)
+            self.rect = r
+            self.crop = mask[r.slices()].copy()
+
+    def unpack(self) -> np.ndarray | None:
+        if self.shape is None:
+            return None
+        out = np.zeros(self.shape, np.uint8)
+        if self.rect is not None and not self.rect.empty:
+            out[self.rect.slices()] = self.crop
+        return out
+
+    @property
+    def nbytes(self) -> int:
+        return 0 if self.crop is None else self.crop.nbytes
+
+
 class SetSelection(Command):
     """Replace the document's selection mask (None = nothing selected)."""
 
     def __init__(self, doc: Document, mask: np.ndarray | None, text: str = "Select") -> None:
         self.doc, self.text = doc, text
-        self.before = doc.selection
-        self.after = mask
+        self.before = PackedMask(doc.selection)
+        self.after = PackedMask(mask)
 
     def redo(self) -> None:
-        self.doc._apply_selection(self.after)
+        self.doc._apply_selection(self.after.unpack())
 
     def undo(self) -> None:
-        self.doc._apply_selection(self.before)
+        self.doc._apply_selection(self.before.unpack())
 
     @property
     def nbytes(self) -> int:
-        return sum(m.nbytes for m in (self.before, self.after) if m is not None)
+        return self.before.nbytes + self.after.nbytes
 
 
 class ResizeCanvas(Command):
@@ -162,13 +188,13 @@ class ResizeCanvas(Command):
         self.old = (doc.width, doc.height)
         self.new = (width, height)
         self.dx, self.dy = dx, dy
-        self.sel_before = doc.selection
+        self.sel_before = PackedMask(doc.selection)
 
     def redo(self) -> None:
         self.doc._apply_resize(*self.new, self.dx, self.dy, None)
 
     def undo(self) -> None:
-        self.doc._apply_resize(*self.old, -self.dx, -self.dy, self.sel_before)
+        self.doc._apply_resize(*self.old, -self.dx, -self.dy, self.sel_before.unpack())
 
 
 def _props_text(new: dict[str, Any]) -> str:

@@ -279,6 +279,13 @@ class Document:
                 mask = None
         self.history.push(SetSelection(self, mask, text))
 
+    def selection_region(self, margin: int = 0) -> tuple[Rect, np.ndarray]:
+        """Bounding box of the selection grown by `margin` (clipped to the canvas) and the
+        selection mask cropped to it; the whole canvas when nothing is selected."""
+        from .selection import region
+
+        return region(self.selection, self.width, self.height, margin)
+
     def resize_canvas(self, width: int, height: int, dx: int = 0, dy: int = 0) -> None:
         """New canvas size; content shifts by (dx, dy) (e.g. to grow on the left)."""
         check_size(width, height)
