@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import NoReturn
 
+from PIL import Image, UnidentifiedImageError
+
 PathLike = str | os.PathLike[str]
 
 
@@ -33,8 +35,6 @@ def fail(path: PathLike, problem: str) -> NoReturn:
 
 def describe(exc: BaseException) -> str:
     """A short, human message for a low-level exception raised while reading a file."""
-    from PIL import Image, UnidentifiedImageError
-
     if isinstance(exc, FileNotFoundError):
         return "the file does not exist"
     if isinstance(exc, IsADirectoryError):
@@ -70,8 +70,8 @@ def reading(path: PathLike, what: str = "") -> Iterator[None]:
     except FileFormatError:
         raise
     except (OSError, ValueError, EOFError, MemoryError, zipfile.BadZipFile, zlib.error,
-            SyntaxError, KeyError, IndexError, TypeError, OverflowError,
-            RuntimeError) as exc:
+            SyntaxError, KeyError, IndexError, TypeError, OverflowError, RuntimeError,
+            Image.DecompressionBombError) as exc:
         # Pillow raises SyntaxError for malformed headers; KeyError/IndexError for some
         # corrupt chunks; RuntimeError for zip features it refuses (e.g. encryption).
         problem = describe(exc)
