@@ -7,6 +7,7 @@ Errors go to stderr as one line and the exit status is 2; there is never a trace
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 
@@ -32,19 +33,25 @@ def export(argv: list[str]) -> int:
         print("aiart-desktop export: error: --quality must be between 1 and 100",
               file=sys.stderr)
         return 2
-    from .core.io import FileFormatError, load_document, save_document
+    from .core.io import WRITE_EXTENSIONS, FileFormatError, load_document, save_document
 
+    ext = os.path.splitext(ns.output)[1].lower()
+    if ext not in WRITE_EXTENSIONS:
+        print(f"aiart-desktop export: error: cannot write {ns.output!r}: unknown file type "
+              f"{ext or '(none)'!r} (use one of {', '.join(WRITE_EXTENSIONS)})", file=sys.stderr)
+        return 2
     try:
         doc = load_document(ns.input)
         save_document(doc, ns.output, quality=ns.quality)
     except FileFormatError as exc:
         print(f"aiart-desktop export: error: {exc}", file=sys.stderr)
         return 2
-    except (OSError, ValueError, MemoryError) as exc:
-        msg = f"{exc.strerror}: {exc.filename!r}" if isinstance(exc, OSError) and \
-            exc.strerror and exc.filename else str(exc) or type(exc).__name__
-        print(f"aiart-desktop export: error: cannot write {ns.output!r}: {msg}",
-              file=sys.stderr)
+    except OSError as exc:
+        print(f"aiart-desktop export: error: cannot write {ns.output!r}: "
+              f"{exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except (ValueError, MemoryError) as exc:
+        print(f"aiart-desktop export: error: {exc or type(exc).__name__}", file=sys.stderr)
         return 2
     return 0
 

@@ -53,7 +53,8 @@ def parse_stack_xml(data: bytes, path: PathLike) -> Element:
     try:
         root = SafeET.fromstring(data)
     except DefusedXmlException as exc:
-        fail(path, f"stack.xml uses forbidden XML features ({type(exc).__name__}: {exc})")
+        fail(path, "stack.xml declares XML entities or external references, which are "
+             f"refused as unsafe ({type(exc).__name__})")
     except ParseError as exc:
         fail(path, f"stack.xml is not well-formed XML ({exc})")
     except (ValueError, UnicodeError) as exc:
