@@ -38,8 +38,8 @@ AIART_JSON = "aiart/document.json"
 AIART_SELECTION = "aiart/selection.png"
 THUMB_SIZE = 256
 MAX_XML_BYTES = 16 << 20
-MAX_JSON_BYTES = 256 << 20
-PNG_LEVEL = 3  # layer PNGs: fast, still small; they are stored, not re-deflated
+MAX_JSON_BYTES = 64 << 20
+PNG_LEVEL = 3  # fast, still small; PNG members are stored, not deflated again
 
 
 # ---- loading ----------------------------------------------------------------------------------
@@ -112,7 +112,6 @@ class _Loader:
         self.layer_extras: dict[str, Any] = layers if isinstance(layers, dict) else {}
         self.group_extras: dict[str, Any] = groups if isinstance(groups, dict) else {}
         self.selected: Node | None = None
-        self.count = 0
         margin = max(doc.width, doc.height, 4096)
         self.max_w, self.max_h = doc.width + 2 * margin, doc.height + 2 * margin
 
@@ -123,7 +122,6 @@ class _Loader:
         elems = [e for e in stack if xs.local_name(e.tag) in ("layer", "stack")]
         for elem in reversed(elems):  # stack.xml lists the topmost first
             node_key = f"{key}/{len(group.children)}" if key else str(len(group.children))
-            self.count += 1
             if xs.local_name(elem.tag) == "layer":
                 node: Node = self._layer(elem, ox, oy)
             else:
@@ -234,7 +232,7 @@ def _write_ora(doc: Document, z: zipfile.ZipFile) -> None:
     stack = xs.StackWriter(srcs, doc.active).write(doc.root, doc.width, doc.height, resolution)
     z.writestr(_info(STACK), stack)
     merged = doc.flatten()
-    z.writestr(_info(MERGED, stored=True), png_bytes(merged))
+    z.writestr(_info(MERGED, stored=True), png_bytes(merged, PNG_LEVEL))
     z.writestr(_info(THUMBNAIL, stored=True), png_bytes(_thumbnail(merged)))
     groups = {key: {"expanded": g.expanded} for key, g in _group_keys(doc.root, "")}
     part = {"format": "aiart-desktop", "version": 1, "metadata": doc.metadata,
