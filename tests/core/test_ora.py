@@ -120,7 +120,7 @@ def rich_document() -> Document:
     outer = doc.add_group("Outer", parent=doc.root)
     doc.set_props(outer, blend_mode="multiply", opacity=0.8, expanded=False)
     inner = doc.add_group("Inner", parent=outer)
-    doc.set_props(inner, pass_through=True, opacity=0.6)
+    doc.set_props(inner, pass_through=True, opacity=0.6, blend_mode="overlay")
     deep = doc.add_layer("deep", parent=inner, pixels=rand_rgba(20, 30), x=30, y=20,
                          provenance={"op": "inpaint", "seed": 12345, "strength": 0.75,
                                      "prompt": "a fox ✓", "bounds": [1, 2, 3, 4],

@@ -21,6 +21,7 @@ from xml.etree.ElementTree import Element
 import numpy as np
 from PIL import Image
 
+from ..blend import BLEND_MODES
 from ..document import MAX_SIDE, Document
 from ..geometry import Rect
 from ..layer import Group, Layer, Node
@@ -142,8 +143,12 @@ class _Loader:
         isolate = (elem.get("isolation") or "auto").strip().lower() == "isolate"
         g.pass_through = not isolate and g.blend_mode == "normal" and "composite-op" not in g.extra
         info = self.group_extras.get(key)
-        if isinstance(info, dict) and isinstance(info.get("expanded"), bool):
-            g.expanded = info["expanded"]
+        if isinstance(info, dict):
+            if isinstance(info.get("expanded"), bool):
+                g.expanded = info["expanded"]
+            mode = info.get("blend_mode")  # kept (unused) on pass-through groups
+            if g.pass_through and mode in BLEND_MODES:
+                g.blend_mode = mode
         x, y = self._xy(elem, f"group {g.name!r}")
         self.load_children(elem, g, ox + x, oy + y, depth + 1, key)
         return g
@@ -234,7 +239,8 @@ def _write_ora(doc: Document, z: zipfile.ZipFile) -> None:
     merged = doc.flatten()
     z.writestr(_info(MERGED, stored=True), png_bytes(merged, PNG_LEVEL))
     z.writestr(_info(THUMBNAIL, stored=True), png_bytes(_thumbnail(merged)))
-    groups = {key: {"expanded": g.expanded} for key, g in _group_keys(doc.root, "")}
+    groups = {key: {"expanded": g.expanded, "blend_mode": g.blend_mode}
+              for key, g in _group_keys(doc.root, "")}
     part = {"format": "aiart-desktop", "version": 1, "metadata": doc.metadata,
             "layers": layer_json, "groups": groups}
     z.writestr(_info(AIART_JSON), _to_json(part))
