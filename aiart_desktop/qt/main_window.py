@@ -1,14 +1,433 @@
-"""Main window (placeholder until the window issue lands)."""
+"""The main window: canvas in the centre, docks around it, menus, status bar, settings.
+
+`create_app` / `create_window` / `run_gui` are the entry points (app.py calls run_gui; the
+startup benchmark uses the first two).
+"""
 from __future__ import annotations
 
-from PySide6.QtWidgets import QApplication, QLabel, QMainWindow
+import base64
+import functools
+import os
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QByteArray, QPointF, Qt, QTimer
+from PySide6.QtGui import QCloseEvent, QColor, QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..core.document import Document
+from . import edit_ops
+from .actions import TOOL_ACTIONS, build_actions
+from .canvas.state import ToolState
+from .canvas.view import CanvasView
+from .dialogs.prompts import Prompts
+from .file_ops import OPEN_EXTENSIONS, FileOps
+from .panels.history_panel import HistoryPanel
+from .panels.layers_panel import LayersPanel
+from .panels.tool_options import ToolOptionsPanel
+from .theme import apply_theme
+
+APP_NAME = "AIArt Desktop"
+
+
+class MainWindow(FileOps, QMainWindow):
+    def __init__(self, settings: Any = None, prompts: Prompts | None = None,
+                 autosave: bool = True) -> None:
+        super().__init__()
+        self.setObjectName("MainWindow")
+        self.settings = settings if settings is not None else _load_settings()
+        self.prompts = prompts if prompts is not None else Prompts(self)
+        self.doc: Document | None = None
+        self._last_export = ""
+        self.recent_menu: QMenu | None = None
+        self.panels_menu: QMenu | None = None
+        self.tools_toolbar: QToolBar | None = None
+        self.setAcceptDrops(True)
+        self.setDockOptions(QMainWindow.DockOption.AnimatedDocks
+                            | QMainWindow.DockOption.AllowTabbedDocks)
+
+        self.state = ToolState(parent=self)
+        self.canvas = CanvasView(self.state)
+        self.setCentralWidget(self.canvas)
+        self.layers_panel = LayersPanel()
+        self.tool_options = ToolOptionsPanel(self.state)
+        self.history_panel = HistoryPanel()
+        self.color_panel = _make_color_panel()
+        self._build_docks()
+        self.acts = build_actions(self)
+        for dock in self.docks.values():
+            assert self.panels_menu is not None
+            self.panels_menu.addAction(dock.toggleViewAction())
+        if self.tools_toolbar is not None and self.panels_menu is not None:
+            self.panels_menu.addAction(self.tools_toolbar.toggleViewAction())
+        self._build_status_bar()
+        self._wire_colors()
+        self._restore_brush()
+        self.autosave = _make_autosave(self) if autosave else None
+
+        s = self.settings
+        w, h = getattr(s, "new_width", 2048), getattr(s, "new_height", 2048)
+        bg = None if getattr(s, "new_transparent", False) else (255, 255, 255, 255)
+        self.resize(1400, 900)
+        self.set_document(Document.new(w, h, bg))
+        self._restore_layout()
+
+    # ---- construction ----------------------------------------------------------------------
+    def _build_docks(self) -> None:
+        L, R = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
+        ai = QWidget()
+        lay = QVBoxLayout(ai)
+        note = QLabel("<b>AI tools arrive here.</b><br><br>Select a region, describe what you "
+                      "want, and the result comes back as a new layer you can mask, blend, "
+                      "undo or regenerate.")
+        note.setWordWrap(True)
+        note.setStyleSheet("color: #a8a8a8;")
+        lay.addWidget(note)
+        lay.addStretch(1)
+        self.docks: dict[str, QDockWidget] = {}
+        for key, title, widget, area in (
+            ("colorDock", "Colour", self.color_panel, R),
+            ("toolOptionsDock", "Tool Options", self.tool_options, L),
+            ("historyDock", "Undo History", self.history_panel, L),
+            ("layersDock", "Layers", self.layers_panel, R),
+            ("aiDock", "AI", ai, R),
+        ):
+            dock = QDockWidget(title, self)
+            dock.setObjectName(key)
+            dock.setWidget(widget)
+            dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                             | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+                             | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+            self.addDockWidget(area, dock)
+            self.docks[key] = dock
+        self.tabifyDockWidget(self.docks["layersDock"], self.docks["aiDock"])
+        self.docks["layersDock"].raise_()
+        self.resizeDocks([self.docks["toolOptionsDock"]], [270], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.docks["colorDock"]], [300], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.docks["colorDock"], self.docks["layersDock"]], [260, 520],
+                         Qt.Orientation.Vertical)
+        self.resizeDocks([self.docks["toolOptionsDock"], self.docks["historyDock"]], [420, 300],
+                         Qt.Orientation.Vertical)
+
+    def _build_status_bar(self) -> None:
+        sb = self.statusBar()
+        self.pos_label = QLabel("")
+        self.pos_label.setMinimumWidth(90)
+        self.pos_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.size_label = QLabel("")
+        self.zoom_label = QLabel("")
+        for lab, tip in ((self.pos_label, "Cursor position (pixels)"),
+                         (self.size_label, "Canvas size"), (self.zoom_label, "Zoom")):
+            lab.setToolTip(tip)
+            sb.addPermanentWidget(lab)
+        self.canvas.cursor_moved.connect(self._cursor_moved)
+        self.canvas.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.4g} %"))
+        self.canvas.message.connect(lambda text: sb.showMessage(text, 5000))
+
+    def _wire_colors(self) -> None:
+        panel, st = self.color_panel, self.state
+        if panel is None:
+            return
+        if self.settings is not None and hasattr(panel, "from_settings"):
+            panel.from_settings(self.settings)
+        st.set_foreground(_rgb(panel.foreground))
+        st.set_background(_rgb(panel.background))
+        panel.foreground_changed.connect(lambda c: st.set_foreground(_rgb(c)))
+        panel.background_changed.connect(lambda c: st.set_background(_rgb(c)))
+        st.foreground_changed.connect(lambda rgb: panel.set_foreground(QColor(*rgb)))
+        st.background_changed.connect(lambda rgb: panel.set_background(QColor(*rgb)))
+        self.canvas.painted.connect(lambda rgb: panel.add_recent(QColor(*rgb)))
+
+    def _restore_brush(self) -> None:
+        s = self.settings
+        name = getattr(s, "last_brush", "") if s is not None else ""
+        preset = next((p for p in self.state.presets
+                       if p.name.lower() == name.lower() and not p.eraser), None)
+        if preset is not None:
+            self.state.apply_preset(preset)
+            self.state.update_brush(size=getattr(s, "brush_size", preset.size))
+
+    def _restore_layout(self) -> None:
+        s = self.settings
+        geo = _b64decode(getattr(s, "window_geometry", ""))
+        state = _b64decode(getattr(s, "window_state", ""))
+        if geo is not None:
+            self.restoreGeometry(geo)
+        if state is not None:
+            self.restoreState(state)
+
+    def save_layout(self) -> None:
+        s = self.settings
+        if s is None:
+            return
+        s.window_geometry = base64.b64encode(bytes(self.saveGeometry().data())).decode()
+        s.window_state = base64.b64encode(bytes(self.saveState().data())).decode()
+        if self.color_panel is not None and hasattr(self.color_panel, "to_settings"):
+            self.color_panel.to_settings(s)
+        brush = self.state.brushes["brush"]
+        s.last_brush, s.brush_size = brush.name, brush.size
+
+    # ---- document --------------------------------------------------------------------------
+    def set_document(self, doc: Document) -> None:
+        old = self.doc
+        if old is not None:
+            old.history.changed.disconnect(self._history_changed)
+            old.size_changed.disconnect(self._doc_size_changed)
+        self.doc = doc
+        self.canvas.set_document(doc)
+        self.layers_panel.set_document(doc)
+        self.history_panel.set_document(doc)
+        doc.history.changed.connect(self._history_changed)
+        doc.size_changed.connect(self._doc_size_changed)
+        if self.autosave is not None:
+            self.autosave.attach(doc, self.document_name())
+        self._doc_size_changed(doc.width, doc.height)
+        self._history_changed()
+
+    def doc_required(self, fn: Callable[..., Any]) -> Callable[[], Any]:
+        @functools.wraps(fn)
+        def run() -> Any:
+            return fn() if self.doc is not None else None
+        return run
+
+    def _history_changed(self) -> None:
+        doc = self.doc
+        if doc is None:
+            return
+        h = doc.history
+        a = self.acts
+        a.undo.setEnabled(h.can_undo)
+        a.redo.setEnabled(h.can_redo)
+        a.undo.setText(f"&Undo {h.undo_text}" if h.can_undo else "&Undo")
+        a.redo.setText(f"&Redo {h.redo_text}" if h.can_redo else "&Redo")
+        self.update_title()
+
+    def _doc_size_changed(self, w: int, h: int) -> None:
+        self.size_label.setText(f"{w} \u00d7 {h} px")
+
+    def update_title(self) -> None:
+        star = "*" if self.doc is not None and self.doc.modified else ""
+        self.setWindowTitle(f"{self.document_name()}{star} \u2014 {APP_NAME}")
+
+    def _cursor_moved(self, pos: tuple[int, int] | None) -> None:
+        self.pos_label.setText("" if pos is None else f"{pos[0]}, {pos[1]}")
+
+    # ---- edit ------------------------------------------------------------------------------
+    def undo(self) -> None:
+        if self.doc is not None and not self.canvas.painting:
+            self.canvas.cancel_tool()
+            self.doc.history.undo()
+
+    def redo(self) -> None:
+        if self.doc is not None and not self.canvas.painting:
+            self.canvas.cancel_tool()
+            self.doc.history.redo()
+
+    def copy(self) -> bool:
+        ok = self.doc is not None and edit_ops.copy(self.doc)
+        if not ok:
+            self.statusBar().showMessage("Copy: nothing to copy on the active layer", 4000)
+        return ok
+
+    def cut(self) -> bool:
+        ok = self.doc is not None and edit_ops.cut(self.doc)
+        if not ok:
+            self.statusBar().showMessage("Cut: nothing to cut on the active layer", 4000)
+        return ok
+
+    def paste(self) -> bool:
+        if self.doc is None:
+            return False
+        vp = self.canvas.viewport()
+        c = self.canvas.view_to_doc(QPointF(vp.width() / 2, vp.height() / 2))
+        ok = edit_ops.paste(self.doc, (c.x(), c.y()))
+        if not ok:
+            self.statusBar().showMessage("Paste: the clipboard holds no image", 4000)
+        return ok
+
+    def canvas_size_dialog(self) -> None:
+        doc = self.doc
+        if doc is None:
+            return
+        spec = self.prompts.ask_canvas_size(doc.width, doc.height)
+        if spec is not None and (spec.width, spec.height) != (doc.width, doc.height):
+            doc.resize_canvas(spec.width, spec.height, spec.dx, spec.dy)
+            self.canvas.fit()
+
+    # ---- help ------------------------------------------------------------------------------
+    def show_shortcuts(self) -> None:
+        rows = [(text, key) for _t, text, key, _i in TOOL_ACTIONS]
+        for a in self.acts.by_name.values():
+            key = a.shortcut().toString()
+            if key and not a.isCheckable():
+                rows.append((a.text().replace("&", "").split(" Undo")[0], key))
+        rows += [("Pan", "Space-drag, middle-drag"), ("Zoom about cursor", "Ctrl+wheel"),
+                 ("Pick colour while painting", "Ctrl-click"), ("Straight line", "Shift-click")]
+        body = "".join(f"<tr><td>{t}</td><td>&nbsp;&nbsp;<b>{k}</b></td></tr>" for t, k in rows)
+        self.prompts.show_info("Keyboard Shortcuts", f"<table>{body}</table>")
+
+    def show_about(self) -> None:
+        self.prompts.show_info(
+            f"About {APP_NAME}",
+            f"<h3>{APP_NAME}</h3><p>A painting program where AI is a brush, not a "
+            "replacement for the painter.</p><p>Layers are saved as OpenRaster (.ora), which "
+            "Krita, GIMP and MyPaint open too.</p>")
+
+    # ---- window events ---------------------------------------------------------------------
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        if not self.maybe_save():
+            event.ignore()
+            return
+        self.save_layout()
+        _save_settings(self.settings)
+        if self.autosave is not None:
+            self.autosave.discard()
+        event.accept()
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+        if _dropped_paths(event):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+        paths = _dropped_paths(event)
+        if not paths:
+            return
+        event.acceptProposedAction()
+        mods = event.modifiers()
+        as_layers = bool(mods & (Qt.KeyboardModifier.ControlModifier
+                                 | Qt.KeyboardModifier.ShiftModifier))
+        # Open after the drop has finished: a modal question inside a drop is fragile.
+        QTimer.singleShot(0, lambda: self.open_dropped(paths, as_layers))
+
+    def open_dropped(self, paths: list[str], as_layers: bool = False) -> None:
+        """Open the first file (the rest become layers); with `as_layers`, import them all."""
+        if not as_layers and self.open_path(paths[0]):
+            paths = paths[1:]
+        elif not as_layers:
+            return
+        for p in paths:
+            self.import_layer(p)
+
+    def fill_recent_menu(self) -> None:
+        menu = self.recent_menu
+        if menu is None:
+            return
+        menu.clear()
+        files = self.recent_files()
+        for path in files:
+            a = menu.addAction(os.path.basename(path))
+            a.setToolTip(path)
+            a.setStatusTip(path)
+            a.triggered.connect(lambda _c=False, p=path: self.open_path(p))
+        if not files:
+            menu.addAction("(no recent files)").setEnabled(False)
+
+
+# ---- helpers -------------------------------------------------------------------------------
+def _rgb(c: QColor) -> tuple[int, int, int]:
+    return (c.red(), c.green(), c.blue())
+
+
+def _b64decode(text: str) -> QByteArray | None:
+    if not text:
+        return None
+    try:
+        return QByteArray(base64.b64decode(text))
+    except ValueError:
+        return None
+
+
+def _dropped_paths(event: QDragEnterEvent | QDropEvent) -> list[str]:
+    md = event.mimeData()
+    if md is None or not md.hasUrls():
+        return []
+    return [u.toLocalFile() for u in md.urls()
+            if u.isLocalFile() and os.path.splitext(u.toLocalFile())[1].lower()
+            in OPEN_EXTENSIONS]
+
+
+def _load_settings() -> Any:
+    try:
+        from ..settings import load_settings
+    except ImportError:
+        return None
+    return load_settings()
+
+
+def _save_settings(settings: Any) -> None:
+    if settings is None:
+        return
+    try:
+        from ..settings import save_settings
+    except ImportError:
+        return
+    try:
+        save_settings(settings)
+    except OSError as exc:
+        print(f"could not save settings: {exc}")
+
+
+def _make_color_panel() -> Any:
+    from .panels.color_panel import ColorPanel
+
+    return ColorPanel()
+
+
+def _make_autosave(win: MainWindow) -> Any:
+    from ..settings import recovery_dir
+    from .autosave import AutosaveManager
+
+    interval = getattr(win.settings, "autosave_interval_s", 60)
+    return AutosaveManager(recovery_dir(), interval, parent=win)
+
+
+def create_app(args: list[str] | None = None) -> QApplication:
+    app = QApplication.instance()
+    if app is None:
+        QApplication.setHighDpiScaleFactorRoundingPolicy(
+            Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
+        app = QApplication(["aiart-desktop", *(args or [])])
+        app.setApplicationName(APP_NAME)
+        app.setOrganizationName("AIArt")
+    settings = _load_settings()
+    apply_theme(app, getattr(settings, "theme", "dark"))  # type: ignore[arg-type]
+    return app  # type: ignore[return-value]
+
+
+def create_window(args: list[str] | None = None, recover: bool = True) -> MainWindow:
+    win = MainWindow()
+    paths = [a for a in (args or []) if not a.startswith("-")]
+    if paths:
+        QTimer.singleShot(0, lambda: win.open_path(paths[0], ask=False))
+    if recover and win.autosave is not None:
+        QTimer.singleShot(0, lambda: offer_recovery(win))
+    return win
+
+
+def offer_recovery(win: MainWindow) -> None:
+    from .autosave import check_and_offer_recovery, recovered_entry
+
+    for doc in check_and_offer_recovery(win):
+        if win.doc is not None and win.doc.modified and not win.maybe_save():
+            return
+        win.set_document(doc)
+        entry = recovered_entry(doc)
+        if entry is not None and win.autosave is not None:
+            win.autosave.set_display_name(entry.describe())
+        win.statusBar().showMessage("Recovered unsaved work", 6000)
 
 
 def run_gui(args: list[str]) -> int:
-    app = QApplication.instance() or QApplication(["aiart-desktop", *args])
-    win = QMainWindow()
-    win.setWindowTitle("AIArt Desktop")
-    win.setCentralWidget(QLabel("AIArt Desktop"))
-    win.resize(1200, 800)
+    app = create_app(args)
+    win = create_window(args)
     win.show()
     return app.exec()

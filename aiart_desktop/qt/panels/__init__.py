@@ -1,1 +1,1 @@
-"""Dock panels of the main window (layers, tool options, colour, ...)."""
+"""Dockable panels: layers, tool options, undo history (and the colour panel)."""

@@ -1,0 +1,170 @@
+"""The window's actions, menus and tool bar, with Krita / Photoshop shortcuts."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import QMenu, QToolBar
+
+from . import edit_ops
+from .resources import icon
+
+if TYPE_CHECKING:
+    from .main_window import MainWindow
+
+TOOL_ACTIONS = (  # tool id, text, key, icon
+    ("brush", "Brush", "B", "brush"),
+    ("eraser", "Eraser", "E", "eraser"),
+    ("fill", "Fill Bucket", "G", "fill"),
+    ("picker", "Colour Picker", "I", "picker"),
+    ("move", "Move Layer", "V", "move"),
+    ("hand", "Hand (pan)", "H", "hand"),
+    ("zoom", "Zoom", "Z", "zoom"),
+)
+
+
+class Actions:
+    """Holds every QAction by name (e.g. `actions.undo`), for menus, tests and enabling."""
+
+    def __init__(self) -> None:
+        self.by_name: dict[str, QAction] = {}
+        self.tools: dict[str, QAction] = {}
+
+    def __getattr__(self, name: str) -> QAction:
+        try:
+            return self.__dict__["by_name"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def build_actions(win: MainWindow) -> Actions:
+    acts = Actions()
+
+    def act(name: str, text: str, slot: Callable[[], object] | None,
+            keys: str | list[str] | QKeySequence.StandardKey = "",
+            icon_name: str = "", tip: str = "") -> QAction:
+        a = QAction(icon(icon_name) if icon_name else icon(""), text, win)
+        if isinstance(keys, QKeySequence.StandardKey):
+            a.setShortcuts(keys)
+        elif keys:
+            seqs = [keys] if isinstance(keys, str) else keys
+            a.setShortcuts([QKeySequence(k) for k in seqs])
+        if tip or a.shortcut().toString():
+            a.setToolTip((tip or text) + _keys_hint(a))
+        if slot is not None:
+            a.triggered.connect(lambda _checked=False: slot())
+        win.addAction(a)  # shortcuts work even when the menu bar is hidden
+        acts.by_name[name] = a
+        return a
+
+    docs = win.doc_required
+    # File
+    act("new", "&New\u2026", win.new_document, "Ctrl+N")
+    act("open", "&Open\u2026", win.open_dialog, "Ctrl+O")
+    act("import_layer", "&Import as Layer\u2026", docs(win.import_layer), "Ctrl+Shift+O")
+    act("save", "&Save", docs(win.save), "Ctrl+S")
+    act("save_as", "Save &As\u2026", docs(win.save_as), "Ctrl+Shift+S")
+    act("export", "&Export\u2026", docs(win.export), "Ctrl+E",
+        tip="Export the flattened picture as PNG, JPEG, WebP or TIFF")
+    act("quit", "&Quit", win.close, "Ctrl+Q")
+    # Edit
+    act("undo", "&Undo", docs(win.undo), ["Ctrl+Z"], "undo")
+    act("redo", "&Redo", docs(win.redo), ["Ctrl+Shift+Z", "Ctrl+Y"], "redo")
+    act("cut", "Cu&t", docs(win.cut), "Ctrl+X")
+    act("copy", "&Copy", docs(win.copy), "Ctrl+C")
+    act("paste", "&Paste as New Layer", docs(win.paste), "Ctrl+V")
+    act("swap_colors", "Swap Colours", win.state.swap_colors, "X")
+    act("reset_colors", "Reset Colours", win.state.reset_colors, "D")
+    act("size_down", "Smaller Brush", lambda: win.state.scale_size(False), "[")
+    act("size_up", "Bigger Brush", lambda: win.state.scale_size(True), "]")
+    # Image
+    act("canvas_size", "&Canvas Size\u2026", docs(win.canvas_size_dialog), "Ctrl+Alt+C")
+    # Select
+    act("select_all", "Select &All", docs(lambda: edit_ops.select_all(win.doc)), "Ctrl+A")
+    act("deselect", "&Deselect", docs(lambda: edit_ops.deselect(win.doc)), "Ctrl+D")
+    act("invert_selection", "&Invert Selection",
+        docs(lambda: edit_ops.invert_selection(win.doc)), "Ctrl+Shift+I")
+    # View
+    c = win.canvas
+    act("zoom_in", "Zoom &In", c.zoom_in, ["Ctrl++", "+", "=", "Ctrl+="])
+    act("zoom_out", "Zoom &Out", c.zoom_out, ["Ctrl+-", "-"])
+    act("fit", "&Fit Canvas", c.fit, "Ctrl+0")
+    act("actual", "&100 %", c.actual_pixels, "Ctrl+1")
+    # Help
+    act("shortcuts", "&Keyboard Shortcuts", win.show_shortcuts, "F1")
+    act("about", "&About AIArt Desktop", win.show_about)
+
+    group = QActionGroup(win)
+    group.setExclusive(True)
+    for tool, text, key, icon_name in TOOL_ACTIONS:
+        a = act(f"tool_{tool}", text, lambda t=tool: win.state.set_tool(t), key, icon_name)
+        a.setCheckable(True)
+        a.setActionGroup(group)
+        a.setChecked(tool == win.state.tool)
+        acts.tools[tool] = a
+    win.state.tool_changed.connect(lambda t: acts.tools[t].setChecked(True))
+
+    _build_menus(win, acts)
+    _build_toolbar(win, acts)
+    return acts
+
+
+def _keys_hint(a: QAction) -> str:
+    text = a.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+    return f"  ({text})" if text else ""
+
+
+def _build_menus(win: MainWindow, a: Actions) -> None:
+    mb = win.menuBar()
+    lp = win.layers_panel
+
+    m = mb.addMenu("&File")
+    _add(m, a.new, a.open)
+    win.recent_menu = m.addMenu("Open &Recent")
+    win.recent_menu.aboutToShow.connect(win.fill_recent_menu)
+    _add(m, None, a.save, a.save_as, a.export, None, a.import_layer, None, a.quit)
+
+    m = mb.addMenu("&Edit")
+    _add(m, a.undo, a.redo, None, a.cut, a.copy, a.paste, lp.act_clear, None,
+         a.swap_colors, a.reset_colors, a.size_down, a.size_up)
+
+    m = mb.addMenu("&Image")
+    _add(m, a.canvas_size, None, lp.act_flatten)
+
+    m = mb.addMenu("&Layer")
+    _add(m, lp.act_add, lp.act_group, lp.act_duplicate, lp.act_delete, None, lp.act_rename,
+         lp.act_alpha, None, lp.act_merge, lp.act_clear, None, a.import_layer)
+
+    m = mb.addMenu("&Select")
+    _add(m, a.select_all, a.deselect, a.invert_selection)
+
+    m = mb.addMenu("&View")
+    _add(m, a.zoom_in, a.zoom_out, a.fit, a.actual, None)
+    tools_menu = m.addMenu("&Tools")
+    _add(tools_menu, *a.tools.values())
+    win.panels_menu = m.addMenu("&Panels")
+
+    m = mb.addMenu("&Help")
+    _add(m, a.shortcuts, None, a.about)
+
+
+def _build_toolbar(win: MainWindow, a: Actions) -> None:
+    tb = QToolBar("Tools", win)
+    tb.setObjectName("toolsToolBar")
+    tb.setOrientation(Qt.Orientation.Vertical)
+    tb.setIconSize(QSize(22, 22))
+    tb.setMovable(True)
+    for act in a.tools.values():
+        tb.addAction(act)
+    win.addToolBar(Qt.ToolBarArea.LeftToolBarArea, tb)
+    win.tools_toolbar = tb
+
+
+def _add(menu: QMenu, *items: QAction | None) -> None:
+    for item in items:
+        if item is None:
+            menu.addSeparator()
+        else:
+            menu.addAction(item)

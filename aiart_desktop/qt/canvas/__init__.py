@@ -1,0 +1,1 @@
+"""The canvas: the view widget, its display cache, and the painting tools."""

@@ -1,0 +1,278 @@
+"""Canvas tools. Each turns pointer events (in document coordinates) into document edits
+through the core's intent methods, or into view changes (pan, zoom)."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QPointF, Qt
+
+from ...core.brush import Stroke
+from ...core.layer import Layer
+
+if TYPE_CHECKING:
+    from .view import CanvasView
+
+Mod = Qt.KeyboardModifier
+
+
+@dataclass
+class PointerEvent:
+    x: float                        # document coordinates
+    y: float
+    pressure: float                 # 0..1; the mouse gives 1.0
+    view_pos: QPointF               # logical viewport coordinates
+    button: Qt.MouseButton = Qt.MouseButton.LeftButton
+    modifiers: Qt.KeyboardModifier = Mod.NoModifier
+
+
+class Tool:
+    name = "tool"
+    cursor = Qt.CursorShape.ArrowCursor
+    shows_brush_outline = False
+
+    def __init__(self, canvas: CanvasView) -> None:
+        self.canvas = canvas
+
+    @property
+    def doc(self):  # noqa: ANN201 - the canvas' Document
+        return self.canvas.doc
+
+    def press(self, ev: PointerEvent) -> None: ...
+
+    def move(self, ev: PointerEvent) -> None: ...
+
+    def release(self, ev: PointerEvent) -> None: ...
+
+    def cancel(self) -> None: ...
+
+    @property
+    def busy(self) -> bool:
+        return False
+
+    def paint_layer(self, what: str) -> Layer | None:
+        """The active layer if it can be painted on; otherwise say why and return None."""
+        layer = self.doc.active_layer if self.doc is not None else None
+        if layer is None:
+            self.canvas.notify(f"{what}: select a paint layer first (groups hold no pixels)")
+            return None
+        if layer.locked:
+            self.canvas.notify(f"{what}: layer \u201c{layer.name}\u201d is locked")
+            return None
+        if not layer.is_visible_in_tree():
+            self.canvas.notify(f"{what}: layer \u201c{layer.name}\u201d is hidden")
+            return None
+        return layer
+
+
+class BrushTool(Tool):
+    """Freehand strokes; Shift-click draws a straight line from the last stroke's end,
+    Ctrl-click picks a colour (brush only)."""
+
+    shows_brush_outline = True
+    cursor = Qt.CursorShape.BlankCursor
+
+    def __init__(self, canvas: CanvasView, name: str = "brush") -> None:
+        super().__init__(canvas)
+        self.name = name
+        self.stroke: Stroke | None = None
+        self._picking = False
+        self._last_end: tuple[float, float, float] | None = None
+
+    @property
+    def busy(self) -> bool:
+        return self.stroke is not None or self._picking
+
+    def press(self, ev: PointerEvent) -> None:
+        if self.name == "brush" and ev.modifiers & Mod.ControlModifier:
+            self._picking = True
+            self.canvas.tools["picker"].pick(ev)
+            return
+        layer = self.paint_layer("Erase" if self.name == "eraser" else "Paint")
+        if layer is None:
+            return
+        brush = self.canvas.state.stroke_brush(self.name)
+        if ev.modifiers & Mod.ShiftModifier and self._last_end is not None:
+            x0, y0, p0 = self._last_end
+            self.stroke = Stroke(self.doc, layer, brush, x0, y0, p0)
+            self.stroke.move(ev.x, ev.y, ev.pressure)
+        else:
+            self.stroke = Stroke(self.doc, layer, brush, ev.x, ev.y, ev.pressure)
+
+    def move(self, ev: PointerEvent) -> None:
+        if self._picking:
+            self.canvas.tools["picker"].pick(ev)
+        elif self.stroke is not None:
+            self.stroke.move(ev.x, ev.y, ev.pressure)
+
+    def release(self, ev: PointerEvent) -> None:
+        if self._picking:
+            self._picking = False
+            return
+        if self.stroke is not None:
+            stroke, self.stroke = self.stroke, None
+            stroke.end(ev.x, ev.y, ev.pressure)
+            self._last_end = (ev.x, ev.y, ev.pressure)
+            if not stroke.brush.eraser:
+                self.canvas.painted.emit(stroke.brush.color)
+
+    def cancel(self) -> None:
+        self._picking = False
+        if self.stroke is not None:
+            stroke, self.stroke = self.stroke, None
+            stroke.cancel()
+
+
+class FillTool(Tool):
+    name = "fill"
+    cursor = Qt.CursorShape.CrossCursor
+
+    def press(self, ev: PointerEvent) -> None:
+        from ...core.fill import flood_fill  # scipy: not needed at startup
+
+        layer = self.paint_layer("Fill")
+        if layer is None:
+            return
+        st = self.canvas.state
+        rect = flood_fill(self.doc, layer, math.floor(ev.x), math.floor(ev.y), st.foreground,
+                          tolerance=st.fill_tolerance, contiguous=st.fill_contiguous,
+                          sample_merged=st.fill_sample_merged)
+        if rect.empty:
+            self.canvas.notify("Fill: nothing to fill there")
+        else:
+            self.canvas.painted.emit(st.foreground)
+
+
+class PickerTool(Tool):
+    """Sets the foreground colour from the picture (or the active layer only)."""
+
+    name = "picker"
+    cursor = Qt.CursorShape.CrossCursor
+
+    def __init__(self, canvas: CanvasView) -> None:
+        super().__init__(canvas)
+        self._down = False
+
+    def pick(self, ev: PointerEvent) -> tuple[int, int, int, int] | None:
+        from ...core.fill import pick_color
+
+        doc = self.doc
+        x, y = math.floor(ev.x), math.floor(ev.y)
+        if doc is None or not doc.rect.contains(x, y):
+            return None
+        st = self.canvas.state
+        layer = None if st.picker_sample_merged else doc.active_layer
+        rgba = pick_color(doc, x, y, layer)
+        if rgba[3] > 0:
+            st.set_foreground(rgba[:3])
+        return rgba
+
+    def press(self, ev: PointerEvent) -> None:
+        self._down = True
+        self.pick(ev)
+
+    def move(self, ev: PointerEvent) -> None:
+        if self._down:
+            self.pick(ev)
+
+    def release(self, ev: PointerEvent) -> None:
+        self._down = False
+
+
+class MoveTool(Tool):
+    """Drags the active layer; the whole drag is one undo step (merged offset changes)."""
+
+    name = "move"
+    cursor = Qt.CursorShape.SizeAllCursor
+
+    def __init__(self, canvas: CanvasView) -> None:
+        super().__init__(canvas)
+        self._start: tuple[float, float] | None = None
+        self._offset0 = (0, 0)
+        self._layer: Layer | None = None
+
+    @property
+    def busy(self) -> bool:
+        return self._layer is not None
+
+    def press(self, ev: PointerEvent) -> None:
+        layer = self.paint_layer("Move")
+        if layer is None:
+            return
+        self._layer, self._start, self._offset0 = layer, (ev.x, ev.y), layer.offset
+        self.doc.history.break_merge()
+
+    def move(self, ev: PointerEvent) -> None:
+        if self._layer is None or self._start is None:
+            return
+        dx = round(ev.x - self._start[0])
+        dy = round(ev.y - self._start[1])
+        new = (self._offset0[0] + dx, self._offset0[1] + dy)
+        self.doc.set_props(self._layer, offset=new, mergeable=True)
+
+    def release(self, ev: PointerEvent) -> None:
+        if self._layer is not None:
+            self.move(ev)
+            self.doc.history.break_merge()
+        self._layer = None
+
+    def cancel(self) -> None:
+        if self._layer is not None:
+            self.doc.set_props(self._layer, offset=self._offset0, mergeable=True)
+            self.doc.history.break_merge()
+        self._layer = None
+
+
+class HandTool(Tool):
+    name = "hand"
+    cursor = Qt.CursorShape.OpenHandCursor
+
+    def __init__(self, canvas: CanvasView) -> None:
+        super().__init__(canvas)
+        self._last: QPointF | None = None
+
+    @property
+    def busy(self) -> bool:
+        return self._last is not None
+
+    def press(self, ev: PointerEvent) -> None:
+        self._last = QPointF(ev.view_pos)
+        self.canvas.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+
+    def move(self, ev: PointerEvent) -> None:
+        if self._last is not None:
+            d = ev.view_pos - self._last
+            self._last = QPointF(ev.view_pos)
+            self.canvas.pan_by(d.x(), d.y())
+
+    def release(self, ev: PointerEvent) -> None:
+        self._last = None
+        self.canvas.update_cursor()
+
+    def cancel(self) -> None:
+        self._last = None
+        self.canvas.update_cursor()
+
+
+class ZoomTool(Tool):
+    """Click zooms in about the point; Alt-click or right-click zooms out."""
+
+    name = "zoom"
+    cursor = Qt.CursorShape.CrossCursor
+
+    def press(self, ev: PointerEvent) -> None:
+        out = bool(ev.modifiers & Mod.AltModifier) or ev.button == Qt.MouseButton.RightButton
+        self.canvas.zoom_step(-1 if out else 1, ev.view_pos)
+
+
+def make_tools(canvas: CanvasView) -> dict[str, Tool]:
+    return {
+        "brush": BrushTool(canvas, "brush"),
+        "eraser": BrushTool(canvas, "eraser"),
+        "fill": FillTool(canvas),
+        "picker": PickerTool(canvas),
+        "move": MoveTool(canvas),
+        "hand": HandTool(canvas),
+        "zoom": ZoomTool(canvas),
+    }

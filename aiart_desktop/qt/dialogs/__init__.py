@@ -1,0 +1,1 @@
+"""Dialogs. Everything that blocks goes through `Prompts`, which tests replace."""

@@ -1,0 +1,78 @@
+"""Every blocking question the window asks, in one replaceable object.
+
+The window only talks to `Prompts`; tests swap in an object with the same methods (or
+monkeypatch single ones) so no modal dialog ever waits for a click.
+"""
+from __future__ import annotations
+
+from enum import Enum
+
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+
+from .canvas_size import CanvasSizeDialog, CanvasSizeSpec
+from .new_document import NewDocumentDialog, NewDocumentSpec
+
+OPEN_FILTER = ("Images (*.ora *.png *.jpg *.jpeg *.webp *.tif *.tiff);;"
+               "OpenRaster (*.ora);;PNG (*.png);;JPEG (*.jpg *.jpeg);;WebP (*.webp);;"
+               "TIFF (*.tif *.tiff);;All files (*)")
+SAVE_FILTER = "OpenRaster (*.ora)"
+EXPORT_FILTER = "PNG (*.png);;JPEG (*.jpg *.jpeg);;WebP (*.webp);;TIFF (*.tif *.tiff)"
+IMPORT_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.tif *.tiff *.ora);;All files (*)"
+
+
+class SaveChoice(Enum):
+    SAVE = "save"
+    DISCARD = "discard"
+    CANCEL = "cancel"
+
+
+class Prompts:
+    def __init__(self, parent: QWidget | None = None) -> None:
+        self.parent = parent
+
+    def ask_save_changes(self, name: str) -> SaveChoice:
+        box = QMessageBox(self.parent)
+        box.setIcon(QMessageBox.Icon.Warning)
+        box.setWindowTitle("Unsaved changes")
+        box.setText(f"Save the changes to \u201c{name}\u201d?")
+        box.setInformativeText("Your changes will be lost if you don't save them.")
+        sb = QMessageBox.StandardButton
+        box.setStandardButtons(sb.Save | sb.Discard | sb.Cancel)
+        box.setDefaultButton(sb.Save)
+        answer = box.exec()
+        if answer == sb.Save:
+            return SaveChoice.SAVE
+        if answer == sb.Discard:
+            return SaveChoice.DISCARD
+        return SaveChoice.CANCEL
+
+    def ask_open_path(self, start: str = "") -> str | None:
+        path, _ = QFileDialog.getOpenFileName(self.parent, "Open Image", start, OPEN_FILTER)
+        return path or None
+
+    def ask_import_path(self, start: str = "") -> str | None:
+        path, _ = QFileDialog.getOpenFileName(self.parent, "Import as Layer", start,
+                                              IMPORT_FILTER)
+        return path or None
+
+    def ask_save_path(self, start: str = "") -> str | None:
+        path, _ = QFileDialog.getSaveFileName(self.parent, "Save As", start, SAVE_FILTER)
+        return path or None
+
+    def ask_export_path(self, start: str = "") -> str | None:
+        path, _ = QFileDialog.getSaveFileName(self.parent, "Export", start, EXPORT_FILTER)
+        return path or None
+
+    def ask_new_document(self, width: int = 2048, height: int = 2048) -> NewDocumentSpec | None:
+        dlg = NewDocumentDialog(self.parent, width, height)
+        return dlg.spec() if dlg.exec() else None
+
+    def ask_canvas_size(self, width: int, height: int) -> CanvasSizeSpec | None:
+        dlg = CanvasSizeDialog(width, height, self.parent)
+        return dlg.spec() if dlg.exec() else None
+
+    def show_error(self, title: str, message: str) -> None:
+        QMessageBox.critical(self.parent, title, message)
+
+    def show_info(self, title: str, html: str) -> None:
+        QMessageBox.about(self.parent, title, html)

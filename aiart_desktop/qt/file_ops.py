@@ -1,0 +1,219 @@
+"""File handling for the main window: new, open, save, export, import, recent files, and the
+unsaved-changes question. Every blocking question goes through `self.prompts`."""
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from ..core.document import Document
+from .dialogs.new_document import NewDocumentSpec
+from .dialogs.prompts import SaveChoice
+
+if TYPE_CHECKING:
+    from .main_window import MainWindow
+
+OPEN_EXTENSIONS = (".ora", ".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff")
+EXPORT_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff")
+
+
+def _ext(path: str) -> str:
+    return os.path.splitext(path)[1].lower()
+
+
+class FileOps:
+    """Mixed into MainWindow; relies on its doc, settings, prompts and set_document."""
+
+    def document_name(self: MainWindow) -> str:
+        doc = self.doc
+        return os.path.basename(doc.path) if doc is not None and doc.path else "Untitled"
+
+    # ---- unsaved changes --------------------------------------------------------------------
+    def maybe_save(self: MainWindow) -> bool:
+        """True when it is fine to drop the current document (saved, discarded, or clean)."""
+        if self.doc is None or not self.doc.modified:
+            return True
+        self.canvas.cancel_tool()
+        choice = self.prompts.ask_save_changes(self.document_name())
+        if choice == SaveChoice.SAVE:
+            return self.save()
+        return choice == SaveChoice.DISCARD
+
+    # ---- new / open -------------------------------------------------------------------------
+    def new_document(self: MainWindow, spec: NewDocumentSpec | None = None) -> bool:
+        if not self.maybe_save():
+            return False
+        s = self.settings
+        if spec is None:
+            spec = self.prompts.ask_new_document(getattr(s, "new_width", 2048),
+                                                 getattr(s, "new_height", 2048))
+            if spec is None:
+                return False
+        if s is not None:
+            s.new_width, s.new_height = spec.width, spec.height
+            s.new_transparent = spec.transparent
+        self.set_document(Document.new(spec.width, spec.height, spec.background))
+        return True
+
+    def open_dialog(self: MainWindow) -> bool:
+        if not self.maybe_save():
+            return False
+        path = self.prompts.ask_open_path(self._start_dir())
+        return bool(path) and self.open_path(path, ask=False)
+
+    def open_path(self: MainWindow, path: str, ask: bool = True) -> bool:
+        """Open an .ora or an image as the document. Errors are shown, nothing is lost."""
+        from ..core.io import load_document
+        from ..core.io.errors import FileFormatError
+
+        path = os.path.abspath(os.fspath(path))
+        if ask and not self.maybe_save():
+            return False
+        try:
+            doc = load_document(path)
+        except FileFormatError as exc:
+            self._file_error("Cannot open file", exc.path, exc.problem)
+            if not os.path.exists(path):
+                self._forget_recent(path)
+            return False
+        except (OSError, ValueError, MemoryError) as exc:
+            self._file_error("Cannot open file", path, str(exc) or type(exc).__name__)
+            return False
+        self.set_document(doc)
+        self._remember(path)
+        self.statusBar().showMessage(f"Opened {path}", 4000)
+        return True
+
+    def import_layer(self: MainWindow, path: str | None = None) -> bool:
+        from ..core.io import import_image_as_layer
+        from ..core.io.errors import FileFormatError
+
+        if self.doc is None:
+            return False
+        path = path or self.prompts.ask_import_path(self._start_dir())
+        if not path:
+            return False
+        try:
+            import_image_as_layer(self.doc, path)
+        except FileFormatError as exc:
+            self._file_error("Cannot import file", exc.path, exc.problem)
+            return False
+        except (OSError, ValueError, MemoryError) as exc:
+            self._file_error("Cannot import file", path, str(exc))
+            return False
+        self._remember_dir(path)
+        return True
+
+    # ---- save / export ----------------------------------------------------------------------
+    def save(self: MainWindow) -> bool:
+        doc = self.doc
+        if doc is None:
+            return False
+        if doc.path and _ext(doc.path) == ".ora":
+            return self.save_to(doc.path)
+        return self.save_as()
+
+    def save_as(self: MainWindow) -> bool:
+        if self.doc is None:
+            return False
+        path = self.prompts.ask_save_path(self._suggest(".ora"))
+        return bool(path) and self.save_to(path)
+
+    def save_to(self: MainWindow, path: str) -> bool:
+        """Save the layered document as OpenRaster at `path` (".ora" added when missing)."""
+        from ..core.io import save_document
+
+        doc = self.doc
+        if doc is None:
+            return False
+        path = os.path.abspath(os.fspath(path))
+        ext = _ext(path)
+        if not ext:
+            path += ".ora"
+        elif ext != ".ora":
+            self._file_error("Cannot save", path, "Save writes layered OpenRaster (.ora) files. "
+                             "Use File \u203a Export for PNG, JPEG, WebP or TIFF.")
+            return False
+        self.canvas.cancel_tool()
+        try:
+            save_document(doc, path)
+        except (OSError, ValueError) as exc:
+            self._file_error("Cannot save file", path, str(exc) or type(exc).__name__)
+            return False
+        doc.path = path
+        doc.history.set_clean()
+        self._remember(path)
+        if self.autosave is not None:
+            self.autosave.set_display_name(os.path.basename(path))
+        self.update_title()
+        self.statusBar().showMessage(f"Saved {path}", 4000)
+        return True
+
+    def export(self: MainWindow) -> bool:
+        if self.doc is None:
+            return False
+        last = self._last_export
+        start = last if last else self._suggest(".png")
+        path = self.prompts.ask_export_path(start)
+        return bool(path) and self.export_to(path)
+
+    def export_to(self: MainWindow, path: str, quality: int | None = None) -> bool:
+        """Write the flattened picture (PNG by default). The document stays as it is."""
+        from ..core.io import save_document
+
+        doc = self.doc
+        if doc is None:
+            return False
+        path = os.path.abspath(os.fspath(path))
+        ext = _ext(path)
+        if not ext:
+            path += ".png"
+        elif ext not in EXPORT_EXTENSIONS:
+            self._file_error("Cannot export", path, f"unknown image type {ext!r}; export "
+                             "writes PNG, JPEG, WebP or TIFF (use Save for .ora)")
+            return False
+        opts = {} if quality is None else {"quality": quality}
+        if "parameters" in doc.metadata and _ext(path) == ".png":
+            opts["parameters"] = doc.metadata["parameters"]
+        try:
+            save_document(doc, path, **opts)
+        except (OSError, ValueError) as exc:
+            self._file_error("Cannot export file", path, str(exc) or type(exc).__name__)
+            return False
+        self._last_export = path
+        self._remember_dir(path)
+        self.statusBar().showMessage(f"Exported {path}", 4000)
+        return True
+
+    # ---- recent files -----------------------------------------------------------------------
+    def recent_files(self: MainWindow) -> list[str]:
+        return list(getattr(self.settings, "recent_files", []) or [])
+
+    def _remember(self: MainWindow, path: str) -> None:
+        s = self.settings
+        if s is not None and hasattr(s, "add_recent"):
+            s.add_recent(path)
+        self._remember_dir(path)
+
+    def _remember_dir(self: MainWindow, path: str) -> None:
+        if self.settings is not None and hasattr(self.settings, "last_dir"):
+            self.settings.last_dir = os.path.dirname(os.path.abspath(path))
+
+    def _forget_recent(self: MainWindow, path: str) -> None:
+        s = self.settings
+        if s is not None and hasattr(s, "remove_recent"):
+            s.remove_recent(path)
+
+    def _start_dir(self: MainWindow) -> str:
+        d = getattr(self.settings, "last_dir", "") if self.settings is not None else ""
+        return d if d and os.path.isdir(d) else os.path.expanduser("~")
+
+    def _suggest(self: MainWindow, ext: str) -> str:
+        doc = self.doc
+        if doc is not None and doc.path:
+            stem = os.path.splitext(doc.path)[0]
+            return stem + ext
+        return os.path.join(self._start_dir(), "Untitled" + ext)
+
+    def _file_error(self: MainWindow, title: str, path: str, problem: str) -> None:
+        self.prompts.show_error(title, f"{os.path.basename(path) or path}\n\n{problem}\n\n"
+                                       f"({path})")

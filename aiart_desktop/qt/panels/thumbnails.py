@@ -1,0 +1,119 @@
+"""Layer thumbnails, kept up to date per tile: only tiles that changed are re-sampled.
+
+Tiles are immutable and replaced on every write, so "did this tile change" is an identity
+check (we keep a reference to the sampled tile, so its identity cannot be reused).
+A thumbnail is a strided (nearest) sample of the layer inside the canvas.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
+
+from ...core.layer import Layer
+from ...core.tiles import TILE
+from ..convert import array_to_qimage
+
+THUMB = 40  # logical size of the square a thumbnail fits in
+
+
+class _Entry:
+    def __init__(self, shape: tuple[int, int], step: int, offset: tuple[int, int]) -> None:
+        self.pixels = np.zeros((*shape, 4), np.uint8)
+        self.step = step
+        self.offset = offset
+        self.seen: dict[tuple[int, int], np.ndarray] = {}   # tile key -> the sampled array
+        self.pixmap: QPixmap | None = None
+
+
+class Thumbnails:
+    def __init__(self, size: int = THUMB, dpr: float = 1.0) -> None:
+        self.size = size
+        self.dpr = dpr
+        self._entries: dict[int, _Entry] = {}
+        self._doc_size = (0, 0)
+        self._checker = _checker(max(1, round(size * dpr)))
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+    def pixmap(self, layer: Layer, doc_w: int, doc_h: int) -> QPixmap:
+        if (doc_w, doc_h) != self._doc_size:
+            self._entries.clear()
+            self._doc_size = (doc_w, doc_h)
+        entry = self._entries.get(layer.uid)
+        step = max(1, math.ceil(max(doc_w, doc_h) / (self.size * self.dpr)))
+        shape = (math.ceil(doc_h / step), math.ceil(doc_w / step))
+        if entry is None or entry.offset != layer.offset or entry.step != step:
+            entry = self._entries[layer.uid] = _Entry(shape, step, layer.offset)
+        if self._update(entry, layer, doc_w, doc_h) or entry.pixmap is None:
+            entry.pixmap = self._render(entry.pixels)
+        return entry.pixmap
+
+    def _update(self, e: _Entry, layer: Layer, doc_w: int, doc_h: int) -> bool:
+        tiles = layer.tiles
+        keys = set(tiles.keys())
+        changed = False
+        for key in list(e.seen):
+            if key not in keys:
+                del e.seen[key]
+                self._sample(e, key, None, doc_w, doc_h)
+                changed = True
+        for key in keys:
+            t = tiles.tile(key)
+            if t is not None and e.seen.get(key) is not t:
+                e.seen[key] = t
+                self._sample(e, key, t, doc_w, doc_h)
+                changed = True
+        return changed
+
+    @staticmethod
+    def _sample(e: _Entry, key: tuple[int, int], tile: np.ndarray | None,
+                doc_w: int, doc_h: int) -> None:
+        s = e.step
+        x0 = key[0] * TILE + e.offset[0]
+        y0 = key[1] * TILE + e.offset[1]
+        # Document columns/rows inside this tile that land on the sampling grid.
+        first_x = max(x0, 0) + (-max(x0, 0)) % s
+        first_y = max(y0, 0) + (-max(y0, 0)) % s
+        xs = np.arange(first_x, min(x0 + TILE, doc_w), s)
+        ys = np.arange(first_y, min(y0 + TILE, doc_h), s)
+        if xs.size == 0 or ys.size == 0:
+            return
+        dst = (slice(ys[0] // s, ys[-1] // s + 1), slice(xs[0] // s, xs[-1] // s + 1))
+        if tile is None:
+            e.pixels[dst] = 0
+        else:
+            e.pixels[dst] = tile[np.ix_(ys - y0, xs - x0)]
+
+    def _render(self, pixels: np.ndarray) -> QPixmap:
+        side = self._checker.width()
+        img = array_to_qimage(pixels)
+        scaled = img.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio,
+                            Qt.TransformationMode.SmoothTransformation)
+        out = QPixmap(self._checker)
+        p = QPainter(out)
+        x = (side - scaled.width()) // 2
+        y = (side - scaled.height()) // 2
+        p.fillRect(0, 0, side, side, QColor(38, 38, 38))
+        p.drawPixmap(x, y, _checker(max(scaled.width(), scaled.height())),
+                     0, 0, scaled.width(), scaled.height())
+        p.drawImage(x, y, scaled)
+        p.end()
+        out.setDevicePixelRatio(self.dpr)
+        return out
+
+
+def _checker(side: int) -> QPixmap:
+    img = QImage(side, side, QImage.Format.Format_RGB32)
+    img.fill(QColor(220, 220, 220))
+    p = QPainter(img)
+    cell = max(3, side // 8)
+    for y in range(0, side, cell):
+        for x in range(0, side, cell):
+            if (x // cell + y // cell) % 2:
+                p.fillRect(x, y, cell, cell, QColor(170, 170, 170))
+    p.end()
+    return QPixmap.fromImage(img)
