@@ -22,7 +22,9 @@ from .atomic import atomic_write
 from .errors import FileFormatError, PathLike, fail, reading
 
 READ_FORMATS = ("PNG", "JPEG", "WEBP", "TIFF")  # camera MPO files open as JPEG
-MAX_IMAGE_PIXELS = 1 << 27  # 134 M pixels (e.g. 11585 x 11585): 512 MiB as RGBA8
+MAX_IMAGE_PIXELS = 1 << 28  # 268 M pixels (16384 x 16384): 1 GiB as RGBA8
+# Pillow refuses at twice its own limit before we can look; let ours be the one that speaks.
+Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
 
 
 # ---- decoding ----------------------------------------------------------------------------------
