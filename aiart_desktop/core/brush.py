@@ -111,7 +111,8 @@ class Stroke:
     """
 
     def __init__(self, doc: Document, layer: Layer, brush: BrushSettings,
-                 x: float, y: float, pressure: float = 1.0) -> None:
+                 x: float, y: float, pressure: float = 1.0, *,
+                 respect_selection: bool = True) -> None:
         if layer.locked:
             raise PermissionError(f"layer {layer.name!r} is locked")
         self.doc, self.layer, self.brush = doc, layer, brush
@@ -124,6 +125,7 @@ class Stroke:
         self._carry = 0.0
         self._ended = False
         self.dirty = EMPTY
+        self._respect_selection = respect_selection
         self.first_rect = self._paint_dabs([(float(x), float(y), float(pressure))])
 
     # ---- input ---------------------------------------------------------------------------
@@ -198,7 +200,7 @@ class Stroke:
             sub += np.maximum(target - sub, 0.0) * b.flow
         self._mask.write(rect, m)
         self._capture.touch_rect(rect)
-        sel = self.doc.selection_mask(rect)
+        sel = self.doc.selection_mask(rect) if self._respect_selection else None
         cover = m if sel is None else m * sel
         out = apply_coverage(self._capture.original(rect), cover, b.color,
                              eraser=b.eraser, alpha_lock=self.layer.alpha_lock)

@@ -6,7 +6,8 @@ import math
 import cv2
 import numpy as np
 
-from .document import Document
+from .commands import PixelsEdit
+from .document import Document, PixelCapture
 from .geometry import EMPTY, Rect
 from .layer import Layer
 from .selection import bounds
@@ -99,33 +100,85 @@ def _over(dst: np.ndarray, src: np.ndarray) -> np.ndarray:
     return out
 
 
+class TransformSession:
+    """An interactive transform: `update(m)` shows the result live (nothing is recorded),
+    `commit()` makes it one undo step, `cancel()` restores the layer and selection exactly.
+
+    The selected pixels (all of the layer when nothing is selected) float above what stays.
+    """
+
+    def __init__(self, doc: Document, layer: Layer, text: str = "Transform") -> None:
+        if layer.locked:
+            raise PermissionError(f"layer {layer.name!r} is locked")
+        self.doc, self.layer, self.text = doc, layer, text
+        self.selection = doc.selection
+        sel = self.selection
+        self.source = layer.bounds() if sel is None else bounds(sel).intersect(layer.bounds())
+        self.matrix = affine()
+        self._capture: PixelCapture | None = None
+        self._area = EMPTY
+        if self.source.empty:
+            self.floating = self.remaining = np.zeros((0, 0, 4), np.uint8)
+            return
+        src = layer.read(self.source)
+        if sel is None:
+            self.floating, self.remaining = src, np.zeros_like(src)
+        else:
+            k = sel[self.source.slices()].astype(np.float32)[..., None] / 255.0
+            self.floating, self.remaining = src.copy(), src.copy()
+            self.floating[..., 3:4] = np.round(src[..., 3:4] * k).astype(np.uint8)
+            self.remaining[..., 3:4] = np.round(src[..., 3:4] * (1.0 - k)).astype(np.uint8)
+        self._capture = PixelCapture(layer)
+
+    @property
+    def empty(self) -> bool:
+        return self.source.empty
+
+    def update(self, m: np.ndarray) -> Rect:
+        """Show the layer with the floating pixels transformed by `m`. Returns the dirty rect."""
+        if self._capture is None:
+            return EMPTY
+        self.matrix = np.asarray(m, np.float64)
+        dst_rect, warped = warp_rgba(self.floating, self.source, self.matrix)
+        area = self.source.union(dst_rect)
+        dirty = area.union(self._area)
+        self._capture.touch_rect(dirty)
+        out = self._capture.original(dirty)
+        out[self.source.slices(dirty.x, dirty.y)] = self.remaining
+        if not dst_rect.empty:
+            sl = dst_rect.slices(dirty.x, dirty.y)
+            out[sl] = _over(out[sl], warped)
+        self.layer.write(dirty.x, dirty.y, out)
+        self._area = area
+        self.doc._changed_pixels(dirty)
+        return dirty
+
+    def commit(self) -> None:
+        """Record the transform shown by the last `update` as one undo step."""
+        if self._capture is None:
+            return
+        cap, self._capture = self._capture, None
+        after = self.layer.tiles.snapshot(list(cap.before))
+        with self.doc.history.macro(self.text):
+            self.doc.history.push(PixelsEdit(self.doc, self.layer, cap.before, after, self.text),
+                                  applied=True)
+            if self.selection is not None:
+                self.doc.set_selection(warp_mask(self.selection, self.matrix), self.text)
+
+    def cancel(self) -> None:
+        if self._capture is None:
+            return
+        cap, self._capture = self._capture, None
+        self.doc._apply_tiles(self.layer, cap.before)
+
+
 def transform_pixels(doc: Document, layer: Layer, m: np.ndarray,
                      text: str = "Transform") -> Rect:
     """Apply `m` to the selected pixels of `layer` (all of it when nothing is selected) and
-    to the selection itself. One undo step. Returns the document rect that changed."""
-    if layer.locked:
-        raise PermissionError(f"layer {layer.name!r} is locked")
-    sel = doc.selection
-    src_rect = layer.bounds() if sel is None else bounds(sel).intersect(layer.bounds())
-    if src_rect.empty:
+    to the selection itself, as one undo step. Returns the document rect that changed."""
+    session = TransformSession(doc, layer, text)
+    if session.empty:
         return EMPTY
-    src = layer.read(src_rect)
-    if sel is None:
-        floating, remaining = src, np.zeros_like(src)
-    else:
-        k = sel[src_rect.slices()].astype(np.float32)[..., None] / 255.0
-        floating, remaining = src.copy(), src.copy()
-        floating[..., 3:4] = np.round(src[..., 3:4] * k).astype(np.uint8)
-        remaining[..., 3:4] = np.round(src[..., 3:4] * (1.0 - k)).astype(np.uint8)
-    dst_rect, warped = warp_rgba(floating, src_rect, m)
-    area = src_rect.union(dst_rect)
-    out = layer.read(area)
-    out[src_rect.slices(area.x, area.y)] = remaining
-    if not dst_rect.empty:
-        sl = dst_rect.slices(area.x, area.y)
-        out[sl] = _over(out[sl], warped)
-    with doc.history.macro(text):
-        doc.put_pixels(layer, area.x, area.y, out, text)
-        if sel is not None:
-            doc.set_selection(warp_mask(sel, m), text)
-    return area
+    rect = session.update(m)
+    session.commit()
+    return rect

@@ -72,3 +72,34 @@ def test_locked_layer_refuses() -> None:
     doc.set_props(doc.layers[0], locked=True)
     with pytest.raises(PermissionError):
         transform_pixels(doc, doc.layers[0], affine(dx=1))
+
+
+def test_live_session_updates_then_cancel_restores_exactly() -> None:
+    from aiart_desktop.core.transform import TransformSession
+
+    doc = _doc_with_square()
+    layer = doc.layers[0]
+    before = layer.read(doc.rect)
+    s = TransformSession(doc, layer)
+    for dx in range(1, 30, 3):                  # a drag: many live updates
+        s.update(affine(dx=dx, dy=dx / 2))
+    assert not np.array_equal(layer.read(doc.rect), before)
+    assert not doc.history.can_undo             # nothing recorded while dragging
+    s.cancel()
+    assert np.array_equal(layer.read(doc.rect), before) and not doc.history.can_undo
+
+
+def test_live_session_commit_is_one_step_matching_direct_transform() -> None:
+    from aiart_desktop.core.transform import TransformSession
+
+    doc = _doc_with_square()
+    layer = doc.layers[0]
+    s = TransformSession(doc, layer)
+    s.update(affine(dx=50, dy=50))
+    s.update(affine(angle=45, cx=30, cy=30, dx=10))
+    s.commit()
+    live = layer.read(doc.rect)
+    assert doc.history.steps == ["Transform"]
+    doc.history.undo()
+    transform_pixels(doc, layer, affine(angle=45, cx=30, cy=30, dx=10))
+    assert np.array_equal(layer.read(doc.rect), live)
