@@ -36,7 +36,6 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from aiart_desktop.core.document import Document
-from aiart_desktop.core.io import ora
 from aiart_desktop.core.layer import Group, clone_node
 from aiart_desktop.settings import recovery_dir as default_recovery_dir
 
@@ -181,6 +180,8 @@ class RecoveryEntry:
 
     def load(self) -> Document:
         """The autosaved document, marked modified, its path the original file's (or None)."""
+        from aiart_desktop.core.io import ora
+
         doc = ora.load_ora(self.ora_path)
         doc.path = self.original_path
         _mark_modified(doc)
@@ -322,6 +323,8 @@ class _Writer:
         partial = self.folder / f"{self.sid}.partial.ora"
         final = self.folder / f"{self.sid}.ora"
         try:
+            from aiart_desktop.core.io import ora  # here, not at startup: PIL, zipfile...
+
             ora.save_ora(snap, partial)
             with self.lock:
                 if gen != self.generation:  # discarded meanwhile: publish nothing
