@@ -170,6 +170,15 @@ class CanvasView(QAbstractScrollArea):
         self.viewport().update()
         self.zoom_changed.emit(zoom)
 
+    def set_view(self, zoom: float, origin_x: float, origin_y: float) -> None:
+        """Set zoom and the viewport position of the document's top-left corner directly."""
+        self._zoom = min(MAX_ZOOM, max(MIN_ZOOM, zoom))
+        self._origin = QPointF(origin_x, origin_y)
+        self._fit_pending = self._fit_mode = False
+        self._update_scrollbars()
+        self.viewport().update()
+        self.zoom_changed.emit(self._zoom)
+
     def zoom_step(self, direction: int, anchor: QPointF | None = None) -> None:
         z = self._zoom
         if direction > 0:

@@ -1,0 +1,227 @@
+"""Every Layers-panel operation changes the document, shows in the tree, and undoes."""
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QModelIndex, QPoint, Qt
+from PySide6.QtTest import QTest
+
+from aiart_desktop.core.blend import BLEND_MODES
+from aiart_desktop.core.layer import Group, Layer
+from aiart_desktop.qt.panels.layer_model import COL_ALPHA, COL_NAME, COL_VISIBLE
+
+
+def _names(model, parent: QModelIndex | None = None) -> list[str]:  # noqa: ANN001
+    parent = parent or QModelIndex()
+    return [model.index(r, COL_NAME, parent).data() for r in range(model.rowCount(parent))]
+
+
+def _click(panel, node, column: int) -> None:  # noqa: ANN001
+    idx = panel.model.index_of(node, column)
+    rect = panel.tree.visualRect(idx)
+    assert rect.isValid()
+    QTest.mouseClick(panel.tree.viewport(), Qt.MouseButton.LeftButton,
+                     Qt.KeyboardModifier.NoModifier, rect.center())
+
+
+def _undo(win, n: int = 1) -> None:  # noqa: ANN001
+    for _ in range(n):
+        win.undo()
+
+
+def test_add_duplicate_delete_show_in_tree_and_undo(win) -> None:  # noqa: ANN001
+    doc, panel = win.doc, win.layers_panel
+    model = panel.model
+    assert _names(model) == ["Background"]
+    panel.act_add.trigger()
+    assert _names(model) == ["Layer 1", "Background"]
+    assert doc.active is doc.layers[1]
+    assert panel.tree.currentIndex() == model.index_of(doc.active)
+    panel.act_duplicate.trigger()
+    assert _names(model) == ["Layer 1 copy", "Layer 1", "Background"]
+    panel.act_delete.trigger()
+    assert _names(model) == ["Layer 1", "Background"]
+    _undo(win)
+    assert _names(model) == ["Layer 1 copy", "Layer 1", "Background"]
+    _undo(win, 2)
+    assert _names(model) == ["Background"]
+    win.redo()
+    assert _names(model) == ["Layer 1", "Background"]
+
+
+def test_cannot_delete_the_last_layer(win) -> None:  # noqa: ANN001
+    panel = win.layers_panel
+    assert not panel.act_delete.isEnabled()
+    panel.delete()
+    assert len(win.doc.layers) == 1
+
+
+def test_rename_by_editing_the_name(win, qtbot) -> None:  # noqa: ANN001
+    doc, panel = win.doc, win.layers_panel
+    layer = panel.add_layer()
+    idx = panel.model.index_of(layer, COL_NAME)
+    panel.tree.edit(idx)
+    editor = panel.tree.indexWidget(idx)
+    assert editor is not None and editor.text() == "Layer 1"
+    editor.selectAll()
+    QTest.keyClicks(editor, "Sky")
+    QTest.keyClick(editor, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: layer.name == "Sky")  # the delegate commits queued
+    assert doc.history.steps[-1] == "Rename layer"
+    assert _names(panel.model)[0] == "Sky"
+    _undo(win)
+    assert layer.name == "Layer 1"
+    assert _names(panel.model)[0] == "Layer 1"
+
+
+def test_visibility_and_alpha_lock_toggles_by_clicking(win) -> None:  # noqa: ANN001
+    doc, panel = win.doc, win.layers_panel
+    layer = panel.add_layer()
+    _click(panel, layer, COL_VISIBLE)
+    assert layer.visible is False
+    assert panel.model.index_of(layer, COL_VISIBLE).data(Qt.ItemDataRole.ToolTipRole).startswith(
+        "Hidden")
+    _click(panel, layer, COL_ALPHA)
+    assert layer.alpha_lock is True
+    assert panel.act_alpha.isChecked()
+    _undo(win)
+    assert layer.alpha_lock is False and not panel.act_alpha.isChecked()
+    _undo(win)
+    assert layer.visible is True
+    # The canvas shows the change: hiding the background leaves transparency.
+    bg = doc.layers[0]
+    _click(panel, bg, COL_VISIBLE)
+    assert doc.flatten()[5, 5, 3] == 0
+
+
+def test_opacity_drag_is_one_undo_step(win) -> None:  # noqa: ANN001
+    doc, panel = win.doc, win.layers_panel
+    layer = panel.add_layer()
+    steps = len(doc.history.steps)
+    s = panel.opacity
+    s.setSliderDown(True)          # what a mouse press on the handle does
+    for v in (90, 70, 55, 40):
+        s.setValue(v)
+    s.setSliderDown(False)
+    assert layer.opacity == 0.4
+    assert len(doc.history.steps) == steps + 1
+    assert panel.opacity_label.text() == "40 %"
+    # A second drag is a second step.
+    s.setSliderDown(True)
+    s.setValue(20)
+    s.setSliderDown(False)
+    assert len(doc.history.steps) == steps + 2
+    _undo(win)
+    assert layer.opacity == 0.4 and s.value() == 40
+    _undo(win)
+    assert layer.opacity == 1.0 and s.value() == 100
+
+
+def test_opacity_real_mouse_drag(win) -> None:  # noqa: ANN001
+    doc, panel = win.doc, win.layers_panel
+    layer = panel.add_layer()
+    steps = len(doc.history.steps)
+    s = panel.opacity
+    handle_x = s.width() - 6
+    y = s.height() // 2
+    QTest.mousePress(s, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     QPoint(handle_x, y))
+    for x in range(handle_x, s.width() // 3, -12):
+        QTest.mouseMove(s, QPoint(x, y))
+    QTest.mouseRelease(s, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                       QPoint(s.width() // 3, y))
+    assert layer.opacity < 0.6
+    assert len(doc.history.steps) == steps + 1
+
+
+def test_blend_mode_combo_lists_all_modes_and_undoes(win) -> None:  # noqa: ANN001
+    panel = win.layers_panel
+    layer = panel.add_layer()
+    modes = [panel.blend.itemData(i) for i in range(panel.blend.count())]
+    assert [m for m in modes if m] == list(BLEND_MODES)
+    row = panel.blend.findData("multiply")
+    panel.blend.setCurrentIndex(row)
+    panel.blend.activated.emit(row)
+    assert layer.blend_mode == "multiply"
+    _undo(win)
+    assert layer.blend_mode == "normal"
+    assert panel.blend.currentData() == "normal"
+
+
+def test_drag_to_reorder_and_into_a_group(win, qtbot) -> None:  # noqa: ANN001
+    doc, panel = win.doc, win.layers_panel
+    model = panel.model
+    a = panel.add_layer()
+    b = panel.add_layer()
+    assert _names(model) == ["Layer 2", "Layer 1", "Background"]
+    # Drag "Layer 2" (row 0) below "Layer 1" (drop at row 2 of the root).
+    data = model.mimeData([model.index_of(b)])
+    assert model.canDropMimeData(data, Qt.DropAction.MoveAction, 2, 0, QModelIndex())
+    model.dropMimeData(data, Qt.DropAction.MoveAction, 2, 0, QModelIndex())
+    qtbot.waitUntil(lambda: _names(model) == ["Layer 1", "Layer 2", "Background"])
+    assert doc.root.children == [doc.layers[0], b, a]
+    # Into a group: drop onto the group item (row -1).
+    g = panel.add_group()
+    data = model.mimeData([model.index_of(a)])
+    model.dropMimeData(data, Qt.DropAction.MoveAction, -1, 0, model.index_of(g))
+    qtbot.waitUntil(lambda: a.parent is g)
+    assert _names(model, model.index_of(g)) == ["Layer 1"]
+    # A group cannot go into itself.
+    data = model.mimeData([model.index_of(g)])
+    assert not model.canDropMimeData(data, Qt.DropAction.MoveAction, -1, 0, model.index_of(g))
+    _undo(win)
+    assert a.parent is doc.root
+    _undo(win, 2)  # the group, then the reorder
+    assert _names(model) == ["Layer 2", "Layer 1", "Background"]
+
+
+def test_merge_down_flatten_clear(win) -> None:  # noqa: ANN001
+    doc, panel = win.doc, win.layers_panel
+    bg = doc.layers[0]
+    top = panel.add_layer()
+    red = np.zeros((10, 10, 4), np.uint8)
+    red[...] = (255, 0, 0, 255)
+    doc.put_pixels(top, 5, 5, red)
+    panel.act_merge.trigger()
+    assert doc.layers == [bg]
+    assert tuple(bg.read(doc.rect)[7, 7]) == (255, 0, 0, 255)
+    _undo(win)
+    assert len(doc.layers) == 2 and tuple(bg.read(doc.rect)[7, 7]) == (255, 255, 255, 255)
+    panel.tree.setCurrentIndex(panel.model.index_of(top))
+    assert doc.active is top
+    panel.act_clear.trigger()
+    assert top.tiles.is_empty()
+    _undo(win)
+    assert not top.tiles.is_empty()
+    panel.add_group()
+    panel.act_flatten.trigger()
+    assert len(doc.root.children) == 1 and isinstance(doc.root.children[0], Layer)
+    assert tuple(doc.layers[0].read(doc.rect)[7, 7]) == (255, 0, 0, 255)
+    _undo(win)
+    assert any(isinstance(n, Group) for n in doc.root.children)
+    assert len(doc.layers) == 2
+
+
+def test_selecting_a_row_sets_the_active_layer_and_undo_keeps_tree_in_sync(win) -> None:  # noqa: ANN001
+    doc, panel = win.doc, win.layers_panel
+    a = panel.add_layer()
+    bg = doc.layers[0]
+    _click(panel, bg, COL_NAME)
+    assert doc.active is bg
+    assert not panel.act_merge.isEnabled()
+    _click(panel, a, COL_NAME)
+    assert doc.active is a and panel.act_merge.isEnabled()
+    doc.set_props(a, name="Renamed elsewhere")
+    assert _names(panel.model)[0] == "Renamed elsewhere"
+
+
+def test_thumbnails_follow_the_pixels(win, qtbot) -> None:  # noqa: ANN001
+    doc, panel = win.doc, win.layers_panel
+    layer = panel.add_layer()
+    empty = panel.model.thumbs.pixmap(layer, doc.width, doc.height).toImage()
+    block = np.zeros((160, 240, 4), np.uint8)
+    block[...] = (0, 0, 255, 255)
+    doc.put_pixels(layer, 0, 0, block)
+    full = panel.model.thumbs.pixmap(layer, doc.width, doc.height).toImage()
+    c = full.pixelColor(full.width() // 2, full.height() // 2)
+    assert (c.red(), c.green(), c.blue()) == (0, 0, 255)
+    assert empty.pixelColor(empty.width() // 2, empty.height() // 2).blue() != 255
