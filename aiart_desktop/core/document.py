@@ -6,7 +6,6 @@ from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
-from psygnal import Signal
 
 from . import blend
 from .commands import (
@@ -18,6 +17,7 @@ from .commands import (
     SetNodeProps,
     SetSelection,
 )
+from .events import Signal
 from .geometry import EMPTY, Rect
 from .history import DEFAULT_BUDGET, CommandStack
 from .layer import Group, Layer, Node, clone_node
@@ -57,9 +57,7 @@ class Document:
         doc = cls(width, height)
         layer = Layer(name="Background" if background else "Layer 1")
         if background is not None and background[3] > 0:
-            fill = np.empty((height, width, 4), np.uint8)
-            fill[...] = background
-            layer.tiles.write(0, 0, fill)
+            layer.tiles.fill(doc.rect, background)
         doc._apply_insert(layer, doc.root, 0)
         doc.active = layer
         doc.history.clear()

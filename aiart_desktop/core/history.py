@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from psygnal import Signal
+from .events import Signal
 
 DEFAULT_BUDGET = 1 << 30  # 1 GiB of undo data
 

@@ -62,7 +62,8 @@ class TileGrid:
 
     @property
     def nbytes(self) -> int:
-        return len(self._tiles) * TILE * TILE * 4
+        """Memory actually held: tiles shared by a uniform fill count once."""
+        return len({id(t) for t in self._tiles.values()}) * TILE * TILE * 4
 
     def bounds(self) -> Rect:
         """Bounding rect of the stored tiles, tightened to their non-transparent pixels."""
@@ -156,6 +157,27 @@ class TileGrid:
                 new[part.slices(tr.x, tr.y)] = src
             self._store(key, new)
         return rect
+
+    def fill(self, rect: Rect, color: tuple[int, int, int, int]) -> None:
+        """Fill `rect` with one colour. Whole tiles share a single read-only array, so a
+        plain background costs one tile of memory, not the canvas."""
+        if rect.empty:
+            return
+        if color[3] == 0:
+            self.clear(rect)
+            return
+        shared = _freeze(np.full((TILE, TILE, 4), color, np.uint8))
+        self._kb = None
+        for key in tile_keys(rect):
+            tr = tile_rect(key)
+            part = tr.intersect(rect)
+            if part == tr:
+                self._tiles[key] = shared
+            else:
+                old = self._tiles.get(key)
+                new = old.copy() if old is not None else np.zeros((TILE, TILE, 4), np.uint8)
+                new[part.slices(tr.x, tr.y)] = color
+                self._store(key, new)
 
     def clear(self, rect: Rect | None = None) -> None:
         if rect is None:

@@ -62,3 +62,14 @@ def test_translated_moves_every_pixel(dx: int, dy: int) -> None:
     t = g.translated(dx, dy)
     assert np.array_equal(t.read(Rect(5 + dx, 70 + dy, 80, 90)), data)
     assert t.bounds() == Rect(5 + dx, 70 + dy, 80, 90)
+
+
+def test_uniform_fill_shares_one_tile_and_stays_copy_on_write() -> None:
+    g = TileGrid()
+    g.fill(Rect(0, 0, 8192, 8192), (255, 255, 255, 255))
+    assert len(g) == (8192 // TILE) ** 2 and g.nbytes == TILE * TILE * 4
+    g.write(10, 10, np.zeros((1, 1, 4), np.uint8) + 7)  # editing one tile leaves the rest
+    assert tuple(g.read(Rect(10, 10, 1, 1))[0, 0]) == (7, 7, 7, 7)
+    assert tuple(g.read(Rect(100, 100, 1, 1))[0, 0]) == (255, 255, 255, 255)
+    g.fill(Rect(5, 5, 3, 3), (1, 2, 3, 255))  # a partial tile
+    assert tuple(g.read(Rect(6, 6, 1, 1))[0, 0]) == (1, 2, 3, 255)
