@@ -97,6 +97,11 @@ class CommandStack:
     def is_clean(self) -> bool:
         return self._clean == len(self._undo)
 
+    def mark_dirty(self) -> None:
+        """Treat the document as modified even though no step was taken (e.g. recovered)."""
+        self._clean = None
+        self.changed.emit()
+
     def set_clean(self) -> None:
         self._clean = len(self._undo)
         self.changed.emit()

@@ -62,7 +62,7 @@ def snapshot_document(doc: Document) -> Document:
 
 def _mark_modified(doc: Document) -> None:
     """Make `doc` read as unsaved whatever is undone (its file on disk is older)."""
-    doc.history._clean = None  # no public API for "dirty without a step" yet
+    doc.history.mark_dirty()
     doc.history.changed.emit()
 
 

@@ -16,10 +16,19 @@ from typing import BinaryIO
 from .errors import PathLike
 
 
-def _new_file_mode() -> int:
-    umask = os.umask(0)
+def _read_umask() -> int:
+    # os.umask can only be read by setting it; do that once, at import, on one thread,
+    # rather than during saves that may run on a background thread (autosave).
+    umask = os.umask(0o022)
     os.umask(umask)
-    return 0o666 & ~umask
+    return umask
+
+
+_UMASK = _read_umask()
+
+
+def _new_file_mode() -> int:
+    return 0o666 & ~_UMASK
 
 
 def _fsync_dir(folder: str) -> None:
