@@ -1,0 +1,42 @@
+"""The PySide6 6.12.0 emit() refcount defect must not be able to crash the program."""
+from __future__ import annotations
+
+import gc
+import subprocess
+import sys
+
+from PySide6.QtCore import QObject, Signal
+
+import aiart_desktop.qt  # noqa: F401  (applies the fixes)
+from aiart_desktop.qt import pyside_fixes
+
+
+class _Emitter(QObject):
+    changed = Signal(object)
+
+
+def test_many_emits_leave_true_alive() -> None:
+    e = _Emitter()
+    e.changed.connect(lambda _v: None)
+    before = sys.getrefcount(True)
+    for i in range(20000):
+        e.changed.emit(i)
+    gc.collect()
+    assert sys.getrefcount(True) > 1000
+    if not pyside_fixes.emit_drops_bool_references():
+        assert sys.getrefcount(True) >= before - 10
+
+
+def test_a_fresh_process_survives_many_emits() -> None:
+    code = (
+        "import aiart_desktop.qt\n"
+        "from PySide6.QtCore import QObject, Signal\n"
+        "class E(QObject):\n    s = Signal(int)\n"
+        "e = E()\n"
+        "for i in range(200000):\n    e.s.emit(i)\n"
+        "print('ok')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "ok"
