@@ -314,3 +314,57 @@ def test_display_pyramid_matches_box_filter(win) -> None:  # noqa: ANN001
     assert np.array_equal(lv1, expect.astype(np.uint8))
     assert DisplayCache.level_for(0.3) == 1
     assert not cache.is_stale(doc.rect, 1)
+
+
+def test_no_event_flattens_the_whole_canvas(win, monkeypatch) -> None:  # noqa: ANN001
+    """Strokes composite only what they touch; a big change is composited lazily, for the
+    visible part, a budget at a time, never as one whole-canvas flatten."""
+    from aiart_desktop.core.document import Document
+
+    doc = Document.new(2048, 2048)
+    for _ in range(4):
+        doc.add_layer(pixels=np.full((2048, 2048, 4), 60, np.uint8))
+    win.set_document(doc)
+    win.canvas.set_view(1.0, 0.0, 0.0)
+    win.canvas.flush()
+    areas: list[int] = []
+    real = doc.flatten
+
+    def spy(rect=None, premultiplied=False):  # noqa: ANN001, ANN202
+        areas.append((rect or doc.rect).area)
+        return real(rect, premultiplied)
+
+    monkeypatch.setattr(doc, "flatten", spy)
+    _use_brush(win, HARD10.with_(size=40.0))
+    mouse_stroke(win, [(100 + 20 * i, 300 + 5 * i) for i in range(20)])
+    win.canvas.viewport().repaint()
+    assert areas and max(areas) <= 256 * 256
+    areas.clear()
+    # A whole-layer change (opacity) with the canvas mostly off-screen.
+    doc.set_props(doc.layers[2], opacity=0.5)
+    win.canvas.viewport().repaint()
+    vis = win.canvas.visible_doc_rect()
+    assert sum(areas) <= vis.area + 256 * 256 * 2
+    assert max(areas) <= 256 * 256
+    assert win.canvas.cache.is_stale(doc.rect)      # the off-screen part waits
+    win.canvas.flush()
+    shown = win.canvas.cache.array(0)[..., [2, 1, 0, 3]]
+    assert np.array_equal(shown[::97, ::89], real(premultiplied=True)[::97, ::89])
+
+
+def test_high_zoom_is_nearest_neighbour_and_low_zoom_uses_the_pyramid(win) -> None:  # noqa: ANN001
+    doc = win.doc
+    px = np.zeros((2, 2, 4), np.uint8)
+    px[0, 0] = (255, 0, 0, 255)
+    px[0, 1] = (0, 0, 255, 255)
+    doc.put_pixels(doc.layers[0], 10, 10, px)
+    c = win.canvas
+    c.set_view(16.0, -150.0, -150.0)   # doc pixel (10, 10) at view (10, 10) .. (26, 26)
+    c.flush()
+    img = c.viewport().grab().toImage()
+    dpr = img.devicePixelRatio()
+    red = img.pixelColor(int(20 * dpr), int(12 * dpr))
+    blue = img.pixelColor(int(30 * dpr), int(12 * dpr))
+    edge = img.pixelColor(int(25 * dpr), int(24 * dpr))
+    assert (red.red(), red.blue()) == (255, 0) and (blue.red(), blue.blue()) == (0, 255)
+    assert (edge.red(), edge.green(), edge.blue()) == (255, 0, 0)  # crisp: no blending

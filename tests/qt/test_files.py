@@ -237,3 +237,17 @@ def test_autosave_is_attached_to_the_open_document(qtbot, tmp_path: Path, prompt
     assert os.path.basename(str(w.autosave.autosave_path)).endswith(".ora")
     w.close()
     assert w.autosave.doc is None
+
+
+def test_create_window_opens_the_file_given_on_the_command_line(qtbot, tmp_path: Path) -> None:  # noqa: ANN001
+    from aiart_desktop.qt.main_window import create_window
+
+    p = tmp_path / "arg.png"
+    Image.fromarray(np.full((12, 9, 3), 10, np.uint8)).save(p)
+    w = create_window([str(p)], recover=False)
+    qtbot.addWidget(w)
+    qtbot.waitUntil(lambda: w.doc.path == str(p))
+    assert (w.doc.width, w.doc.height) == (9, 12)
+    assert w.findChild(type(w.docks["aiDock"]), "aiDock") is w.docks["aiDock"]
+    if w.autosave is not None:
+        w.autosave.discard()
