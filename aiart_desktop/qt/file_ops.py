@@ -32,7 +32,7 @@ class FileOps:
         """True when it is fine to drop the current document (saved, discarded, or clean)."""
         if self.doc is None or not self.doc.modified:
             return True
-        self.canvas.cancel_tool()
+        self.canvas.finish_tool()
         choice = self.prompts.ask_save_changes(self.document_name())
         if choice == SaveChoice.SAVE:
             return self.save()
@@ -133,7 +133,7 @@ class FileOps:
             self._file_error("Cannot save", path, "Save writes layered OpenRaster (.ora) files. "
                              "Use File \u203a Export for PNG, JPEG, WebP or TIFF.")
             return False
-        self.canvas.cancel_tool()
+        self.canvas.finish_tool()
         try:
             save_document(doc, path)
         except (OSError, ValueError) as exc:

@@ -224,12 +224,12 @@ class MainWindow(FileOps, QMainWindow):
     # ---- edit ------------------------------------------------------------------------------
     def undo(self) -> None:
         if self.doc is not None and not self.canvas.painting:
-            self.canvas.cancel_tool()
+            self.canvas.finish_tool()
             self.doc.history.undo()
 
     def redo(self) -> None:
         if self.doc is not None and not self.canvas.painting:
-            self.canvas.cancel_tool()
+            self.canvas.finish_tool()
             self.doc.history.redo()
 
     def copy(self) -> bool:

@@ -368,3 +368,29 @@ def test_high_zoom_is_nearest_neighbour_and_low_zoom_uses_the_pyramid(win) -> No
     edge = img.pixelColor(int(25 * dpr), int(24 * dpr))
     assert (red.red(), red.blue()) == (255, 0) and (blue.red(), blue.blue()) == (0, 255)
     assert (edge.red(), edge.green(), edge.blue()) == (255, 0, 0)  # crisp: no blending
+
+
+def test_escape_cancels_a_stroke_and_a_tool_switch_keeps_it(win) -> None:  # noqa: ANN001
+    doc = win.doc
+    layer = win.layers_panel.add_layer()
+    _use_brush(win)
+    vp = win.canvas.viewport()
+    steps = len(doc.history.steps)
+    QTest.mousePress(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     view_pos(win, 20, 20))
+    QTest.mouseMove(vp, view_pos(win, 80, 20))
+    assert not layer.tiles.is_empty()           # live while painting
+    QTest.keyClick(win.canvas, Qt.Key.Key_Escape)
+    assert layer.tiles.is_empty() and len(doc.history.steps) == steps
+    QTest.mouseRelease(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                       view_pos(win, 80, 20))
+    assert layer.tiles.is_empty()
+
+    QTest.mousePress(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     view_pos(win, 20, 50))
+    QTest.mouseMove(vp, view_pos(win, 80, 50))
+    win.state.set_tool("eraser")                # e.g. the E key mid-stroke
+    QTest.mouseRelease(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                       view_pos(win, 80, 50))
+    assert layer.read(doc.rect)[50, 50, 3] == 255
+    assert len(doc.history.steps) == steps + 1

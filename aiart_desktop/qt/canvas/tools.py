@@ -47,6 +47,10 @@ class Tool:
 
     def cancel(self) -> None: ...
 
+    def finish(self) -> None:
+        """End what is in progress, keeping its result (tool switch, save)."""
+        self.cancel()
+
     @property
     def busy(self) -> bool:
         return False
@@ -105,6 +109,7 @@ class BrushTool(Tool):
             self.canvas.tools["picker"].pick(ev)
         elif self.stroke is not None:
             self.stroke.move(ev.x, ev.y, ev.pressure)
+            self._last_end = (ev.x, ev.y, ev.pressure)
 
     def release(self, ev: PointerEvent) -> None:
         if self._picking:
@@ -122,6 +127,12 @@ class BrushTool(Tool):
         if self.stroke is not None:
             stroke, self.stroke = self.stroke, None
             stroke.cancel()
+
+    def finish(self) -> None:
+        self._picking = False
+        if self.stroke is not None:
+            stroke, self.stroke = self.stroke, None
+            stroke.end()
 
 
 class FillTool(Tool):
@@ -220,6 +231,11 @@ class MoveTool(Tool):
     def cancel(self) -> None:
         if self._layer is not None:
             self.doc.set_props(self._layer, offset=self._offset0, mergeable=True)
+            self.doc.history.break_merge()
+        self._layer = None
+
+    def finish(self) -> None:
+        if self._layer is not None:
             self.doc.history.break_merge()
         self._layer = None
 

@@ -75,7 +75,7 @@ class CanvasView(QAbstractScrollArea):
 
     # ---- document --------------------------------------------------------------------------
     def set_document(self, doc: Document | None) -> None:
-        self.cancel_tool()
+        self.finish_tool()
         if self.doc is not None:
             self.doc.pixels_changed.disconnect(self._pixels_changed)
             self.doc.size_changed.disconnect(self._size_changed)
@@ -393,10 +393,17 @@ class CanvasView(QAbstractScrollArea):
             tool.release(self._event(pos, pressure, button, mods))
 
     def cancel_tool(self) -> None:
-        """Abandon what the current tool is doing (Escape, document change)."""
+        """Abandon what the current tool is doing (Escape): nothing of it is kept."""
         tool, self._active_tool = self._active_tool, None
         if tool is not None:
             tool.cancel()
+
+    def finish_tool(self) -> None:
+        """End what the current tool is doing and keep it (tool switch, save, new file)."""
+        tool, self._active_tool = self._active_tool, None
+        self._pan_last = None
+        if tool is not None:
+            tool.finish()
 
     def mousePressEvent(self, e: QMouseEvent) -> None:  # noqa: N802
         self._press(e.position(), 1.0, e.button(), e.modifiers())
@@ -466,7 +473,7 @@ class CanvasView(QAbstractScrollArea):
 
     # ---- tool switching --------------------------------------------------------------------
     def _tool_changed(self, _name: str) -> None:
-        self.cancel_tool()
+        self.finish_tool()
         self.update_cursor()
         self.viewport().update()
 
