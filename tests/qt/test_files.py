@@ -251,3 +251,14 @@ def test_create_window_opens_the_file_given_on_the_command_line(qtbot, tmp_path:
     assert w.findChild(type(w.docks["aiDock"]), "aiDock") is w.docks["aiDock"]
     if w.autosave is not None:
         w.autosave.discard()
+
+
+def test_recovered_documents_are_opened(win, monkeypatch) -> None:  # noqa: ANN001
+    from aiart_desktop.core.document import Document
+    from aiart_desktop.qt import autosave, main_window
+
+    rec = Document.new(33, 22)
+    monkeypatch.setattr(autosave, "check_and_offer_recovery", lambda parent: [rec])
+    main_window.offer_recovery(win)
+    assert win.doc is rec
+    assert "Recovered" in win.statusBar().currentMessage()

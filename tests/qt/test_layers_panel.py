@@ -76,19 +76,23 @@ def test_rename_by_editing_the_name(win, qtbot) -> None:  # noqa: ANN001
 def test_visibility_and_alpha_lock_toggles_by_clicking(win) -> None:  # noqa: ANN001
     doc, panel = win.doc, win.layers_panel
     layer = panel.add_layer()
+    bg = doc.layers[0]
+    _click(panel, bg, COL_NAME)
+    assert doc.active is bg
     _click(panel, layer, COL_VISIBLE)
     assert layer.visible is False
+    assert doc.active is bg                      # the eye does not select the row
     assert panel.model.index_of(layer, COL_VISIBLE).data(Qt.ItemDataRole.ToolTipRole).startswith(
         "Hidden")
     _click(panel, layer, COL_ALPHA)
     assert layer.alpha_lock is True
+    _click(panel, layer, COL_NAME)
     assert panel.act_alpha.isChecked()
     _undo(win)
     assert layer.alpha_lock is False and not panel.act_alpha.isChecked()
     _undo(win)
     assert layer.visible is True
     # The canvas shows the change: hiding the background leaves transparency.
-    bg = doc.layers[0]
     _click(panel, bg, COL_VISIBLE)
     assert doc.flatten()[5, 5, 3] == 0
 

@@ -3,7 +3,7 @@ blend mode, opacity (one undo step per drag), and the layer operations."""
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QSize, Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QKeySequence, QMouseEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -25,6 +25,30 @@ from ..resources import icon
 from .layer_model import COL_ALPHA, COL_NAME, COL_VISIBLE, LayerTreeModel
 
 BLEND_NAMES = {m: m.replace("-", " ").title() for m in BLEND_MODES}
+TOGGLE_COLUMNS = (COL_VISIBLE, COL_ALPHA)
+
+
+class LayerTreeView(QTreeView):
+    """A press on the eye or lock column flips it without selecting the row (as in Krita)."""
+
+    def _toggle_at(self, event: QMouseEvent) -> bool:
+        idx = self.indexAt(event.position().toPoint())
+        if (event.button() == Qt.MouseButton.LeftButton and idx.isValid()
+                and idx.column() in TOGGLE_COLUMNS):
+            model = self.model()
+            if isinstance(model, LayerTreeModel):
+                model.toggle(idx)
+            event.accept()
+            return True
+        return False
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        if not self._toggle_at(event):
+            super().mousePressEvent(event)
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        if not self._toggle_at(event):
+            super().mouseDoubleClickEvent(event)
 
 
 class LayersPanel(QWidget):
@@ -52,7 +76,7 @@ class LayersPanel(QWidget):
         self.opacity.sliderReleased.connect(self._opacity_released)
         self.opacity.valueChanged.connect(self._opacity_changed)
 
-        self.tree = QTreeView()
+        self.tree = LayerTreeView()
         self.tree.setModel(self.model)
         self.tree.setHeaderHidden(True)
         self.tree.setIconSize(QSize(40, 40))
@@ -72,7 +96,6 @@ class LayersPanel(QWidget):
         for col in (COL_VISIBLE, COL_ALPHA):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.Fixed)
             header.resizeSection(col, 28)
-        self.tree.clicked.connect(self._clicked)
         self.tree.expanded.connect(lambda i: self._set_expanded(i, True))
         self.tree.collapsed.connect(lambda i: self._set_expanded(i, False))
         self.tree.selectionModel().currentChanged.connect(self._current_changed)
@@ -226,10 +249,6 @@ class LayersPanel(QWidget):
             self._syncing = False
 
     # ---- widget handlers -------------------------------------------------------------------
-    def _clicked(self, index: QModelIndex) -> None:
-        if index.column() in (COL_VISIBLE, COL_ALPHA):
-            self.model.toggle(index)
-
     def _set_expanded(self, index: QModelIndex, expanded: bool) -> None:
         node = self.model.node(index)
         if isinstance(node, Group) and not self._syncing:
