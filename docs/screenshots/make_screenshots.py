@@ -42,8 +42,13 @@ class Painter:
     def at(self, x: float, y: float) -> QPointF:
         return self.win.canvas.doc_to_view(QPointF(x, y))
 
-    def key(self, key: Qt.Key) -> None:
-        QTest.keyClick(self.win, key)
+    def tool(self, name: str) -> None:
+        """Pick a tool by clicking its tool-bar button (works without keyboard focus)."""
+        tb = self.win.tools_toolbar
+        assert tb is not None
+        button = tb.widgetForAction(self.win.acts.tools[name])
+        QTest.mouseClick(button, Qt.MouseButton.LeftButton)
+        assert self.win.state.tool == name
 
     def preset(self, name: str, **changes: float) -> None:
         opts = self.win.tool_options
@@ -119,13 +124,13 @@ def paint(win: MainWindow) -> None:
     QApplication.processEvents()
 
     # Paper tone on the background, with the fill bucket.
-    P.key(Qt.Key.Key_G)
+    P.tool("fill")
     P.color(244, 236, 222)
     P.click(20, 20)
 
     # Sky: soft airbrush, warm at the horizon, cooler above.
     P.layer("Sky")
-    P.key(Qt.Key.Key_B)
+    P.tool("brush")
     P.preset("Soft Airbrush", size=420, opacity=80, flow=30)
     P.color(104, 146, 206)
     for y in (60, 190):
@@ -152,17 +157,17 @@ def paint(win: MainWindow) -> None:
         ("Hills", (58, 98, 78), 640, 55, 0.0045, 2.1),
     ):
         P.layer(name)
-        P.key(Qt.Key.Key_B)
+        P.tool("brush")
         P.preset("Hard Round", size=14)
         P.color(*col)
         P.mouse(ridge(y0, amp, f, ph))
-        P.key(Qt.Key.Key_G)
+        P.tool("fill")
         win.tool_options.tolerance.setValue(250)  # take in the line's soft inner edge
         P.click(W / 2, H - 10)
 
     # Shading: a multiply layer at reduced opacity.
     P.layer("Shade")
-    P.key(Qt.Key.Key_B)
+    P.tool("brush")
     P.preset("Soft Airbrush", size=360, opacity=70, flow=25)
     P.color(150, 120, 170)
     P.mouse([(x, 860) for x in range(-100, W + 150, 50)])
@@ -193,7 +198,7 @@ def paint(win: MainWindow) -> None:
         P.tablet(taper(wing, 0.2, 0.9))
 
     # Leave the brush active, hovering, so the outline cursor shows its true size.
-    P.key(Qt.Key.Key_B)
+    P.tool("brush")
     P.preset("Ink", size=9)
     win.layers_panel.tree.setCurrentIndex(panel.model.index_of(win.doc.active))
     hover = P.at(700, 760).toPoint()

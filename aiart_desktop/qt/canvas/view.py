@@ -18,7 +18,15 @@ from PySide6.QtGui import (
     QTabletEvent,
     QWheelEvent,
 )
-from PySide6.QtWidgets import QAbstractScrollArea, QWidget
+from PySide6.QtWidgets import (
+    QAbstractScrollArea,
+    QAbstractSpinBox,
+    QApplication,
+    QLineEdit,
+    QPlainTextEdit,
+    QTextEdit,
+    QWidget,
+)
 
 from ...core.document import Document
 from ...core.geometry import Rect
@@ -434,6 +442,11 @@ class CanvasView(QAbstractScrollArea):
             self._set_hover(None)
         elif t == QEvent.Type.Enter:
             self.update_cursor()
+            # Like Krita: the canvas takes the keyboard on hover (Space-pan, Escape), unless
+            # the user is typing in a text or number field.
+            fw = QApplication.focusWidget()
+            if not isinstance(fw, (QLineEdit, QAbstractSpinBox, QTextEdit, QPlainTextEdit)):
+                self.setFocus(Qt.FocusReason.MouseFocusReason)
         return super().viewportEvent(e)
 
     def wheelEvent(self, e: QWheelEvent) -> None:  # noqa: N802
