@@ -166,6 +166,16 @@ def test_space_drag_and_middle_drag_pan_without_painting(win) -> None:  # noqa: 
     again = c.view_to_doc(QPointF(start))
     assert abs((again.x() - moved.x()) - 10) < 1e-6
     assert layer.tiles.is_empty()  # no paint from any of it
+    # A plain wheel scrolls (pans) vertically; Shift+wheel horizontally.
+    top = c.view_to_doc(QPointF(0, 0))
+    for mods, dy in ((Qt.KeyboardModifier.NoModifier, -120),
+                     (Qt.KeyboardModifier.ShiftModifier, -120)):
+        ev = QWheelEvent(QPointF(50, 50), QPointF(vp.mapToGlobal(QPoint(50, 50))), QPoint(0, 0),
+                         QPoint(0, dy), Qt.MouseButton.NoButton, mods,
+                         Qt.ScrollPhase.NoScrollPhase, False)
+        QApplication.sendEvent(vp, ev)
+    now = c.view_to_doc(QPointF(0, 0))
+    assert now.y() > top.y() and now.x() > top.x() and c.zoom == 1.0
     # Scroll bars follow the pan and move the view.
     h = c.horizontalScrollBar()
     x0 = c.view_to_doc(QPointF(0, 0)).x()
