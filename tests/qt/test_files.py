@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
@@ -175,7 +175,7 @@ def test_drop_files_onto_the_window(win, qtbot, tmp_path: Path) -> None:  # noqa
 
     def drop(mods: Qt.KeyboardModifier) -> None:
         # Qt delivers a drop to the widget that accepted the drag's enter event.
-        enter = QDragEnterEvent(QPointF(50, 50), Qt.DropAction.CopyAction, data,
+        enter = QDragEnterEvent(QPoint(50, 50), Qt.DropAction.CopyAction, data,
                                 Qt.MouseButton.LeftButton, mods)
         QApplication.sendEvent(win, enter)
         assert enter.isAccepted()
@@ -191,7 +191,7 @@ def test_drop_files_onto_the_window(win, qtbot, tmp_path: Path) -> None:  # noqa
     # Files we cannot open are not accepted.
     junk = QMimeData()
     junk.setUrls([QUrl.fromLocalFile(str(tmp_path / "notes.txt"))])
-    enter = QDragEnterEvent(QPointF(5, 5), Qt.DropAction.CopyAction, junk,
+    enter = QDragEnterEvent(QPoint(5, 5), Qt.DropAction.CopyAction, junk,
                             Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
     enter.ignore()
     QApplication.sendEvent(win, enter)
