@@ -17,7 +17,7 @@ import numpy as np
 
 from . import kernels
 from .geometry import Rect
-from .layer import Group, Layer
+from .layer import Group, Layer, Node
 
 SEPARABLE = (
     "normal", "multiply", "screen", "overlay", "darken", "lighten", "color-dodge",
@@ -267,9 +267,12 @@ def flatten(root: Group, rect: Rect, premultiplied: bool = False) -> np.ndarray:
     ]
 
     def work(block: Rect) -> None:
+        dst = out[block.slices(rect.x, rect.y)]
+        if _copy_single_layer(root, block, dst, premultiplied):
+            return
         acc = flatten_acc(root, block)
         if acc is not None:
-            out[block.slices(rect.x, rect.y)] = conv(acc)
+            dst[...] = conv(acc)
 
     if len(blocks) > 2:
         list(_executor().map(work, blocks))
@@ -277,6 +280,33 @@ def flatten(root: Group, rect: Rect, premultiplied: bool = False) -> np.ndarray:
         for b in blocks:
             work(b)
     return out
+
+
+def _copy_single_layer(root: Group, block: Rect, dst: np.ndarray, premultiplied: bool) -> bool:
+    """Fast path: when one plain layer (normal, 100 %) is all there is in `block`, its pixels
+    are the composite. Returns False when the block needs real compositing."""
+    only: Node | None = None
+    for node in root.children:
+        if not node.visible or node.opacity <= 0.0:
+            continue
+        if isinstance(node, Layer):
+            if _coverage(node, block).empty:
+                continue
+        elif isinstance(node, Group):
+            if all(_coverage(n, block).empty for n in node.layers()):
+                continue
+        if only is not None:
+            return False
+        only = node
+    if only is None:
+        return True  # nothing visible: dst is already transparent
+    if not isinstance(only, Layer) or only.blend_mode != "normal" or only.opacity != 1.0:
+        return False
+    src = only.read(block)
+    if premultiplied and not (src[..., 3] == 255).all():
+        return False
+    dst[...] = src
+    return True
 
 
 def flatten_acc(root: Group, rect: Rect) -> np.ndarray | None:

@@ -228,3 +228,14 @@ def test_layer_offset_moves_pixels() -> None:
     out = flatten(_tree(layer), Rect(0, 0, 20, 20))
     assert tuple(out[5, 10]) == (9, 8, 7, 255)
     assert out[0, 0, 3] == 0 and out[7, 12, 3] == 0
+
+
+def test_single_layer_blocks_are_copied_exactly() -> None:
+    rng = np.random.default_rng(5)
+    px = rng.integers(0, 256, (300, 600, 4), dtype=np.uint8)
+    layer = Layer()
+    layer.tiles.write(0, 0, px)
+    root = _tree(layer)
+    assert np.array_equal(flatten(root, Rect(0, 0, 600, 300)), px)  # straight: exact copy
+    layer.opacity = 0.999  # forces real compositing: at most one level of rounding
+    assert np.abs(flatten(root, Rect(0, 0, 600, 300)).astype(int) - px)[..., 3].max() <= 1

@@ -13,6 +13,7 @@ import math
 import time
 
 import numpy as np
+from PIL import Image
 from PySide6.QtGui import QImage
 
 from ...core.document import Document
@@ -162,9 +163,16 @@ class DisplayCache:
         if part.shape[0] != need_h or part.shape[1] != need_w:
             part = np.pad(part, ((0, need_h - part.shape[0]), (0, need_w - part.shape[1]),
                                  (0, 0)), mode="edge")
-        acc = part.astype(np.uint16)
-        summed = acc[0::2, 0::2] + acc[1::2, 0::2] + acc[0::2, 1::2] + acc[1::2, 1::2]
-        dst[y0:y1, x0:x1] = ((summed + 2) >> 2).astype(np.uint8)
+        dst[y0:y1, x0:x1] = _half(part)
+
+
+def _half(part: np.ndarray) -> np.ndarray:
+    """2×2 box average of a 4-channel uint8 array with even sides (Pillow's C reduce: several
+    times faster than numpy here, which matters for the first frame)."""
+    h, w = part.shape[:2]
+    # CMYK: four independent channels, no alpha semantics (RGBA would be premultiplied)
+    im = Image.frombuffer("CMYK", (w, h), np.ascontiguousarray(part), "raw", "CMYK", 0, 1)
+    return np.asarray(im.reduce(2)).reshape(h // 2, w // 2, 4)
 
 
 def _aligned(r: Rect, s: int) -> Rect:
