@@ -410,7 +410,15 @@ def create_window(args: list[str] | None = None, recover: bool = True) -> MainWi
         QTimer.singleShot(0, lambda: win.open_path(paths[0], ask=False))
     if recover and win.autosave is not None:
         QTimer.singleShot(0, lambda: offer_recovery(win))
+    # Compile the pixel kernels in the background once the window is up (core/kernels.py).
+    QTimer.singleShot(500, _warm_up_kernels)
     return win
+
+
+def _warm_up_kernels() -> None:
+    from ..core import kernels
+
+    kernels.warm_up()
 
 
 def offer_recovery(win: MainWindow) -> None:
