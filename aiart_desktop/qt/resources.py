@@ -1,23 +1,13 @@
 """Where the shipped resources (icons, brushes) live, and cached icon loading."""
 from __future__ import annotations
 
-import os
-import sys
 from functools import cache
-from pathlib import Path
 
 from PySide6.QtGui import QIcon
 
+from ..settings.paths import resources_dir
 
-def resources_dir() -> Path:
-    """The `resources/` folder: $AIART_RESOURCES, a frozen bundle, or the source checkout."""
-    env = os.environ.get("AIART_RESOURCES")
-    if env:
-        return Path(env)
-    bundle = getattr(sys, "_MEIPASS", None)
-    if bundle:
-        return Path(bundle) / "resources"
-    return Path(__file__).resolve().parents[2] / "resources"
+__all__ = ["icon", "resources_dir"]
 
 
 @cache

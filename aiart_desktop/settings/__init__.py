@@ -14,7 +14,14 @@ Locations follow ``AIART_CONFIG_DIR`` / ``AIART_DATA_DIR`` when set (tests, port
 from __future__ import annotations
 
 from .model import MAX_RECENT_COLORS, MAX_RECENT_FILES, Device, Settings, Theme
-from .paths import config_dir, data_dir, default_models_dir, recovery_dir, settings_path
+from .paths import (
+    config_dir,
+    data_dir,
+    default_models_dir,
+    recovery_dir,
+    resources_dir,
+    settings_path,
+)
 from .store import load_settings, save_settings
 
 __all__ = [
@@ -28,6 +35,7 @@ __all__ = [
     "default_models_dir",
     "load_settings",
     "recovery_dir",
+    "resources_dir",
     "save_settings",
     "settings_path",
 ]

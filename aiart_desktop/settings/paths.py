@@ -12,6 +12,7 @@ The functions only compute paths; callers create the folders they write into.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import platformdirs
@@ -49,3 +50,14 @@ def recovery_dir() -> Path:
 def default_models_dir() -> Path:
     """Where models go when the user has not chosen a folder (``Settings.models_dir``)."""
     return data_dir() / "models"
+
+
+def resources_dir() -> Path:
+    """The shipped `resources/` folder: $AIART_RESOURCES, a frozen bundle, or the checkout."""
+    env = _from_env("AIART_RESOURCES")
+    if env is not None:
+        return env
+    bundle = getattr(sys, "_MEIPASS", None)
+    if bundle:
+        return Path(bundle) / "resources"
+    return Path(__file__).resolve().parents[2] / "resources"
