@@ -1,0 +1,91 @@
+"""Recommended models the model manager offers to download, with size and licence.
+
+Nothing here is fetched by itself: the user presses Download in the model manager (or calls
+`ModelRegistry.download`). Sizes are those of the files we fetch (fp16 safetensors where the
+repository has them; safety checkers and pickle duplicates are skipped), rounded.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class CatalogueEntry:
+    id: str                       # our id; also the folder name under the models folder
+    repo_id: str                  # Hugging Face repository
+    name: str
+    arch: str                     # "sd", "sdxl" or "taesd"
+    inpaint: bool
+    size_mb: int                  # download size
+    licence: str
+    licence_url: str
+    description: str
+    allow_patterns: tuple[str, ...]
+    defaults: dict[str, float | int | str] = field(default_factory=dict)  # steps, guidance...
+    previews_for: str = ""        # TAESD: which architecture it previews
+
+
+_FP16_DIFFUSERS = (
+    "model_index.json", "scheduler/*", "tokenizer/*", "tokenizer_2/*",
+    "unet/config.json", "unet/diffusion_pytorch_model.fp16.safetensors",
+    "vae/config.json", "vae/diffusion_pytorch_model.fp16.safetensors",
+    "text_encoder/config.json", "text_encoder/model.fp16.safetensors",
+    "text_encoder_2/config.json", "text_encoder_2/model.fp16.safetensors",
+)
+_TAESD = ("config.json", "diffusion_pytorch_model.safetensors")
+
+STABILITY_COMMUNITY = (
+    "Stability AI Community License: free for research, non-commercial use, and commercial use "
+    "by organisations or individuals with under US$1M annual revenue; read the model card "
+    "before commercial use")
+
+CATALOGUE: tuple[CatalogueEntry, ...] = (
+    CatalogueEntry(
+        id="sd-turbo", repo_id="stabilityai/sd-turbo", name="SD-Turbo", arch="sd",
+        inpaint=False, size_mb=2600, licence=STABILITY_COMMUNITY,
+        licence_url="https://huggingface.co/stabilityai/sd-turbo/blob/main/LICENSE.md",
+        description="Stable Diffusion 2.1 distilled for 1–4 steps at 512². Fast on a CPU; "
+                    "good for quick fills and ideas.",
+        allow_patterns=_FP16_DIFFUSERS,
+        defaults={"steps": 4, "guidance": 0.0, "scheduler": "euler_a"},
+    ),
+    CatalogueEntry(
+        id="sdxl-turbo", repo_id="stabilityai/sdxl-turbo", name="SDXL-Turbo", arch="sdxl",
+        inpaint=False, size_mb=6900, licence=STABILITY_COMMUNITY,
+        licence_url="https://huggingface.co/stabilityai/sdxl-turbo/blob/main/LICENSE.md",
+        description="SDXL distilled for 1–4 steps at 512²–1024². Better pictures than SD-Turbo; "
+                    "needs about 8 GB of GPU memory (or patience on a CPU).",
+        allow_patterns=_FP16_DIFFUSERS,
+        defaults={"steps": 4, "guidance": 0.0, "scheduler": "euler_a"},
+    ),
+    CatalogueEntry(
+        id="sd15-inpainting", repo_id="stable-diffusion-v1-5/stable-diffusion-inpainting",
+        name="Stable Diffusion 1.5 Inpainting", arch="sd", inpaint=True, size_mb=2100,
+        licence="CreativeML Open RAIL-M: use is allowed, including commercially, within the "
+                "licence's use restrictions (no illegal or harmful uses); see the licence",
+        licence_url="https://huggingface.co/spaces/CompVis/stable-diffusion-license",
+        description="The 9-channel inpainting model: fills selections so they blend with their "
+                    "surroundings. 512², 20–30 steps.",
+        allow_patterns=_FP16_DIFFUSERS,
+        defaults={"steps": 25, "guidance": 7.0, "scheduler": "dpmpp_2m"},
+    ),
+    CatalogueEntry(
+        id="taesd", repo_id="madebyollin/taesd", name="TAESD (live previews, SD 1.x/2.x)",
+        arch="taesd", inpaint=False, size_mb=10, licence="MIT",
+        licence_url="https://huggingface.co/madebyollin/taesd",
+        description="Tiny autoencoder that decodes each step's latents into a sharp live "
+                    "preview. Optional; without it previews are a blurry approximation.",
+        allow_patterns=_TAESD, previews_for="sd",
+    ),
+    CatalogueEntry(
+        id="taesdxl", repo_id="madebyollin/taesdxl", name="TAESDXL (live previews, SDXL)",
+        arch="taesd", inpaint=False, size_mb=10, licence="MIT",
+        licence_url="https://huggingface.co/madebyollin/taesdxl",
+        description="TAESD for SDXL models' live previews.",
+        allow_patterns=_TAESD, previews_for="sdxl",
+    ),
+)
+
+
+def catalogue_entry(entry_id: str) -> CatalogueEntry | None:
+    return next((e for e in CATALOGUE if e.id == entry_id), None)

@@ -1,0 +1,407 @@
+"""The diffusers backend: the ONLY module that imports torch / diffusers / transformers, and
+only inside functions, so importing it costs nothing.
+
+`DiffusionBackend` keeps the last model loaded (one base pipeline plus the txt2img / img2img /
+inpaint pipelines derived from it with `from_pipe`, sharing weights), runs a `Job` (model-space
+pixels) with per-step progress and previews, cancels through `callback_on_step_end`, retries a
+CUDA out-of-memory failure once with attention slicing and VAE tiling, and turns any other
+failure inside the pipeline into a `GenerationError`, leaving itself ready for the next job.
+"""
+from __future__ import annotations
+
+import gc
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .errors import (
+    AiError,
+    Cancelled,
+    GenerationError,
+    MissingDependencyError,
+    ModelLoadError,
+    OutOfMemoryError,
+)
+from .previews import latent_preview
+from .requests import ProgressInfo
+
+if TYPE_CHECKING:
+    from .models import ModelInfo
+
+log = logging.getLogger(__name__)
+PREVIEW_SIDE = 128
+
+# Pipeline class names by (architecture, operation).
+PIPELINES = {
+    ("sd", "txt2img"): "StableDiffusionPipeline",
+    ("sd", "img2img"): "StableDiffusionImg2ImgPipeline",
+    ("sd", "inpaint"): "StableDiffusionInpaintPipeline",
+    ("sdxl", "txt2img"): "StableDiffusionXLPipeline",
+    ("sdxl", "img2img"): "StableDiffusionXLImg2ImgPipeline",
+    ("sdxl", "inpaint"): "StableDiffusionXLInpaintPipeline",
+}
+
+
+@dataclass
+class Job:
+    """One generation in model space: sizes are multiples of 8, pixels are RGB8."""
+
+    op: str                      # "txt2img", "img2img" or "inpaint"
+    prompt: str
+    negative_prompt: str
+    seeds: list[int]
+    steps: int
+    guidance: float
+    scheduler: str
+    strength: float
+    width: int
+    height: int
+    image: np.ndarray | None = None   # (h, w, 3) uint8
+    mask: np.ndarray | None = None    # (h, w) uint8 denoise mask, 255 = repaint
+
+
+class _Interrupt(Exception):
+    """Raised from the step callback to stop the pipeline at once."""
+
+
+def _imports() -> tuple[Any, Any]:
+    try:
+        import diffusers
+        import torch
+    except ImportError as exc:
+        raise MissingDependencyError(
+            f"AI generation needs torch and diffusers, which are not installed ({exc.name}); "
+            "Fill selection without a model still works") from exc
+    global _quiet
+    if not _quiet:
+        _quiet = True
+        diffusers.utils.logging.set_verbosity_error()
+        diffusers.utils.logging.disable_progress_bar()
+        try:
+            import transformers
+
+            transformers.utils.logging.set_verbosity_error()
+            transformers.utils.logging.disable_progress_bar()
+        except ImportError:
+            pass
+    return torch, diffusers
+
+
+_quiet = False
+
+
+def _dtype_kwargs(dtype: Any) -> dict[str, Any]:
+    """`dtype=` where diffusers has it (`torch_dtype` is deprecated there), else `torch_dtype=`."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("diffusers.utils.deprecation_utils")
+    if spec is not None:
+        from diffusers.utils import deprecation_utils
+
+        if hasattr(deprecation_utils, "_resolve_dtype"):
+            return {"dtype": dtype}
+    return {"torch_dtype": dtype}
+
+
+def select_device(preference: str = "auto") -> tuple[str, str]:
+    """(device, dtype name): CUDA in fp16, else Apple MPS, else the CPU in fp32; a preference
+    other than "auto" is honoured or refused with a clear message."""
+    torch, _ = _imports()
+    cuda = torch.cuda.is_available()
+    mps = bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())
+    if preference == "auto":
+        preference = "cuda" if cuda else "mps" if mps else "cpu"
+    if preference == "cuda" and not cuda:
+        raise AiError("the CUDA device is chosen in the settings but no CUDA GPU is available")
+    if preference == "mps" and not mps:
+        raise AiError("the MPS device is chosen in the settings but Apple's MPS is not available")
+    if preference not in ("cuda", "mps", "cpu"):
+        raise AiError(f"unknown device {preference!r} (use auto, cuda, mps or cpu)")
+    return preference, "float16" if preference == "cuda" else "float32"
+
+
+def make_scheduler(name: str, config: Any) -> Any:
+    """A scheduler instance for one of the ids in `requests.SCHEDULERS`."""
+    _, d = _imports()
+    if name == "euler_a":
+        return d.EulerAncestralDiscreteScheduler.from_config(config)
+    if name == "dpmpp_2m":
+        return d.DPMSolverMultistepScheduler.from_config(
+            config, algorithm_type="dpmsolver++", solver_order=2)
+    if name == "ddim":
+        return d.DDIMScheduler.from_config(config)
+    if name == "lcm":
+        return d.LCMScheduler.from_config(config)
+    raise AiError(f"unknown scheduler {name!r}")
+
+
+def _is_oom(exc: BaseException, torch: Any) -> bool:
+    oom = getattr(torch.cuda, "OutOfMemoryError", None)
+    if oom is not None and isinstance(exc, oom):
+        return True
+    return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
+
+
+class DiffusionBackend:
+    """Loads and runs diffusers pipelines; one at a time, last model kept loaded."""
+
+    def __init__(self, device: str = "auto") -> None:
+        self.device_preference = device
+        self._lock = threading.RLock()
+        self._key: tuple[str, str, str] | None = None
+        self._pipes: dict[str, Any] = {}
+        self._base_scheduler: Any = None
+        self._taesd: tuple[str, Any] | None = None
+        self.low_memory = False  # set after an out-of-memory retry
+
+    # ---- model management ---------------------------------------------------------------
+    @property
+    def loaded(self) -> str | None:
+        return self._key[0] if self._key else None
+
+    def unload(self) -> None:
+        """Drop the loaded model and free its memory."""
+        with self._lock:
+            self._pipes.clear()
+            self._key, self._base_scheduler, self._taesd = None, None, None
+            self.low_memory = False
+            gc.collect()
+            try:
+                import torch
+            except ImportError:
+                return
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+
+    def load(self, info: ModelInfo) -> None:
+        """Load `info` (unless it is already loaded), unloading the previous model."""
+        device, dtype = select_device(self.device_preference)
+        key = (str(info.path), device, dtype)
+        with self._lock:
+            if self._key == key:
+                return
+            self.unload()
+            pipe = self._load_base(info, device, dtype)
+            pipe.set_progress_bar_config(disable=True)
+            self._pipes = {type(pipe).__name__: pipe}
+            self._base_scheduler = pipe.scheduler.config
+            self._key = key
+
+    def _load_base(self, info: ModelInfo, device: str, dtype_name: str) -> Any:
+        torch, d = _imports()
+        dtype = getattr(torch, dtype_name)
+        facts = info.facts
+        op = "inpaint" if facts.inpaint else "txt2img"
+        cls = getattr(d, PIPELINES[(facts.arch, op)])
+        try:
+            if info.source == "checkpoint":
+                pipe = cls.from_single_file(str(info.path), config=str(info.config_path),
+                                            local_files_only=True, **_dtype_kwargs(dtype))
+            else:
+                kwargs: dict[str, Any] = {**_dtype_kwargs(dtype), "local_files_only": True}
+                if facts.variant:
+                    kwargs["variant"] = facts.variant
+                if not info.allow_pickle:
+                    kwargs["use_safetensors"] = True
+                if facts.arch == "sd":
+                    kwargs.update(safety_checker=None, feature_extractor=None,
+                                  requires_safety_checker=False)
+                pipe = cls.from_pretrained(str(info.path), **kwargs)
+            return pipe.to(device)
+        except (AiError, MemoryError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - every loader failure gets the path
+            raise ModelLoadError(f"cannot load the model {info.path}: "
+                                 f"{type(exc).__name__}: {exc}") from exc
+
+    def _pipeline(self, info: ModelInfo, op: str) -> Any:
+        _, d = _imports()
+        arch = info.facts.arch
+        # A 9-channel inpaint UNet can only run the inpaint pipeline (full mask for txt2img).
+        name = PIPELINES[(arch, "inpaint" if info.facts.inpaint else op)]
+        if name not in self._pipes:
+            base = next(iter(self._pipes.values()))
+            pipe = getattr(d, name).from_pipe(base)
+            pipe.set_progress_bar_config(disable=True)
+            self._pipes[name] = pipe
+        return self._pipes[name]
+
+    def _preview_vae(self, path: str | None, device: str, dtype: Any) -> Any:
+        if path is None:
+            return None
+        if self._taesd is None or self._taesd[0] != path:
+            _, d = _imports()
+            try:
+                vae = d.AutoencoderTiny.from_pretrained(path, local_files_only=True,
+                                                        **_dtype_kwargs(dtype))
+            except Exception as exc:  # noqa: BLE001 - previews are optional
+                log.warning("TAESD preview decoder %s not usable: %s", path, exc)
+                return None
+            self._taesd = (path, vae.to(device))
+        return self._taesd[1]
+
+    # ---- generation ---------------------------------------------------------------------
+    def generate(self, info: ModelInfo, job: Job,
+                 on_progress: Callable[[ProgressInfo], None] | None,
+                 cancelled: Callable[[], bool], preview_vae: str | None = None
+                 ) -> list[np.ndarray]:
+        """Run `job` with model `info`; one RGB8 image per seed."""
+        torch, _ = _imports()
+        with self._lock:
+            if on_progress:
+                on_progress(ProgressInfo(0, 1, None, "loading model"))
+            self.load(info)
+            if cancelled():
+                raise Cancelled()
+            pipe = self._pipeline(info, job.op)
+            pipe.scheduler = make_scheduler(job.scheduler, self._base_scheduler)
+            device = pipe.device
+            taesd = self._preview_vae(preview_vae, device, pipe.unet.dtype) if on_progress else None
+            try:
+                return self._run(pipe, info, job, on_progress, cancelled, taesd, torch)
+            except Cancelled:
+                raise
+            except _Interrupt:
+                raise Cancelled() from None
+            except AiError:
+                raise
+            except Exception as exc:  # noqa: BLE001
+                if not _is_oom(exc, torch):
+                    raise GenerationError(f"the model failed while generating: "
+                                          f"{type(exc).__name__}: {exc}") from exc
+            # Out of memory: free what we can, save memory, and try once more.
+            gc.collect()
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+            pipe.enable_attention_slicing()
+            if hasattr(pipe.vae, "enable_tiling"):
+                pipe.vae.enable_tiling()
+            self.low_memory = True
+            try:
+                images: list[np.ndarray] = []
+                for seed in job.seeds:  # one variation at a time
+                    one = Job(**{**job.__dict__, "seeds": [seed]})
+                    images += self._run(pipe, info, one, on_progress, cancelled, taesd, torch)
+                return images
+            except _Interrupt:
+                raise Cancelled() from None
+            except Exception as exc:  # noqa: BLE001
+                if _is_oom(exc, torch):
+                    raise OutOfMemoryError(
+                        "the GPU ran out of memory, even with attention slicing and VAE "
+                        "tiling: select a smaller area, make fewer variations, or use the "
+                        "CPU device in the settings") from exc
+                raise GenerationError(f"the model failed while generating: "
+                                      f"{type(exc).__name__}: {exc}") from exc
+
+    def _run(self, pipe: Any, info: ModelInfo, job: Job,
+             on_progress: Callable[[ProgressInfo], None] | None,
+             cancelled: Callable[[], bool], taesd: Any, torch: Any) -> list[np.ndarray]:
+        from PIL import Image
+
+        arch = info.facts.arch
+        n = len(job.seeds)
+        kwargs: dict[str, Any] = dict(
+            prompt=job.prompt, negative_prompt=job.negative_prompt or None,
+            num_inference_steps=int(job.steps), guidance_scale=float(job.guidance),
+            generator=[torch.Generator("cpu").manual_seed(int(s)) for s in job.seeds],
+            num_images_per_prompt=n, output_type="np",
+            callback_on_step_end_tensor_inputs=["latents"],
+        )
+        op, strength = job.op, float(job.strength)
+        image, mask = job.image, job.mask
+        if info.facts.inpaint and op != "inpaint":
+            # 9-channel UNet: txt2img / img2img are inpaints of the whole picture.
+            if image is None:
+                image = np.full((job.height, job.width, 3), 127, np.uint8)
+                strength = 1.0
+            mask = np.full((job.height, job.width), 255, np.uint8)
+            op = "inpaint"
+        if op == "txt2img":
+            kwargs.update(width=job.width, height=job.height)
+        else:
+            assert image is not None
+            # Keep at least one denoising step at low strength.
+            kwargs["num_inference_steps"] = max(int(job.steps), int(np.ceil(1.0 / max(
+                strength, 1e-3))))
+            kwargs.update(image=Image.fromarray(image), strength=strength)
+            if op == "inpaint":
+                assert mask is not None
+                kwargs.update(mask_image=Image.fromarray(mask, "L"), width=job.width,
+                              height=job.height)
+                if arch == "sdxl" and strength >= 1.0:
+                    kwargs["strength"] = 0.9999  # SDXL inpaint's own default
+        step_total = [max(1, int(round(kwargs["num_inference_steps"] * min(strength, 1.0))))]
+
+        def on_step(p: Any, i: int, t: Any, tensors: dict[str, Any]) -> dict[str, Any]:
+            if cancelled():
+                p._interrupt = True
+                raise _Interrupt()
+            if on_progress is not None:
+                total = int(getattr(p, "_num_timesteps", 0) or step_total[0])
+                preview = self._preview(tensors.get("latents"), arch, taesd, torch)
+                on_progress(ProgressInfo(min(i + 1, total), total, preview))
+            return {}
+
+        kwargs["callback_on_step_end"] = on_step
+        if cancelled():
+            raise Cancelled()
+        out = pipe(**kwargs).images
+        if cancelled():
+            raise Cancelled()
+        arr = np.asarray(out, np.float32)
+        return [np.clip(np.rint(a * 255.0), 0, 255).astype(np.uint8) for a in arr]
+
+    @staticmethod
+    def _preview(latents: Any, arch: str, taesd: Any, torch: Any) -> np.ndarray | None:
+        if latents is None:
+            return None
+        with torch.no_grad():
+            lat = latents[:1]
+            if taesd is not None:
+                try:
+                    img = taesd.decode(lat.to(taesd.dtype)).sample[0]
+                    rgb = ((img.float().clamp(-1, 1) + 1) * 127.5).permute(1, 2, 0)
+                    return _small(rgb.round().byte().cpu().numpy())
+                except Exception as exc:  # noqa: BLE001 - fall back to the approximation
+                    log.debug("TAESD preview failed: %s", exc)
+            arr = lat[0].float().cpu().numpy()
+        return _small(latent_preview(arr, arch))
+
+
+def _small(rgb: np.ndarray) -> np.ndarray:
+    h, w = rgb.shape[:2]
+    s = PREVIEW_SIDE / max(h, w)
+    if s >= 1.0:
+        return np.ascontiguousarray(rgb)
+    import cv2
+
+    return cv2.resize(rgb, (max(1, round(w * s)), max(1, round(h * s))),
+                      interpolation=cv2.INTER_AREA)
+
+
+def pickle_facts(path: Any) -> Any:
+    """What an (explicitly allowed) pickle checkpoint is, from its tensor names."""
+    from .checkpoints import facts_from_keys
+
+    torch, _ = _imports()
+    try:
+        try:
+            sd = torch.load(str(path), map_location="cpu", weights_only=True, mmap=True)
+        except RuntimeError:
+            sd = torch.load(str(path), map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001
+        raise ModelLoadError(f"cannot read the checkpoint {path}: {type(exc).__name__}: {exc}"
+                             ) from exc
+    if isinstance(sd, dict) and isinstance(sd.get("state_dict"), dict):
+        sd = sd["state_dict"]
+    if not isinstance(sd, dict):
+        raise ModelLoadError(f"{path} does not hold a state dict")
+    shapes = {k: list(v.shape) for k, v in sd.items() if hasattr(v, "shape")}
+    import os
+
+    return facts_from_keys(shapes, os.path.getsize(path), str(path))

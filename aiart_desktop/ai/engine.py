@@ -1,0 +1,226 @@
+"""Runs one AI request: picks the backend, prepares the region, generates, colour-matches.
+
+    result = engine.run(request, on_progress, cancelled)
+
+Synchronous; meant for the one AI worker thread. It never touches a document: the request
+carries copies of the pixels, and the result goes back to the UI thread, where
+`apply.apply_result` turns it into a layer. It raises `Cancelled` when `cancelled()` turns true,
+or an `AiError` subclass with a message fit for the user; after either, the next run works.
+
+Backend choice: model "classical" -> OpenCV / PatchMatch fill; "auto" -> the last used (or
+first) installed diffusion model, or the classical fill when none is installed; anything else
+-> that model (a registry id, catalogue id or a path).
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import cv2
+import numpy as np
+
+from ..core.geometry import Rect
+from . import classical, region
+from .capture import outpaint_layout
+from .diffusion import DiffusionBackend, Job
+from .errors import AiError, Cancelled, RequestError
+from .models import ModelInfo, ModelRegistry
+from .requests import AUTO, CLASSICAL, AiRequest, AiResult, OutpaintRequest, ProgressInfo
+
+NO_MODEL_HINT = ("no diffusion model is installed: open the model manager to download "
+                 "SD-Turbo (2.6 GB), or add a diffusers folder or a .safetensors checkpoint. "
+                 "Fill selection works without a model.")
+
+ProgressFn = Callable[[ProgressInfo], None]
+
+
+class Engine:
+    """Keeps the diffusers backend (and so the last loaded model) between runs."""
+
+    def __init__(self, registry: ModelRegistry | None = None, device: str | None = None) -> None:
+        self._registry = registry
+        if device is None:
+            from ..settings import load_settings
+
+            device = load_settings().device
+        self.backend = DiffusionBackend(device)
+        self._lock = threading.Lock()
+
+    @property
+    def registry(self) -> ModelRegistry:
+        return self._registry if self._registry is not None else ModelRegistry()
+
+    def set_device(self, device: str) -> None:
+        """"auto", "cuda", "mps" or "cpu"; takes effect at the next model load."""
+        if device != self.backend.device_preference:
+            self.backend.unload()
+            self.backend.device_preference = device
+
+    def unload(self) -> None:
+        self.backend.unload()
+
+    # ---- running --------------------------------------------------------------------------
+    def run(self, request: AiRequest, on_progress: ProgressFn | None = None,
+            cancelled: Callable[[], bool] | None = None) -> AiResult:
+        stop = cancelled or (lambda: False)
+        with self._lock:
+            try:
+                return self._run(request.with_seed(), on_progress, stop)
+            except (AiError, Cancelled):
+                raise
+            except MemoryError as exc:
+                raise AiError("not enough memory for this job: select a smaller area or make "
+                              "fewer variations") from exc
+            except Exception as exc:  # noqa: BLE001 - never let a raw error reach the UI
+                raise AiError(f"the AI job failed: {type(exc).__name__}: {exc}") from exc
+
+    def choose_model(self, request: AiRequest) -> ModelInfo | None:
+        """The diffusion model for `request`, or None for the classical fill."""
+        if request.model == CLASSICAL:
+            return None
+        reg = self.registry
+        if request.model != AUTO:
+            return reg.resolve(request.model)
+        models = [m for m in reg.diffusion_models()]
+        if not models:
+            return None
+        from ..settings import load_settings
+
+        last = load_settings().last_model
+        return next((m for m in models if m.id == last), models[0])
+
+    def _run(self, req: AiRequest, on_progress: ProgressFn | None,
+             stop: Callable[[], bool]) -> AiResult:
+        t0 = time.perf_counter()
+        info = self.choose_model(req)
+        if info is None and req.op not in ("inpaint", "outpaint"):
+            raise RequestError(f"{req.op} needs a diffusion model; {NO_MODEL_HINT}")
+        rect, original, sel = _geometry(req)
+        if stop():
+            raise Cancelled()
+        h, w = sel.shape
+        sb = _bounds(sel)
+        feather = 0 if req.op == "outpaint" else region.default_feather(sb.w, sb.h)
+        timings: dict[str, float] = {"prepare_s": time.perf_counter() - t0}
+        t1 = time.perf_counter()
+        if info is None:
+            images = self._classical(req, original, sel, on_progress, stop)
+            size, backend, name = (w, h), "classical", CLASSICAL
+        else:
+            size = region.model_size(w, h, info.native)
+            images = self._diffusion(req, info, original, sel, size, on_progress, stop)
+            backend, name = "diffusers", info.name
+        timings["generate_s"] = time.perf_counter() - t1
+        t2 = time.perf_counter()
+        if original is not None and req.color_match and req.op in ("inpaint", "outpaint") \
+                and info is not None:
+            ring = max(4, region.default_grow(sb.w, sb.h))
+            images = [region.color_match(im, original, sel, ring) for im in images]
+        alpha = region.blend_mask(sel, feather)
+        timings["finish_s"] = time.perf_counter() - t2
+        if stop():
+            raise Cancelled()
+        extra: dict[str, Any] = {"timings": timings}
+        if info is not None:
+            extra.update(model_id=info.id, arch=info.arch, device=self.backend.device_preference,
+                         low_memory=self.backend.low_memory)
+        return AiResult(request=req, images=images, seeds=req.seeds, alpha=alpha, rect=rect,
+                        backend=backend, model_name=name, size=size, info=extra)
+
+    def _classical(self, req: AiRequest, original: np.ndarray | None, sel: np.ndarray,
+                   on_progress: ProgressFn | None, stop: Callable[[], bool]
+                   ) -> list[np.ndarray]:
+        assert original is not None
+        method = getattr(req, "fill_method", "auto")
+        out: list[np.ndarray] = []
+        seeds = req.seeds
+        for i, seed in enumerate(seeds):
+            if on_progress:
+                on_progress(ProgressInfo(i, len(seeds), None, "filling"))
+            if stop():
+                raise Cancelled()
+            # OpenCV's methods are deterministic: compute once, copy for more variations.
+            if out and method in ("telea", "ns"):
+                out.append(out[0].copy())
+                continue
+            out.append(classical.fill(original, sel, method, seed))
+        if on_progress:
+            on_progress(ProgressInfo(len(seeds), len(seeds), None, "filling"))
+        return out
+
+    def _diffusion(self, req: AiRequest, info: ModelInfo, original: np.ndarray | None,
+                   sel: np.ndarray, size: tuple[int, int], on_progress: ProgressFn | None,
+                   stop: Callable[[], bool]) -> list[np.ndarray]:
+        h, w = sel.shape
+        sb = _bounds(sel)
+        image = None if original is None else region.resize(original, size)
+        mask = None
+        op = req.op
+        if op in ("inpaint", "outpaint"):
+            scale = size[0] / w
+            grow = max(1, round(region.default_grow(sb.w, sb.h) * scale))
+            feather = max(1.0, region.default_feather(sb.w, sb.h) * scale)
+            mask = region.denoise_mask(region.resize(sel, size), grow, feather)
+            op = "inpaint"
+        job = Job(op=op, prompt=req.prompt, negative_prompt=req.negative_prompt,
+                  seeds=req.seeds, steps=int(req.steps), guidance=float(req.guidance),
+                  scheduler=req.scheduler, strength=float(req.strength), width=size[0],
+                  height=size[1], image=image, mask=mask)
+        preview = self.registry.preview_decoder(info.arch) if on_progress else None
+        images = self.backend.generate(info, job, on_progress, stop,
+                                       None if preview is None else str(preview))
+        return [region.resize(im, (w, h)) for im in images]
+
+
+def _bounds(mask: np.ndarray) -> Rect:
+    ys, xs = np.nonzero(mask.any(axis=1))[0], np.nonzero(mask.any(axis=0))[0]
+    if ys.size == 0:
+        raise RequestError("the selection is empty: select the area to work on first")
+    return Rect.from_edges(int(xs[0]), int(ys[0]), int(xs[-1]) + 1, int(ys[-1]) + 1)
+
+
+def _geometry(req: AiRequest) -> tuple[Rect, np.ndarray | None, np.ndarray]:
+    """(result rect, original RGB over it or None, selection over it) for a request."""
+    if isinstance(req, OutpaintRequest):
+        if req.image is None:
+            raise RequestError("the outpaint request holds no pixels")
+        rect, strip, mask = outpaint_layout(req.canvas_size, req.rect, req.direction,
+                                            req.pixels)
+        rgb = region.rgba_to_rgb(req.image)
+        # Start the new area from the edge's colours stretched outwards.
+        top, left = strip.y, strip.x
+        bottom, right = rect.h - strip.bottom, rect.w - strip.right
+        ext = cv2.copyMakeBorder(rgb, top, bottom, left, right, cv2.BORDER_REPLICATE)
+        return rect, ext, mask
+    sel = req.selection()
+    if req.op == "txt2img":
+        return req.rect, None, sel
+    if req.image is None:
+        raise RequestError(f"the {req.op} request holds no pixels")
+    return req.rect, region.rgba_to_rgb(req.image), sel
+
+
+_default: Engine | None = None
+_default_lock = threading.Lock()
+
+
+def default_engine() -> Engine:
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = Engine()
+        return _default
+
+
+def run(request: AiRequest, on_progress: ProgressFn | None = None,
+        cancelled: Callable[[], bool] | None = None) -> AiResult:
+    """Run `request` on the shared engine (see `Engine.run`)."""
+    return default_engine().run(request, on_progress, cancelled)
+
+
+def unload() -> None:
+    """Free the loaded model's memory (it loads again on the next run)."""
+    if _default is not None:
+        _default.unload()

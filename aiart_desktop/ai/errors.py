@@ -1,0 +1,54 @@
+"""Errors the AI engine raises. Every message is written for the user and names the file
+(or model, or setting) concerned; the worker shows `str(exc)` as it is."""
+from __future__ import annotations
+
+
+class Cancelled(Exception):  # noqa: N818 - a state, not a failure
+    """The user cancelled the job; nothing was changed."""
+
+    def __init__(self, message: str = "Cancelled") -> None:
+        super().__init__(message)
+
+
+class AiError(Exception):
+    """Base class of every AI failure with a message fit to show as it is."""
+
+
+class RequestError(AiError, ValueError):
+    """The request itself is invalid (bad steps, unknown scheduler, empty region...)."""
+
+
+class ModelNotFoundError(AiError):
+    """The model id or path does not name an installed model."""
+
+
+class ModelLoadError(AiError):
+    """A model folder or checkpoint exists but cannot be read (corrupt, wrong format)."""
+
+
+class IncompleteModelError(ModelLoadError):
+    """A model folder lacks files (an interrupted download, a partial copy)."""
+
+
+class UnsafeCheckpointError(ModelLoadError):
+    """A pickle checkpoint (.ckpt / .bin / .pt) was refused: it can run code when loaded."""
+
+
+class MissingDependencyError(AiError):
+    """torch / diffusers / transformers (or another optional package) is not installed."""
+
+
+class DownloadError(AiError):
+    """A download failed (network, disk, or the server refused)."""
+
+
+class OfflineError(DownloadError):
+    """A download was asked for while offline (HF_HUB_OFFLINE=1 or no network)."""
+
+
+class GenerationError(AiError):
+    """The pipeline raised while generating; the engine stays usable."""
+
+
+class OutOfMemoryError(GenerationError):
+    """The GPU ran out of memory even after the memory-saving retry."""

@@ -1,0 +1,242 @@
+"""The model registry: what is installed, what can be downloaded, and how to find a model.
+
+Models live in the models folder (`Settings.models_path()`, by default `<data dir>/models`):
+- catalogue downloads in `<models>/<catalogue id>/` (see `catalogue.py`);
+- models the user added by path (a diffusers folder or a single `.safetensors` checkpoint),
+  remembered in `<models>/registry.json` and left where they are.
+
+    reg = ModelRegistry()                       # or ModelRegistry(root) in tests
+    reg.catalogue()                             # recommended models, with size and licence
+    reg.download("sd-turbo", on_progress, cancelled)   # only when the user asks
+    info = reg.add_folder("/models/my-sd15")    # verified; clear errors otherwise
+    info = reg.add_checkpoint("/models/dream.safetensors")
+    reg.installed()                             # everything usable now
+    reg.resolve("sd-turbo") / reg.resolve("/path/to/folder")   # -> ModelInfo for the engine
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..settings import data_dir, load_settings
+from .catalogue import CATALOGUE, CatalogueEntry, catalogue_entry
+from .checkpoints import ModelFacts, config_folder, inspect_checkpoint, inspect_folder
+from .downloads import DownloadProgress, download
+from .errors import AiError, ModelLoadError, ModelNotFoundError
+from .requests import CLASSICAL
+
+REGISTRY_FILE = "registry.json"
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """An installed model, ready for the engine."""
+
+    id: str
+    name: str
+    path: Path
+    source: str                  # "catalogue", "folder" or "checkpoint"
+    facts: ModelFacts
+    licence: str = ""
+    allow_pickle: bool = False
+    config_path: Path | None = None   # shipped config folder (checkpoints only)
+
+    @property
+    def arch(self) -> str:
+        return self.facts.arch
+
+    @property
+    def native(self) -> int:
+        return self.facts.native
+
+    def describe(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "path": str(self.path), "source": self.source,
+                "arch": self.facts.arch, "inpaint": self.facts.inpaint,
+                "native": self.facts.native, "size_bytes": self.facts.size_bytes,
+                "licence": self.licence}
+
+
+def _slug(text: str) -> str:
+    s = re.sub(r"[^a-zA-Z0-9._-]+", "-", text).strip("-.").lower()
+    return s[:60] or "model"
+
+
+class ModelRegistry:
+    """Installed and downloadable models under one models folder."""
+
+    def __init__(self, root: str | os.PathLike[str] | None = None,
+                 allow_pickle: bool | None = None) -> None:
+        if root is None or allow_pickle is None:
+            s = load_settings()
+            root = s.models_path() if root is None else root
+            allow_pickle = s.allow_pickle_checkpoints if allow_pickle is None else allow_pickle
+        self.root = Path(root).expanduser()
+        self.allow_pickle = bool(allow_pickle)
+
+    # ---- storage ------------------------------------------------------------------------
+    @property
+    def _file(self) -> Path:
+        return self.root / REGISTRY_FILE
+
+    def _entries(self) -> list[dict[str, Any]]:
+        try:
+            data = json.loads(self._file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return []
+        items = data.get("models", []) if isinstance(data, dict) else []
+        return [e for e in items if isinstance(e, dict) and {"id", "path", "source"} <= set(e)]
+
+    def _save(self, entries: list[dict[str, Any]]) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        tmp = self._file.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_text(json.dumps({"version": 1, "models": entries}, indent=2),
+                       encoding="utf-8")
+        os.replace(tmp, self._file)
+
+    # ---- catalogue ----------------------------------------------------------------------
+    def catalogue(self) -> tuple[CatalogueEntry, ...]:
+        return CATALOGUE
+
+    def catalogue_folder(self, entry_id: str) -> Path:
+        return self.root / entry_id
+
+    def is_downloaded(self, entry_id: str) -> bool:
+        try:
+            inspect_folder(self.catalogue_folder(entry_id))
+        except AiError:
+            return False
+        return True
+
+    def download(self, entry_id: str, on_progress: DownloadProgress | None = None,
+                 cancelled: Callable[[], bool] = lambda: False) -> ModelInfo:
+        """Fetch a catalogue model (resuming a partial download), then verify it."""
+        entry = catalogue_entry(entry_id)
+        if entry is None:
+            raise ModelNotFoundError(f"{entry_id!r} is not in the model catalogue")
+        folder = download(entry, self.catalogue_folder(entry_id), on_progress, cancelled)
+        return self._catalogue_info(entry, folder)
+
+    def _catalogue_info(self, entry: CatalogueEntry, folder: Path) -> ModelInfo:
+        facts = inspect_folder(folder, self.allow_pickle)
+        return ModelInfo(entry.id, entry.name, folder, "catalogue", facts, entry.licence)
+
+    # ---- adding by path -----------------------------------------------------------------
+    def add_folder(self, path: str | os.PathLike[str], name: str | None = None) -> ModelInfo:
+        """Register a local diffusers folder (checked complete first)."""
+        p = Path(path).expanduser().resolve()
+        inspect_folder(p, self.allow_pickle)
+        return self._add(p, "folder", name or p.name)
+
+    def add_checkpoint(self, path: str | os.PathLike[str], name: str | None = None,
+                       allow_pickle: bool | None = None) -> ModelInfo:
+        """Register a single-file checkpoint (.safetensors; pickles only when allowed)."""
+        p = Path(path).expanduser().resolve()
+        allow = self.allow_pickle if allow_pickle is None else allow_pickle
+        inspect_checkpoint(p, allow)
+        return self._add(p, "checkpoint", name or p.stem, allow)
+
+    def _add(self, path: Path, source: str, name: str, allow_pickle: bool = False) -> ModelInfo:
+        entries = [e for e in self._entries() if Path(e["path"]) != path]
+        ids = {e["id"] for e in entries} | {c.id for c in CATALOGUE} | {CLASSICAL}
+        base = _slug(name)
+        mid, i = base, 2
+        while mid in ids:
+            mid, i = f"{base}-{i}", i + 1
+        entries.append({"id": mid, "name": name, "path": str(path), "source": source,
+                        "allow_pickle": allow_pickle, "added": time.time()})
+        self._save(entries)
+        return self.resolve(mid)
+
+    def remove(self, model_id: str) -> None:
+        """Forget a model added by path (its files are left alone)."""
+        entries = self._entries()
+        kept = [e for e in entries if e["id"] != model_id]
+        if len(kept) == len(entries):
+            raise ModelNotFoundError(f"no added model with id {model_id!r}")
+        self._save(kept)
+
+    # ---- lookup -------------------------------------------------------------------------
+    def installed(self) -> list[ModelInfo]:
+        """Every usable diffusion model and preview decoder (broken ones are left out; see
+        `problems()` for why)."""
+        out: list[ModelInfo] = []
+        for mid in [c.id for c in CATALOGUE] + [e["id"] for e in self._entries()]:
+            try:
+                out.append(self.resolve(mid))
+            except AiError:
+                continue
+        return out
+
+    def problems(self) -> dict[str, str]:
+        """Added or partly downloaded models that cannot be used, with the reason."""
+        out: dict[str, str] = {}
+        ids = [e["id"] for e in self._entries()]
+        ids += [c.id for c in CATALOGUE if self.catalogue_folder(c.id).exists()]
+        for mid in ids:
+            try:
+                self.resolve(mid)
+            except AiError as exc:
+                out[mid] = str(exc)
+        return out
+
+    def diffusion_models(self) -> list[ModelInfo]:
+        return [m for m in self.installed() if m.arch != "taesd"]
+
+    def preview_decoder(self, arch: str) -> Path | None:
+        """An installed TAESD folder for `arch` ("sd" or "sdxl"), if any."""
+        for entry in CATALOGUE:
+            if entry.previews_for == arch:
+                folder = self.catalogue_folder(entry.id)
+                if (folder / "config.json").is_file():
+                    return folder
+        for e in self._entries():
+            if e.get("previews_for") == arch:
+                return Path(e["path"])
+        return None
+
+    def resolve(self, model: str) -> ModelInfo:
+        """The model named by a registry id, a catalogue id or a path."""
+        if not model or model == CLASSICAL:
+            raise ModelNotFoundError(f"{model!r} is not a diffusion model")
+        for e in self._entries():
+            if e["id"] == model:
+                return self._info_from_entry(e)
+        entry = catalogue_entry(model)
+        if entry is not None:
+            folder = self.catalogue_folder(model)
+            if not folder.exists():
+                raise ModelNotFoundError(f"{entry.name} is not downloaded yet (download it in "
+                                         "the model manager)")
+            return self._catalogue_info(entry, folder)
+        p = Path(model).expanduser()
+        if os.sep in model or "/" in model or p.suffix or p.exists():
+            if not p.exists():
+                raise ModelNotFoundError(f"model {p} does not exist")
+            src = "folder" if p.is_dir() else "checkpoint"
+            return self._info(p.resolve(), src, p.stem if src == "checkpoint" else p.name,
+                              str(p), self.allow_pickle)
+        raise ModelNotFoundError(f"no installed model is called {model!r}")
+
+    def _info_from_entry(self, e: dict[str, Any]) -> ModelInfo:
+        return self._info(Path(e["path"]), e["source"], str(e.get("name") or e["id"]),
+                          e["id"], bool(e.get("allow_pickle", False)))
+
+    def _info(self, path: Path, source: str, name: str, mid: str, allow: bool) -> ModelInfo:
+        if source == "checkpoint":
+            facts = inspect_checkpoint(path, allow)
+            if not facts.config_kind:  # an allowed pickle: read its keys to know what it is
+                from .diffusion import pickle_facts
+
+                facts = pickle_facts(path)
+            cfg = config_folder(facts.config_kind, data_dir() / "model_configs")
+            return ModelInfo(mid, name, path, source, facts, allow_pickle=allow,
+                             config_path=cfg)
+        if source != "folder":
+            raise ModelLoadError(f"unknown model source {source!r} for {path}")
+        return ModelInfo(mid, name, path, source, inspect_folder(path, allow), allow_pickle=allow)

@@ -1,0 +1,272 @@
+"""Frozen AI request and result types: everything needed to reproduce a result.
+
+A request holds a COPY of the region's pixels (straight RGBA8) and of the selection mask inside
+that region (uint8, 255 = selected), the region's rectangle in document coordinates (context
+margin included), the document revision it was taken from, and the generation settings. The
+same record, with the seed actually used, becomes the new layer's provenance and the PNG
+`parameters` text (AUTOMATIC1111's format, which many tools read).
+"""
+from __future__ import annotations
+
+import dataclasses
+import random
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..core.geometry import Rect
+from .errors import RequestError
+
+# Scheduler ids -> names as AUTOMATIC1111 writes them in `parameters`.
+SCHEDULERS: dict[str, str] = {
+    "euler_a": "Euler a",
+    "dpmpp_2m": "DPM++ 2M",
+    "ddim": "DDIM",
+    "lcm": "LCM",
+}
+OPS = ("inpaint", "img2img", "txt2img", "outpaint")
+DIRECTIONS = ("left", "right", "top", "bottom")
+CLASSICAL = "classical"
+AUTO = "auto"  # the last used installed model, or the classical fill when none is installed
+MAX_SEED = 2**32 - 1
+MAX_BATCH = 16
+RECORD_VERSION = 1
+
+
+def random_seed() -> int:
+    return random.SystemRandom().randint(0, MAX_SEED)
+
+
+def _frozen_copy(a: np.ndarray | None, dtype: type, ndim: int, what: str) -> np.ndarray | None:
+    if a is None:
+        return None
+    out = np.array(a, dtype=dtype, copy=True)
+    if out.ndim != ndim:
+        raise RequestError(f"the request's {what} must have {ndim} dimensions, not {out.ndim}")
+    out.flags.writeable = False
+    return out
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class AiRequest:
+    """Base of the four request kinds. Build one with `capture.make_request(doc, op, ...)`."""
+
+    op: ClassVar[str] = ""
+
+    rect: Rect                          # region in document coordinates (context included)
+    image: np.ndarray | None = None     # (h, w, 4) uint8 straight RGBA: the visible composite
+    mask: np.ndarray | None = None      # (h, w) uint8 selection inside `rect`, 255 = selected
+    prompt: str = ""
+    negative_prompt: str = ""
+    seed: int | None = None             # None: a random seed, recorded in the result
+    steps: int = 20
+    guidance: float = 7.0
+    scheduler: str = "euler_a"
+    model: str = AUTO                   # registry id, path, "auto" or "classical"
+    batch_size: int = 1                 # number of variations (seeds seed, seed + 1, ...)
+    strength: float = 1.0
+    revision: int = 0                   # document revision the pixels were copied from
+    canvas_size: tuple[int, int] = (0, 0)  # document (width, height) at capture time
+    color_match: bool = True            # match the result's colours to its surroundings
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        set_(self, "image", _frozen_copy(self.image, np.uint8, 3, "image"))
+        set_(self, "mask", _frozen_copy(self.mask, np.uint8, 2, "mask"))
+        r = self.rect
+        if r.empty:
+            raise RequestError("the region to work on is empty (select something first)")
+        if self.image is not None and self.image.shape != (r.h, r.w, 4):
+            raise RequestError(f"image is {self.image.shape}, expected ({r.h}, {r.w}, 4)")
+        if self.mask is not None and self.mask.shape != (r.h, r.w):
+            raise RequestError(f"mask is {self.mask.shape}, expected ({r.h}, {r.w})")
+        if self.scheduler not in SCHEDULERS:
+            raise RequestError(f"unknown scheduler {self.scheduler!r} "
+                               f"(use one of {', '.join(SCHEDULERS)})")
+        if not 1 <= int(self.steps) <= 500:
+            raise RequestError(f"steps must be between 1 and 500, not {self.steps}")
+        if not 1 <= int(self.batch_size) <= MAX_BATCH:
+            raise RequestError(f"batch size must be between 1 and {MAX_BATCH}")
+        if not 0.0 <= float(self.strength) <= 1.0:
+            raise RequestError(f"strength must be between 0 and 1, not {self.strength}")
+        if not 0.0 <= float(self.guidance) <= 50.0:
+            raise RequestError(f"guidance must be between 0 and 50, not {self.guidance}")
+        if self.seed is not None and not 0 <= int(self.seed) <= MAX_SEED:
+            raise RequestError(f"seed must be between 0 and {MAX_SEED}")
+        if not self.model:
+            raise RequestError("no model chosen")
+
+    # ---- derived ----------------------------------------------------------------------------
+    def with_seed(self) -> AiRequest:
+        """This request with its seed fixed (a random one when unset)."""
+        if self.seed is not None:
+            return self
+        return dataclasses.replace(self, seed=random_seed())
+
+    @property
+    def seeds(self) -> list[int]:
+        """The seed of each variation (the request's seed must be set)."""
+        if self.seed is None:
+            raise RequestError("the seed is not set yet (call with_seed())")
+        return [(int(self.seed) + i) % (MAX_SEED + 1) for i in range(self.batch_size)]
+
+    def selection(self) -> np.ndarray:
+        """The mask, or a full one when the request has none."""
+        if self.mask is not None:
+            return self.mask
+        return np.full((self.rect.h, self.rect.w), 255, np.uint8)
+
+    def to_record(self) -> dict[str, Any]:
+        """JSON-able description (no pixels): the layer's provenance."""
+        rec: dict[str, Any] = {
+            "version": RECORD_VERSION, "op": self.op, "prompt": self.prompt,
+            "negative_prompt": self.negative_prompt, "seed": self.seed, "steps": int(self.steps),
+            "guidance": float(self.guidance), "scheduler": self.scheduler, "model": self.model,
+            "batch_size": int(self.batch_size), "strength": float(self.strength),
+            "rect": [self.rect.x, self.rect.y, self.rect.w, self.rect.h],
+            "revision": int(self.revision), "canvas_size": list(self.canvas_size),
+        }
+        rec.update(self._extra_record())
+        return rec
+
+    def _extra_record(self) -> dict[str, Any]:
+        return {}
+
+    def parameters(self, size: tuple[int, int] | None = None) -> str:
+        return parameters_text(self.to_record(), size)
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class InpaintRequest(AiRequest):
+    """Fill the selection from the prompt (or from its surroundings with no model)."""
+
+    op: ClassVar[str] = "inpaint"
+    fill_method: str = "auto"  # classical only: "auto", "patchmatch", "telea", "ns"
+
+    def _extra_record(self) -> dict[str, Any]:
+        return {"fill_method": self.fill_method}
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Img2ImgRequest(AiRequest):
+    """Repaint the region, keeping `1 - strength` of the original."""
+
+    op: ClassVar[str] = "img2img"
+    strength: float = 0.6
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Txt2ImgRequest(AiRequest):
+    """A new picture the size of the region (no pixels needed)."""
+
+    op: ClassVar[str] = "txt2img"
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class OutpaintRequest(AiRequest):
+    """Grow the canvas by `pixels` on one side and paint the new strip.
+
+    `image` / `rect` hold the strip of the existing canvas along that edge (the context); the
+    result covers that strip plus the new area, in the grown canvas's coordinates.
+    """
+
+    op: ClassVar[str] = "outpaint"
+    direction: str = "right"
+    pixels: int = 256
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.direction not in DIRECTIONS:
+            raise RequestError(f"unknown direction {self.direction!r} "
+                               f"(use one of {', '.join(DIRECTIONS)})")
+        if not 8 <= int(self.pixels) <= 8192:
+            raise RequestError(f"outpaint pixels must be between 8 and 8192, not {self.pixels}")
+
+    def _extra_record(self) -> dict[str, Any]:
+        return {"direction": self.direction, "pixels": int(self.pixels)}
+
+
+REQUEST_TYPES: dict[str, type[AiRequest]] = {
+    c.op: c for c in (InpaintRequest, Img2ImgRequest, Txt2ImgRequest, OutpaintRequest)
+}
+
+
+@dataclass(frozen=True)
+class ProgressInfo:
+    """One progress report: `step` of `total` (steps of the current phase), an optional small
+    RGB uint8 preview (h, w, 3) of what is being made, and a phase label."""
+
+    step: int
+    total: int
+    preview: np.ndarray | None = None
+    phase: str = "generating"
+
+    @property
+    def fraction(self) -> float:
+        return 0.0 if self.total <= 0 else min(1.0, self.step / self.total)
+
+
+@dataclass(frozen=True, eq=False)
+class AiResult:
+    """What a job made: one image per variation over `rect`, and the blend mask.
+
+    `images[i]` is (h, w, 3) uint8 RGB covering `rect` (document coordinates; for outpaint,
+    those of the grown canvas). `alpha` (h, w) uint8 is the feathered blend mask: zero outside
+    the selection, so applying a result never changes a pixel outside it.
+    """
+
+    request: AiRequest             # seed set
+    images: list[np.ndarray]
+    seeds: list[int]
+    alpha: np.ndarray
+    rect: Rect
+    backend: str                   # "diffusers" or "classical"
+    model_name: str
+    size: tuple[int, int]          # (width, height) the model worked at
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def record(self, index: int = 0) -> dict[str, Any]:
+        """Provenance of variation `index`: the request record with its own seed."""
+        rec = self.request.to_record()
+        rec.update(seed=self.seeds[index], variant=index, backend=self.backend,
+                   model_name=self.model_name, size=list(self.size),
+                   result_rect=[self.rect.x, self.rect.y, self.rect.w, self.rect.h])
+        rec["batch_size"] = len(self.images)
+        return rec
+
+    def parameters(self, index: int = 0) -> str:
+        return parameters_text(self.record(index), self.size)
+
+
+def parameters_text(record: dict[str, Any], size: tuple[int, int] | None = None) -> str:
+    """AUTOMATIC1111-style `parameters` text of a record."""
+    w, h = size or tuple(record.get("size") or record["rect"][2:4])
+    lines = [str(record.get("prompt", ""))]
+    if record.get("negative_prompt"):
+        lines.append(f"Negative prompt: {record['negative_prompt']}")
+    items = [
+        ("Steps", record.get("steps")),
+        ("Sampler", SCHEDULERS.get(record.get("scheduler", ""), record.get("scheduler"))),
+        ("CFG scale", _num(record.get("guidance"))),
+        ("Seed", record.get("seed")),
+        ("Size", f"{w}x{h}"),
+        ("Model", record.get("model_name") or record.get("model")),
+    ]
+    if record.get("op") in ("img2img", "inpaint", "outpaint"):
+        items.append(("Denoising strength", _num(record.get("strength"))))
+    items.append(("Operation", record.get("op")))
+    if record.get("op") == "outpaint":
+        items.append(("Outpaint", f"{record.get('direction')} {record.get('pixels')}"))
+    lines.append(", ".join(f"{k}: {_clean(v)}" for k, v in items if v is not None))
+    return "\n".join(lines)
+
+
+def _num(v: Any) -> Any:
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    return v
+
+
+def _clean(v: Any) -> str:
+    return str(v).replace("\n", " ").replace(",", " ") if isinstance(v, str) else str(v)
