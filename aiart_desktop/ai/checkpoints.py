@@ -15,10 +15,10 @@ import json
 import os
 import shutil
 import struct
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..settings.paths import resources_dir
 from .errors import IncompleteModelError, ModelLoadError, ModelNotFoundError, UnsafeCheckpointError
 
 PICKLE_EXTENSIONS = (".ckpt", ".bin", ".pt", ".pth", ".pkl")
@@ -37,17 +37,6 @@ class ModelFacts:
     variant: str | None  # "fp16" when only fp16 weight files are present
     size_bytes: int
     config_kind: str = ""  # shipped config folder for single files (e.g. "sd15_inpaint")
-
-
-def resources_dir() -> Path:
-    """The `resources/` folder: $AIART_RESOURCES, a frozen bundle, or the source checkout."""
-    env = os.environ.get("AIART_RESOURCES")
-    if env:
-        return Path(env)
-    bundle = getattr(sys, "_MEIPASS", None)
-    if bundle:
-        return Path(bundle) / "resources"
-    return Path(__file__).resolve().parents[2] / "resources"
 
 
 def _read_json(path: Path) -> dict:
