@@ -6,7 +6,7 @@ import sys
 
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    if args and args[0] in ("export",):
+    if args and args[0] in ("export", "run"):
         from .cli import main as cli_main
 
         return cli_main(args)

@@ -60,12 +60,18 @@ def main(args: list[str] | None = None) -> int:
     """Entry for `aiart-desktop <command> ...`; `args[0]` is the command name."""
     argv = list(sys.argv[1:] if args is None else args)
     if not argv or argv[0] in ("-h", "--help"):
-        print("usage: aiart-desktop export IN OUT [--quality N]")
+        print("usage: aiart-desktop export IN OUT [--quality N]\n"
+              "       aiart-desktop run inpaint|img2img|txt2img|outpaint ... -o OUT.png")
         return 0 if argv else 2
     command, rest = argv[0], argv[1:]
     if command == "export":
         return export(rest)
-    print(f"aiart-desktop: error: unknown command {command!r} (try: export)", file=sys.stderr)
+    if command == "run":
+        from .ai.cli_run import run
+
+        return run(rest)
+    print(f"aiart-desktop: error: unknown command {command!r} (try: export, run)",
+          file=sys.stderr)
     return 2
 
 

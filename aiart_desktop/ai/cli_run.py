@@ -1,0 +1,142 @@
+"""`aiart-desktop run OP ...`: one AI job from the command line, with the app's own engine.
+
+    aiart-desktop run inpaint --image in.png --mask mask.png --prompt "a boat" \\
+        --model sd-turbo --steps 4 --seed 7 -o out.png
+    aiart-desktop run txt2img --width 512 --height 512 --prompt "a lighthouse" -o out.png
+    aiart-desktop run outpaint --image in.png --direction right --pixels 256 -o wider.png
+    aiart-desktop run inpaint --image in.png --mask mask.png --model classical -o clean.png
+
+The result is applied exactly as in the app (a new layer through the feathered selection) and
+the flattened picture is written as PNG with the generation settings in its `parameters` text.
+With --batch N, variation i > 0 goes to OUT-i.png. Progress goes to stderr; errors are one line
+on stderr with exit status 2 (130 when interrupted).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+from .requests import AUTO, DIRECTIONS, OPS, SCHEDULERS
+
+PROG = "aiart-desktop run"
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=PROG, description="Run one AI job on an image.")
+    p.add_argument("op", choices=OPS, help="what to do")
+    p.add_argument("--image", metavar="IN", help="input picture (.png, .jpg, .webp, .tif, .ora)")
+    p.add_argument("--mask", metavar="MASK", help="selection mask (white = selected), same size")
+    p.add_argument("--prompt", default="", help="what to paint")
+    p.add_argument("--negative", default="", metavar="TEXT", help="negative prompt")
+    p.add_argument("--model", default=AUTO,
+                   help="model id, diffusers folder, .safetensors file, 'auto' or 'classical'")
+    p.add_argument("--seed", type=int, default=None, metavar="N")
+    p.add_argument("--steps", type=int, default=None, metavar="N")
+    p.add_argument("--strength", type=float, default=None, metavar="F")
+    p.add_argument("--guidance", type=float, default=None, metavar="F")
+    p.add_argument("--scheduler", choices=tuple(SCHEDULERS), default=None)
+    p.add_argument("--batch", type=int, default=1, metavar="N", help="number of variations")
+    p.add_argument("--width", type=int, default=512, help="txt2img canvas width (no --image)")
+    p.add_argument("--height", type=int, default=512, help="txt2img canvas height (no --image)")
+    p.add_argument("--direction", choices=DIRECTIONS, default="right", help="outpaint side")
+    p.add_argument("--pixels", type=int, default=256, help="outpaint: pixels to add")
+    p.add_argument("--fill-method", default="auto",
+                   choices=("auto", "patchmatch", "telea", "ns"), help="classical fill method")
+    p.add_argument("--device", choices=("auto", "cuda", "mps", "cpu"), default=None)
+    p.add_argument("--models-dir", default=None, help="models folder (default: the app's)")
+    p.add_argument("--allow-pickle", action="store_true",
+                   help="allow .ckpt/.bin pickle checkpoints (they can run code)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    p.add_argument("-o", "--output", required=True, metavar="OUT", help="PNG file to write")
+    return p
+
+
+def _fail(message: str) -> int:
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _document(ns: argparse.Namespace) -> Any:
+    from ..core.document import Document
+    from ..core.io import load_document, load_image
+
+    if ns.image:
+        doc = load_document(ns.image)
+    elif ns.op == "txt2img":
+        doc = Document.new(ns.width, ns.height, None)
+    else:
+        raise ValueError(f"{ns.op} needs --image")
+    if ns.mask:
+        if ns.op == "outpaint":
+            raise ValueError("outpaint takes no --mask (use --direction and --pixels)")
+        m = load_image(ns.mask)
+        if m.shape[:2] != (doc.height, doc.width):
+            raise ValueError(f"the mask {ns.mask!r} is {m.shape[1]}x{m.shape[0]}, the image "
+                             f"is {doc.width}x{doc.height}")
+        lum = m[..., :3].max(axis=2) if m[..., 3].min() == 255 else m[..., 3]
+        doc.set_selection(lum)
+    elif ns.op == "inpaint":
+        raise ValueError("inpaint needs --mask (white where to paint)")
+    return doc
+
+
+def run(argv: list[str]) -> int:
+    parser = _parser()
+    try:
+        ns = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    if os.path.splitext(ns.output)[1].lower() != ".png":
+        return _fail(f"cannot write {ns.output!r}: the output must be a .png file")
+    from ..core.io import FileFormatError, save_document
+    from .apply import apply_result
+    from .capture import make_request
+    from .engine import Engine
+    from .errors import AiError, Cancelled
+    from .models import ModelRegistry
+
+    params: dict[str, Any] = {"prompt": ns.prompt, "negative_prompt": ns.negative,
+                              "model": ns.model, "seed": ns.seed, "batch_size": ns.batch}
+    for key, value in (("steps", ns.steps), ("strength", ns.strength),
+                       ("guidance", ns.guidance), ("scheduler", ns.scheduler)):
+        if value is not None:
+            params[key] = value
+    if ns.op == "outpaint":
+        params.update(direction=ns.direction, pixels=ns.pixels)
+    if ns.op == "inpaint":
+        params["fill_method"] = ns.fill_method
+
+    def progress(p: Any) -> None:
+        if not ns.quiet:
+            print(f"\r{p.phase}: {p.step}/{p.total}", end="", file=sys.stderr, flush=True)
+
+    try:
+        doc = _document(ns)
+        req = make_request(doc, ns.op, **params)
+        registry = ModelRegistry(ns.models_dir, allow_pickle=True if ns.allow_pickle else None)
+        result = Engine(registry, device=ns.device).run(req, progress)
+        if not ns.quiet:
+            print(file=sys.stderr)
+        stem = os.path.splitext(ns.output)[0]
+        for i in range(len(result.images)):
+            out = ns.output if i == 0 else f"{stem}-{i}.png"
+            if i:
+                doc.history.undo()
+            apply_result(doc, result, i)
+            save_document(doc, out, parameters=result.parameters(i))
+            if not ns.quiet:
+                print(f"wrote {out} (seed {result.seeds[i]})", file=sys.stderr)
+    except KeyboardInterrupt:
+        print(f"\n{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except Cancelled:
+        return 130
+    except (AiError, FileFormatError, ValueError) as exc:
+        if not ns.quiet:
+            print(file=sys.stderr)
+        return _fail(str(exc))
+    except OSError as exc:
+        return _fail(f"cannot write {ns.output!r}: {exc.strerror or exc}")
+    return 0
