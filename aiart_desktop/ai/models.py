@@ -134,14 +134,27 @@ class ModelRegistry:
         return self._add(p, "folder", name or p.name)
 
     def add_checkpoint(self, path: str | os.PathLike[str], name: str | None = None,
-                       allow_pickle: bool | None = None) -> ModelInfo:
-        """Register a single-file checkpoint (.safetensors; pickles only when allowed)."""
+                       allow_pickle: bool | None = None,
+                       config: str | os.PathLike[str] | None = None) -> ModelInfo:
+        """Register a single-file checkpoint (.safetensors; pickles only when allowed).
+
+        Its architecture is read from its tensor names and the matching config shipped in
+        `resources/model_configs/` is used, unless `config` names a diffusers folder (configs
+        and tokenizers; no weights needed) describing it, e.g. for a 768-px v-prediction model.
+        """
         p = Path(path).expanduser().resolve()
         allow = self.allow_pickle if allow_pickle is None else allow_pickle
         inspect_checkpoint(p, allow)
-        return self._add(p, "checkpoint", name or p.stem, allow)
+        cfg = None
+        if config is not None:
+            cfg = Path(config).expanduser().resolve()
+            if not (cfg / "model_index.json").is_file():
+                raise ModelLoadError(f"{cfg} is not a diffusers config folder: "
+                                     "model_index.json is missing")
+        return self._add(p, "checkpoint", name or p.stem, allow, cfg)
 
-    def _add(self, path: Path, source: str, name: str, allow_pickle: bool = False) -> ModelInfo:
+    def _add(self, path: Path, source: str, name: str, allow_pickle: bool = False,
+             config: Path | None = None) -> ModelInfo:
         entries = [e for e in self._entries() if Path(e["path"]) != path]
         ids = {e["id"] for e in entries} | {c.id for c in CATALOGUE} | {CLASSICAL}
         base = _slug(name)
@@ -149,7 +162,8 @@ class ModelRegistry:
         while mid in ids:
             mid, i = f"{base}-{i}", i + 1
         entries.append({"id": mid, "name": name, "path": str(path), "source": source,
-                        "allow_pickle": allow_pickle, "added": time.time()})
+                        "allow_pickle": allow_pickle, "added": time.time(),
+                        "config": None if config is None else str(config)})
         self._save(entries)
         return self.resolve(mid)
 
@@ -225,18 +239,38 @@ class ModelRegistry:
 
     def _info_from_entry(self, e: dict[str, Any]) -> ModelInfo:
         return self._info(Path(e["path"]), e["source"], str(e.get("name") or e["id"]),
-                          e["id"], bool(e.get("allow_pickle", False)))
+                          e["id"], bool(e.get("allow_pickle", False)), e.get("config"))
 
-    def _info(self, path: Path, source: str, name: str, mid: str, allow: bool) -> ModelInfo:
+    def _info(self, path: Path, source: str, name: str, mid: str, allow: bool,
+              config: str | None = None) -> ModelInfo:
         if source == "checkpoint":
             facts = inspect_checkpoint(path, allow)
             if not facts.config_kind:  # an allowed pickle: read its keys to know what it is
                 from .diffusion import pickle_facts
 
                 facts = pickle_facts(path)
-            cfg = config_folder(facts.config_kind, data_dir() / "model_configs")
+            if config:
+                cfg = Path(config)
+                if not (cfg / "model_index.json").is_file():
+                    raise ModelLoadError(f"the config folder {cfg} of {path} is missing")
+                facts = _with_native(facts, cfg)
+            else:
+                cfg = config_folder(facts.config_kind, data_dir() / "model_configs")
             return ModelInfo(mid, name, path, source, facts, allow_pickle=allow,
                              config_path=cfg)
         if source != "folder":
             raise ModelLoadError(f"unknown model source {source!r} for {path}")
         return ModelInfo(mid, name, path, source, inspect_folder(path, allow), allow_pickle=allow)
+
+
+def _with_native(facts: ModelFacts, cfg: Path) -> ModelFacts:
+    """Facts with the native size read from a config folder's unet and vae configs."""
+    import dataclasses
+
+    try:
+        unet = json.loads((cfg / "unet" / "config.json").read_text(encoding="utf-8"))
+        vae = json.loads((cfg / "vae" / "config.json").read_text(encoding="utf-8"))
+        native = int(unet["sample_size"]) * 2 ** (len(vae["block_out_channels"]) - 1)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ModelLoadError(f"cannot read the configs in {cfg}: {exc}") from exc
+    return dataclasses.replace(facts, native=native)

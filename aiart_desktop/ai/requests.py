@@ -245,6 +245,11 @@ def parameters_text(record: dict[str, Any], size: tuple[int, int] | None = None)
     lines = [str(record.get("prompt", ""))]
     if record.get("negative_prompt"):
         lines.append(f"Negative prompt: {record['negative_prompt']}")
+    if record.get("backend") == "classical":
+        items = [("Seed", record.get("seed")), ("Size", f"{w}x{h}"), ("Model", "classical"),
+                 ("Fill method", record.get("fill_method")), ("Operation", record.get("op"))]
+        lines.append(", ".join(f"{k}: {_clean(v)}" for k, v in items if v is not None))
+        return "\n".join(lines)
     items = [
         ("Steps", record.get("steps")),
         ("Sampler", SCHEDULERS.get(record.get("scheduler", ""), record.get("scheduler"))),
