@@ -26,14 +26,13 @@ from .errors import (
     ModelLoadError,
     OutOfMemoryError,
 )
-from .previews import latent_preview
+from .previews import latent_preview, shrink
 from .requests import ProgressInfo
 
 if TYPE_CHECKING:
     from .models import ModelInfo
 
 log = logging.getLogger(__name__)
-PREVIEW_SIDE = 128
 
 # Pipeline class names by (architecture, operation).
 PIPELINES = {
@@ -366,22 +365,11 @@ class DiffusionBackend:
                 try:
                     img = taesd.decode(lat.to(taesd.dtype)).sample[0]
                     rgb = ((img.float().clamp(-1, 1) + 1) * 127.5).permute(1, 2, 0)
-                    return _small(rgb.round().byte().cpu().numpy())
+                    return shrink(rgb.round().byte().cpu().numpy())
                 except Exception as exc:  # noqa: BLE001 - fall back to the approximation
                     log.debug("TAESD preview failed: %s", exc)
             arr = lat[0].float().cpu().numpy()
-        return _small(latent_preview(arr, arch))
-
-
-def _small(rgb: np.ndarray) -> np.ndarray:
-    h, w = rgb.shape[:2]
-    s = PREVIEW_SIDE / max(h, w)
-    if s >= 1.0:
-        return np.ascontiguousarray(rgb)
-    import cv2
-
-    return cv2.resize(rgb, (max(1, round(w * s)), max(1, round(h * s))),
-                      interpolation=cv2.INTER_AREA)
+        return shrink(latent_preview(arr, arch))
 
 
 def pickle_facts(path: Any) -> Any:

@@ -7,7 +7,10 @@ TAESD (AutoencoderTiny) is installed, `diffusion.py` uses it instead for sharp p
 """
 from __future__ import annotations
 
+import cv2
 import numpy as np
+
+PREVIEW_SIDE = 128  # longest side of a progress preview
 
 SD15_FACTORS = np.array([
     [0.3512, 0.2297, 0.3227],
@@ -33,3 +36,13 @@ def latent_preview(latents: np.ndarray, arch: str) -> np.ndarray:
     c = min(lat.shape[0], factors.shape[0])
     rgb = np.tensordot(lat[:c], factors[:c], axes=([0], [0])) + bias  # (h, w, 3) in ~[-1, 1]
     return np.clip(np.rint((rgb + 1.0) * 127.5), 0, 255).astype(np.uint8)
+
+
+def shrink(rgb: np.ndarray, side: int = PREVIEW_SIDE) -> np.ndarray:
+    """`rgb` scaled down (never up) so its longest side is at most `side`."""
+    h, w = rgb.shape[:2]
+    s = side / max(h, w)
+    if s >= 1.0:
+        return np.ascontiguousarray(rgb)
+    return cv2.resize(rgb, (max(1, round(w * s)), max(1, round(h * s))),
+                      interpolation=cv2.INTER_AREA)

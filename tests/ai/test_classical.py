@@ -66,3 +66,18 @@ def test_txt2img_without_model_says_how_to_add_one(doc_factory, empty_registry) 
     req = make_request(doc_factory(), "txt2img", prompt="a cat")
     with pytest.raises(RequestError, match="model manager"):
         Engine(empty_registry, device="cpu").run(req)
+
+
+def test_classical_outpaint_extends_the_edge(doc_factory, empty_registry) -> None:
+    doc = doc_factory(sel_rect=None)
+    before = doc.flatten()
+    req = make_request(doc, "outpaint", model="classical", direction="bottom", pixels=24)
+    result = Engine(empty_registry, device="cpu").run(req)
+    layer = apply_result(doc, result)
+    assert (doc.width, doc.height) == (128, 152)
+    after = doc.flatten()
+    assert np.array_equal(after[:128], before)
+    assert np.abs(after[140, 5, :3].astype(int) - (40, 120, 200)).max() <= 3
+    assert after[128:, :, 3].min() == 255 and layer.provenance["op"] == "outpaint"
+    doc.history.undo()
+    assert (doc.width, doc.height) == (128, 128) and layer not in doc.layers
