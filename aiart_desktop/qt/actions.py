@@ -8,7 +8,6 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QMenu, QToolBar
 
-from . import edit_ops
 from .resources import icon
 
 if TYPE_CHECKING:
@@ -20,9 +19,17 @@ TOOL_ACTIONS = (  # tool id, text, key, icon
     ("fill", "Fill Bucket", "G", "fill"),
     ("picker", "Colour Picker", "I", "picker"),
     ("move", "Move Layer", "V", "move"),
+    ("transform", "Transform", "Ctrl+T", "transform"),
+    ("rect_select", "Rectangle Select", "M", "rect-select"),
+    ("ellipse_select", "Ellipse Select", "M", "ellipse-select"),
+    ("lasso", "Lasso", "L", "lasso"),
+    ("polygon_lasso", "Polygonal Lasso", "L", "polygon-lasso"),
+    ("wand", "Magic Wand", "W", "wand"),
     ("hand", "Hand (pan)", "H", "hand"),
     ("zoom", "Zoom", "Z", "zoom"),
 )
+# Keys shared by two tools: the key (or Shift+key) switches between them, as in Photoshop.
+TOOL_CYCLES = {"M": ("rect_select", "ellipse_select"), "L": ("lasso", "polygon_lasso")}
 
 
 class Actions:
@@ -81,11 +88,30 @@ def build_actions(win: MainWindow) -> Actions:
     act("size_up", "Bigger Brush", lambda: win.state.scale_size(True), "]")
     # Image
     act("canvas_size", "&Canvas Size\u2026", docs(win.canvas_size_dialog), "Ctrl+Alt+C")
+    act("fill_fg", "&Fill with Foreground", docs(win.select_ops.fill_foreground),
+        "Shift+Backspace", tip="Fill the selection (or the layer) with the foreground colour")
     # Select
-    act("select_all", "Select &All", docs(lambda: edit_ops.select_all(win.doc)), "Ctrl+A")
-    act("deselect", "&Deselect", docs(lambda: edit_ops.deselect(win.doc)), "Ctrl+D")
-    act("invert_selection", "&Invert Selection",
-        docs(lambda: edit_ops.invert_selection(win.doc)), "Ctrl+Shift+I")
+    so = win.select_ops
+    act("select_all", "Select &All", so.select_all, "Ctrl+A")
+    act("deselect", "&Deselect", so.deselect, "Ctrl+D")
+    act("reselect", "&Reselect", so.reselect, "Ctrl+Shift+D")
+    act("invert_selection", "&Invert Selection", so.invert, "Ctrl+Shift+I")
+    act("color_range", "Colour &Range\u2026", so.color_range,
+        tip="Select the foreground colour across the picture")
+    act("alpha_to_selection", "Alpha to &Selection", so.alpha_to_selection,
+        tip="Select the active layer's opaque pixels")
+    act("grow", "&Grow\u2026", so.grow)
+    act("shrink", "S&hrink\u2026", so.shrink)
+    act("feather", "&Feather\u2026", so.feather, "Shift+F6")
+    act("border", "&Border\u2026", so.border)
+    qm = act("quick_mask", "&Quick Mask", so.toggle_quick_mask, "Q", "quick-mask",
+             tip="Paint the selection: the brush adds, the eraser takes away")
+    qm.setCheckable(True)
+    win.canvas.quick_mask.toggled.connect(qm.setChecked)
+    # Delete (the Layers panel's Clear): end the tool's work first, then honour the selection.
+    clear = win.layers_panel.act_clear
+    clear.triggered.disconnect()
+    clear.triggered.connect(lambda _checked=False: so.clear())
     # View
     c = win.canvas
     act("zoom_in", "Zoom &In", c.zoom_in, ["Ctrl++", "+", "=", "Ctrl+="])
@@ -99,16 +125,43 @@ def build_actions(win: MainWindow) -> Actions:
     group = QActionGroup(win)
     group.setExclusive(True)
     for tool, text, key, icon_name in TOOL_ACTIONS:
-        a = act(f"tool_{tool}", text, lambda t=tool: win.state.set_tool(t), key, icon_name)
+        shared = key in TOOL_CYCLES
+        a = act(f"tool_{tool}", text, lambda t=tool: win.state.set_tool(t),
+                "" if shared else key, icon_name)
+        if shared:
+            a.setToolTip(f"{text}  ({key}, again for {_other(tool, key)})")
         a.setCheckable(True)
         a.setActionGroup(group)
         a.setChecked(tool == win.state.tool)
         acts.tools[tool] = a
     win.state.tool_changed.connect(lambda t: acts.tools[t].setChecked(True))
+    last = {key: pair[0] for key, pair in TOOL_CYCLES.items()}
+
+    def cycle(key: str) -> None:
+        pair = TOOL_CYCLES[key]
+        cur = win.state.tool
+        nxt = _other(cur, key) if cur in pair else last[key]
+        win.state.set_tool(nxt)
+
+    def remember(tool: str) -> None:
+        for key, pair in TOOL_CYCLES.items():
+            if tool in pair:
+                last[key] = tool
+
+    win.state.tool_changed.connect(remember)
+    for key, pair in TOOL_CYCLES.items():
+        names = " / ".join(text for t, text, *_ in TOOL_ACTIONS if t in pair)
+        act(f"cycle_{key}", f"Switch {names}",
+            lambda k=key: cycle(k), [key, f"Shift+{key}"])
 
     _build_menus(win, acts)
     _build_toolbar(win, acts)
     return acts
+
+
+def _other(tool: str, key: str) -> str:
+    a, b = TOOL_CYCLES[key]
+    return b if tool == a else a
 
 
 def _keys_hint(a: QAction) -> str:
@@ -127,7 +180,7 @@ def _build_menus(win: MainWindow, a: Actions) -> None:
     _add(m, None, a.save, a.save_as, a.export, None, a.import_layer, None, a.quit)
 
     m = mb.addMenu("&Edit")
-    _add(m, a.undo, a.redo, None, a.cut, a.copy, a.paste, lp.act_clear, None,
+    _add(m, a.undo, a.redo, None, a.cut, a.copy, a.paste, lp.act_clear, a.fill_fg, None,
          a.swap_colors, a.reset_colors, a.size_down, a.size_up)
 
     m = mb.addMenu("&Image")
@@ -135,10 +188,13 @@ def _build_menus(win: MainWindow, a: Actions) -> None:
 
     m = mb.addMenu("&Layer")
     _add(m, lp.act_add, lp.act_group, lp.act_duplicate, lp.act_delete, None, lp.act_rename,
-         lp.act_alpha, None, lp.act_merge, lp.act_clear, None, a.import_layer)
+         lp.act_alpha, None, lp.act_merge, lp.act_clear, None, a.alpha_to_selection, None,
+         a.import_layer)
 
     m = mb.addMenu("&Select")
-    _add(m, a.select_all, a.deselect, a.invert_selection)
+    _add(m, a.select_all, a.deselect, a.reselect, a.invert_selection, None, a.color_range,
+         a.alpha_to_selection, None, a.grow, a.shrink, a.feather, a.border, None,
+         a.quick_mask)
 
     m = mb.addMenu("&View")
     _add(m, a.zoom_in, a.zoom_out, a.fit, a.actual, None)
@@ -158,6 +214,8 @@ def _build_toolbar(win: MainWindow, a: Actions) -> None:
     tb.setMovable(True)
     for act in a.tools.values():
         tb.addAction(act)
+    tb.addSeparator()
+    tb.addAction(a.quick_mask)
     win.addToolBar(Qt.ToolBarArea.LeftToolBarArea, tb)
     win.tools_toolbar = tb
 

@@ -1,5 +1,9 @@
 """Edit and Select menu operations: clipboard (system clipboard; paste = a new layer) and the
-whole-canvas selection commands."""
+whole-canvas selection commands.
+
+Copy and cut take the selection softly (alpha times the mask, cropped to its bounds); paste
+lands at the selection's top-left when there is one, else where the pixels were copied from,
+else centred on the view."""
 from __future__ import annotations
 
 import numpy as np
@@ -9,6 +13,7 @@ from PySide6.QtWidgets import QApplication
 
 from ..core.document import Document
 from ..core.geometry import Rect
+from ..core.selection import bounds
 from .convert import array_to_qimage, qimage_to_array
 
 ORIGIN_MIME = "application/x-aiart-origin"
@@ -21,11 +26,8 @@ def _clipboard() -> QClipboard:
 def selection_bounds(doc: Document) -> Rect | None:
     if doc.selection is None:
         return None
-    ys = np.flatnonzero(doc.selection.any(axis=1))
-    xs = np.flatnonzero(doc.selection.any(axis=0))
-    if not ys.size:
-        return None
-    return Rect.from_edges(int(xs[0]), int(ys[0]), int(xs[-1]) + 1, int(ys[-1]) + 1)
+    r = bounds(doc.selection)
+    return None if r.empty else r
 
 
 def copy_region(doc: Document) -> tuple[Rect, np.ndarray] | None:
@@ -68,8 +70,9 @@ def cut(doc: Document) -> bool:
 
 
 def paste(doc: Document, centre: tuple[float, float] | None = None) -> bool:
-    """Paste the clipboard image as a new layer: where it was copied from (if it came from
-    here and fits), else centred on `centre` (default: the canvas centre). One undo step."""
+    """Paste the clipboard image as a new layer: at the selection's top-left when something
+    is selected, else where it was copied from (if it came from here and fits), else centred
+    on `centre` (default: the canvas centre). One undo step."""
     data = _clipboard().mimeData()
     if data is None or not data.hasImage():
         return False
@@ -79,7 +82,10 @@ def paste(doc: Document, centre: tuple[float, float] | None = None) -> bool:
     px = qimage_to_array(image)
     h, w = px.shape[:2]
     x = y = None
-    if data.hasFormat(ORIGIN_MIME):
+    at = selection_bounds(doc)
+    if at is not None:
+        x, y = at.x, at.y
+    elif data.hasFormat(ORIGIN_MIME):
         try:
             ox, oy, ow, oh = (int(v) for v in bytes(data.data(ORIGIN_MIME).data()).split(b","))
             if (ow, oh) == (w, h):

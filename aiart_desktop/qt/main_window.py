@@ -34,6 +34,7 @@ from .file_ops import OPEN_EXTENSIONS, FileOps
 from .panels.history_panel import HistoryPanel
 from .panels.layers_panel import LayersPanel
 from .panels.tool_options import ToolOptionsPanel
+from .select_ops import SelectOps
 from .theme import apply_theme
 
 APP_NAME = "AIArt Desktop"
@@ -63,6 +64,7 @@ class MainWindow(FileOps, QMainWindow):
         self.history_panel = HistoryPanel()
         self.color_panel = _make_color_panel()
         self._build_docks()
+        self.select_ops = SelectOps(self)
         self.acts = build_actions(self)
         for dock in self.docks.values():
             assert self.panels_menu is not None
@@ -70,6 +72,7 @@ class MainWindow(FileOps, QMainWindow):
         if self.tools_toolbar is not None and self.panels_menu is not None:
             self.panels_menu.addAction(self.tools_toolbar.toggleViewAction())
         self._build_status_bar()
+        self.canvas.quick_mask.history_changed.connect(self._history_changed)
         self._wire_colors()
         self._restore_brush()
         self.autosave = _make_autosave(self) if autosave else None
@@ -184,6 +187,7 @@ class MainWindow(FileOps, QMainWindow):
             old.size_changed.disconnect(self._doc_size_changed)
         self.doc = doc
         self.canvas.set_document(doc)
+        self.select_ops.attach(doc)
         self.layers_panel.set_document(doc)
         self.history_panel.set_document(doc)
         doc.history.changed.connect(self._history_changed)
@@ -203,7 +207,8 @@ class MainWindow(FileOps, QMainWindow):
         doc = self.doc
         if doc is None:
             return
-        h = doc.history
+        qm = self.canvas.quick_mask
+        h = qm.doc.history if qm.doc is not None else doc.history   # quick mask: its strokes
         a = self.acts
         a.undo.setEnabled(h.can_undo)
         a.redo.setEnabled(h.can_redo)
@@ -223,22 +228,35 @@ class MainWindow(FileOps, QMainWindow):
 
     # ---- edit ------------------------------------------------------------------------------
     def undo(self) -> None:
-        if self.doc is not None and not self.canvas.painting:
+        if self.doc is None or self.canvas.painting:
+            return
+        if self.canvas.quick_mask.active:
+            self.canvas.finish_tool()
+            self.canvas.quick_mask.undo()
+        elif not self.canvas.revert_pending():   # an open transform: Undo drops it
             self.canvas.finish_tool()
             self.doc.history.undo()
 
     def redo(self) -> None:
-        if self.doc is not None and not self.canvas.painting:
-            self.canvas.finish_tool()
+        if self.doc is None or self.canvas.painting:
+            return
+        self.canvas.finish_tool()
+        if self.canvas.quick_mask.active:
+            self.canvas.quick_mask.redo()
+        else:
             self.doc.history.redo()
 
     def copy(self) -> bool:
+        self.canvas.finish_tool()
+        self.canvas.quick_mask.leave()
         ok = self.doc is not None and edit_ops.copy(self.doc)
         if not ok:
             self.statusBar().showMessage("Copy: nothing to copy on the active layer", 4000)
         return ok
 
     def cut(self) -> bool:
+        self.canvas.finish_tool()
+        self.canvas.quick_mask.leave()
         ok = self.doc is not None and edit_ops.cut(self.doc)
         if not ok:
             self.statusBar().showMessage("Cut: nothing to cut on the active layer", 4000)
@@ -247,6 +265,8 @@ class MainWindow(FileOps, QMainWindow):
     def paste(self) -> bool:
         if self.doc is None:
             return False
+        self.canvas.finish_tool()
+        self.canvas.quick_mask.leave()
         vp = self.canvas.viewport()
         c = self.canvas.view_to_doc(QPointF(vp.width() / 2, vp.height() / 2))
         ok = edit_ops.paste(self.doc, (c.x(), c.y()))

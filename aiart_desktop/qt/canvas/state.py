@@ -1,4 +1,5 @@
-"""Shared tool state: the current tool, brush settings per painting tool, colours."""
+"""Shared tool state: the current tool, brush settings per painting tool, colours, and the
+options of the fill, selection and transform tools."""
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
@@ -6,8 +7,10 @@ from PySide6.QtCore import QObject, Signal
 from ...core.brush import BrushSettings
 from .presets import load_presets
 
-TOOLS = ("brush", "eraser", "fill", "picker", "move", "hand", "zoom")
+TOOLS = ("brush", "eraser", "fill", "picker", "move", "transform", "rect_select",
+         "ellipse_select", "lasso", "polygon_lasso", "wand", "hand", "zoom")
 PAINT_TOOLS = ("brush", "eraser")
+SELECT_TOOLS = ("rect_select", "ellipse_select", "lasso", "polygon_lasso", "wand")
 MIN_SIZE, MAX_SIZE = 1.0, 1000.0
 
 RGB = tuple[int, int, int]
@@ -21,6 +24,8 @@ class ToolState(QObject):
     foreground_changed = Signal(object)  # (r, g, b)
     background_changed = Signal(object)
     fill_changed = Signal()
+    select_changed = Signal()           # wand / marquee options
+    transform_changed = Signal(object)  # (scale_x, scale_y, angle) of the open transform, or None
 
     def __init__(self, presets: list[BrushSettings] | None = None,
                  parent: QObject | None = None) -> None:
@@ -38,6 +43,11 @@ class ToolState(QObject):
         self.fill_contiguous = True
         self.fill_sample_merged = False
         self.picker_sample_merged = True
+        self.wand_tolerance = 32
+        self.wand_contiguous = True
+        self.wand_sample_merged = False
+        self.wand_antialias = True
+        self.select_feather = 0.0       # marquee / lasso feather radius, pixels
 
     # ---- tools -----------------------------------------------------------------------------
     def set_tool(self, tool: str) -> None:
@@ -114,3 +124,19 @@ class ToolState(QObject):
         if sample_merged is not None:
             self.fill_sample_merged = bool(sample_merged)
         self.fill_changed.emit()
+
+    # ---- selection -------------------------------------------------------------------------
+    def set_select_options(self, *, tolerance: int | None = None,
+                           contiguous: bool | None = None, sample_merged: bool | None = None,
+                           antialias: bool | None = None, feather: float | None = None) -> None:
+        if tolerance is not None:
+            self.wand_tolerance = int(tolerance)
+        if contiguous is not None:
+            self.wand_contiguous = bool(contiguous)
+        if sample_merged is not None:
+            self.wand_sample_merged = bool(sample_merged)
+        if antialias is not None:
+            self.wand_antialias = bool(antialias)
+        if feather is not None:
+            self.select_feather = max(0.0, float(feather))
+        self.select_changed.emit()

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QPainter
 
 from ...core.brush import Stroke
 from ...core.layer import Layer
@@ -51,6 +52,27 @@ class Tool:
         """End what is in progress, keeping its result (tool switch, save)."""
         self.cancel()
 
+    def hover(self, ev: PointerEvent) -> None:
+        """The pointer moved with no button down."""
+
+    def double_click(self, ev: PointerEvent) -> bool:
+        """A double click; False lets it count as a second press."""
+        return False
+
+    def key(self, key: Qt.Key, modifiers: Qt.KeyboardModifier) -> bool:
+        """Enter / Backspace while the canvas has the keyboard; True when used."""
+        return False
+
+    def activate(self) -> None:
+        """The tool became the current one."""
+
+    def revert(self) -> bool:
+        """Drop unrecorded work (Undo pressed); True when there was some."""
+        return False
+
+    def paint_overlay(self, p: QPainter) -> None:
+        """Draw on top of the canvas, in viewport coordinates."""
+
     @property
     def busy(self) -> bool:
         return False
@@ -93,16 +115,22 @@ class BrushTool(Tool):
             self._picking = True
             self.canvas.tools["picker"].pick(ev)
             return
-        layer = self.paint_layer("Erase" if self.name == "eraser" else "Paint")
-        if layer is None:
-            return
         brush = self.canvas.state.stroke_brush(self.name)
+        qm = self.canvas.quick_mask
+        if qm.active:  # paint the selection: white adds, the eraser takes away
+            doc, layer = qm.doc, qm.layer
+            brush = brush.with_(color=(255, 255, 255))
+        else:
+            doc, layer = self.doc, self.paint_layer("Erase" if self.name == "eraser" else "Paint")
+        if layer is None or doc is None:
+            return
         if ev.modifiers & Mod.ShiftModifier and self._last_end is not None:
             x0, y0, p0 = self._last_end
-            self.stroke = Stroke(self.doc, layer, brush, x0, y0, p0)
+            self.stroke = Stroke(doc, layer, brush, x0, y0, p0, respect_selection=not qm.active)
             self.stroke.move(ev.x, ev.y, ev.pressure)
         else:
-            self.stroke = Stroke(self.doc, layer, brush, ev.x, ev.y, ev.pressure)
+            self.stroke = Stroke(doc, layer, brush, ev.x, ev.y, ev.pressure,
+                                 respect_selection=not qm.active)
 
     def move(self, ev: PointerEvent) -> None:
         if self._picking:
@@ -119,7 +147,7 @@ class BrushTool(Tool):
             stroke, self.stroke = self.stroke, None
             stroke.end(ev.x, ev.y, ev.pressure)
             self._last_end = (ev.x, ev.y, ev.pressure)
-            if not stroke.brush.eraser:
+            if not stroke.brush.eraser and stroke.doc is self.doc:
                 self.canvas.painted.emit(stroke.brush.color)
 
     def cancel(self) -> None:
@@ -142,6 +170,9 @@ class FillTool(Tool):
     def press(self, ev: PointerEvent) -> None:
         from ...core.fill import flood_fill  # scipy: not needed at startup
 
+        if self.canvas.quick_mask.active:
+            self.canvas.notify("Fill: paint the quick mask with the brush and eraser")
+            return
         layer = self.paint_layer("Fill")
         if layer is None:
             return
@@ -283,12 +314,17 @@ class ZoomTool(Tool):
 
 
 def make_tools(canvas: CanvasView) -> dict[str, Tool]:
+    from .selection_tools import make_selection_tools
+    from .transform_tool import TransformTool
+
     return {
         "brush": BrushTool(canvas, "brush"),
         "eraser": BrushTool(canvas, "eraser"),
         "fill": FillTool(canvas),
         "picker": PickerTool(canvas),
         "move": MoveTool(canvas),
+        "transform": TransformTool(canvas),
+        **make_selection_tools(canvas),
         "hand": HandTool(canvas),
         "zoom": ZoomTool(canvas),
     }

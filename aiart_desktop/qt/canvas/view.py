@@ -1,39 +1,24 @@
-"""The canvas view: shows the document through the display cache, zooms and pans, and
-feeds mouse and tablet input to the current tool."""
+"""The canvas view: shows the document through the display cache, zooms and pans, draws the
+selection (marching ants, quick mask) and tool overlays, and feeds mouse and tablet input to
+the current tool (view_input.py)."""
 from __future__ import annotations
 
 import math
 
-import numpy as np
-from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import (
-    QBrush,
-    QColor,
-    QKeyEvent,
-    QMouseEvent,
-    QPainter,
-    QPaintEvent,
-    QPen,
-    QPixmap,
-    QTabletEvent,
-    QWheelEvent,
-)
-from PySide6.QtWidgets import (
-    QAbstractScrollArea,
-    QAbstractSpinBox,
-    QApplication,
-    QLineEdit,
-    QPlainTextEdit,
-    QTextEdit,
-    QWidget,
-)
+from PySide6.QtCore import QPointF, QRect, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QBrush, QColor, QPainter, QPaintEvent, QPen, QPixmap
+from PySide6.QtWidgets import QAbstractScrollArea, QWidget
 
 from ...core.document import Document
 from ...core.geometry import Rect
+from ...core.selection import bounds
 from ..theme import CANVAS_BACKDROP
+from .ants import MarchingAnts
 from .display import DisplayCache
-from .state import PAINT_TOOLS, ToolState
-from .tools import PointerEvent, Tool, make_tools
+from .quick_mask import QuickMask
+from .state import ToolState
+from .tools import Tool, make_tools
+from .view_input import CanvasInput
 
 MIN_ZOOM, MAX_ZOOM = 0.01, 32.0
 ZOOM_STEPS = (0.01, 0.02, 0.03, 0.04, 0.05, 0.0625, 0.0833, 0.1, 0.125, 0.1667, 0.2, 0.25,
@@ -43,7 +28,7 @@ PAINT_BUDGET_S = 0.03  # compositing time one paint may spend; the rest follows 
 CHECKER = 8           # logical size of a transparency checker square
 
 
-class CanvasView(QAbstractScrollArea):
+class CanvasView(CanvasInput, QAbstractScrollArea):
     zoom_changed = Signal(float)
     cursor_moved = Signal(object)      # (x, y) document pixel, or None off the canvas
     message = Signal(str)              # a short explanation for the status bar
@@ -66,6 +51,9 @@ class CanvasView(QAbstractScrollArea):
         self._hover: QPointF | None = None
         self._pressure = 1.0
         self._selection_box: Rect | None = None
+        self._tool_name = state.tool
+        self.ants = MarchingAnts(self)
+        self.quick_mask = QuickMask(self)
         self._continue = QTimer(self, singleShot=True, interval=0)
         self._continue.timeout.connect(self.viewport().update)
         self._checker = _checker_brush()
@@ -84,6 +72,7 @@ class CanvasView(QAbstractScrollArea):
     # ---- document --------------------------------------------------------------------------
     def set_document(self, doc: Document | None) -> None:
         self.finish_tool()
+        self.quick_mask.leave()
         if self.doc is not None:
             self.doc.pixels_changed.disconnect(self._pixels_changed)
             self.doc.size_changed.disconnect(self._size_changed)
@@ -114,14 +103,9 @@ class CanvasView(QAbstractScrollArea):
 
     def _selection_changed(self, _rect: object = None) -> None:
         sel = self.doc.selection if self.doc is not None else None
-        box = None
-        if sel is not None:
-            ys = np.flatnonzero(sel.any(axis=1))
-            xs = np.flatnonzero(sel.any(axis=0))
-            if ys.size:
-                box = Rect.from_edges(int(xs[0]), int(ys[0]), int(xs[-1]) + 1, int(ys[-1]) + 1)
-        self._selection_box = box
-        self.viewport().update()
+        box = bounds(sel) if sel is not None else None
+        self._selection_box = None if box is None or box.empty else box
+        self.ants.set_mask(sel)
 
     def flush(self) -> None:
         """Bring the whole display up to date now (tests, screenshots)."""
@@ -299,17 +283,14 @@ class CanvasView(QAbstractScrollArea):
             src = QRectF(dr.x / sl, dr.y / sl, dr.w / sl, dr.h / sl)
             p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self._zoom < 1.0)
             p.drawImage(self.doc_rect_to_view(dr), self.cache.image(level), src)
+            if self.quick_mask.active:
+                self.quick_mask.paint(p, dr)
         p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         p.setPen(QPen(QColor(20, 20, 20), 1))
         p.setBrush(Qt.BrushStyle.NoBrush)
         p.drawRect(canvas.adjusted(-1, -1, 0, 0))
-        if self._selection_box is not None:
-            box = self.doc_rect_to_view(self._selection_box)
-            p.setPen(QPen(QColor(255, 255, 255), 1))
-            p.drawRect(box)
-            dash = QPen(QColor(0, 0, 0), 1, Qt.PenStyle.DashLine)
-            p.setPen(dash)
-            p.drawRect(box)
+        self.ants.paint(p)
+        self.current_tool.paint_overlay(p)
         self._paint_outline(p)
 
     def _outline_radius(self) -> float:
@@ -341,169 +322,6 @@ class CanvasView(QAbstractScrollArea):
 
     def _update_outline(self) -> None:
         self.viewport().update(self._outline_rect(self._hover))
-
-    # ---- input -----------------------------------------------------------------------------
-    def _event(self, pos: QPointF, pressure: float, button: Qt.MouseButton,
-               mods: Qt.KeyboardModifier) -> PointerEvent:
-        d = self.view_to_doc(pos)
-        return PointerEvent(d.x(), d.y(), pressure, QPointF(pos), button, mods)
-
-    def _set_hover(self, pos: QPointF | None) -> None:
-        old = self._hover
-        self._hover = QPointF(pos) if pos is not None else None
-        if self.tools[self.state.tool].shows_brush_outline:
-            self.viewport().update(self._outline_rect(old).united(self._outline_rect(pos)))
-        if pos is None or self.doc is None:
-            self.cursor_moved.emit(None)
-        else:
-            d = self.view_to_doc(pos)
-            x, y = math.floor(d.x()), math.floor(d.y())
-            self.cursor_moved.emit((x, y) if self.doc.rect.contains(x, y) else None)
-
-    def _press(self, pos: QPointF, pressure: float, button: Qt.MouseButton,
-               mods: Qt.KeyboardModifier) -> None:
-        self.setFocus()
-        if self._active_tool is not None or self._pan_last is not None:
-            return
-        if button == Qt.MouseButton.MiddleButton or (self._space and
-                                                     button == Qt.MouseButton.LeftButton):
-            self._pan_last = QPointF(pos)
-            self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
-            return
-        if self.doc is None:
-            return
-        tool = self.tools[self.state.tool]
-        if button == Qt.MouseButton.RightButton and tool.name != "zoom":
-            return
-        self._active_tool = tool
-        tool.press(self._event(pos, pressure, button, mods))
-        if not tool.busy:
-            self._active_tool = None
-
-    def _move(self, pos: QPointF, pressure: float, mods: Qt.KeyboardModifier) -> None:
-        self._set_hover(pos)
-        if self._pan_last is not None:
-            d = pos - self._pan_last
-            self._pan_last = QPointF(pos)
-            self.pan_by(d.x(), d.y())
-        elif self._active_tool is not None:
-            self._active_tool.move(self._event(pos, pressure, Qt.MouseButton.NoButton, mods))
-
-    def _release(self, pos: QPointF, pressure: float, button: Qt.MouseButton,
-                 mods: Qt.KeyboardModifier) -> None:
-        if self._pan_last is not None:
-            if button in (Qt.MouseButton.MiddleButton, Qt.MouseButton.LeftButton):
-                self._pan_last = None
-                self.update_cursor()
-            return
-        tool, self._active_tool = self._active_tool, None
-        if tool is not None:
-            tool.release(self._event(pos, pressure, button, mods))
-
-    def cancel_tool(self) -> None:
-        """Abandon what the current tool is doing (Escape): nothing of it is kept."""
-        tool, self._active_tool = self._active_tool, None
-        if tool is not None:
-            tool.cancel()
-
-    def finish_tool(self) -> None:
-        """End what the current tool is doing and keep it (tool switch, save, new file)."""
-        tool, self._active_tool = self._active_tool, None
-        self._pan_last = None
-        if tool is not None:
-            tool.finish()
-
-    def mousePressEvent(self, e: QMouseEvent) -> None:  # noqa: N802
-        self._press(e.position(), 1.0, e.button(), e.modifiers())
-
-    def mouseMoveEvent(self, e: QMouseEvent) -> None:  # noqa: N802
-        self._move(e.position(), 1.0, e.modifiers())
-
-    def mouseReleaseEvent(self, e: QMouseEvent) -> None:  # noqa: N802
-        self._release(e.position(), 1.0, e.button(), e.modifiers())
-
-    def tabletEvent(self, e: QTabletEvent) -> None:  # noqa: N802
-        t = e.type()
-        pressure = float(e.pressure())
-        if t == QEvent.Type.TabletPress:
-            self._press(e.position(), pressure, e.button(), e.modifiers())
-        elif t == QEvent.Type.TabletMove:
-            self._move(e.position(), pressure, e.modifiers())
-        elif t == QEvent.Type.TabletRelease:
-            self._release(e.position(), pressure, e.button(), e.modifiers())
-        e.accept()
-
-    def viewportEvent(self, e: QEvent) -> bool:  # noqa: N802
-        t = e.type()
-        if t in (QEvent.Type.TabletPress, QEvent.Type.TabletMove, QEvent.Type.TabletRelease):
-            self.tabletEvent(e)  # type: ignore[arg-type]
-            return True
-        if t == QEvent.Type.Leave:
-            self._set_hover(None)
-        elif t == QEvent.Type.Enter:
-            self.update_cursor()
-            # Like Krita: the canvas takes the keyboard on hover (Space-pan, Escape), unless
-            # the user is typing in a text or number field.
-            fw = QApplication.focusWidget()
-            if not isinstance(fw, (QLineEdit, QAbstractSpinBox, QTextEdit, QPlainTextEdit)):
-                self.setFocus(Qt.FocusReason.MouseFocusReason)
-        return super().viewportEvent(e)
-
-    def wheelEvent(self, e: QWheelEvent) -> None:  # noqa: N802
-        angle = e.angleDelta()
-        if e.modifiers() & Qt.KeyboardModifier.ControlModifier:
-            steps = angle.y() / 120.0 if angle.y() else angle.x() / 120.0
-            if steps:
-                self.set_zoom(self._zoom * 2.0 ** (steps / 4.0), e.position())
-            e.accept()
-            return
-        pix = e.pixelDelta()
-        dx, dy = (pix.x(), pix.y()) if not pix.isNull() else (angle.x() / 2, angle.y() / 2)
-        if e.modifiers() & Qt.KeyboardModifier.ShiftModifier and not dx:
-            dx, dy = dy, 0
-        self.pan_by(dx, dy)
-        e.accept()
-
-    def keyPressEvent(self, e: QKeyEvent) -> None:  # noqa: N802
-        if e.key() == Qt.Key.Key_Space and not e.isAutoRepeat():
-            self._space = True
-            self.update_cursor()
-        elif e.key() == Qt.Key.Key_Escape:
-            self.cancel_tool()
-        else:
-            super().keyPressEvent(e)
-
-    def keyReleaseEvent(self, e: QKeyEvent) -> None:  # noqa: N802
-        if e.key() == Qt.Key.Key_Space and not e.isAutoRepeat():
-            self._space = False
-            self.update_cursor()
-        else:
-            super().keyReleaseEvent(e)
-
-    def focusOutEvent(self, e) -> None:  # noqa: ANN001, N802
-        self._space = False
-        super().focusOutEvent(e)
-
-    # ---- tool switching --------------------------------------------------------------------
-    def _tool_changed(self, _name: str) -> None:
-        self.finish_tool()
-        self.update_cursor()
-        self.viewport().update()
-
-    def update_cursor(self) -> None:
-        if self._space or self._pan_last is not None:
-            shape = (Qt.CursorShape.ClosedHandCursor if self._pan_last is not None
-                     else Qt.CursorShape.OpenHandCursor)
-        else:
-            shape = self.tools[self.state.tool].cursor
-        self.viewport().setCursor(shape)
-
-    def notify(self, text: str) -> None:
-        self.message.emit(text)
-
-    @property
-    def painting(self) -> bool:
-        return self._active_tool is not None and self.state.tool in PAINT_TOOLS
 
 
 def _checker_brush() -> QBrush:

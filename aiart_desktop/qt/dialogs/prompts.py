@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QWidget
 
 from .canvas_size import CanvasSizeDialog, CanvasSizeSpec
 from .new_document import NewDocumentDialog, NewDocumentSpec
@@ -70,6 +70,12 @@ class Prompts:
     def ask_canvas_size(self, width: int, height: int) -> CanvasSizeSpec | None:
         dlg = CanvasSizeDialog(width, height, self.parent)
         return dlg.spec() if dlg.exec() else None
+
+    def ask_int(self, title: str, label: str, value: int, minimum: int = 0,
+                maximum: int = 1000) -> int | None:
+        """A whole number (Grow by N px, Feather radius, fuzziness...); None if cancelled."""
+        number, ok = QInputDialog.getInt(self.parent, title, label, value, minimum, maximum)
+        return int(number) if ok else None
 
     def show_error(self, title: str, message: str) -> None:
         QMessageBox.critical(self.parent, title, message)
