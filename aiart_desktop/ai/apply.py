@@ -12,9 +12,9 @@ import numpy as np
 
 from ..core.document import Document
 from ..core.layer import Layer
-from .capture import outpaint_plan
+from .capture import outpaint_layout, outpaint_plan
 from .errors import AiError
-from .region import layer_pixels
+from .region import composite_over, layer_pixels, rgba_to_rgb
 from .requests import AiResult, OutpaintRequest
 
 NAME_LENGTH = 40
@@ -65,3 +65,19 @@ def apply_result(doc: Document, result: AiResult, variant_index: int = 0,
             raise AiError(f"the canvas changed size since the request ({doc.width}x"
                           f"{doc.height}, expected {w0}x{h0}); generate again")
         return doc.add_layer(title, pixels=pixels, x=x, y=y, provenance=record, text=text)
+
+
+def variant_preview(result: AiResult, index: int) -> np.ndarray:
+    """RGB8 over `result.rect`: variation `index` blended over the picture it was made from,
+    as applying it would show it (for the strip of variations to pick from)."""
+    req = result.request
+    img = result.images[index]
+    base = np.full(img.shape, 255, np.uint8)
+    if req.image is not None:
+        rgb = rgba_to_rgb(req.image)
+        if isinstance(req, OutpaintRequest):
+            _, strip, _ = outpaint_layout(req.canvas_size, req.rect, req.direction, req.pixels)
+            base[strip.slices()] = rgb
+        else:
+            base = rgb
+    return composite_over(base, img, result.alpha)

@@ -71,8 +71,7 @@ def download(entry: CatalogueEntry, folder: Path,
     hub = _hub()
     folder.mkdir(parents=True, exist_ok=True)
     try:
-        listing = hub.snapshot_download(entry.repo_id, local_dir=str(folder), dry_run=True)
-        files = {i.filename: int(i.file_size or 0) for i in listing}
+        files = _list_files(hub, entry.repo_id, folder)
     except Exception as exc:  # noqa: BLE001
         raise _failure(entry, exc) from exc
     wanted = select_files(entry, files)
@@ -104,6 +103,16 @@ def download(entry: CatalogueEntry, folder: Path,
         if cancelled():
             raise Cancelled("download cancelled; it resumes where it stopped next time")
     return folder
+
+
+def _list_files(hub: Any, repo_id: str, folder: Path) -> dict[str, int]:
+    """{file name: size} of a repository's files."""
+    try:
+        listing = hub.snapshot_download(repo_id, local_dir=str(folder), dry_run=True)
+    except TypeError:  # a huggingface_hub without dry runs: ask the API instead
+        info = hub.HfApi().model_info(repo_id, files_metadata=True)
+        return {s.rfilename: int(s.size or 0) for s in info.siblings or []}
+    return {i.filename: int(i.file_size or 0) for i in listing}
 
 
 def _failure(entry: CatalogueEntry, exc: BaseException) -> AiError:

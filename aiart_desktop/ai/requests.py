@@ -239,6 +239,23 @@ class AiResult:
         return parameters_text(self.record(index), self.size)
 
 
+REQUEST_FIELDS = ("prompt", "negative_prompt", "seed", "steps", "guidance", "scheduler", "model",
+                  "batch_size", "strength", "color_match", "fill_method", "direction", "pixels")
+
+
+def request_params(record: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    """The settings of a provenance record as `make_request` parameters, with `changes`
+    applied: "Re-generate with tweaks" is `make_request(doc, rec["op"], **request_params(rec,
+    seed=None))`."""
+    cls = REQUEST_TYPES.get(str(record.get("op")))
+    if cls is None:
+        raise RequestError(f"the record's operation {record.get('op')!r} is unknown")
+    names = {f.name for f in dataclasses.fields(cls)}
+    out = {k: record[k] for k in REQUEST_FIELDS if k in record and k in names}
+    out.update(changes)
+    return out
+
+
 def parameters_text(record: dict[str, Any], size: tuple[int, int] | None = None) -> str:
     """AUTOMATIC1111-style `parameters` text of a record."""
     w, h = size or tuple(record.get("size") or record["rect"][2:4])
