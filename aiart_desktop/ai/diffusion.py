@@ -251,7 +251,7 @@ class DiffusionBackend:
         """Run `job` with model `info`; one RGB8 image per seed."""
         torch, _ = _imports()
         with self._lock:
-            if on_progress:
+            if on_progress and self.loaded != str(info.path):
                 on_progress(ProgressInfo(0, 1, None, "loading model"))
             self.load(info)
             if cancelled():
