@@ -169,10 +169,11 @@ def bounds(mask: np.ndarray | None, threshold: int = 0) -> Rect:
     """Bounding box of pixels above `threshold`."""
     if mask is None:
         return EMPTY
-    rows = np.flatnonzero((mask > threshold).any(axis=1))
+    # max-reductions: no canvas-sized temporary (a bool mask of 8192² would be 64 MiB)
+    rows = np.flatnonzero(mask.max(axis=1) > threshold)
     if rows.size == 0:
         return EMPTY
-    cols = np.flatnonzero((mask[rows[0]:rows[-1] + 1] > threshold).any(axis=0))
+    cols = np.flatnonzero(mask[rows[0]:rows[-1] + 1].max(axis=0) > threshold)
     return Rect.from_edges(int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1)
 
 
