@@ -1,0 +1,221 @@
+"""Puts the AI panel into the main window's "aiDock" and wires it up.
+
+    panel = install_ai_dock(win)        # one line in MainWindow.__init__, after the docks
+
+It replaces the placeholder widget of the dock with an `AiPanel`, starts the one `AiWorker`
+thread (device from the settings), follows the window's document (`win.set_document`), adds an
+"AI" menu with Ctrl+Enter (run) and Esc (cancel, only while a job runs), shows the live preview
+and the picked variation over the canvas (`CanvasPreview`, unless `overlay=False`: then hook
+`panel.preview_changed` into the canvas yourself), and stops the worker thread when the window
+closes or is destroyed, or the application quits.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QEvent, QObject, QRectF, Qt, QTimer
+from PySide6.QtGui import QAction, QColor, QImage, QKeySequence, QPainter, QPaintEvent, QPen
+from PySide6.QtWidgets import QApplication, QWidget
+
+from ..core.geometry import Rect
+from .panels.ai_panel import AiPanel
+from .worker import AiWorker
+
+if TYPE_CHECKING:
+    from ..ai.engine import Engine
+    from ..ai.models import ModelRegistry
+
+
+class CanvasPreview(QWidget):
+    """A see-through layer over the canvas viewport showing an image over a document rect.
+
+    It asks the canvas for the mapping at paint time, and the canvas repaints it whenever it
+    repaints itself (zoom, pan), so it never drifts; mouse and tablet events pass through."""
+
+    def __init__(self, canvas: Any) -> None:
+        super().__init__(canvas.viewport())
+        self.canvas = canvas
+        self.image: QImage | None = None
+        self.rect_doc: Rect | None = None
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.setAttribute(Qt.WidgetAttribute.WA_NoSystemBackground)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.setGeometry(canvas.viewport().rect())
+        canvas.viewport().installEventFilter(self)
+        self.hide()
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802
+        if event.type() == QEvent.Type.Resize:
+            self.setGeometry(self.canvas.viewport().rect())
+        return False
+
+    def set_preview(self, image: QImage | None, rect: Rect | None) -> None:
+        old = self._view_rect()
+        self.image, self.rect_doc = (image, rect) if image is not None and rect else (None, None)
+        self.setVisible(self.image is not None)
+        for r in (old, self._view_rect()):
+            if r is not None:
+                self.update(r.toAlignedRect().adjusted(-3, -3, 3, 3))
+
+    def _view_rect(self) -> QRectF | None:
+        if self.rect_doc is None:
+            return None
+        return self.canvas.doc_rect_to_view(self.rect_doc)
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
+        r = self._view_rect()
+        if self.image is None or r is None:
+            return
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform,
+                        self.image.width() < r.width() or self.canvas.zoom < 1.0)
+        p.drawImage(r, self.image)
+        pen = QPen(QColor(255, 255, 255, 200), 1, Qt.PenStyle.DashLine)
+        p.setPen(pen)
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        p.drawRect(r.adjusted(-0.5, -0.5, 0.5, 0.5))
+        p.end()
+
+
+class _CloseWatcher(QObject):
+    """Stops the worker once the window has really closed (a close can be refused)."""
+
+    def __init__(self, win: QWidget, stop: Any) -> None:
+        super().__init__(win)
+        self._win, self._stop = win, stop
+        win.installEventFilter(self)
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802
+        if obj is self._win and event.type() == QEvent.Type.Close:
+            QTimer.singleShot(0, self._check)
+        return False
+
+    def _check(self) -> None:
+        if not self._win.isVisible():
+            self._stop()
+
+
+def _action(win: Any, text: str, keys: list[str], slot: Any, tip: str) -> QAction:
+    a = QAction(text, win)
+    a.setShortcuts([QKeySequence(k) for k in keys])
+    a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+    a.setToolTip(f"{tip} ({a.shortcut().toString(QKeySequence.SequenceFormat.NativeText)})"
+                 if keys else tip)
+    a.triggered.connect(lambda _checked=False: slot())
+    win.addAction(a)
+    return a
+
+
+def install_ai_dock(win: Any, *, registry: ModelRegistry | None = None,
+                    engine: Engine | None = None, overlay: bool = True) -> AiPanel:
+    """Put the AI panel in `win.docks["aiDock"]`, wired to the window; returns the panel.
+    `registry` / `engine` default to the user's models folder and device setting."""
+    settings = getattr(win, "settings", None)
+    device = getattr(settings, "device", None) or "auto"
+    worker = AiWorker(engine=engine, device=device)
+    try:
+        panel = AiPanel(worker, registry=registry, settings=settings)
+    except BaseException:
+        worker.shutdown()
+        raise
+    dock = win.docks["aiDock"]
+    old = dock.widget()
+    dock.setWidget(panel)
+    if old is not None:
+        old.deleteLater()
+    dock.setMinimumWidth(max(dock.minimumWidth(), 300))
+    win.ai_panel, win.ai_worker = panel, worker
+
+    # Follow the window's document.
+    panel.set_document(win.doc)
+    original_set_document = win.set_document
+
+    def set_document(doc: Any) -> None:
+        original_set_document(doc)
+        panel.set_document(doc)
+
+    win.set_document = set_document
+
+    # Live preview and picked variation over the canvas.
+    if overlay and hasattr(win, "canvas"):
+        preview = CanvasPreview(win.canvas)
+        panel.preview_changed.connect(preview.set_preview)
+        win.ai_canvas_preview = preview
+    if hasattr(win, "statusBar"):
+        panel.message.connect(lambda text: win.statusBar().showMessage(text, 6000))
+
+    # Actions and the AI menu.
+    def run() -> None:
+        if not dock.isVisible() or dock.visibleRegion().isEmpty():
+            dock.show()
+            dock.raise_()
+        panel.generate()
+
+    act_run = _action(win, "&Run AI", ["Ctrl+Return", "Ctrl+Enter"], run,
+                      "Run the AI operation chosen in the AI panel on the selection")
+    act_cancel = _action(win, "&Cancel AI Job", ["Esc"], panel.cancel,
+                         "Stop the running AI job; nothing is changed")
+    act_cancel.setEnabled(False)
+    panel.running_changed.connect(act_cancel.setEnabled)
+    act_apply = QAction("&Apply Picked Variation", win)
+    act_apply.triggered.connect(lambda _c=False: panel.apply())
+    act_models = QAction("&Model Manager\u2026", win)
+    act_models.triggered.connect(lambda _c=False: open_model_manager(win, panel))
+    panel.form.manage_models.connect(lambda: open_model_manager(win, panel))
+    win.ai_actions = {"run": act_run, "cancel": act_cancel, "apply": act_apply,
+                      "models": act_models}
+    if hasattr(win, "menuBar"):
+        menu = win.menuBar().addMenu("&AI")
+        for a in (act_run, act_cancel, act_apply):
+            menu.addAction(a)
+        menu.addSeparator()
+        menu.addAction(act_models)
+        menu.addAction(dock.toggleViewAction())
+        help_menu = next((m.menuAction() for m in win.menuBar().findChildren(type(menu))
+                          if m.title().replace("&", "") == "Help"), None)
+        if help_menu is not None:
+            win.menuBar().insertAction(help_menu, menu.menuAction())
+
+    # Stop the thread with the window.
+    stopped: list[bool] = []
+
+    def stop() -> None:
+        if stopped:
+            return
+        stopped.append(True)
+        dlg = getattr(win, "_ai_model_manager", None)
+        try:
+            if dlg is not None:
+                dlg.shutdown()
+        except RuntimeError:  # the dialog's C++ side is already gone
+            pass
+        worker.shutdown()
+        if app is not None:
+            try:
+                app.aboutToQuit.disconnect(stop)
+            except (RuntimeError, TypeError):
+                pass
+
+    app = QApplication.instance()
+    _CloseWatcher(win, stop)
+    win.destroyed.connect(lambda *_: stop())
+    if app is not None:
+        app.aboutToQuit.connect(stop)
+    return panel
+
+
+def open_model_manager(win: Any, panel: AiPanel) -> Any:
+    """Show the model manager (modeless); the panel's model list follows its changes."""
+    from .dialogs.model_manager import ModelManagerDialog
+
+    dlg = getattr(win, "_ai_model_manager", None)
+    if dlg is None:
+        dlg = ModelManagerDialog(panel.registry, worker=panel.worker,
+                                 settings=getattr(win, "settings", None), parent=win)
+        dlg.models_changed.connect(panel.refresh_models)
+        win._ai_model_manager = dlg
+    dlg.refresh()
+    dlg.show()
+    dlg.raise_()
+    dlg.activateWindow()
+    return dlg

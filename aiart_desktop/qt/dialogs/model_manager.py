@@ -1,0 +1,361 @@
+"""The model manager: installed models, recommended downloads, adding and removing models.
+
+Downloads run on their own thread (`DownloadThread`) with progress, Cancel and resume (a
+cancelled download continues where it stopped next time); the dialog never blocks. Nothing is
+fetched unless the user presses Download. File dialogs are injectable (`ask_folder`,
+`ask_checkpoint`, `confirm`) so tests drive the dialog without modal windows.
+"""
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QThread, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ...ai.errors import AiError, Cancelled
+
+if TYPE_CHECKING:
+    from ...ai.catalogue import CatalogueEntry
+    from ...ai.models import ModelInfo, ModelRegistry
+    from ..worker import AiWorker
+
+PICKLE_SUFFIXES = (".ckpt", ".bin", ".pt", ".pth", ".pkl")
+
+
+def human_size(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit in ("B", "KB") else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GB"
+
+
+def kind_label(info: ModelInfo) -> str:
+    f = info.facts
+    base = {"sdxl": "SDXL", "taesd": "Preview decoder"}.get(
+        f.arch, "SD 2.x" if f.native >= 768 else "SD 1.5 / 2.x")
+    return base + (" inpaint" if f.inpaint else "")
+
+
+class DownloadThread(QThread):
+    """Runs `registry.download(entry_id)` off the UI thread."""
+
+    progress = Signal(object, object, str)   # bytes done, bytes total, file (64-bit safe)
+    done = Signal(str, str)                  # entry id, error message ("" = success)
+
+    def __init__(self, registry: ModelRegistry, entry_id: str) -> None:
+        super().__init__()
+        self.registry, self.entry_id = registry, entry_id
+        self._stop = False
+
+    def cancel(self) -> None:
+        self._stop = True
+
+    def run(self) -> None:
+        try:
+            self.registry.download(self.entry_id, lambda d, t, f: self.progress.emit(d, t, f),
+                                   lambda: self._stop)
+        except Cancelled:
+            self.done.emit(self.entry_id, "Download cancelled; it resumes where it stopped "
+                                          "when you press Download again.")
+        except AiError as exc:
+            self.done.emit(self.entry_id, str(exc))
+        except Exception as exc:  # noqa: BLE001 - never let a thread die silently
+            self.done.emit(self.entry_id, f"download failed: {type(exc).__name__}: {exc}")
+        else:
+            self.done.emit(self.entry_id, "")
+
+
+def _ask_folder(parent: QWidget) -> str | None:
+    path = QFileDialog.getExistingDirectory(parent, "Add a diffusers model folder")
+    return path or None
+
+
+def _ask_checkpoint(parent: QWidget, allow_pickle: bool) -> str | None:
+    filt = "Safetensors checkpoints (*.safetensors)"
+    if allow_pickle:
+        filt += ";;Pickle checkpoints — can run code (*.ckpt *.bin *.pt *.pth)"
+    path, _ = QFileDialog.getOpenFileName(parent, "Add a checkpoint file", "", filt)
+    return path or None
+
+
+def _confirm(parent: QWidget, text: str) -> bool:
+    answer = QMessageBox.question(parent, "Model Manager", text)
+    return answer == QMessageBox.StandardButton.Yes
+
+
+class ModelManagerDialog(QDialog):
+    models_changed = Signal()
+
+    def __init__(self, registry: ModelRegistry, worker: AiWorker | None = None,
+                 settings: Any = None, parent: QWidget | None = None, *,
+                 ask_folder: Callable[[QWidget], str | None] = _ask_folder,
+                 ask_checkpoint: Callable[[QWidget, bool], str | None] = _ask_checkpoint,
+                 confirm: Callable[[QWidget, str], bool] = _confirm) -> None:
+        super().__init__(parent)
+        self.setObjectName("ModelManager")
+        self.setWindowTitle("Model Manager")
+        self.resize(820, 600)
+        self.registry, self.worker, self.settings = registry, worker, settings
+        self.ask_folder, self.ask_checkpoint, self.confirm = ask_folder, ask_checkpoint, confirm
+        self.download_thread: DownloadThread | None = None
+
+        self.installed = QTreeWidget()
+        self.installed.setHeaderLabels(["Name", "Kind", "Size", "Location"])
+        self.installed.setRootIsDecorated(False)
+        self.installed.setAlternatingRowColors(True)
+        self.installed.header().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        self.installed.currentItemChanged.connect(lambda *_: self._sync())
+        self.add_folder_button = QPushButton("Add folder…")
+        self.add_folder_button.setToolTip("Add a local diffusers model folder (with "
+                                          "model_index.json); it stays where it is")
+        self.add_file_button = QPushButton("Add .safetensors…")
+        self.add_file_button.setToolTip("Add a single-file Stable Diffusion / SDXL checkpoint")
+        self.allow_pickle = QCheckBox("Allow pickle checkpoints (.ckpt / .bin) — unsafe")
+        self.allow_pickle.setToolTip("Pickle files can run any code when loaded. Only tick "
+                                     "this for files from a source you trust.")
+        self.remove_button = QPushButton("Remove")
+        self.unload_button = QPushButton("Unload model")
+        self.unload_button.setToolTip("Free the memory of the loaded model (it loads again on "
+                                      "the next job)")
+        self.unload_button.setEnabled(worker is not None)
+
+        self.catalogue = QTreeWidget()
+        self.catalogue.setHeaderLabels(["Recommended model", "Size", "Licence", "Status"])
+        self.catalogue.setRootIsDecorated(False)
+        self.catalogue.header().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        self.catalogue.currentItemChanged.connect(lambda *_: self._sync())
+        self.details = QLabel()
+        self.details.setWordWrap(True)
+        self.details.setOpenExternalLinks(True)
+        self.download_button = QPushButton("Download")
+        self.cancel_button = QPushButton("Cancel download")
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setValue(0)
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.folder = QLabel(f"Models folder: {registry.root}")
+        self.folder.setStyleSheet("color: #a0a0a0;")
+
+        self.add_folder_button.clicked.connect(self.add_folder)
+        self.add_file_button.clicked.connect(self.add_checkpoint)
+        self.remove_button.clicked.connect(self.remove_selected)
+        self.unload_button.clicked.connect(self.unload)
+        self.download_button.clicked.connect(self.download_selected)
+        self.cancel_button.clicked.connect(self.cancel_download)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+
+        lay = QVBoxLayout(self)
+        lay.addWidget(QLabel("<b>Installed models</b>"))
+        lay.addWidget(self.installed, 3)
+        row = QHBoxLayout()
+        for w in (self.add_folder_button, self.add_file_button, self.remove_button,
+                  self.unload_button):
+            row.addWidget(w)
+        row.addStretch(1)
+        lay.addLayout(row)
+        lay.addWidget(self.allow_pickle)
+        lay.addWidget(QLabel("<b>Recommended downloads</b> (only when you press Download)"))
+        lay.addWidget(self.catalogue, 2)
+        lay.addWidget(self.details)
+        row = QHBoxLayout()
+        row.addWidget(self.download_button)
+        row.addWidget(self.cancel_button)
+        row.addWidget(self.progress, 1)
+        lay.addLayout(row)
+        lay.addWidget(self.message)
+        lay.addWidget(self.folder)
+        lay.addWidget(buttons)
+        self.refresh()
+
+    # ---- lists -----------------------------------------------------------------------------
+    def refresh(self) -> None:
+        self.installed.clear()
+        for m in self.registry.installed():
+            item = QTreeWidgetItem([m.name, kind_label(m), human_size(m.facts.size_bytes),
+                                    str(m.path)])
+            item.setData(0, 256, (m.id, m.source))
+            item.setToolTip(3, str(m.path))
+            self.installed.addTopLevelItem(item)
+        for mid, why in self.registry.problems().items():
+            item = QTreeWidgetItem([mid, "cannot be used", "", why])
+            item.setData(0, 256, (mid, "problem"))
+            item.setToolTip(3, why)
+            item.setForeground(3, self.palette().brightText())
+            self.installed.addTopLevelItem(item)
+        for col in range(3):
+            self.installed.resizeColumnToContents(col)
+        current = self.catalogue.currentItem()
+        keep = current.data(0, 256) if current is not None else None
+        self.catalogue.clear()
+        for e in self.registry.catalogue():
+            status = "Installed" if self.registry.is_downloaded(e.id) else (
+                "Partly downloaded" if self.registry.catalogue_folder(e.id).exists()
+                else "Not downloaded")
+            item = QTreeWidgetItem([e.name, human_size(e.size_mb * 1024 * 1024),
+                                    e.licence.split(":")[0], status])
+            item.setData(0, 256, e.id)
+            item.setToolTip(2, e.licence)
+            self.catalogue.addTopLevelItem(item)
+            if e.id == keep:
+                self.catalogue.setCurrentItem(item)
+        for col in (0, 1, 3):
+            self.catalogue.resizeColumnToContents(col)
+        self._sync()
+
+    def _selected_installed(self) -> tuple[str, str] | None:
+        item = self.installed.currentItem()
+        return None if item is None else item.data(0, 256)
+
+    def _selected_entry(self) -> CatalogueEntry | None:
+        from ...ai.catalogue import catalogue_entry
+
+        item = self.catalogue.currentItem()
+        return None if item is None else catalogue_entry(item.data(0, 256))
+
+    def _sync(self) -> None:
+        downloading = self.download_thread is not None
+        self.remove_button.setEnabled(self._selected_installed() is not None)
+        e = self._selected_entry()
+        self.download_button.setEnabled(e is not None and not downloading
+                                        and not self.registry.is_downloaded(e.id))
+        self.cancel_button.setEnabled(downloading)
+        if e is not None:
+            self.details.setText(
+                f"<b>{e.name}</b> — {e.description}<br>Licence: {e.licence} "
+                f"(<a href='{e.licence_url}'>read it</a>)")
+        else:
+            self.details.setText("Pick a recommended model to see what it is for and its "
+                                 "licence.")
+
+    def _say(self, text: str, error: bool = False) -> None:
+        self.message.setStyleSheet("color: #ff8a80;" if error else "")
+        self.message.setText(text)
+
+    def _changed(self) -> None:
+        self.refresh()
+        self.models_changed.emit()
+
+    # ---- adding and removing ---------------------------------------------------------------
+    def add_folder(self) -> ModelInfo | None:
+        path = self.ask_folder(self)
+        if not path:
+            return None
+        try:
+            info = self.registry.add_folder(path)
+        except AiError as exc:
+            self._say(f"Could not add the folder: {exc}", error=True)
+            return None
+        self._say(f"Added {info.name} ({kind_label(info)}).")
+        self._changed()
+        return info
+
+    def add_checkpoint(self) -> ModelInfo | None:
+        allow = self.allow_pickle.isChecked()
+        path = self.ask_checkpoint(self, allow)
+        if not path:
+            return None
+        if path.lower().endswith(PICKLE_SUFFIXES) and not allow:
+            self._say(f"Refused {path}: pickle checkpoints can run code when loaded. Use a "
+                      ".safetensors file, or tick “Allow pickle checkpoints” if you trust "
+                      "where it came from.", error=True)
+            return None
+        try:
+            info = self.registry.add_checkpoint(path, allow_pickle=allow)
+        except AiError as exc:
+            self._say(f"Could not add the checkpoint: {exc}", error=True)
+            return None
+        self._say(f"Added {info.name} ({kind_label(info)}).")
+        self._changed()
+        return info
+
+    def remove_selected(self) -> bool:
+        sel = self._selected_installed()
+        if sel is None:
+            return False
+        mid, source = sel
+        from ...ai.catalogue import catalogue_entry
+
+        if source == "catalogue" or catalogue_entry(mid) is not None:
+            folder = self.registry.catalogue_folder(mid)
+            if not self.confirm(self, f"Delete the downloaded files in {folder}?"):
+                return False
+            self.unload()
+            shutil.rmtree(folder, ignore_errors=True)
+            self._say(f"Deleted {folder}.")
+        else:
+            try:
+                self.registry.remove(mid)
+            except AiError as exc:
+                self._say(str(exc), error=True)
+                return False
+            self._say(f"Removed {mid} from the list (its files were left where they are).")
+        self._changed()
+        return True
+
+    def unload(self) -> None:
+        if self.worker is not None:
+            self.worker.unload()
+            self._say("The loaded model is being unloaded; it loads again on the next job.")
+
+    # ---- downloads -------------------------------------------------------------------------
+    def download_selected(self) -> bool:
+        e = self._selected_entry()
+        if e is None or self.download_thread is not None:
+            return False
+        t = DownloadThread(self.registry, e.id)
+        t.progress.connect(self._download_progress)
+        t.done.connect(self._download_done)
+        self.download_thread = t
+        self.progress.setValue(0)
+        self._say(f"Downloading {e.name} ({human_size(e.size_mb * 1024 * 1024)})…")
+        t.start()
+        self._sync()
+        return True
+
+    def _download_progress(self, done: int, total: int, name: str) -> None:
+        self.progress.setValue(int(1000 * done / total) if total else 0)
+        self.progress.setFormat(f"{human_size(done)} / {human_size(total)}")
+        self.progress.setToolTip(name)
+
+    def _download_done(self, entry_id: str, error: str) -> None:
+        t, self.download_thread = self.download_thread, None
+        if t is not None:
+            t.wait()
+        if error:
+            self._say(error[:1].upper() + error[1:], error=not error.startswith("Download c"))
+        else:
+            self.progress.setValue(1000)
+            self._say(f"{entry_id} is downloaded and verified: pick it in the AI panel.")
+        self._changed()
+
+    def cancel_download(self) -> None:
+        if self.download_thread is not None:
+            self.download_thread.cancel()
+            self._say("Cancelling the download…")
+
+    def shutdown(self) -> None:
+        """Stop a running download (the window is closing)."""
+        t = self.download_thread
+        if t is not None:
+            t.cancel()
+            t.wait()

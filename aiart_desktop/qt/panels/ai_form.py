@@ -1,0 +1,339 @@
+"""The AI dock's form: operation, prompts, model and generation settings.
+
+`AiForm.params()` gives the request fields for `ai.capture.make_request`; `fill_from_record`
+puts a result's (or an AI layer's) record back for tweaking. No document, no worker here.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QRegularExpression, Qt, Signal
+from PySide6.QtGui import QRegularExpressionValidator
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ...ai.requests import CLASSICAL, DIRECTIONS, MAX_SEED, SCHEDULERS, random_seed
+from .widgets import SliderSpin
+
+# (op, combo label, run-button label, hint)
+OPERATIONS: tuple[tuple[str, str, str, str], ...] = (
+    ("inpaint", "Fill selection", "Fill selection",
+     "Repaint the selected area from the prompt so it blends with its surroundings. "
+     "Without a model, fills it from the surroundings (removes objects)."),
+    ("img2img", "Refine", "Refine",
+     "Repaint the selection (or the whole layer) keeping its composition; "
+     "strength sets how much changes."),
+    ("txt2img", "Generate", "Generate",
+     "Paint a new picture from the prompt, sized to the selection (or the canvas), "
+     "on a new layer."),
+    ("outpaint", "Expand canvas", "Expand canvas",
+     "Grow the canvas on one side and paint the new strip to continue the picture."),
+)
+OP_IDS = tuple(o[0] for o in OPERATIONS)
+NEEDS_MODEL = ("img2img", "txt2img")
+DIRECTION_LABELS = {"left": "Left", "right": "Right", "top": "Top", "bottom": "Bottom"}
+CLASSICAL_LABEL = "Classical fill (no model)"
+
+
+def _text_edit(placeholder: str, lines: int) -> QPlainTextEdit:
+    e = QPlainTextEdit()
+    e.setPlaceholderText(placeholder)
+    e.setTabChangesFocus(True)
+    h = e.fontMetrics().lineSpacing() * lines + 12
+    e.setFixedHeight(h)
+    return e
+
+
+class AiForm(QWidget):
+    """Everything the user sets before pressing Generate."""
+
+    op_changed = Signal(str)
+    model_changed = Signal(str)
+    manage_models = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._has_models = False
+        self.op = QComboBox()
+        for op, label, _run, hint in OPERATIONS:
+            self.op.addItem(label, op)
+            self.op.setItemData(self.op.count() - 1, hint, Qt.ItemDataRole.ToolTipRole)
+        self.op.setToolTip("What the AI does with the selection")
+        self.op_hint = QLabel()
+        self.op_hint.setWordWrap(True)
+        self.op_hint.setStyleSheet("color: #a0a0a0;")
+        self.prompt = _text_edit("Describe what to paint…  (Ctrl+Enter runs)", 3)
+        self.prompt.setToolTip("What should appear. Ctrl+Enter runs; Tab moves on.")
+        self.negative = _text_edit("Things to avoid (optional)", 2)
+        self.negative.setToolTip("Negative prompt: what should not appear")
+
+        self.model = QComboBox()
+        self.model.setToolTip("The model that paints. The classical fill needs none: it "
+                              "continues the surroundings into the selection.")
+        self.model.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.model.setMinimumContentsLength(12)
+        self.models_button = QPushButton("Models…")
+        self.models_button.setToolTip("Download recommended models, add your own, remove them")
+        self.models_button.clicked.connect(self.manage_models)
+        self.no_model = QLabel(
+            "No diffusion model installed yet. <b>Fill selection</b> works now with the "
+            "classical fill; for prompts, open <b>Models…</b> to download SD-Turbo "
+            "(2.6 GB) or add a diffusers folder or a .safetensors file.")
+        self.no_model.setWordWrap(True)
+        self.no_model.setStyleSheet("color: #e0c080;")
+
+        self.strength = SliderSpin("Strength", 0, 100, suffix=" %",
+                                   tooltip="How much may change: low keeps the original, "
+                                           "100 % repaints freely")
+        self.strength.label.setMinimumWidth(64)
+        self.area = QComboBox()
+        self.area.addItem("Selection", "selection")
+        self.area.addItem("Whole layer", "layer")
+        self.area.setToolTip("Refine the selected area, or the whole active layer")
+        self.direction = QComboBox()
+        for d in DIRECTIONS:
+            self.direction.addItem(DIRECTION_LABELS[d], d)
+        self.direction.setCurrentIndex(DIRECTIONS.index("right"))
+        self.pixels = QSpinBox()
+        self.pixels.setRange(8, 4096)
+        self.pixels.setSingleStep(64)
+        self.pixels.setValue(256)
+        self.pixels.setSuffix(" px")
+        self.pixels.setToolTip("How far to grow the canvas")
+        self.batch = QSpinBox()
+        self.batch.setRange(1, 8)
+        self.batch.setValue(2)
+        self.batch.setToolTip("How many variations to make (one seed each)")
+        self.steps = QSpinBox()
+        self.steps.setRange(1, 150)
+        self.steps.setValue(20)
+        self.steps.setToolTip("Denoising steps: more is slower and finer (Turbo models: 1–4)")
+        self.guidance = QDoubleSpinBox()
+        self.guidance.setRange(0.0, 30.0)
+        self.guidance.setSingleStep(0.5)
+        self.guidance.setDecimals(1)
+        self.guidance.setValue(7.0)
+        self.guidance.setToolTip("How closely to follow the prompt (CFG scale; Turbo: 0)")
+        self.scheduler = QComboBox()
+        for sid, name in SCHEDULERS.items():
+            self.scheduler.addItem(name, sid)
+        self.scheduler.setToolTip("Sampler")
+        self.seed = QLineEdit()
+        self.seed.setValidator(QRegularExpressionValidator(QRegularExpression(r"\d{0,10}")))
+        self.seed.setPlaceholderText("random")
+        self.seed.setToolTip("Seed: the same seed and settings give the same picture. "
+                             "Shows the last seed used.")
+        self.seed_lock = QToolButton()
+        self.seed_lock.setText("Lock")
+        self.seed_lock.setCheckable(True)
+        self.seed_lock.setToolTip("Locked: reuse this seed. Unlocked: a new random seed each "
+                                  "run (the field shows the last one used)")
+        self.seed_dice = QToolButton()
+        self.seed_dice.setText("New")
+        self.seed_dice.setToolTip("Pick a new random seed and lock it")
+        self.seed_dice.clicked.connect(self._new_seed)
+        self.seed.textEdited.connect(lambda t: self.seed_lock.setChecked(bool(t)))
+
+        self._build_layout()
+        self.op.currentIndexChanged.connect(self._op_changed)
+        self.model.currentIndexChanged.connect(self._model_changed)
+        self.set_models([], "")
+        self._op_changed()
+
+    def _build_layout(self) -> None:
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        row = QHBoxLayout()
+        op_label = QLabel("&Operation")
+        op_label.setBuddy(self.op)
+        row.addWidget(op_label)
+        row.addWidget(self.op, 1)
+        lay.addLayout(row)
+        lay.addWidget(self.op_hint)
+        p_label = QLabel("&Prompt")
+        p_label.setBuddy(self.prompt)
+        lay.addWidget(p_label)
+        lay.addWidget(self.prompt)
+        n_label = QLabel("&Negative prompt")
+        n_label.setBuddy(self.negative)
+        lay.addWidget(n_label)
+        lay.addWidget(self.negative)
+        row = QHBoxLayout()
+        m_label = QLabel("&Model")
+        m_label.setBuddy(self.model)
+        row.addWidget(m_label)
+        row.addWidget(self.model, 1)
+        row.addWidget(self.models_button)
+        lay.addLayout(row)
+        lay.addWidget(self.no_model)
+        lay.addWidget(self.strength)
+        g = QGridLayout()
+        g.setHorizontalSpacing(6)
+        self.area_label = QLabel("Area")
+        self.dir_label = QLabel("Grow")
+        g.addWidget(self.area_label, 0, 0)
+        g.addWidget(self.area, 0, 1, 1, 3)
+        g.addWidget(self.dir_label, 1, 0)
+        g.addWidget(self.direction, 1, 1)
+        g.addWidget(self.pixels, 1, 2, 1, 2)
+        for r, items in enumerate(((("Variations", self.batch), ("Steps", self.steps)),
+                                   (("Guidance", self.guidance), ("Sampler", self.scheduler))),
+                                  start=2):
+            for c, (text, w) in enumerate(items):
+                lab = QLabel(text)
+                lab.setBuddy(w)
+                g.addWidget(lab, r, c * 2)
+                g.addWidget(w, r, c * 2 + 1)
+        seed_row = QHBoxLayout()
+        seed_row.addWidget(self.seed, 1)
+        seed_row.addWidget(self.seed_lock)
+        seed_row.addWidget(self.seed_dice)
+        g.addWidget(QLabel("Seed"), 4, 0)
+        g.addLayout(seed_row, 4, 1, 1, 3)
+        g.setColumnStretch(1, 1)
+        g.setColumnStretch(3, 1)
+        lay.addLayout(g)
+        self.strength.set_value(100)
+
+    # ---- state -----------------------------------------------------------------------------
+    def current_op(self) -> str:
+        return str(self.op.currentData())
+
+    def set_op(self, op: str) -> None:
+        if op in OP_IDS:
+            self.op.setCurrentIndex(OP_IDS.index(op))
+
+    def run_label(self) -> str:
+        return OPERATIONS[OP_IDS.index(self.current_op())][2]
+
+    def current_model(self) -> str:
+        return str(self.model.currentData() or CLASSICAL)
+
+    @property
+    def has_models(self) -> bool:
+        return self._has_models
+
+    def set_models(self, models: list[tuple[str, str]], current: str) -> None:
+        """Fill the model picker: (id, label) of each installed diffusion model, then the
+        classical fill; select `current` (or keep the selection, or the first model)."""
+        keep = current or (self.model.currentData() if self.model.count() else "")
+        self.model.blockSignals(True)
+        self.model.clear()
+        for mid, label in models:
+            self.model.addItem(label, mid)
+        self.model.addItem(CLASSICAL_LABEL, CLASSICAL)
+        i = self.model.findData(keep)
+        self.model.setCurrentIndex(i if i >= 0 else 0)
+        self.model.blockSignals(False)
+        self._has_models = bool(models)
+        self.no_model.setVisible(not models)
+        self._model_changed()
+
+    def blocked_reason(self) -> str:
+        """Why the current settings cannot run ("" when they can)."""
+        if self.current_model() == CLASSICAL and self.current_op() in NEEDS_MODEL:
+            name = OPERATIONS[OP_IDS.index(self.current_op())][1]
+            if not self._has_models:
+                return f"{name} needs a diffusion model: open Models… to add one."
+            return f"{name} needs a diffusion model: pick one in the Model list."
+        return ""
+
+    def _op_changed(self, *_a: Any) -> None:
+        op = self.current_op()
+        self.op_hint.setText(OPERATIONS[OP_IDS.index(op)][3])
+        self.strength.setVisible(op in ("inpaint", "img2img"))
+        if op == "img2img" and self.strength.value() >= 100:
+            self.strength.set_value(60)
+        for w in (self.area_label, self.area):
+            w.setVisible(op == "img2img")
+        for w in (self.dir_label, self.direction, self.pixels):
+            w.setVisible(op == "outpaint")
+        self.op_changed.emit(op)
+
+    def _model_changed(self, *_a: Any) -> None:
+        diffusion = self.current_model() != CLASSICAL
+        for w in (self.steps, self.guidance, self.scheduler, self.negative):
+            w.setEnabled(diffusion)
+        self.model_changed.emit(self.current_model())
+
+    def apply_defaults(self, defaults: dict[str, Any]) -> None:
+        """A model's recommended steps / guidance / sampler (e.g. Turbo: 4 steps, CFG 0)."""
+        if "steps" in defaults:
+            self.steps.setValue(int(defaults["steps"]))
+        if "guidance" in defaults:
+            self.guidance.setValue(float(defaults["guidance"]))
+        i = self.scheduler.findData(defaults.get("scheduler"))
+        if i >= 0:
+            self.scheduler.setCurrentIndex(i)
+
+    # ---- seed ------------------------------------------------------------------------------
+    def _new_seed(self) -> None:
+        self.seed.setText(str(random_seed()))
+        self.seed_lock.setChecked(True)
+
+    def show_seed(self, seed: int) -> None:
+        """Show the seed a run used (unless the user locked one)."""
+        if not self.seed_lock.isChecked():
+            self.seed.setText(str(seed))
+
+    def seed_value(self) -> int | None:
+        text = self.seed.text().strip()
+        if not self.seed_lock.isChecked() or not text:
+            return None
+        return min(int(text), MAX_SEED)
+
+    # ---- request fields --------------------------------------------------------------------
+    def params(self) -> dict[str, Any]:
+        op = self.current_op()
+        p: dict[str, Any] = dict(
+            prompt=self.prompt.toPlainText().strip(),
+            negative_prompt=self.negative.toPlainText().strip(),
+            seed=self.seed_value(), steps=self.steps.value(),
+            guidance=float(self.guidance.value()), scheduler=str(self.scheduler.currentData()),
+            model=self.current_model(), batch_size=self.batch.value(),
+        )
+        if op in ("inpaint", "img2img"):
+            p["strength"] = round(self.strength.value() / 100.0, 4)
+        if op == "outpaint":
+            p["direction"] = str(self.direction.currentData())
+            p["pixels"] = self.pixels.value()
+        return p
+
+    def fill_from_record(self, rec: dict[str, Any]) -> None:
+        """Put a result's (or AI layer's) settings back, seed locked, for a tweaked re-run."""
+        self.set_op(str(rec.get("op", self.current_op())))
+        self.prompt.setPlainText(str(rec.get("prompt", "")))
+        self.negative.setPlainText(str(rec.get("negative_prompt", "")))
+        model = str(rec.get("model_id") or rec.get("model") or "")
+        i = self.model.findData(model)
+        if i < 0:
+            i = self.model.findText(str(rec.get("model_name", "")))
+        if i >= 0:
+            self.model.setCurrentIndex(i)
+        for key, w in (("steps", self.steps), ("batch_size", self.batch),
+                       ("pixels", self.pixels)):
+            if isinstance(rec.get(key), (int, float)):
+                w.setValue(int(rec[key]))
+        if isinstance(rec.get("guidance"), (int, float)):
+            self.guidance.setValue(float(rec["guidance"]))
+        if isinstance(rec.get("strength"), (int, float)):
+            self.strength.set_value(float(rec["strength"]) * 100.0)
+        for key, combo in (("scheduler", self.scheduler), ("direction", self.direction)):
+            j = combo.findData(rec.get(key))
+            if j >= 0:
+                combo.setCurrentIndex(j)
+        if rec.get("seed") is not None:
+            self.seed.setText(str(int(rec["seed"])))
+            self.seed_lock.setChecked(True)

@@ -1,0 +1,472 @@
+"""The AI dock: form, Generate / Cancel, progress with a live preview, variations, Apply.
+
+The UI thread only copies the region into a frozen request (`ai.capture.make_request`), hands
+it to the `AiWorker`, and applies the chosen variation (`ai.apply.apply_result`: one undo step)
+when the result comes back by queued signal. It never waits on the worker. The document may
+change while a job runs: the request holds a copy, and applying uses the result's own rect.
+
+`preview_changed(QImage | None, Rect | None)` tells the canvas what to show over the picture:
+the live preview while a job runs, then the picked variation (blended through its mask), in
+document coordinates of the canvas as it is now.
+"""
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QHideEvent, QImage, QPixmap, QShowEvent
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ...ai.errors import AiError
+from ...ai.requests import CLASSICAL
+from ...core.geometry import Rect
+from ..convert import array_to_qimage
+from .ai_form import AiForm
+from .variations import VariationStrip, blended_rgba
+
+if TYPE_CHECKING:
+    from ...ai.models import ModelRegistry
+    from ...ai.requests import AiRequest, AiResult
+    from ...core.document import Document
+    from ...core.layer import Layer
+    from ..worker import AiWorker
+
+PREVIEW_SIDE = 150
+
+
+def canvas_rect(request: AiRequest, rect: Rect) -> Rect:
+    """Where a result over `rect` sits on the canvas as it was when `request` was made (an
+    outpaint result is in the grown canvas's coordinates: shift it back)."""
+    if request.op != "outpaint":
+        return rect
+    from ...ai.capture import outpaint_plan
+
+    w, h = request.canvas_size
+    _, _, dx, dy, _ = outpaint_plan(w, h, request.direction, request.pixels)  # type: ignore
+    return rect.translated(-dx, -dy)
+
+
+def _live_rect(request: AiRequest) -> Rect:
+    if request.op != "outpaint":
+        return request.rect
+    from ...ai.capture import outpaint_layout
+
+    region, _, _ = outpaint_layout(request.canvas_size, request.rect,
+                                   request.direction, request.pixels)  # type: ignore
+    return canvas_rect(request, region)
+
+
+class AiPanel(QWidget):
+    preview_changed = Signal(object, object)   # QImage | None, Rect | None
+    message = Signal(str)                      # a line for the status bar
+    applied = Signal(object)                   # the new Layer
+    running_changed = Signal(bool)
+
+    def __init__(self, worker: AiWorker, registry: ModelRegistry | None = None,
+                 settings: Any = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("AiPanel")
+        self.worker = worker
+        self.settings = settings
+        self._registry = registry
+        self.doc: Document | None = None
+        self.result: AiResult | None = None
+        self.result_doc: Document | None = None
+        self._job = 0
+        self._job_doc: Document | None = None
+        self._job_request: AiRequest | None = None
+        self._t0 = 0.0
+        self._live_mask: tuple[tuple[int, int], QImage] | None = None
+        self._preview: tuple[QImage, Rect] | None = None
+        self._build()
+        worker.started.connect(self._on_started)
+        worker.progress.connect(self._on_progress)
+        worker.status.connect(self._on_status)
+        worker.finished.connect(self._on_finished)
+        worker.failed.connect(self._on_failed)
+        worker.cancelled.connect(self._on_cancelled)
+
+    # ---- construction ----------------------------------------------------------------------
+    def _build(self) -> None:
+        self.form = AiForm()
+        self.form.op_changed.connect(lambda _op: self._sync())
+        self.form.model_changed.connect(self._model_picked)
+        self.run_button = QPushButton("Fill selection")
+        self.run_button.setDefault(True)
+        self.run_button.setMinimumHeight(30)
+        self.run_button.setStyleSheet("QPushButton { font-weight: 600; }")
+        self.run_button.clicked.connect(self.generate)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop the running job (Esc); nothing is changed")
+        self.cancel_button.clicked.connect(self.cancel)
+        self.progress = QProgressBar()
+        self.progress.setTextVisible(True)
+        self.progress.setFormat("%v / %m")
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        self.error = QLabel("")
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet("color: #ff8a80;")
+        self.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.live = QLabel()
+        self.live.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.live.setFixedHeight(PREVIEW_SIDE)
+        self.live.setFrameShape(QFrame.Shape.StyledPanel)
+        self.live.setToolTip("Live preview of the running job (also shown on the canvas)")
+        self.results_label = QLabel("<b>Variations</b>")
+        self.strip = VariationStrip()
+        self.strip.picked.connect(self._picked)
+        self.strip.apply_requested.connect(self.apply)
+        self.apply_button = QPushButton("Apply")
+        self.apply_button.setToolTip("Put the picked variation on a new layer (Enter in the "
+                                     "strip); one undo step. The strip stays for another.")
+        self.apply_button.clicked.connect(lambda: self.apply())
+        self.regen_button = QPushButton("Re-generate")
+        self.regen_button.setToolTip("Put the picked variation's prompt, seed and settings (or "
+                                     "those of the active AI layer) back in the form to tweak")
+        self.regen_button.clicked.connect(self.regenerate)
+        self.discard_button = QPushButton("Discard")
+        self.discard_button.setToolTip("Clear the variations and the canvas preview")
+        self.discard_button.clicked.connect(self.discard)
+
+        inner = QWidget()
+        lay = QVBoxLayout(inner)
+        lay.setContentsMargins(6, 6, 6, 6)
+        lay.addWidget(self.form)
+        row = QHBoxLayout()
+        row.addWidget(self.run_button, 1)
+        row.addWidget(self.cancel_button)
+        lay.addLayout(row)
+        lay.addWidget(self.progress)
+        lay.addWidget(self.status)
+        lay.addWidget(self.error)
+        lay.addWidget(self.live)
+        lay.addWidget(self.results_label)
+        lay.addWidget(self.strip)
+        row = QHBoxLayout()
+        for b in (self.apply_button, self.regen_button, self.discard_button):
+            row.addWidget(b)
+        lay.addLayout(row)
+        lay.addStretch(1)
+        self.strip.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        scroll = QScrollArea()
+        scroll.setWidget(inner)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
+        self.live.hide()
+        self.error.hide()
+        self._sync()
+
+    # ---- models ----------------------------------------------------------------------------
+    @property
+    def registry(self) -> ModelRegistry:
+        if self._registry is None:
+            from ...ai.models import ModelRegistry
+
+            return ModelRegistry()
+        return self._registry
+
+    def refresh_models(self) -> None:
+        """Re-read the installed models into the picker."""
+        try:
+            models = self.registry.diffusion_models()
+        except (AiError, OSError):
+            models = []
+        kinds = {"sd": "SD", "sdxl": "SDXL"}
+        items = [(m.id, f"{m.name}  ({kinds.get(m.arch, m.arch)}"
+                  f"{' inpaint' if m.facts.inpaint else ''})") for m in models]
+        last = getattr(self.settings, "last_model", "") or ""
+        self.form.set_models(items, last)
+        self._sync()
+
+    def _model_picked(self, model: str) -> None:
+        if self.settings is not None and model and model != CLASSICAL:
+            self.settings.last_model = model
+        from ...ai.catalogue import catalogue_entry
+
+        entry = catalogue_entry(model)
+        if entry is not None and entry.defaults:
+            self.form.apply_defaults(entry.defaults)
+        self._sync()
+
+    # ---- document --------------------------------------------------------------------------
+    def set_document(self, doc: Document | None) -> None:
+        if doc is self.doc:
+            return
+        if self.doc is not None:
+            self.doc.active_changed.disconnect(self._active_changed)
+        if self._job:
+            self.worker.cancel(self._job)
+        self.doc = doc
+        if doc is not None:
+            doc.active_changed.connect(self._active_changed)
+        self.discard()
+
+    def _active_changed(self, _node: object) -> None:
+        self._sync()
+
+    # ---- running ---------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self._job != 0
+
+    def generate(self) -> int:
+        """Copy the region into a request and hand it to the worker; the job id (0: refused,
+        with the reason shown)."""
+        if self._job or self.doc is None:
+            return 0
+        reason = self.form.blocked_reason()
+        if reason:
+            self._show_error(reason)
+            return 0
+        try:
+            request = self._make_request(self.doc)
+        except AiError as exc:
+            self._show_error(str(exc))
+            return 0
+        self._show_error("")
+        self._job_doc, self._job_request = self.doc, request
+        self._live_mask = None
+        self._t0 = time.perf_counter()
+        self._job = self.worker.submit(request)
+        self.progress.setRange(0, 0)
+        self.status.setText("Waiting for the AI worker…")
+        self.running_changed.emit(True)
+        self._sync()
+        return self._job
+
+    def _make_request(self, doc: Document) -> AiRequest:
+        from ...ai.capture import make_request
+
+        op, params = self.form.current_op(), self.form.params()
+        if op == "img2img" and self.form.area.currentData() == "layer":
+            from ...ai.region import snap_rect
+            from ...ai.requests import Img2ImgRequest
+
+            layer = doc.active_layer
+            rect = layer.bounds().intersect(doc.rect) if layer is not None else doc.rect
+            if rect.empty:
+                raise AiError("the active layer is empty: nothing to refine")
+            rect = snap_rect(rect, doc.rect)
+            return Img2ImgRequest(rect=rect, image=doc.flatten(rect), revision=doc.revision,
+                                  canvas_size=(doc.width, doc.height), **params)
+        return make_request(doc, op, **params)
+
+    def cancel(self) -> None:
+        if self._job:
+            self.worker.cancel(self._job)
+            self.status.setText("Cancelling…")
+
+    def _mine(self, job: int) -> bool:
+        return job != 0 and job == self._job
+
+    def _on_started(self, job: int) -> None:
+        if self._mine(job):
+            self.status.setText("Working…")
+
+    def _on_status(self, job: int, phase: str) -> None:
+        if self._mine(job):
+            self.status.setText(phase[:1].upper() + phase[1:] + "…")
+
+    def _on_progress(self, job: int, step: int, total: int, image: QImage | None) -> None:
+        if not self._mine(job):
+            return
+        self.progress.setRange(0, max(1, total))
+        self.progress.setValue(min(step, total))
+        if image is not None and self._job_request is not None:
+            self.live.setPixmap(QPixmap.fromImage(image).scaled(
+                PREVIEW_SIDE * 2, PREVIEW_SIDE - 6, Qt.AspectRatioMode.KeepAspectRatio,
+                Qt.TransformationMode.SmoothTransformation))
+            self.live.show()
+            self._set_preview(self._masked_live(image), _live_rect(self._job_request))
+
+    def _masked_live(self, image: QImage) -> QImage:
+        """The live preview with the request's selection as alpha (the scaled-down mask is
+        cached per job)."""
+        req = self._job_request
+        if req is None or req.mask is None or req.op == "outpaint":
+            return image
+        size = (image.width(), image.height())
+        if self._live_mask is None or self._live_mask[0] != size:
+            m = req.mask
+            mimg = QImage(m.tobytes(), m.shape[1], m.shape[0], m.shape[1],
+                          QImage.Format.Format_Grayscale8).scaled(
+                size[0], size[1], Qt.AspectRatioMode.IgnoreAspectRatio,
+                Qt.TransformationMode.SmoothTransformation)
+            self._live_mask = (size, mimg)
+        out = image.convertToFormat(QImage.Format.Format_ARGB32)
+        out.setAlphaChannel(self._live_mask[1])
+        return out
+
+    def _end_job(self) -> tuple[Document | None, float]:
+        doc, dt = self._job_doc, time.perf_counter() - self._t0
+        self._job, self._job_doc, self._job_request = 0, None, None
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.live.hide()
+        self.running_changed.emit(False)
+        self._sync()
+        return doc, dt
+
+    def _on_finished(self, job: int, result: AiResult) -> None:
+        if not self._mine(job):
+            return
+        doc, dt = self._end_job()
+        if doc is not self.doc:
+            self._set_preview(None, None)
+            return
+        self.result, self.result_doc = result, doc
+        self.form.show_seed(result.seeds[0])
+        n = len(result.images)
+        what = "fill" if result.backend == "classical" else f"variation{'s' * (n != 1)}"
+        self.status.setText(f"{n} {what} in {dt:.1f} s ({result.model_name}). Pick one with "
+                            "the arrow keys; Enter or Apply puts it on a new layer.")
+        focus = self.focusWidget()
+        self.strip.set_result(result)
+        self._sync()
+        if focus is None or self.isAncestorOf(focus):
+            self.strip.setFocus()
+        self.message.emit(f"AI: {n} result{'s' * (n != 1)} ready")
+
+    def _on_failed(self, job: int, message: str) -> None:
+        if not self._mine(job):
+            return
+        self._end_job()
+        self._show_error(message[:1].upper() + message[1:])
+        self._restore_preview()
+        self.status.setText("Failed; nothing was changed.")
+        self.message.emit(f"AI: {message}")
+
+    def _on_cancelled(self, job: int) -> None:
+        if not self._mine(job):
+            return
+        self._end_job()
+        self._restore_preview()
+        self.status.setText("Cancelled; nothing was changed.")
+        self.message.emit("AI job cancelled")
+
+    def _show_error(self, text: str) -> None:
+        self.error.setText(text)
+        self.error.setVisible(bool(text))
+
+    # ---- results ---------------------------------------------------------------------------
+    def _picked(self, index: int) -> None:
+        self._restore_preview(index)
+        self._sync()
+
+    def _restore_preview(self, index: int | None = None) -> None:
+        """Show the picked variation on the canvas (or nothing)."""
+        r = self.result
+        i = self.strip.chosen() if index is None else index
+        if r is None or i < 0:
+            self._set_preview(None, None)
+            return
+        img = array_to_qimage(blended_rgba(r, i))
+        self._set_preview(img, canvas_rect(r.request, r.rect))
+
+    def apply(self, index: int | None = None) -> Layer | None:
+        """Put variation `index` (default: the picked one) on a new layer: one undo step."""
+        r, doc = self.result, self.doc
+        i = self.strip.chosen() if index is None else int(index)
+        if r is None or doc is None or i < 0:
+            return None
+        if self.result_doc is not doc:
+            self._show_error("These variations belong to another document.")
+            return None
+        from ...ai.apply import apply_result
+
+        try:
+            layer = apply_result(doc, r, i)
+        except AiError as exc:
+            self._show_error(str(exc))
+            return None
+        self._show_error("")
+        self._set_preview(None, None)
+        self.status.setText(f"Applied variation {i + 1} (seed {r.seeds[i]}) as layer "
+                            f"“{layer.name}”. Ctrl+Z removes it.")
+        self.message.emit(f"AI: added layer “{layer.name}”")
+        self.applied.emit(layer)
+        return layer
+
+    def regenerate(self) -> bool:
+        """Fill the form from the picked variation, or from the active AI layer."""
+        rec = self._source_record()
+        if rec is None:
+            self._show_error("Nothing to re-generate: make variations first, or select a "
+                             "layer the AI made.")
+            return False
+        self.form.fill_from_record(rec)
+        self._show_error("")
+        self.status.setText(f"Settings of seed {rec.get('seed')} loaded: tweak them and run "
+                            "again.")
+        self.form.prompt.setFocus()
+        return True
+
+    def _source_record(self) -> dict[str, Any] | None:
+        if self.result is not None and self.strip.chosen() >= 0:
+            return self.result.record(self.strip.chosen())
+        layer = self.doc.active_layer if self.doc is not None else None
+        prov = getattr(layer, "provenance", None)
+        if isinstance(prov, dict) and prov.get("op"):
+            return prov
+        return None
+
+    def discard(self) -> None:
+        self.result, self.result_doc = None, None
+        self.strip.set_result(None)
+        if not self._job:
+            self._set_preview(None, None)
+        self._sync()
+
+    # ---- canvas preview --------------------------------------------------------------------
+    @property
+    def preview(self) -> tuple[QImage, Rect] | None:
+        return self._preview
+
+    def _set_preview(self, image: QImage | None, rect: Rect | None) -> None:
+        self._preview = None if image is None or rect is None else (image, rect)
+        if self.isVisible() or image is None:
+            self.preview_changed.emit(image, rect)
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802
+        super().showEvent(event)
+        if self.form.model.count() <= 1:
+            self.refresh_models()
+        if self._preview is not None:
+            self.preview_changed.emit(*self._preview)
+
+    def hideEvent(self, event: QHideEvent) -> None:  # noqa: N802
+        super().hideEvent(event)
+        if not event.spontaneous():
+            self.preview_changed.emit(None, None)  # no stray overlay while the dock is away
+
+    # ---- enabled states --------------------------------------------------------------------
+    def _sync(self) -> None:
+        running = bool(self._job)
+        self.run_button.setText(self.form.run_label())
+        self.run_button.setToolTip(self.form.blocked_reason() or "Run (Ctrl+Enter)")
+        self.run_button.setEnabled(not running and self.doc is not None)
+        self.cancel_button.setEnabled(running)
+        has = self.result is not None and self.strip.chosen() >= 0
+        self.apply_button.setEnabled(has)
+        self.discard_button.setEnabled(self.result is not None)
+        self.regen_button.setEnabled(not running and self._source_record() is not None)
+        self.results_label.setVisible(self.result is not None)
+        self.strip.setVisible(self.result is not None)
+        for b in (self.apply_button, self.regen_button, self.discard_button):
+            b.setVisible(self.result is not None or b is self.regen_button)

@@ -1,0 +1,103 @@
+"""The strip of variation thumbnails a job made: click or arrow keys pick, Enter applies.
+
+Each thumbnail shows what applying it would give (the variation blended through its mask over
+the pixels the request copied) and its seed.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QIcon, QImage, QKeyEvent, QPixmap
+from PySide6.QtWidgets import QAbstractItemView, QListView, QListWidget, QListWidgetItem, QWidget
+
+if TYPE_CHECKING:
+    from ...ai.requests import AiResult
+
+THUMB = 88
+
+
+def blended_rgba(result: AiResult, index: int) -> np.ndarray:
+    """Variation `index` as straight RGBA over `result.rect`: alpha is the blend mask."""
+    rgb = result.images[index]
+    out = np.empty(rgb.shape[:2] + (4,), np.uint8)
+    out[..., :3] = rgb
+    out[..., 3] = result.alpha
+    return out
+
+
+def preview_rgb(result: AiResult, index: int) -> np.ndarray:
+    """What the region looks like with variation `index` applied (RGB)."""
+    rgb = result.images[index]
+    base = result.request.image
+    if base is None or base.shape[:2] != rgb.shape[:2]:
+        return rgb
+    a = result.alpha.astype(np.float32)[..., None] * (1.0 / 255.0)
+    b = base[..., :3].astype(np.float32)
+    out = np.rint(b * (1.0 - a) + rgb.astype(np.float32) * a)
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def _pixmap(rgb: np.ndarray, side: int) -> QPixmap:
+    px = np.ascontiguousarray(rgb, dtype=np.uint8)
+    h, w = px.shape[:2]
+    img = QImage(px.data, w, h, w * 3, QImage.Format.Format_RGB888)
+    img = img.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio,
+                     Qt.TransformationMode.SmoothTransformation)
+    return QPixmap.fromImage(img)  # copies the pixels
+
+
+class VariationStrip(QListWidget):
+    """Thumbnails of one result's variations."""
+
+    apply_requested = Signal(int)   # Enter, Return or double-click on a variation
+    picked = Signal(int)            # the current variation changed (-1: none)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.result: AiResult | None = None
+        self.setViewMode(QListView.ViewMode.IconMode)
+        self.setFlow(QListView.Flow.LeftToRight)
+        self.setWrapping(True)
+        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setMovement(QListView.Movement.Static)
+        self.setIconSize(QSize(THUMB, THUMB))
+        self.setGridSize(QSize(THUMB + 14, THUMB + 26))
+        self.setSpacing(2)
+        self.setUniformItemSizes(True)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setMinimumHeight(THUMB + 34)
+        self.setToolTip("Variations: click or use the arrow keys to preview one on the canvas; "
+                        "Enter or double-click applies it as a new layer")
+        self.currentRowChanged.connect(self.picked)
+        self.itemDoubleClicked.connect(lambda it: self.apply_requested.emit(self.row(it)))
+
+    def set_result(self, result: AiResult | None) -> None:
+        self.blockSignals(True)
+        self.clear()
+        self.result = result
+        if result is not None:
+            for i, seed in enumerate(result.seeds):
+                item = QListWidgetItem(QIcon(_pixmap(preview_rgb(result, i), THUMB)),
+                                       f"#{i + 1} · {seed}")
+                item.setToolTip(f"Variation {i + 1}, seed {seed}\n{result.parameters(i)}")
+                item.setTextAlignment(Qt.AlignmentFlag.AlignHCenter)
+                self.addItem(item)
+        self.blockSignals(False)
+        if result is not None and result.images:
+            self.setCurrentRow(0)
+        else:
+            self.picked.emit(-1)
+
+    def chosen(self) -> int:
+        return self.currentRow() if self.result is not None else -1
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.chosen() >= 0 \
+                and not event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            self.apply_requested.emit(self.chosen())
+            event.accept()
+            return
+        super().keyPressEvent(event)
