@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from enum import Enum
 
-import cv2
 import numpy as np
 
 from .geometry import EMPTY, Rect
@@ -129,6 +128,7 @@ def magic_wand(image: np.ndarray, x: int, y: int, tolerance: int = 32,
                contiguous: bool = True, antialias: bool = True) -> np.ndarray:
     """Pixels whose RGBA channels are all within `tolerance` (0–255) of the seed pixel's;
     with `contiguous`, only the 8-connected region that holds the seed."""
+    import cv2  # lazily: keeps OpenCV out of start-up
     h, w = image.shape[:2]
     seed = image[y, x].astype(np.int16)
     lo = np.clip(seed - tolerance, 0, 255).astype(np.uint8)
@@ -185,6 +185,7 @@ def _work_rect(mask: np.ndarray, margin: int) -> Rect:
 def feather(mask: np.ndarray, radius: float) -> np.ndarray:
     """Gaussian feather: a hard edge becomes a monotone ramp about 2×radius wide
     (2 %–98 %), centred on the original edge."""
+    import cv2  # lazily: keeps OpenCV out of start-up
     if radius <= 0:
         return mask.copy()
     sigma = radius / 2.0
@@ -206,6 +207,7 @@ def feather(mask: np.ndarray, radius: float) -> np.ndarray:
 
 
 def _distance_outside(mask: np.ndarray) -> np.ndarray:
+    import cv2  # lazily: keeps OpenCV out of start-up
     return cv2.distanceTransform(np.where(mask >= 128, 0, 255).astype(np.uint8),
                                  cv2.DIST_L2, cv2.DIST_MASK_5)
 
@@ -228,6 +230,7 @@ def grow(mask: np.ndarray, pixels: float) -> np.ndarray:
 
 def shrink(mask: np.ndarray, pixels: float) -> np.ndarray:
     """Contract the selection by `pixels` (the canvas edge does not count as an edge)."""
+    import cv2  # lazily: keeps OpenCV out of start-up
     if pixels <= 0:
         return mask.copy()
     h, w = mask.shape
@@ -259,6 +262,7 @@ def shrink(mask: np.ndarray, pixels: float) -> np.ndarray:
 
 def border(mask: np.ndarray, width: float) -> np.ndarray:
     """A band about `width` pixels wide centred on the selection's edge."""
+    import cv2  # lazily: keeps OpenCV out of start-up
     out = np.zeros_like(mask)
     half = int(round(width / 2.0))
     if half <= 0:
@@ -277,6 +281,7 @@ def border(mask: np.ndarray, width: float) -> np.ndarray:
 
 
 def _soften_edge(mask: np.ndarray) -> np.ndarray:
+    import cv2  # lazily: keeps OpenCV out of start-up
     r = _work_rect(mask, 2)
     out = mask.copy()
     if r.empty:

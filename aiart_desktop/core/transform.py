@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import math
 
-import cv2
 import numpy as np
 
 from .commands import PixelsEdit
@@ -40,6 +39,7 @@ def transformed_rect(rect: Rect, m: np.ndarray) -> Rect:
 def warp_rgba(pixels: np.ndarray, rect: Rect, m: np.ndarray) -> tuple[Rect, np.ndarray]:
     """Warp straight RGBA8 `pixels` (placed at `rect`) by `m`. Returns the destination rect
     and its pixels. Interpolates premultiplied colour, so edges get no dark fringe."""
+    import cv2  # lazily: keeps OpenCV out of start-up
     if _is_integer_translation(m):
         return rect.translated(int(round(m[0, 2])), int(round(m[1, 2]))), pixels.copy()
     dst = transformed_rect(rect, m)
@@ -71,6 +71,7 @@ def warp_rgba(pixels: np.ndarray, rect: Rect, m: np.ndarray) -> tuple[Rect, np.n
 
 def warp_mask(mask: np.ndarray, m: np.ndarray) -> np.ndarray:
     """Warp a canvas-sized selection mask by `m` (stays canvas-sized)."""
+    import cv2  # lazily: keeps OpenCV out of start-up
     h, w = mask.shape
     if _is_integer_translation(m):
         out = np.zeros_like(mask)
