@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import kernels
 from .geometry import Rect
 from .layer import Group, Layer, Node
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
 
 SEPARABLE = (
     "normal", "multiply", "screen", "overlay", "darken", "lighten", "color-dodge",
@@ -244,6 +247,7 @@ _pool: ThreadPoolExecutor | None = None
 def _executor() -> ThreadPoolExecutor:
     global _pool
     if _pool is None:
+        from concurrent.futures import ThreadPoolExecutor
         _pool = ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1),
                                    thread_name_prefix="flatten")
     return _pool

@@ -13,7 +13,6 @@ import math
 import time
 
 import numpy as np
-from PIL import Image
 from PySide6.QtGui import QImage
 
 from ...core.document import Document
@@ -169,6 +168,8 @@ class DisplayCache:
 def _half(part: np.ndarray) -> np.ndarray:
     """2×2 box average of a 4-channel uint8 array with even sides (Pillow's C reduce: several
     times faster than numpy here, which matters for the first frame)."""
+    from PIL import Image
+
     h, w = part.shape[:2]
     # CMYK: four independent channels, no alpha semantics (RGBA would be premultiplied)
     im = Image.frombuffer("CMYK", (w, h), np.ascontiguousarray(part), "raw", "CMYK", 0, 1)
