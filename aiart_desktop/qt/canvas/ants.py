@@ -128,7 +128,7 @@ class MarchingAnts(QObject):
         self._mask: np.ndarray | None = None
         self._path: QPainterPath | None = QPainterPath()
         self._box = QRectF()
-        self.hidden = False
+        self._hidden_by: set[str] = set()   # quick mask, an open transform...
         self.offset = 0
         self.timer = QTimer(self)
         self.timer.setInterval(FPS_INTERVAL_MS)
@@ -156,10 +156,20 @@ class MarchingAnts(QObject):
     def empty(self) -> bool:
         return self.path().isEmpty()
 
-    def set_hidden(self, hidden: bool) -> None:
-        self.hidden = hidden
-        self._update_timer()
-        self.canvas.viewport().update()
+    @property
+    def hidden(self) -> bool:
+        return bool(self._hidden_by)
+
+    def set_hidden(self, hidden: bool, reason: str = "") -> None:
+        """Hide the ants (for `reason`); they show again when no reason is left."""
+        before = self.hidden
+        if hidden:
+            self._hidden_by.add(reason)
+        else:
+            self._hidden_by.discard(reason)
+        if self.hidden != before:
+            self._update_timer()
+            self.canvas.viewport().update(self.view_rect())
 
     def _update_timer(self) -> None:
         if self._mask is not None and not self.hidden:

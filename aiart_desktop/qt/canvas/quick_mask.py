@@ -60,10 +60,12 @@ class QuickMask(QObject):
         self.doc.pixels_changed.connect(self._mask_changed)
         self.doc.history.changed.connect(self.history_changed.emit)
         target.size_changed.connect(self._target_resized)
-        self.canvas.ants.set_hidden(True)
+        self.canvas.ants.set_hidden(True, "quick mask")
         self.canvas.viewport().update()
         self.toggled.emit(True)
         self.history_changed.emit()
+        self.canvas.notify("Quick mask: the brush selects, the eraser deselects; "
+                           "Q again makes it the selection")
 
     def leave(self, apply: bool = True) -> None:
         """Quit the mode; with `apply`, the painted mask becomes the selection (one step)."""
@@ -71,7 +73,8 @@ class QuickMask(QObject):
             return
         target, layer = self.target, self.layer
         assert target is not None and layer is not None
-        self.canvas.finish_tool()
+        if self.canvas.painting:   # a stroke on the mask in progress: keep it
+            self.canvas.finish_tool()
         mask = self.mask()
         try:
             target.size_changed.disconnect(self._target_resized)
@@ -82,7 +85,7 @@ class QuickMask(QObject):
         start, self._start = self._start, None
         if apply and target.width * target.height == mask.size and not _same(start, mask):
             target.set_selection(mask, "Quick mask")
-        self.canvas.ants.set_hidden(False)
+        self.canvas.ants.set_hidden(False, "quick mask")
         self.canvas.viewport().update()
         self.toggled.emit(False)
         self.history_changed.emit()

@@ -113,10 +113,13 @@ class TransformTool(Tool):
             self.canvas.notify("Transform: nothing to transform on this layer")
             return False
         self.session = session
+        self.canvas.ants.set_hidden(True, "transform")   # the box shows what moves
         self._reset_params()
         return True
 
     def _reset_params(self) -> None:
+        if self.session is None:
+            self.canvas.ants.set_hidden(False, "transform")
         self.dx = self.dy = 0.0
         self.sx = self.sy = 1.0
         self.angle = 0.0
