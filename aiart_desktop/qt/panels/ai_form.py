@@ -229,6 +229,8 @@ class AiForm(QWidget):
         """Fill the model picker: (id, label) of each installed diffusion model, then the
         classical fill; select `current` (or keep the selection, or the first model)."""
         keep = current or (self.model.currentData() if self.model.count() else "")
+        if models and (not keep or keep == CLASSICAL) and not self._has_models:
+            keep = models[0][0]  # the first model installed becomes the choice
         self.model.blockSignals(True)
         self.model.clear()
         for mid, label in models:

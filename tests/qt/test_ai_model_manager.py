@@ -1,0 +1,206 @@
+"""The model manager dialog: installed models with kind and size, the catalogue with size and
+licence, adding a folder or a .safetensors file, refusing pickles unless allowed, removing,
+downloads on a background thread with progress / cancel / resume, and a clear offline message.
+"""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from types import SimpleNamespace
+
+import ai_support
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+
+from aiart_desktop.ai import downloads
+from aiart_desktop.ai.models import ModelRegistry
+from aiart_desktop.qt.dialogs.model_manager import ModelManagerDialog
+
+pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
+tiny_registry = ai_support.tiny_registry  # fixtures
+WAIT = 30_000
+
+
+class Answers:
+    def __init__(self) -> None:
+        self.folder: str | None = None
+        self.file: str | None = None
+        self.confirm = True
+        self.asked: list[tuple[str, object]] = []
+
+    def kwargs(self) -> dict:
+        return dict(ask_folder=self._folder, ask_checkpoint=self._file, confirm=self._confirm)
+
+    def _folder(self, parent) -> str | None:  # noqa: ANN001
+        self.asked.append(("folder", None))
+        return self.folder
+
+    def _file(self, parent, allow_pickle: bool) -> str | None:  # noqa: ANN001
+        self.asked.append(("file", allow_pickle))
+        return self.file
+
+    def _confirm(self, parent, text: str) -> bool:  # noqa: ANN001
+        self.asked.append(("confirm", text))
+        return self.confirm
+
+
+@pytest.fixture
+def source(tiny_registry) -> Path:  # noqa: ANN001
+    return tiny_registry.resolve("tiny-sd").path
+
+
+def _dialog(qtbot, root: Path, answers: Answers) -> ModelManagerDialog:  # noqa: ANN001
+    dlg = ModelManagerDialog(ModelRegistry(root, allow_pickle=False), **answers.kwargs())
+    qtbot.addWidget(dlg)
+    return dlg
+
+
+def _rows(tree) -> list[list[str]]:  # noqa: ANN001
+    return [[tree.topLevelItem(i).text(c) for c in range(tree.columnCount())]
+            for i in range(tree.topLevelItemCount())]
+
+
+def test_lists_catalogue_adds_folder_and_removes(qtbot, tmp_path, source) -> None:
+    answers = Answers()
+    dlg = _dialog(qtbot, tmp_path / "models", answers)
+    assert dlg.installed.topLevelItemCount() == 0
+    cat = _rows(dlg.catalogue)
+    names = [r[0] for r in cat]
+    assert "SD-Turbo" in names and any("Inpainting" in n for n in names)
+    turbo = cat[names.index("SD-Turbo")]
+    assert turbo[1] == "2.5 GB" and "Stability" in turbo[2] and turbo[3] == "Not downloaded"
+    dlg.catalogue.setCurrentItem(dlg.catalogue.topLevelItem(names.index("SD-Turbo")))
+    assert "Licence" in dlg.details.text() and dlg.download_button.isEnabled()
+    changed: list[bool] = []
+    dlg.models_changed.connect(lambda: changed.append(True))
+    answers.folder = str(source)
+    QTest.mouseClick(dlg.add_folder_button, Qt.MouseButton.LeftButton)
+    rows = _rows(dlg.installed)
+    assert len(rows) == 1 and rows[0][1] == "SD 1.5 / 2.x" and rows[0][3] == str(source)
+    assert rows[0][2].endswith(("KB", "MB")) and changed
+    # A missing folder: a clear message naming it, nothing added.
+    answers.folder = str(tmp_path / "nowhere")
+    dlg.add_folder()
+    assert "nowhere" in dlg.message.text() and dlg.installed.topLevelItemCount() == 1
+    dlg.installed.setCurrentItem(dlg.installed.topLevelItem(0))
+    QTest.mouseClick(dlg.remove_button, Qt.MouseButton.LeftButton)
+    assert dlg.installed.topLevelItemCount() == 0 and source.exists()  # files left alone
+
+
+def test_safetensors_added_pickles_refused_unless_allowed(qtbot, tmp_path, source) -> None:
+    answers = Answers()
+    dlg = _dialog(qtbot, tmp_path / "models", answers)
+    ckpt = tmp_path / "dream.ckpt"
+    ckpt.write_bytes(b"not really a pickle")
+    answers.file = str(ckpt)
+    assert dlg.add_checkpoint() is None
+    assert answers.asked[-1] == ("file", False)
+    assert "Refused" in dlg.message.text() and "pickle" in dlg.message.text()
+    dlg.allow_pickle.setChecked(True)
+    dlg.add_checkpoint()  # allowed now, but this file is not a checkpoint: a clear error
+    assert answers.asked[-1] == ("file", True) and "dream.ckpt" in dlg.message.text()
+    bad = tmp_path / "broken.safetensors"
+    bad.write_bytes(b"\x00" * 4)
+    answers.file = str(bad)
+    assert dlg.add_checkpoint() is None and "broken.safetensors" in dlg.message.text()
+    assert dlg.installed.topLevelItemCount() == 0
+
+
+class _FakeHub:
+    """Stands in for the Hugging Face hub (there is no network here): serves a local folder's
+    files through huggingface_hub's tqdm_class protocol, in small chunks."""
+
+    def __init__(self, source: Path, fail: Exception | None = None) -> None:
+        self.source, self.fail = source, fail
+
+    def snapshot_download(self, repo_id: str, local_dir: str, dry_run: bool) -> list:
+        if self.fail:
+            raise self.fail
+        return [SimpleNamespace(filename=str(p.relative_to(self.source)),
+                                file_size=p.stat().st_size)
+                for p in sorted(self.source.rglob("*")) if p.is_file()]
+
+    def hf_hub_download(self, repo_id: str, filename: str, local_dir: str, tqdm_class) -> str:
+        data = (self.source / filename).read_bytes()
+        out = Path(local_dir) / filename
+        out.parent.mkdir(parents=True, exist_ok=True)
+        bar = tqdm_class(total=len(data), initial=0)
+        with open(out, "wb") as f:
+            for i in range(0, len(data), 16384):
+                f.write(data[i:i + 16384])
+                bar.update(len(data[i:i + 16384]))
+        return str(out)
+
+
+def test_download_progress_cancel_resume(qtbot, tmp_path, source, monkeypatch) -> None:
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(downloads, "_hub", lambda: _FakeHub(source))
+    answers = Answers()
+    dlg = _dialog(qtbot, tmp_path / "models", answers)
+    names = [r[0] for r in _rows(dlg.catalogue)]
+    dlg.catalogue.setCurrentItem(dlg.catalogue.topLevelItem(names.index("SD-Turbo")))
+    seen: list[int] = []
+
+    def progress(done: int, total: int, name: str) -> None:
+        seen.append(done)
+        if len(seen) == 5:
+            dlg.cancel_download()
+
+    dlg.download_thread = None
+    assert dlg.download_selected()
+    dlg.download_thread.progress.connect(progress)
+    assert not dlg.download_button.isEnabled() and dlg.cancel_button.isEnabled()
+    qtbot.waitUntil(lambda: dlg.download_thread is None, timeout=WAIT)
+    assert "cancelled" in dlg.message.text() and "resumes" in dlg.message.text()
+    assert _rows(dlg.catalogue)[names.index("SD-Turbo")][3] == "Partly downloaded"
+    # Resume to the end: verified, listed as installed.
+    assert dlg.download_selected()
+    qtbot.waitUntil(lambda: dlg.download_thread is None, timeout=WAIT)
+    assert "downloaded and verified" in dlg.message.text() and dlg.progress.value() == 1000
+    assert _rows(dlg.catalogue)[names.index("SD-Turbo")][3] == "Installed"
+    assert "SD-Turbo" in [r[0] for r in _rows(dlg.installed)]
+    # Deleting a download asks first.
+    row = [r[0] for r in _rows(dlg.installed)].index("SD-Turbo")
+    dlg.installed.setCurrentItem(dlg.installed.topLevelItem(row))
+    answers.confirm = False
+    assert not dlg.remove_selected()
+    answers.confirm = True
+    assert dlg.remove_selected() and not (tmp_path / "models" / "sd-turbo").exists()
+
+
+def test_offline_download_is_a_clear_message(qtbot, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    dlg = _dialog(qtbot, tmp_path / "models", Answers())
+    dlg.catalogue.setCurrentItem(dlg.catalogue.topLevelItem(0))
+    assert dlg.download_selected()
+    qtbot.waitUntil(lambda: dlg.download_thread is None, timeout=WAIT)
+    assert "offline" in dlg.message.text().lower()
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.setattr(downloads, "_hub",
+                        lambda: _FakeHub(tmp_path, fail=ConnectionError("no route")))
+    assert dlg.download_selected()
+    qtbot.waitUntil(lambda: dlg.download_thread is None, timeout=WAIT)
+    assert "cannot be reached" in dlg.message.text()
+
+
+def test_manager_from_the_dock_refreshes_the_model_picker(qtbot, win, tmp_path, source
+                                                         ) -> None:
+    from aiart_desktop.ai.engine import Engine
+    from aiart_desktop.qt.ai_dock import open_model_manager
+
+    reg = ModelRegistry(tmp_path / "models", allow_pickle=False)
+    panel = ai_support.dock_window(win, reg, Engine(reg, device="cpu"))
+    try:
+        assert panel.form.model.count() == 1 and panel.form.no_model.isVisible()
+        dlg = open_model_manager(win, panel)
+        copy = tmp_path / "mine"
+        shutil.copytree(source, copy)
+        dlg.ask_folder = lambda parent: str(copy)
+        dlg.add_folder()
+        assert panel.form.model.count() == 2 and not panel.form.no_model.isVisible()
+        assert panel.form.current_model() == "mine"
+        dlg.close()
+    finally:
+        panel.worker.shutdown()
+    assert not panel.worker.running

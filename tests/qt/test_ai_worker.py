@@ -1,0 +1,163 @@
+"""The AI worker thread on its own: jobs run off the UI thread in order, progress with preview
+images, cancel (one job, everything, queued jobs), failures as messages, shutdown / restart,
+and no torch on the UI thread at start-up."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import ai_support
+import pytest
+from ai_support import make_doc
+from PySide6.QtCore import QThread
+from PySide6.QtGui import QImage
+
+from aiart_desktop.ai.capture import make_request
+from aiart_desktop.qt.worker import AiWorker
+
+pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
+tiny_registry = ai_support.tiny_registry  # fixtures
+tiny_engine = ai_support.tiny_engine
+stop_workers = ai_support.stop_workers
+WAIT = 30_000
+
+
+def _request(**kw):  # noqa: ANN003, ANN202
+    kw.setdefault("model", "tiny-inpaint")
+    kw.setdefault("steps", 3)
+    return make_request(make_doc(), "inpaint", prompt="a boat", **kw)
+
+
+def _record(worker: AiWorker) -> dict[str, list]:
+    log: dict[str, list] = {k: [] for k in ("started", "progress", "finished", "failed",
+                                            "cancelled", "threads")}
+    worker.started.connect(lambda j: log["started"].append(j))
+    worker.progress.connect(lambda j, s, t, img: log["progress"].append((j, s, t, img)))
+    worker.finished.connect(lambda j, r: log["finished"].append((j, r)))
+    worker.failed.connect(lambda j, m: log["failed"].append((j, m)))
+    worker.cancelled.connect(lambda j: log["cancelled"].append(j))
+    return log
+
+
+def test_jobs_run_on_the_worker_thread_in_order(qtbot, stop_workers, tiny_engine) -> None:
+    worker = AiWorker(engine=tiny_engine)
+    stop_workers.append(worker)
+    assert worker.thread() is worker.thread_handle is not QThread.currentThread()
+    log = _record(worker)
+    run_threads: list[object] = []
+    real_run = tiny_engine.run
+
+    def spy(*a, **k):  # noqa: ANN002, ANN003, ANN202
+        run_threads.append(QThread.currentThread())
+        return real_run(*a, **k)
+
+    tiny_engine.run = spy
+    try:
+        a = worker.submit(_request(seed=1, batch_size=2))
+        b = worker.submit(_request(seed=2))
+        assert (a, b) == (1, 2) and worker.busy
+        qtbot.waitUntil(lambda: len(log["finished"]) == 2, timeout=WAIT)
+    finally:
+        del tiny_engine.run
+    assert [j for j, _ in log["finished"]] == [a, b] and log["started"] == [a, b]
+    assert all(t is worker.thread_handle for t in run_threads)
+    assert log["finished"][0][1].seeds == [1, 2]
+    steps = [(s, t) for j, s, t, _ in log["progress"] if j == a]
+    assert steps and steps[-1][0] == steps[-1][1]
+    previews = [img for _, _, _, img in log["progress"] if img is not None]
+    assert previews and all(isinstance(i, QImage) and not i.isNull() for i in previews)
+    qtbot.waitUntil(lambda: not worker.busy)
+
+
+def test_cancel_all_cancels_running_and_queued_jobs(qtbot, stop_workers, tiny_engine) -> None:
+    worker = AiWorker(engine=tiny_engine)
+    stop_workers.append(worker)
+    log = _record(worker)
+    jobs = [worker.submit(_request(steps=100)) for _ in range(3)]
+    worker.cancel()
+    qtbot.waitUntil(lambda: len(log["cancelled"]) == 3, timeout=WAIT)
+    assert sorted(log["cancelled"]) == jobs and not log["finished"]
+    # Cancelling one job leaves the next alone.
+    c = worker.submit(_request(steps=100))
+    d = worker.submit(_request())
+    worker.cancel(c)
+    qtbot.waitUntil(lambda: len(log["finished"]) == 1, timeout=WAIT)
+    assert log["cancelled"][-1] == c and log["finished"][0][0] == d
+
+
+def test_failures_come_back_as_messages(qtbot, stop_workers, tiny_engine) -> None:
+    worker = AiWorker(engine=tiny_engine)
+    stop_workers.append(worker)
+    log = _record(worker)
+    bad = worker.submit(_request(model="no-such-model"))
+    ok = worker.submit(_request())
+    qtbot.waitUntil(lambda: len(log["finished"]) == 1, timeout=WAIT)
+    assert log["failed"][0][0] == bad and "no-such-model" in log["failed"][0][1]
+    assert log["finished"][0][0] == ok
+
+
+def test_non_ai_exception_and_oom_message(qtbot, stop_workers, tiny_engine, monkeypatch
+                                          ) -> None:
+    from aiart_desktop.ai import diffusion
+
+    worker = AiWorker(engine=tiny_engine)
+    stop_workers.append(worker)
+    log = _record(worker)
+
+    def oom(self, *a, **k):  # noqa: ANN001, ANN002, ANN003, ANN202
+        raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    monkeypatch.setattr(diffusion.DiffusionBackend, "_run", oom)
+    worker.submit(_request())
+    qtbot.waitUntil(lambda: len(log["failed"]) == 1, timeout=WAIT)
+    assert "out of memory" in log["failed"][0][1].lower()
+    monkeypatch.undo()
+    worker.submit(_request())
+    qtbot.waitUntil(lambda: len(log["finished"]) == 1, timeout=WAIT)
+
+
+def test_shutdown_stops_the_thread_and_submit_restarts_it(qtbot, stop_workers, tiny_engine
+                                                          ) -> None:
+    worker = AiWorker(engine=tiny_engine)
+    stop_workers.append(worker)
+    log = _record(worker)
+    worker.submit(_request(steps=200))
+    qtbot.waitUntil(lambda: bool(log["started"]), timeout=WAIT)
+    assert worker.shutdown() and not worker.running
+    assert worker.shutdown()  # twice is fine
+    job = worker.submit(_request())
+    qtbot.waitUntil(lambda: any(j == job for j, _ in log["finished"]), timeout=WAIT)
+    worker.unload()
+    worker.set_device("cpu")
+    qtbot.waitUntil(lambda: not worker.busy)
+
+
+def test_ui_start_up_imports_no_torch(tmp_path) -> None:
+    """The window with the AI dock installed, a model list read: torch is not imported."""
+    code = textwrap.dedent("""
+        import sys
+        from aiart_desktop.qt.main_window import MainWindow, create_app
+        from aiart_desktop.qt.ai_dock import install_ai_dock
+        from aiart_desktop.settings import Settings
+        app = create_app([])
+        win = MainWindow(settings=Settings(), autosave=False)
+        panel = install_ai_dock(win)
+        win.show()
+        win.docks["aiDock"].raise_()
+        app.processEvents()
+        panel.refresh_models()
+        bad = [m for m in ("torch", "diffusers", "transformers") if m in sys.modules]
+        win.close()
+        app.processEvents()
+        assert not panel.worker.running, "worker thread still running after close"
+        print("HEAVY:", bad)
+    """)
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen",
+               AIART_CONFIG_DIR=str(tmp_path / "c"), AIART_DATA_DIR=str(tmp_path / "d"))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=env, timeout=120, cwd=os.path.dirname(os.path.dirname(
+                             os.path.dirname(os.path.abspath(__file__)))))
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "HEAVY: []" in out.stdout
