@@ -72,6 +72,11 @@ def test_rect_marquee_selects_the_dragged_pixels_and_undoes(win) -> None:  # noq
     # Dragging up-left works the same.
     drag(win, [(100, 80), (20, 30)])
     assert np.array_equal(win.doc.selection, rect(win, 20, 30, 100, 80))
+    # The Feather option softens each new shape.
+    win.tool_options.feather.setValue(4.0)
+    drag(win, [(20, 30), (100, 80)])
+    assert np.array_equal(win.doc.selection, sel.feather(rect(win, 20, 30, 100, 80), 4.0))
+    assert 0 < win.doc.selection[30, 60] < 255
 
 
 def test_marquee_shift_makes_a_square_and_alt_draws_from_the_centre(win) -> None:  # noqa: ANN001
@@ -356,6 +361,13 @@ def test_marching_ants_follow_the_selection(win) -> None:  # noqa: ANN001
     assert c.ants.offset != offset
     QTest.keyClick(win, Qt.Key.Key_D, Mod.ControlModifier)
     assert c.ants.path().isEmpty() and not c.ants.timer.isActive()
+    # A canvas size change drops the selection (and its undo brings it back): the ants follow.
+    doc.set_selection(rect(win, 20, 30, 100, 80))
+    doc.resize_canvas(300, 200, 10, 5)
+    assert doc.selection is None and c.ants.path().isEmpty()
+    win.undo()
+    assert c.ants.path().boundingRect() == QRectF(20, 30, 80, 50)
+    doc.set_selection(None)
     # A soft selection shows its 50 % contour; holes get their own outline.
     ring = sel.feather(rect(win, 40, 40, 200, 140), 8)
     ring[80:100, 100:120] = 0

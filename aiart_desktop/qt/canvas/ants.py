@@ -8,7 +8,7 @@ cosmetic pen, so it costs the same at any zoom.
 """
 from __future__ import annotations
 
-import math
+import time
 
 import numpy as np
 from PySide6.QtCore import QByteArray, QDataStream, QObject, QPointF, QRect, QRectF, Qt, QTimer
@@ -212,8 +212,13 @@ class MarchingAnts(QObject):
         p.translate(o)
         p.scale(s, s)
         p.setBrush(Qt.BrushStyle.NoBrush)
+        t0 = time.perf_counter()
         draw_dashed(p, path, self.offset)
         p.restore()
+        # An outline of a million points (a wand on noise) is slow to stroke: march slower
+        # rather than keep the UI thread busy.
+        cost_ms = (time.perf_counter() - t0) * 1000.0
+        self.timer.setInterval(int(min(1000.0, max(FPS_INTERVAL_MS, 8.0 * cost_ms))))
 
 
 def draw_dashed(p: QPainter, path: QPainterPath, offset: float = 0.0) -> None:
@@ -229,16 +234,3 @@ def draw_dashed(p: QPainter, path: QPainterPath, offset: float = 0.0) -> None:
     p.setPen(black)
     p.drawPath(path)
 
-
-def ellipse_path(x0: float, y0: float, x1: float, y1: float) -> QPainterPath:
-    path = QPainterPath()
-    path.addEllipse(QRectF(QPointF(x0, y0), QPointF(x1, y1)).normalized())
-    return path
-
-
-def snap45(x0: float, y0: float, x: float, y: float) -> tuple[float, float]:
-    """(x, y) moved onto the nearest 45° ray from (x0, y0), keeping its distance."""
-    dx, dy = x - x0, y - y0
-    d = math.hypot(dx, dy)
-    a = round(math.atan2(dy, dx) / (math.pi / 4)) * (math.pi / 4)
-    return x0 + d * math.cos(a), y0 + d * math.sin(a)

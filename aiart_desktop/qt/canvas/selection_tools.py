@@ -17,7 +17,7 @@ from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
 from ...core import selection as sel
 from ...core.geometry import Rect
 from ...core.selection import Op
-from .ants import draw_dashed, snap45
+from .ants import draw_dashed
 from .tools import PointerEvent, Tool
 
 if TYPE_CHECKING:
@@ -387,6 +387,14 @@ class WandTool(SelectionTool):
         shape = sel.magic_wand(image, x, y, st.wand_tolerance, st.wand_contiguous,
                                st.wand_antialias)
         self.apply(shape)
+
+
+def snap45(x0: float, y0: float, x: float, y: float) -> tuple[float, float]:
+    """(x, y) moved onto the nearest 45° ray from (x0, y0), keeping its distance."""
+    dx, dy = x - x0, y - y0
+    d = math.hypot(dx, dy)
+    a = round(math.atan2(dy, dx) / (math.pi / 4)) * (math.pi / 4)
+    return x0 + d * math.cos(a), y0 + d * math.sin(a)
 
 
 def _dist(a: QPointF, b: QPointF) -> float:

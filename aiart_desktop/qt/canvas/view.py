@@ -98,6 +98,7 @@ class CanvasView(CanvasInput, QAbstractScrollArea):
     def _size_changed(self, _w: int, _h: int) -> None:
         if self.cache is not None:
             self.cache.reset()
+        self._selection_changed()   # the canvas size change moved or cropped the selection
         self._update_scrollbars()
         self.viewport().update()
 
