@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QEvent, QObject, QRectF, Qt, QTimer
-from PySide6.QtGui import QAction, QColor, QImage, QKeySequence, QPainter, QPaintEvent, QPen
+from PySide6.QtCore import QEvent, QObject, QRectF, Qt
+from PySide6.QtGui import QAction, QColor, QImage, QKeySequence, QPainter, QPaintEvent
 from PySide6.QtWidgets import QApplication, QWidget
 
 from ..core.geometry import Rect
@@ -26,15 +26,19 @@ if TYPE_CHECKING:
     from ..ai.models import ModelRegistry
 
 
+CAPTION_H = 20
+
+
 class CanvasPreview(QWidget):
     """A see-through layer over the canvas viewport showing an image over a document rect.
 
     It asks the canvas for the mapping at paint time, and the canvas repaints it whenever it
     repaints itself (zoom, pan), so it never drifts; mouse and tablet events pass through."""
 
-    def __init__(self, canvas: Any) -> None:
+    def __init__(self, canvas: Any, caption: Any = None) -> None:
         super().__init__(canvas.viewport())
         self.canvas = canvas
+        self.caption = caption  # () -> str: a label drawn above the preview
         self.image: QImage | None = None
         self.rect_doc: Rect | None = None
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
@@ -55,7 +59,7 @@ class CanvasPreview(QWidget):
         self.setVisible(self.image is not None)
         for r in (old, self._view_rect()):
             if r is not None:
-                self.update(r.toAlignedRect().adjusted(-3, -3, 3, 3))
+                self.update(r.toAlignedRect().adjusted(-3, -CAPTION_H - 3, 600, 3))
 
     def _view_rect(self) -> QRectF | None:
         if self.rect_doc is None:
@@ -70,15 +74,22 @@ class CanvasPreview(QWidget):
         p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform,
                         self.image.width() < r.width() or self.canvas.zoom < 1.0)
         p.drawImage(r, self.image)
-        pen = QPen(QColor(255, 255, 255, 200), 1, Qt.PenStyle.DashLine)
-        p.setPen(pen)
-        p.setBrush(Qt.BrushStyle.NoBrush)
-        p.drawRect(r.adjusted(-0.5, -0.5, 0.5, 0.5))
+        text = self.caption() if self.caption is not None else ""
+        if text:
+            fm = p.fontMetrics()
+            box = QRectF(r.left(), r.top() - CAPTION_H, fm.horizontalAdvance(text) + 12,
+                         CAPTION_H)
+            if box.top() < 0:
+                box.moveTop(r.top())
+            p.fillRect(box, QColor(30, 30, 30, 210))
+            p.setPen(QColor(235, 235, 235))
+            p.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
         p.end()
 
 
 class _CloseWatcher(QObject):
-    """Stops the worker once the window has really closed (a close can be refused)."""
+    """Stops the worker as soon as the window accepts a close (a close can be refused): the
+    close event is handed to the window here, and its answer read back."""
 
     def __init__(self, win: QWidget, stop: Any) -> None:
         super().__init__(win)
@@ -86,13 +97,12 @@ class _CloseWatcher(QObject):
         win.installEventFilter(self)
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802
-        if obj is self._win and event.type() == QEvent.Type.Close:
-            QTimer.singleShot(0, self._check)
-        return False
-
-    def _check(self) -> None:
-        if not self._win.isVisible():
+        if obj is not self._win or event.type() != QEvent.Type.Close:
+            return False
+        self._win.event(event)  # closeEvent: may ask to save, may refuse
+        if event.isAccepted():
             self._stop()
+        return True  # handled; the window's answer stays in event.isAccepted()
 
 
 def _action(win: Any, text: str, keys: list[str], slot: Any, tip: str) -> QAction:
@@ -138,7 +148,7 @@ def install_ai_dock(win: Any, *, registry: ModelRegistry | None = None,
 
     # Live preview and picked variation over the canvas.
     if overlay and hasattr(win, "canvas"):
-        preview = CanvasPreview(win.canvas)
+        preview = CanvasPreview(win.canvas, panel.preview_caption)
         panel.preview_changed.connect(preview.set_preview)
         win.ai_canvas_preview = preview
     if hasattr(win, "statusBar"):

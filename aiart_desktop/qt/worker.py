@@ -15,10 +15,12 @@ imported on the worker thread only, through the engine, on the first job.
 """
 from __future__ import annotations
 
+import atexit
 import itertools
 import queue
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +40,16 @@ class _Task:
     job_id: int
     kind: str                     # "run", "unload", "device"
     payload: Any = None
+
+
+def _stop_at_exit(ref: weakref.ref[AiWorker]) -> None:
+    """Last resort: a QThread destroyed while running aborts the process."""
+    worker = ref()
+    if worker is not None:
+        try:
+            worker.shutdown()
+        except RuntimeError:  # its C++ side is already gone
+            pass
 
 
 def rgb_to_qimage(rgb: np.ndarray) -> QImage:
@@ -75,6 +87,7 @@ class AiWorker(QObject):
         self.moveToThread(self._thread)
         self._wake.connect(self._drain)
         self._thread.start()
+        atexit.register(_stop_at_exit, weakref.ref(self))
 
     # ---- UI-thread API ---------------------------------------------------------------------
     @property

@@ -10,6 +10,7 @@ from typing import Any
 from PySide6.QtCore import QRegularExpression, Qt, Signal
 from PySide6.QtGui import QRegularExpressionValidator
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QGridLayout,
@@ -30,16 +31,15 @@ from .widgets import SliderSpin
 # (op, combo label, run-button label, hint)
 OPERATIONS: tuple[tuple[str, str, str, str], ...] = (
     ("inpaint", "Fill selection", "Fill selection",
-     "Repaint the selected area from the prompt so it blends with its surroundings. "
-     "Without a model, fills it from the surroundings (removes objects)."),
+     "Repaint the selection from the prompt, blended into its surroundings. "
+     "With no model: erase it into the background."),
     ("img2img", "Refine", "Refine",
-     "Repaint the selection (or the whole layer) keeping its composition; "
-     "strength sets how much changes."),
+     "Repaint the selection (or the layer) keeping its layout; strength sets how much "
+     "changes."),
     ("txt2img", "Generate", "Generate",
-     "Paint a new picture from the prompt, sized to the selection (or the canvas), "
-     "on a new layer."),
+     "A new picture from the prompt, the size of the selection (or canvas)."),
     ("outpaint", "Expand canvas", "Expand canvas",
-     "Grow the canvas on one side and paint the new strip to continue the picture."),
+     "Grow the canvas on one side and continue the picture into the new strip."),
 )
 OP_IDS = tuple(o[0] for o in OPERATIONS)
 NEEDS_MODEL = ("img2img", "txt2img")
@@ -83,21 +83,21 @@ class AiForm(QWidget):
         self.model.setToolTip("The model that paints. The classical fill needs none: it "
                               "continues the surroundings into the selection.")
         self.model.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.model.setMinimumContentsLength(12)
+        self.model.setMinimumContentsLength(8)
         self.models_button = QPushButton("Models…")
         self.models_button.setToolTip("Download recommended models, add your own, remove them")
         self.models_button.clicked.connect(self.manage_models)
         self.no_model = QLabel(
-            "No diffusion model installed yet. <b>Fill selection</b> works now with the "
-            "classical fill; for prompts, open <b>Models…</b> to download SD-Turbo "
-            "(2.6 GB) or add a diffusers folder or a .safetensors file.")
+            "No diffusion model yet: <b>Fill selection</b> uses the classical fill (no "
+            "prompt needed). For prompts, click <b>Models…</b> to download SD-Turbo "
+            "(2.6 GB) or add your own.")
         self.no_model.setWordWrap(True)
         self.no_model.setStyleSheet("color: #e0c080;")
 
         self.strength = SliderSpin("Strength", 0, 100, suffix=" %",
                                    tooltip="How much may change: low keeps the original, "
                                            "100 % repaints freely")
-        self.strength.label.setMinimumWidth(64)
+        self.strength.label.setMinimumWidth(0)
         self.area = QComboBox()
         self.area.addItem("Selection", "selection")
         self.area.addItem("Whole layer", "layer")
@@ -135,18 +135,20 @@ class AiForm(QWidget):
         self.seed.setPlaceholderText("random")
         self.seed.setToolTip("Seed: the same seed and settings give the same picture. "
                              "Shows the last seed used.")
-        self.seed_lock = QToolButton()
-        self.seed_lock.setText("Lock")
-        self.seed_lock.setCheckable(True)
+        self.seed.setMinimumWidth(60)
+        self.seed_lock = QCheckBox("Lock")
         self.seed_lock.setToolTip("Locked: reuse this seed. Unlocked: a new random seed each "
                                   "run (the field shows the last one used)")
-        self.seed_dice = QToolButton()
-        self.seed_dice.setText("New")
+        self.seed_dice = QPushButton("New")
+        self.seed_dice.setFixedWidth(self.seed_dice.fontMetrics().horizontalAdvance("New") + 24)
         self.seed_dice.setToolTip("Pick a new random seed and lock it")
         self.seed_dice.clicked.connect(self._new_seed)
         self.seed.textEdited.connect(lambda t: self.seed_lock.setChecked(bool(t)))
 
         self._build_layout()
+        for sig in (self.steps.valueChanged, self.guidance.valueChanged,
+                    self.scheduler.currentIndexChanged, self.negative.textChanged):
+            sig.connect(lambda *_: self._more_summary())
         self.op.currentIndexChanged.connect(self._op_changed)
         self.model.currentIndexChanged.connect(self._model_changed)
         self.set_models([], "")
@@ -155,57 +157,89 @@ class AiForm(QWidget):
     def _build_layout(self) -> None:
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
-        row = QHBoxLayout()
-        op_label = QLabel("&Operation")
-        op_label.setBuddy(self.op)
-        row.addWidget(op_label)
-        row.addWidget(self.op, 1)
-        lay.addLayout(row)
-        lay.addWidget(self.op_hint)
+        g = QGridLayout()
+        g.setHorizontalSpacing(6)
+        g.setColumnStretch(1, 1)
+
+        def row(text: str, *widgets: QWidget) -> QLabel:
+            r = g.rowCount()
+            label = QLabel(text)
+            label.setBuddy(widgets[0])
+            g.addWidget(label, r, 0)
+            if len(widgets) == 1:
+                g.addWidget(widgets[0], r, 1)
+            else:
+                box = QHBoxLayout()
+                for i, w in enumerate(widgets):
+                    box.addWidget(w, 1 if i == 0 else 0)
+                g.addLayout(box, r, 1)
+            return label
+
+        row("&Operation", self.op)
+        g.addWidget(self.op_hint, g.rowCount(), 0, 1, 2)
+        lay.addLayout(g)
         p_label = QLabel("&Prompt")
         p_label.setBuddy(self.prompt)
         lay.addWidget(p_label)
         lay.addWidget(self.prompt)
-        n_label = QLabel("&Negative prompt")
-        n_label.setBuddy(self.negative)
-        lay.addWidget(n_label)
-        lay.addWidget(self.negative)
-        row = QHBoxLayout()
-        m_label = QLabel("&Model")
-        m_label.setBuddy(self.model)
-        row.addWidget(m_label)
-        row.addWidget(self.model, 1)
-        row.addWidget(self.models_button)
-        lay.addLayout(row)
-        lay.addWidget(self.no_model)
-        lay.addWidget(self.strength)
         g = QGridLayout()
         g.setHorizontalSpacing(6)
-        self.area_label = QLabel("Area")
-        self.dir_label = QLabel("Grow")
-        g.addWidget(self.area_label, 0, 0)
-        g.addWidget(self.area, 0, 1, 1, 3)
-        g.addWidget(self.dir_label, 1, 0)
-        g.addWidget(self.direction, 1, 1)
-        g.addWidget(self.pixels, 1, 2, 1, 2)
-        for r, items in enumerate(((("Variations", self.batch), ("Steps", self.steps)),
-                                   (("Guidance", self.guidance), ("Sampler", self.scheduler))),
-                                  start=2):
-            for c, (text, w) in enumerate(items):
-                lab = QLabel(text)
-                lab.setBuddy(w)
-                g.addWidget(lab, r, c * 2)
-                g.addWidget(w, r, c * 2 + 1)
-        seed_row = QHBoxLayout()
-        seed_row.addWidget(self.seed, 1)
-        seed_row.addWidget(self.seed_lock)
-        seed_row.addWidget(self.seed_dice)
-        g.addWidget(QLabel("Seed"), 4, 0)
-        g.addLayout(seed_row, 4, 1, 1, 3)
         g.setColumnStretch(1, 1)
-        g.setColumnStretch(3, 1)
+        head = QHBoxLayout()
+        m_label = QLabel("&Model")
+        m_label.setBuddy(self.model)
+        head.addWidget(m_label)
+        head.addStretch(1)
+        head.addWidget(self.models_button)
+        g.addLayout(head, g.rowCount(), 0, 1, 2)
+        g.addWidget(self.model, g.rowCount(), 0, 1, 2)
+        g.addWidget(self.no_model, g.rowCount(), 0, 1, 2)
+        g.addWidget(self.strength, g.rowCount(), 0, 1, 2)
+        self.area_label = row("Area", self.area)
+        self.dir_label = row("Grow", self.direction, self.pixels)
+        row("&Variations", self.batch)
+        row("&Seed", self.seed, self.seed_lock, self.seed_dice)
         lay.addLayout(g)
+        # Sampling settings, folded away by default (they rarely change for a given model).
+        self.more = QToolButton()
+        self.more.setText("More settings")
+        self.more.setCheckable(True)
+        self.more.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.more.setArrowType(Qt.ArrowType.RightArrow)
+        self.more.setStyleSheet("QToolButton { border: none; padding: 2px 0; }")
+        self.more.setToolTip("Negative prompt, steps, guidance and sampler")
+        self.more_box = QWidget()
+        g = QGridLayout(self.more_box)
+        g.setContentsMargins(0, 0, 0, 0)
+        g.setHorizontalSpacing(6)
+        g.setColumnStretch(1, 1)
+        n_label = QLabel("&Negative prompt")
+        n_label.setBuddy(self.negative)
+        g.addWidget(n_label, 0, 0, 1, 2)
+        g.addWidget(self.negative, 1, 0, 1, 2)
+        row("S&teps", self.steps)
+        row("&Guidance", self.guidance)
+        row("Sa&mpler", self.scheduler)
+        self.more_box.hide()
+        self.more.toggled.connect(self._show_more)
+        lay.addWidget(self.more)
+        lay.addWidget(self.more_box)
         self.strength.set_value(100)
+
+    def _show_more(self, on: bool) -> None:
+        self.more_box.setVisible(on)
+        self.more.setArrowType(Qt.ArrowType.DownArrow if on else Qt.ArrowType.RightArrow)
+        self._more_summary()
+
+    def _more_summary(self) -> None:
+        """The folded section's title says what is set, so nothing hides surprises."""
+        if self.current_model() == CLASSICAL:
+            text = "More settings (not used by the classical fill)"
+        else:
+            neg = "negative prompt, " if self.negative.toPlainText().strip() else ""
+            text = (f"{neg}{self.steps.value()} steps, guidance {self.guidance.value():g}, "
+                    f"{self.scheduler.currentText()}")
+        self.more.setText(text)
 
     # ---- state -----------------------------------------------------------------------------
     def current_op(self) -> str:
@@ -266,8 +300,9 @@ class AiForm(QWidget):
 
     def _model_changed(self, *_a: Any) -> None:
         diffusion = self.current_model() != CLASSICAL
-        for w in (self.steps, self.guidance, self.scheduler, self.negative):
+        for w in (self.steps, self.guidance, self.scheduler, self.negative, self.strength):
             w.setEnabled(diffusion)
+        self._more_summary()
         self.model_changed.emit(self.current_model())
 
     def apply_defaults(self, defaults: dict[str, Any]) -> None:

@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QScrollArea,
-    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -33,7 +32,8 @@ from ...ai.requests import CLASSICAL
 from ...core.geometry import Rect
 from ..convert import array_to_qimage
 from .ai_form import AiForm
-from .variations import VariationStrip, blended_rgba
+from .ai_preview import LiveMask, canvas_rect, live_rect
+from .variations import VariationsBox, blended_rgba
 
 if TYPE_CHECKING:
     from ...ai.models import ModelRegistry
@@ -43,28 +43,6 @@ if TYPE_CHECKING:
     from ..worker import AiWorker
 
 PREVIEW_SIDE = 150
-
-
-def canvas_rect(request: AiRequest, rect: Rect) -> Rect:
-    """Where a result over `rect` sits on the canvas as it was when `request` was made (an
-    outpaint result is in the grown canvas's coordinates: shift it back)."""
-    if request.op != "outpaint":
-        return rect
-    from ...ai.capture import outpaint_plan
-
-    w, h = request.canvas_size
-    _, _, dx, dy, _ = outpaint_plan(w, h, request.direction, request.pixels)  # type: ignore
-    return rect.translated(-dx, -dy)
-
-
-def _live_rect(request: AiRequest) -> Rect:
-    if request.op != "outpaint":
-        return request.rect
-    from ...ai.capture import outpaint_layout
-
-    region, _, _ = outpaint_layout(request.canvas_size, request.rect,
-                                   request.direction, request.pixels)  # type: ignore
-    return canvas_rect(request, region)
 
 
 class AiPanel(QWidget):
@@ -87,7 +65,7 @@ class AiPanel(QWidget):
         self._job_doc: Document | None = None
         self._job_request: AiRequest | None = None
         self._t0 = 0.0
-        self._live_mask: tuple[tuple[int, int], QImage] | None = None
+        self._live_mask: LiveMask | None = None
         self._preview: tuple[QImage, Rect] | None = None
         self._build()
         worker.started.connect(self._on_started)
@@ -124,20 +102,15 @@ class AiPanel(QWidget):
         self.live.setFixedHeight(PREVIEW_SIDE)
         self.live.setFrameShape(QFrame.Shape.StyledPanel)
         self.live.setToolTip("Live preview of the running job (also shown on the canvas)")
-        self.results_label = QLabel("<b>Variations</b>")
-        self.strip = VariationStrip()
+        self.results = VariationsBox()
+        self.strip = self.results.strip
+        self.apply_button = self.results.apply_button
+        self.regen_button = self.results.regen_button
+        self.discard_button = self.results.discard_button
         self.strip.picked.connect(self._picked)
         self.strip.apply_requested.connect(self.apply)
-        self.apply_button = QPushButton("Apply")
-        self.apply_button.setToolTip("Put the picked variation on a new layer (Enter in the "
-                                     "strip); one undo step. The strip stays for another.")
         self.apply_button.clicked.connect(lambda: self.apply())
-        self.regen_button = QPushButton("Re-generate")
-        self.regen_button.setToolTip("Put the picked variation's prompt, seed and settings (or "
-                                     "those of the active AI layer) back in the form to tweak")
         self.regen_button.clicked.connect(self.regenerate)
-        self.discard_button = QPushButton("Discard")
-        self.discard_button.setToolTip("Clear the variations and the canvas preview")
         self.discard_button.clicked.connect(self.discard)
 
         inner = QWidget()
@@ -152,14 +125,8 @@ class AiPanel(QWidget):
         lay.addWidget(self.status)
         lay.addWidget(self.error)
         lay.addWidget(self.live)
-        lay.addWidget(self.results_label)
-        lay.addWidget(self.strip)
-        row = QHBoxLayout()
-        for b in (self.apply_button, self.regen_button, self.discard_button):
-            row.addWidget(b)
-        lay.addLayout(row)
+        lay.addWidget(self.results)
         lay.addStretch(1)
-        self.strip.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         scroll = QScrollArea()
         scroll.setWidget(inner)
         scroll.setWidgetResizable(True)
@@ -170,6 +137,7 @@ class AiPanel(QWidget):
         outer.addWidget(scroll)
         self.live.hide()
         self.error.hide()
+        self.progress.hide()
         self._sync()
 
     # ---- models ----------------------------------------------------------------------------
@@ -241,10 +209,11 @@ class AiPanel(QWidget):
             return 0
         self._show_error("")
         self._job_doc, self._job_request = self.doc, request
-        self._live_mask = None
+        self._live_mask = LiveMask(request)
         self._t0 = time.perf_counter()
         self._job = self.worker.submit(request)
         self.progress.setRange(0, 0)
+        self.progress.show()
         self.status.setText("Waiting for the AI worker…")
         self.running_changed.emit(True)
         self._sync()
@@ -288,36 +257,19 @@ class AiPanel(QWidget):
             return
         self.progress.setRange(0, max(1, total))
         self.progress.setValue(min(step, total))
-        if image is not None and self._job_request is not None:
+        if image is not None and self._job_request is not None and self._live_mask:
             self.live.setPixmap(QPixmap.fromImage(image).scaled(
                 PREVIEW_SIDE * 2, PREVIEW_SIDE - 6, Qt.AspectRatioMode.KeepAspectRatio,
                 Qt.TransformationMode.SmoothTransformation))
             self.live.show()
-            self._set_preview(self._masked_live(image), _live_rect(self._job_request))
-
-    def _masked_live(self, image: QImage) -> QImage:
-        """The live preview with the request's selection as alpha (the scaled-down mask is
-        cached per job)."""
-        req = self._job_request
-        if req is None or req.mask is None or req.op == "outpaint":
-            return image
-        size = (image.width(), image.height())
-        if self._live_mask is None or self._live_mask[0] != size:
-            m = req.mask
-            mimg = QImage(m.tobytes(), m.shape[1], m.shape[0], m.shape[1],
-                          QImage.Format.Format_Grayscale8).scaled(
-                size[0], size[1], Qt.AspectRatioMode.IgnoreAspectRatio,
-                Qt.TransformationMode.SmoothTransformation)
-            self._live_mask = (size, mimg)
-        out = image.convertToFormat(QImage.Format.Format_ARGB32)
-        out.setAlphaChannel(self._live_mask[1])
-        return out
+            self._set_preview(self._live_mask.apply(image), live_rect(self._job_request))
 
     def _end_job(self) -> tuple[Document | None, float]:
         doc, dt = self._job_doc, time.perf_counter() - self._t0
         self._job, self._job_doc, self._job_request = 0, None, None
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
+        self.progress.hide()
         self.live.hide()
         self.running_changed.emit(False)
         self._sync()
@@ -333,9 +285,10 @@ class AiPanel(QWidget):
         self.result, self.result_doc = result, doc
         self.form.show_seed(result.seeds[0])
         n = len(result.images)
-        what = "fill" if result.backend == "classical" else f"variation{'s' * (n != 1)}"
-        self.status.setText(f"{n} {what} in {dt:.1f} s ({result.model_name}). Pick one with "
-                            "the arrow keys; Enter or Apply puts it on a new layer.")
+        how = "classical fill" if result.backend == "classical" else result.model_name
+        self.status.setText(f"{n} result{'s' * (n != 1)} in {dt:.1f} s ({how}), previewed on "
+                            "the canvas. Pick with the arrow keys; Enter or Apply adds it as "
+                            "a new layer.")
         focus = self.focusWidget()
         self.strip.set_result(result)
         self._sync()
@@ -438,6 +391,16 @@ class AiPanel(QWidget):
     def preview(self) -> tuple[QImage, Rect] | None:
         return self._preview
 
+    def preview_caption(self) -> str:
+        """A short caption for the canvas preview (what it is, how to keep it)."""
+        if self._job:
+            return f"AI preview · step {self.progress.value()}/{self.progress.maximum()}"
+        i = self.strip.chosen()
+        if self.result is not None and i >= 0:
+            return (f"Preview {i + 1}/{len(self.result.images)} · not applied yet — "
+                    "Enter or Apply adds it as a layer")
+        return ""
+
     def _set_preview(self, image: QImage | None, rect: Rect | None) -> None:
         self._preview = None if image is None or rect is None else (image, rect)
         if self.isVisible() or image is None:
@@ -466,7 +429,4 @@ class AiPanel(QWidget):
         self.apply_button.setEnabled(has)
         self.discard_button.setEnabled(self.result is not None)
         self.regen_button.setEnabled(not running and self._source_record() is not None)
-        self.results_label.setVisible(self.result is not None)
-        self.strip.setVisible(self.result is not None)
-        for b in (self.apply_button, self.regen_button, self.discard_button):
-            b.setVisible(self.result is not None or b is self.regen_button)
+        self.results.show_results(self.result is not None)

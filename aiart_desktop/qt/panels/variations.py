@@ -9,13 +9,24 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QIcon, QImage, QKeyEvent, QPixmap
-from PySide6.QtWidgets import QAbstractItemView, QListView, QListWidget, QListWidgetItem, QWidget
+from PySide6.QtGui import QIcon, QImage, QKeyEvent, QPixmap, QResizeEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QLabel,
+    QListView,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 if TYPE_CHECKING:
     from ...ai.requests import AiResult
 
-THUMB = 88
+THUMB = 76
+CELL_W, CELL_H = THUMB + 14, THUMB + 38
 
 
 def blended_rgba(result: AiResult, index: int) -> np.ndarray:
@@ -63,12 +74,14 @@ class VariationStrip(QListWidget):
         self.setResizeMode(QListView.ResizeMode.Adjust)
         self.setMovement(QListView.Movement.Static)
         self.setIconSize(QSize(THUMB, THUMB))
-        self.setGridSize(QSize(THUMB + 14, THUMB + 26))
+        self.setGridSize(QSize(CELL_W, CELL_H))
+        self.setWordWrap(True)
         self.setSpacing(2)
         self.setUniformItemSizes(True)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setMinimumHeight(THUMB + 34)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # sized to fit
+        self.setMinimumHeight(CELL_H + 8)
         self.setToolTip("Variations: click or use the arrow keys to preview one on the canvas; "
                         "Enter or double-click applies it as a new layer")
         self.currentRowChanged.connect(self.picked)
@@ -80,16 +93,32 @@ class VariationStrip(QListWidget):
         self.result = result
         if result is not None:
             for i, seed in enumerate(result.seeds):
-                item = QListWidgetItem(QIcon(_pixmap(preview_rgb(result, i), THUMB)),
-                                       f"#{i + 1} · {seed}")
+                pm = _pixmap(preview_rgb(result, i), THUMB)
+                icon = QIcon(pm)
+                icon.addPixmap(pm, QIcon.Mode.Selected)  # no highlight tint on the picture
+                item = QListWidgetItem(icon, f"#{i + 1}\n{seed}")
                 item.setToolTip(f"Variation {i + 1}, seed {seed}\n{result.parameters(i)}")
                 item.setTextAlignment(Qt.AlignmentFlag.AlignHCenter)
                 self.addItem(item)
         self.blockSignals(False)
+        self._fit_rows()
         if result is not None and result.images:
             self.setCurrentRow(0)
         else:
             self.picked.emit(-1)
+
+    def _fit_rows(self) -> None:
+        """As tall as the rows of thumbnails need, so none hides below the dock's fold."""
+        per_row = max(1, (self.viewport().width() - 4) // CELL_W)
+        rows = max(1, -(-self.count() // per_row))
+        h = rows * CELL_H + 2 * self.frameWidth() + 8
+        if self.minimumHeight() != h:
+            self.setMinimumHeight(h)
+            self.setMaximumHeight(h)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._fit_rows()
 
     def chosen(self) -> int:
         return self.currentRow() if self.result is not None else -1
@@ -101,3 +130,33 @@ class VariationStrip(QListWidget):
             event.accept()
             return
         super().keyPressEvent(event)
+
+
+class VariationsBox(QWidget):
+    """The strip with its title and its Apply / Re-generate / Discard buttons."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.title = QLabel("<b>Variations</b>")
+        self.strip = VariationStrip()
+        self.apply_button = QPushButton("Apply")
+        self.apply_button.setToolTip("Put the picked variation on a new layer (Enter in the "
+                                     "strip); one undo step. The strip stays for another.")
+        self.regen_button = QPushButton("Re-generate")
+        self.regen_button.setToolTip("Put the picked variation's prompt, seed and settings (or "
+                                     "those of the active AI layer) back in the form to tweak")
+        self.discard_button = QPushButton("Discard")
+        self.discard_button.setToolTip("Clear the variations and the canvas preview")
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.title)
+        lay.addWidget(self.strip)
+        row = QHBoxLayout()
+        for b in (self.apply_button, self.regen_button, self.discard_button):
+            row.addWidget(b)
+        lay.addLayout(row)
+
+    def show_results(self, on: bool) -> None:
+        """Without results only Re-generate shows (it can read the active AI layer)."""
+        for w in (self.title, self.strip, self.apply_button, self.discard_button):
+            w.setVisible(on)

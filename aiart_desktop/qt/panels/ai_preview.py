@@ -1,0 +1,60 @@
+"""Where AI previews go on the canvas, and the live preview masked by the selection."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage
+
+if TYPE_CHECKING:
+    from ...ai.requests import AiRequest
+    from ...core.geometry import Rect
+
+
+def canvas_rect(request: AiRequest, rect: Rect) -> Rect:
+    """Where a result over `rect` sits on the canvas as it was when `request` was made (an
+    outpaint result is in the grown canvas's coordinates: shift it back)."""
+    if request.op != "outpaint":
+        return rect
+    from ...ai.capture import outpaint_plan
+
+    w, h = request.canvas_size
+    _, _, dx, dy, _ = outpaint_plan(w, h, request.direction, request.pixels)  # type: ignore
+    return rect.translated(-dx, -dy)
+
+
+def live_rect(request: AiRequest) -> Rect:
+    """The canvas area a running job's previews cover (for outpaint: strip + new area)."""
+    if request.op != "outpaint":
+        return request.rect
+    from ...ai.capture import outpaint_layout
+
+    region, _, _ = outpaint_layout(request.canvas_size, request.rect,
+                                   request.direction, request.pixels)  # type: ignore
+    return canvas_rect(request, region)
+
+
+class LiveMask:
+    """Gives each small live preview of one job the request's selection as alpha, so the
+    canvas shows the selected area changing, not the context around it. The scaled-down mask
+    is made once per preview size."""
+
+    def __init__(self, request: AiRequest) -> None:
+        self.request = request
+        self._cache: tuple[tuple[int, int], QImage] | None = None
+
+    def apply(self, image: QImage) -> QImage:
+        req = self.request
+        if req.mask is None or req.op == "outpaint":
+            return image
+        size = (image.width(), image.height())
+        if self._cache is None or self._cache[0] != size:
+            m = req.mask
+            mask = QImage(m.tobytes(), m.shape[1], m.shape[0], m.shape[1],
+                          QImage.Format.Format_Grayscale8).scaled(
+                size[0], size[1], Qt.AspectRatioMode.IgnoreAspectRatio,
+                Qt.TransformationMode.SmoothTransformation)
+            self._cache = (size, mask)
+        out = image.convertToFormat(QImage.Format.Format_ARGB32)
+        out.setAlphaChannel(self._cache[1])
+        return out
