@@ -135,7 +135,10 @@ class AiWorker(QObject):
     def shutdown(self, timeout_ms: int = -1) -> bool:
         """Cancel everything and stop the thread; True when it has stopped. Safe to call twice;
         a later `submit` starts the thread again."""
-        if not self._thread.isRunning():
+        try:
+            if not self._thread.isRunning():
+                return True
+        except RuntimeError:  # the C++ thread object is gone (interpreter shutdown)
             return True
         self.cancel()
         self._thread.quit()
