@@ -69,7 +69,7 @@ def test_lists_catalogue_adds_folder_and_removes(qtbot, tmp_path, source) -> Non
     names = [r[0] for r in cat]
     assert "SD-Turbo" in names and any("Inpainting" in n for n in names)
     turbo = cat[names.index("SD-Turbo")]
-    assert turbo[1] == "2.5 GB" and "Stability" in turbo[2] and turbo[3] == "Not downloaded"
+    assert turbo[1] == "2.6 GB" and "Stability" in turbo[2] and turbo[3] == "Not downloaded"
     dlg.catalogue.setCurrentItem(dlg.catalogue.topLevelItem(names.index("SD-Turbo")))
     assert "Licence" in dlg.details.text() and dlg.download_button.isEnabled()
     changed: list[bool] = []
@@ -154,6 +154,7 @@ def test_download_progress_cancel_resume(qtbot, tmp_path, source, monkeypatch) -
     qtbot.waitUntil(lambda: dlg.download_thread is None, timeout=WAIT)
     assert "cancelled" in dlg.message.text() and "resumes" in dlg.message.text()
     assert _rows(dlg.catalogue)[names.index("SD-Turbo")][3] == "Partly downloaded"
+    assert ["SD-Turbo", "partly downloaded"] == _rows(dlg.installed)[0][:2]
     # Resume to the end: verified, listed as installed.
     assert dlg.download_selected()
     qtbot.waitUntil(lambda: dlg.download_thread is None, timeout=WAIT)

@@ -40,10 +40,11 @@ PICKLE_SUFFIXES = (".ckpt", ".bin", ".pt", ".pth", ".pkl")
 
 
 def human_size(n: float) -> str:
+    """Decimal units, as download sizes are usually quoted (2.6 GB = 2.6e9 bytes)."""
     for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
+        if n < 1000 or unit == "GB":
             return f"{n:.0f} {unit}" if unit in ("B", "KB") else f"{n:.1f} {unit}"
-        n /= 1024
+        n /= 1000
     return f"{n:.1f} GB"
 
 
@@ -196,8 +197,16 @@ class ModelManagerDialog(QDialog):
             item.setData(0, 256, (m.id, m.source))
             item.setToolTip(3, str(m.path))
             self.installed.addTopLevelItem(item)
+        from ...ai.catalogue import catalogue_entry
+
         for mid, why in self.registry.problems().items():
-            item = QTreeWidgetItem([mid, "cannot be used", "", why])
+            entry = catalogue_entry(mid)
+            if entry is not None:  # an interrupted download
+                item = QTreeWidgetItem([entry.name, "partly downloaded", "",
+                                        "pick it under Recommended downloads and press "
+                                        "Download to resume (or Remove to delete it)"])
+            else:
+                item = QTreeWidgetItem([mid, "cannot be used", "", why])
             item.setData(0, 256, (mid, "problem"))
             item.setToolTip(3, why)
             item.setForeground(3, self.palette().brightText())
@@ -211,7 +220,7 @@ class ModelManagerDialog(QDialog):
             status = "Installed" if self.registry.is_downloaded(e.id) else (
                 "Partly downloaded" if self.registry.catalogue_folder(e.id).exists()
                 else "Not downloaded")
-            item = QTreeWidgetItem([e.name, human_size(e.size_mb * 1024 * 1024),
+            item = QTreeWidgetItem([e.name, human_size(e.size_mb * 1_000_000),
                                     e.licence.split(":")[0], status])
             item.setData(0, 256, e.id)
             item.setToolTip(2, e.licence)
@@ -327,7 +336,7 @@ class ModelManagerDialog(QDialog):
         t.done.connect(self._download_done)
         self.download_thread = t
         self.progress.setValue(0)
-        self._say(f"Downloading {e.name} ({human_size(e.size_mb * 1024 * 1024)})…")
+        self._say(f"Downloading {e.name} ({human_size(e.size_mb * 1_000_000)})…")
         t.start()
         self._sync()
         return True
