@@ -261,7 +261,8 @@ class DiffusionBackend:
             device = pipe.device
             taesd = self._preview_vae(preview_vae, device, pipe.unet.dtype) if on_progress else None
             try:
-                return self._run(pipe, info, job, on_progress, cancelled, taesd, torch)
+                return self._run_batch(pipe, info, job, on_progress, cancelled, taesd, torch,
+                                       one_by_one=False)
             except Cancelled:
                 raise
             except _Interrupt:
@@ -281,11 +282,8 @@ class DiffusionBackend:
                 pipe.vae.enable_tiling()
             self.low_memory = True
             try:
-                images: list[np.ndarray] = []
-                for seed in job.seeds:  # one variation at a time
-                    one = Job(**{**job.__dict__, "seeds": [seed]})
-                    images += self._run(pipe, info, one, on_progress, cancelled, taesd, torch)
-                return images
+                return self._run_batch(pipe, info, job, on_progress, cancelled, taesd, torch,
+                                       one_by_one=True)
             except _Interrupt:
                 raise Cancelled() from None
             except Exception as exc:  # noqa: BLE001
@@ -296,6 +294,28 @@ class DiffusionBackend:
                         "CPU device in the settings") from exc
                 raise GenerationError(f"the model failed while generating: "
                                       f"{type(exc).__name__}: {exc}") from exc
+
+    def _run_batch(self, pipe: Any, info: ModelInfo, job: Job,
+                   on_progress: Callable[[ProgressInfo], None] | None,
+                   cancelled: Callable[[], bool], taesd: Any, torch: Any,
+                   one_by_one: bool) -> list[np.ndarray]:
+        """All variations of `job`. Image-based operations (inpaint, img2img, outpaint, and
+        anything on an inpainting UNet) run one seed per call: diffusers encodes the input
+        image with the first generator only, so a batched variation could not be reproduced
+        from its own seed later (Re-generate). Plain txt2img batches are exact per seed."""
+        n = len(job.seeds)
+        if n == 1 or (not one_by_one and job.op == "txt2img" and not info.facts.inpaint):
+            return self._run(pipe, info, job, on_progress, cancelled, taesd, torch)
+        images: list[np.ndarray] = []
+        for k, seed in enumerate(job.seeds):
+            one = Job(**{**job.__dict__, "seeds": [seed]})
+            report = None
+            if on_progress is not None:
+                def report(p: ProgressInfo, k: int = k) -> None:
+                    on_progress(ProgressInfo(p.step + k * p.total, p.total * n, p.preview,
+                                             p.phase))
+            images += self._run(pipe, info, one, report, cancelled, taesd, torch)
+        return images
 
     def _run(self, pipe: Any, info: ModelInfo, job: Job,
              on_progress: Callable[[ProgressInfo], None] | None,
