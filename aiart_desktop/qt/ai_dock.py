@@ -3,7 +3,8 @@
     panel = install_ai_dock(win)        # one line in MainWindow.__init__, after the docks
 
 It replaces the placeholder widget of the dock with an `AiPanel`, starts the one `AiWorker`
-thread (device from the settings), follows the window's document (`win.set_document`), adds an
+thread (device from the settings), follows the window's document (MainWindow.set_document
+tells `win.ai_panel`), adds an
 "AI" menu with Ctrl+Enter (run) and Esc (cancel, only while a job runs), shows the live preview
 and the picked variation over the canvas (`CanvasPreview`, unless `overlay=False`: then hook
 `panel.preview_changed` into the canvas yourself), and stops the worker thread when the window
@@ -120,6 +121,8 @@ def install_ai_dock(win: Any, *, registry: ModelRegistry | None = None,
                     engine: Engine | None = None, overlay: bool = True) -> AiPanel:
     """Put the AI panel in `win.docks["aiDock"]`, wired to the window; returns the panel.
     `registry` / `engine` default to the user's models folder and device setting."""
+    if getattr(win, "ai_panel", None) is not None:
+        raise RuntimeError("this window already has its AI dock")
     settings = getattr(win, "settings", None)
     device = getattr(settings, "device", None) or "auto"
     worker = AiWorker(engine=engine, device=device)
@@ -136,15 +139,8 @@ def install_ai_dock(win: Any, *, registry: ModelRegistry | None = None,
     dock.setMinimumWidth(max(dock.minimumWidth(), 300))
     win.ai_panel, win.ai_worker = panel, worker
 
-    # Follow the window's document.
+    # Follow the window's document: MainWindow.set_document tells the panel about later ones.
     panel.set_document(win.doc)
-    original_set_document = win.set_document
-
-    def set_document(doc: Any) -> None:
-        original_set_document(doc)
-        panel.set_document(doc)
-
-    win.set_document = set_document
 
     # Live preview and picked variation over the canvas.
     if overlay and hasattr(win, "canvas"):

@@ -11,7 +11,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QPointF, Qt, QTimer
+from PySide6.QtCore import QByteArray, QEvent, QObject, QPointF, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QColor, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QApplication,
@@ -42,7 +42,7 @@ APP_NAME = "AIArt Desktop"
 
 class MainWindow(FileOps, QMainWindow):
     def __init__(self, settings: Any = None, prompts: Prompts | None = None,
-                 autosave: bool = True) -> None:
+                 autosave: bool = True, ai: bool = True) -> None:
         super().__init__()
         self.setObjectName("MainWindow")
         self.settings = settings if settings is not None else _load_settings()
@@ -81,7 +81,10 @@ class MainWindow(FileOps, QMainWindow):
         w, h = getattr(s, "new_width", 2048), getattr(s, "new_height", 2048)
         bg = None if getattr(s, "new_transparent", False) else (255, 255, 255, 255)
         self.resize(1400, 900)
+        self.ai_panel: Any = None
         self.set_document(Document.new(w, h, bg))
+        if ai:  # after the first frame: the AI panel is not needed to show the window
+            _after_first_paint(self, self._install_ai)
         self._restore_layout()
 
     # ---- construction ----------------------------------------------------------------------
@@ -89,9 +92,7 @@ class MainWindow(FileOps, QMainWindow):
         L, R = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
         ai = QWidget()
         lay = QVBoxLayout(ai)
-        note = QLabel("<b>AI tools arrive here.</b><br><br>Select a region, describe what you "
-                      "want, and the result comes back as a new layer you can mask, blend, "
-                      "undo or regenerate.")
+        note = QLabel("AI tools are loading…")
         note.setWordWrap(True)
         note.setStyleSheet("color: #a8a8a8;")
         lay.addWidget(note)
@@ -180,6 +181,12 @@ class MainWindow(FileOps, QMainWindow):
         s.last_brush, s.brush_size = brush.name, brush.size
 
     # ---- document --------------------------------------------------------------------------
+    def _install_ai(self) -> None:
+        from .ai_dock import install_ai_dock
+
+        if self.ai_panel is None:
+            install_ai_dock(self)  # sets self.ai_panel
+
     def set_document(self, doc: Document) -> None:
         old = self.doc
         if old is not None:
@@ -194,6 +201,8 @@ class MainWindow(FileOps, QMainWindow):
         doc.size_changed.connect(self._doc_size_changed)
         if self.autosave is not None:
             self.autosave.attach(doc, self.document_name())
+        if self.ai_panel is not None:
+            self.ai_panel.set_document(doc)
         self._doc_size_changed(doc.width, doc.height)
         self._history_changed()
 
@@ -408,6 +417,25 @@ def _make_autosave(win: MainWindow) -> Any:
 
     interval = getattr(win.settings, "autosave_interval_s", 60)
     return AutosaveManager(recovery_dir(), interval, parent=win)
+
+
+class _FirstPaint(QObject):
+    """Runs `callback` once, just after the first frame of `win` has been painted."""
+
+    def __init__(self, win: QWidget, callback: Callable[[], None]) -> None:
+        super().__init__(win)
+        self.win, self.callback = win, callback
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802
+        if (event.type() == QEvent.Type.Paint and isinstance(obj, QWidget)
+                and obj.window() is self.win):
+            QApplication.instance().removeEventFilter(self)
+            QTimer.singleShot(0, self.callback)
+        return False
+
+
+def _after_first_paint(win: QWidget, callback: Callable[[], None]) -> None:
+    QApplication.instance().installEventFilter(_FirstPaint(win, callback))
 
 
 def create_app(args: list[str] | None = None) -> QApplication:

@@ -70,7 +70,7 @@ def win(qtbot, prompts: StubPrompts):  # noqa: ANN001, ANN201
     from aiart_desktop.qt.main_window import MainWindow
     from aiart_desktop.settings import Settings
 
-    w = MainWindow(settings=Settings(), prompts=prompts, autosave=False)  # type: ignore[arg-type]
+    w = MainWindow(settings=Settings(), prompts=prompts, autosave=False, ai=False)  # type: ignore[arg-type]
     qtbot.addWidget(w)
     w.resize(1100, 760)
     w.show()

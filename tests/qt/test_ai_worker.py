@@ -142,7 +142,7 @@ def test_ui_start_up_imports_no_torch(tmp_path) -> None:
         from aiart_desktop.qt.ai_dock import install_ai_dock
         from aiart_desktop.settings import Settings
         app = create_app([])
-        win = MainWindow(settings=Settings(), autosave=False)
+        win = MainWindow(settings=Settings(), autosave=False, ai=False)
         panel = install_ai_dock(win)
         win.show()
         win.docks["aiDock"].raise_()
