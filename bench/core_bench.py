@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import math
 import os
 import sys
@@ -17,6 +16,8 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+from _report import emit  # noqa: E402
 
 from aiart_desktop.core import kernels  # noqa: E402
 from aiart_desktop.core.brush import BrushSettings, Stroke, dab_shape  # noqa: E402
@@ -164,11 +165,7 @@ def main() -> int:
     doc = build_doc(args.size)
     out.update(bench_stroke(doc))
     out.update(bench_flatten(doc))
-    if args.json:
-        print(json.dumps(out, indent=2))
-    else:
-        for k, v in out.items():
-            print(f"{k}: {v}")
+    emit(out, args.json)
     return 0
 
 

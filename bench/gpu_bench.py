@@ -13,7 +13,6 @@ CUDA, PyTorch SDPA attention (diffusers' default), optionally channels_last UNet
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -26,6 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "ai"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from _report import emit  # noqa: E402
 
 from aiart_desktop.ai.apply import apply_result  # noqa: E402
 from aiart_desktop.ai.capture import make_request  # noqa: E402
@@ -173,11 +174,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="aiart-gpu-bench-") as tmp:
         for arch in args.arch:
             out.update(bench_arch(arch, args, Path(tmp)))
-    if args.json:
-        print(json.dumps(out, indent=2))
-    else:
-        for k, v in out.items():
-            print(f"{k}: {v}")
+    emit(out, args.json)
     return 0
 
 

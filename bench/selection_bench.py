@@ -7,7 +7,6 @@ Baseline: a plain numpy copy of one canvas-sized mask, measured in the same run.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import statistics
@@ -17,6 +16,8 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+from _report import emit  # noqa: E402
 
 from aiart_desktop.core import selection as sel  # noqa: E402
 
@@ -66,11 +67,7 @@ def main() -> int:
         "invert_ms": median_ms(lambda: sel.invert(mask)),
         "mask_copy_baseline_ms": median_ms(mask.copy),
     }
-    if args.json:
-        print(json.dumps(out, indent=2))
-    else:
-        for k, v in out.items():
-            print(f"{k}: {v}")
+    emit(out, args.json)
     return 0
 
 

@@ -227,7 +227,8 @@ def facts_from_keys(shapes: dict[str, list[int]], size: int, where: str) -> Mode
 
 
 # ---- shipped configs ---------------------------------------------------------------------
-def _clip_vocab(merges: list[str]) -> dict[str, int]:
+def byte_level_chars() -> list[str]:
+    """CLIP's byte-level alphabet: one printable character for each of the 256 byte values."""
     bs = list(range(ord("!"), ord("~") + 1)) + list(range(0xA1, 0xAD)) + list(range(0xAE, 0x100))
     cs = bs[:]
     n = 0
@@ -236,7 +237,11 @@ def _clip_vocab(merges: list[str]) -> dict[str, int]:
             bs.append(b)
             cs.append(256 + n)
             n += 1
-    chars = [chr(c) for c in cs]
+    return [chr(c) for c in cs]
+
+
+def _clip_vocab(merges: list[str]) -> dict[str, int]:
+    chars = byte_level_chars()
     tokens = chars + [c + "</w>" for c in chars] + ["".join(m.split()) for m in merges]
     tokens += ["<|startoftext|>", "<|endoftext|>"]
     return {t: i for i, t in enumerate(tokens)}

@@ -23,16 +23,9 @@ SCHEDULER = {
 
 def byte_vocab() -> dict[str, int]:
     """CLIP-style vocabulary: every byte-level character, alone and as a word end."""
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(0xA1, 0xAC + 1)) + list(
-        range(0xAE, 0xFF + 1))
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    chars = [chr(c) for c in cs]
+    from aiart_desktop.ai.checkpoints import byte_level_chars
+
+    chars = byte_level_chars()
     tokens = chars + [c + "</w>" for c in chars] + ["<|startoftext|>", "<|endoftext|>"]
     return {t: i for i, t in enumerate(tokens)}
 
