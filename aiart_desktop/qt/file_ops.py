@@ -1,15 +1,15 @@
 """File handling for the main window: new, open, save, export, import, recent files, and the
-unsaved-changes question. Every blocking question goes through `self.prompts`."""
+unsaved-changes question. Every blocking question goes through `self.prompts`.
+
+A base class of MainWindow, so this module imports only the standard library at module level:
+the window's skeleton (`MainWindow(lazy=True)`) is shown before numpy and the core load."""
 from __future__ import annotations
 
 import os
 from typing import TYPE_CHECKING
 
-from ..core.document import Document
-from .dialogs.new_document import NewDocumentSpec
-from .dialogs.prompts import SaveChoice
-
 if TYPE_CHECKING:
+    from .dialogs.new_document import NewDocumentSpec
     from .main_window import MainWindow
 
 OPEN_EXTENSIONS = (".ora", ".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff")
@@ -33,6 +33,8 @@ class FileOps:
         if self.doc is None or not self.doc.modified:
             return True
         self.canvas.finish_tool()
+        from .dialogs.prompts import SaveChoice
+
         choice = self.prompts.ask_save_changes(self.document_name())
         if choice == SaveChoice.SAVE:
             return self.save()
@@ -51,6 +53,8 @@ class FileOps:
         if s is not None:
             s.new_width, s.new_height = spec.width, spec.height
             s.new_transparent = spec.transparent
+        from ..core.document import Document
+
         self.set_document(Document.new(spec.width, spec.height, spec.background))
         return True
 

@@ -2,6 +2,15 @@
 
 `create_app` / `create_window` / `run_gui` are the entry points (app.py calls run_gui; the
 startup benchmark uses the first two).
+
+Skeleton first (`MainWindow(lazy=True)`, what run_gui uses): the constructor builds only what
+Qt alone can build (title, menu titles, a tool bar of the tools' icons, the docks with their
+titles and empty placeholders, a canvas-coloured central area, the status bar), so the first
+frame comes before numpy and the core are imported. Right after that frame `_build` imports
+them and fills the SAME window (canvas, panels, actions, document, saved layout), then emits
+`ready`. With lazy=False (the default, and every test's) `_build` runs inside the constructor
+and `ready` is never emitted: use `when_ready(callback)`, which runs at once on a built window.
+This module therefore imports only Qt (and Qt-only modules of ours) at module level.
 """
 from __future__ import annotations
 
@@ -9,69 +18,190 @@ import base64
 import functools
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QByteArray, QEvent, QObject, QPointF, Qt, QTimer
-from PySide6.QtGui import QCloseEvent, QColor, QDragEnterEvent, QDropEvent
+from PySide6.QtCore import QByteArray, QEvent, QObject, QPointF, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QColor, QDragEnterEvent, QDropEvent, QPalette
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
     QLabel,
     QMainWindow,
     QMenu,
+    QSizePolicy,
     QToolBar,
     QVBoxLayout,
     QWidget,
 )
 
-from ..core.document import Document
-from . import edit_ops
 from .actions import TOOL_ACTIONS, build_actions
-from .canvas.state import ToolState
-from .canvas.view import CanvasView
-from .dialogs.prompts import Prompts
 from .file_ops import OPEN_EXTENSIONS, FileOps
-from .panels.history_panel import HistoryPanel
-from .panels.layers_panel import LayersPanel
-from .panels.tool_options import ToolOptionsPanel
-from .select_ops import SelectOps
-from .theme import apply_theme
+from .resources import icon
+from .theme import CANVAS_BACKDROP, apply_theme
+
+if TYPE_CHECKING:
+    from ..core.document import Document
+    from .dialogs.prompts import Prompts
 
 APP_NAME = "AIArt Desktop"
+MENU_TITLES = ("&File", "&Edit", "&Image", "&Layer", "&Select", "&View", "&AI", "&Help")
+DOCKS = (  # object name, title, area (True: right)
+    ("colorDock", "Colour", True),
+    ("toolOptionsDock", "Tool Options", False),
+    ("historyDock", "Undo History", False),
+    ("layersDock", "Layers", True),
+    ("aiDock", "AI", True),
+)
+
+# The skeleton's empty dock contents hint at the sizes _size_docks gives the real panels: with
+# no size hint the dock layout splits the space evenly and the canvas area is squeezed.
+DOCK_HINTS = {"colorDock": (300, 260), "toolOptionsDock": (270, 420),
+              "historyDock": (270, 300), "layersDock": (300, 520)}
+
+
+class _Placeholder(QWidget):
+    def __init__(self, w: int, h: int) -> None:
+        super().__init__()
+        self._hint = QSize(w, h)
+
+    def sizeHint(self) -> QSize:  # noqa: N802
+        return self._hint
 
 
 class MainWindow(FileOps, QMainWindow):
+    ready = Signal()  # a lazy window is fully built (document shown); never on lazy=False
+
     def __init__(self, settings: Any = None, prompts: Prompts | None = None,
-                 autosave: bool = True, ai: bool = True) -> None:
+                 autosave: bool = True, ai: bool = True, lazy: bool = False) -> None:
         super().__init__()
         self.setObjectName("MainWindow")
         self.settings = settings if settings is not None else _load_settings()
-        self.prompts = prompts if prompts is not None else Prompts(self)
+        self.prompts: Prompts = prompts  # type: ignore[assignment]  # set in _build if None
         self.doc: Document | None = None
+        self._built = False
+        self._skeleton: dict[str, Any] = {}
         self._last_export = ""
         self.recent_menu: QMenu | None = None
         self.panels_menu: QMenu | None = None
         self.tools_toolbar: QToolBar | None = None
+        self.ai_panel: Any = None
+        self.autosave: Any = None
         self.setAcceptDrops(True)
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks
                             | QMainWindow.DockOption.AllowTabbedDocks)
+        if lazy:
+            self._build_skeleton()
+            _after_first_paint(self, functools.partial(self._build, autosave, ai, True))
+        else:
+            self._build(autosave, ai, False)
 
+    @property
+    def is_ready(self) -> bool:
+        """True once the real content is built (at once for lazy=False)."""
+        return self._built
+
+    def when_ready(self, callback: Callable[[], Any]) -> None:
+        """Run `callback` now if the window is built, else when `ready` fires."""
+        if self._built:
+            callback()
+        else:
+            self.ready.connect(callback)
+
+    def _build_skeleton(self) -> None:
+        """Qt only: what the first frame shows, with every part in its final place."""
+        self.update_title()
+        self._skeleton["menus"] = [self.menuBar().addMenu(title) for title in MENU_TITLES]
+        tb = QToolBar("Tools", self)
+        tb.setObjectName("toolsToolBar")
+        tb.setOrientation(Qt.Orientation.Vertical)
+        tb.setIconSize(QSize(22, 22))
+        items = [(text, icon_name) for _tool, text, _key, icon_name in TOOL_ACTIONS]
+        for text, icon_name in [*items, ("", ""), ("Quick Mask", "quick-mask")]:
+            if not text:
+                tb.addSeparator()
+                continue
+            a = QAction(icon(icon_name), text, tb)
+            a.setEnabled(False)
+            tb.addAction(a)
+        self.addToolBar(Qt.ToolBarArea.LeftToolBarArea, tb)
+        central = _Placeholder(800, 800)
+        pal = central.palette()
+        pal.setColor(QPalette.ColorRole.Window, CANVAS_BACKDROP)
+        central.setPalette(pal)
+        central.setAutoFillBackground(True)
+        # Expanding like the canvas: the docks keep their sizes, the centre takes the rest.
+        central.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setCentralWidget(central)
+        self._skeleton["toolbar"] = tb
+        self._build_docks({**{key: _Placeholder(*DOCK_HINTS[key]) for key, _t, _r in DOCKS[:-1]},
+                           "aiDock": _ai_placeholder()})
+        self._build_status_bar()
+        self.resize(1400, 900)
+        self._restore_layout()
+
+    def _build(self, autosave: bool, ai: bool, lazy: bool) -> None:
+        """The real content: imports numpy, the core, the canvas and the panels."""
+        from ..core.document import Document
+        from .canvas.state import ToolState
+        from .canvas.view import CanvasView
+        from .dialogs.prompts import Prompts
+        from .panels.history_panel import HistoryPanel
+        from .panels.layers_panel import LayersPanel
+        from .panels.tool_options import ToolOptionsPanel
+        from .select_ops import SelectOps
+
+        # The skeleton's layout (the saved one, or the defaults): put back once the real
+        # widgets are in, or the docks take the space the empty placeholders left.
+        layout = self.saveState() if lazy else None
+        if self.prompts is None:
+            self.prompts = Prompts(self)
         self.state = ToolState(parent=self)
         self.canvas = CanvasView(self.state)
-        self.setCentralWidget(self.canvas)
+        if lazy:  # visible at once in the placeholder's place: a central widget that Qt shows
+            # only later (queued) counts as absent, and the docks would take its space
+            self.canvas.setParent(self)
+            self.canvas.setGeometry(self.centralWidget().geometry())
+            self.canvas.show()
+        self.setCentralWidget(self.canvas)   # deletes the skeleton's placeholder
         self.layers_panel = LayersPanel()
         self.tool_options = ToolOptionsPanel(self.state)
         self.history_panel = HistoryPanel()
         self.color_panel = _make_color_panel()
-        self._build_docks()
+        panels = {"colorDock": self.color_panel, "toolOptionsDock": self.tool_options,
+                  "historyDock": self.history_panel, "layersDock": self.layers_panel}
+        if lazy:
+            for key, widget in panels.items():
+                old = self.docks[key].widget()
+                self.docks[key].setWidget(widget)
+                if old is not None:
+                    old.deleteLater()
+            tb = self._skeleton.pop("toolbar")
+            self.removeToolBar(tb)
+            tb.setObjectName("")   # restoreState must find the real tool bar only
+            tb.setParent(None)
+            tb.deleteLater()
+            self.menuBar().clear()
+            for menu in self._skeleton.pop("menus"):  # gone at once: menus are found by title
+                menu.setParent(None)
+                menu.deleteLater()
+        else:
+            self._build_docks({**panels, "aiDock": _ai_placeholder()})
         self.select_ops = SelectOps(self)
         self.acts = build_actions(self)
+        if lazy and ai:  # keep the AI menu's place until the AI dock fills it
+            help_menu = next((m.menuAction() for m in self.menuBar().findChildren(QMenu)
+                              if m.title().replace("&", "") == "Help"), None)
+            ai_menu = QMenu("&AI", self.menuBar())
+            self.menuBar().insertMenu(help_menu, ai_menu)  # type: ignore[arg-type]
+            self._skeleton["ai_menu"] = ai_menu
         for dock in self.docks.values():
             assert self.panels_menu is not None
             self.panels_menu.addAction(dock.toggleViewAction())
         if self.tools_toolbar is not None and self.panels_menu is not None:
             self.panels_menu.addAction(self.tools_toolbar.toggleViewAction())
-        self._build_status_bar()
+        if not lazy:
+            self._build_status_bar()
+        self._wire_status_bar()
         self.canvas.quick_mask.history_changed.connect(self._history_changed)
         self._wire_colors()
         self._restore_brush()
@@ -80,41 +210,37 @@ class MainWindow(FileOps, QMainWindow):
         s = self.settings
         w, h = getattr(s, "new_width", 2048), getattr(s, "new_height", 2048)
         bg = None if getattr(s, "new_transparent", False) else (255, 255, 255, 255)
-        self.resize(1400, 900)
-        self.ai_panel: Any = None
+        if not lazy:
+            self.resize(1400, 900)
         self.set_document(Document.new(w, h, bg))
         if ai:  # after the first frame: the AI panel is not needed to show the window
             _after_first_paint(self, self._install_ai)
-        self._restore_layout()
+        if layout is not None:  # geometry was restored by the skeleton
+            self.restoreState(layout)
+        else:
+            self._restore_layout()
+        self._built = True
+        if lazy:
+            self.ready.emit()
 
     # ---- construction ----------------------------------------------------------------------
-    def _build_docks(self) -> None:
+    def _build_docks(self, widgets: dict[str, QWidget]) -> None:
         L, R = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
-        ai = QWidget()
-        lay = QVBoxLayout(ai)
-        note = QLabel("AI tools are loading…")
-        note.setWordWrap(True)
-        note.setStyleSheet("color: #a8a8a8;")
-        lay.addWidget(note)
-        lay.addStretch(1)
         self.docks: dict[str, QDockWidget] = {}
-        for key, title, widget, area in (
-            ("colorDock", "Colour", self.color_panel, R),
-            ("toolOptionsDock", "Tool Options", self.tool_options, L),
-            ("historyDock", "Undo History", self.history_panel, L),
-            ("layersDock", "Layers", self.layers_panel, R),
-            ("aiDock", "AI", ai, R),
-        ):
+        for key, title, right in DOCKS:
             dock = QDockWidget(title, self)
             dock.setObjectName(key)
-            dock.setWidget(widget)
+            dock.setWidget(widgets[key])
             dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
                              | QDockWidget.DockWidgetFeature.DockWidgetFloatable
                              | QDockWidget.DockWidgetFeature.DockWidgetClosable)
-            self.addDockWidget(area, dock)
+            self.addDockWidget(R if right else L, dock)
             self.docks[key] = dock
         self.tabifyDockWidget(self.docks["layersDock"], self.docks["aiDock"])
         self.docks["layersDock"].raise_()
+        self._size_docks()
+
+    def _size_docks(self) -> None:
         self.resizeDocks([self.docks["toolOptionsDock"]], [270], Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["colorDock"]], [300], Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["colorDock"], self.docks["layersDock"]], [260, 520],
@@ -133,6 +259,9 @@ class MainWindow(FileOps, QMainWindow):
                          (self.size_label, "Canvas size"), (self.zoom_label, "Zoom")):
             lab.setToolTip(tip)
             sb.addPermanentWidget(lab)
+
+    def _wire_status_bar(self) -> None:
+        sb = self.statusBar()
         self.canvas.cursor_moved.connect(self._cursor_moved)
         self.canvas.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.4g} %"))
         self.canvas.message.connect(lambda text: sb.showMessage(text, 5000))
@@ -171,7 +300,7 @@ class MainWindow(FileOps, QMainWindow):
 
     def save_layout(self) -> None:
         s = self.settings
-        if s is None:
+        if s is None or not self._built:
             return
         s.window_geometry = base64.b64encode(bytes(self.saveGeometry().data())).decode()
         s.window_state = base64.b64encode(bytes(self.saveState().data())).decode()
@@ -185,6 +314,10 @@ class MainWindow(FileOps, QMainWindow):
         from .ai_dock import install_ai_dock
 
         if self.ai_panel is None:
+            ai_menu = self._skeleton.pop("ai_menu", None)
+            if ai_menu is not None:  # the real AI menu takes the placeholder's place
+                self.menuBar().removeAction(ai_menu.menuAction())
+                ai_menu.deleteLater()
             install_ai_dock(self)  # sets self.ai_panel
 
     def set_document(self, doc: Document) -> None:
@@ -256,6 +389,8 @@ class MainWindow(FileOps, QMainWindow):
             self.doc.history.redo()
 
     def copy(self) -> bool:
+        from . import edit_ops
+
         self.canvas.finish_tool()
         self.canvas.quick_mask.leave()
         ok = self.doc is not None and edit_ops.copy(self.doc)
@@ -264,6 +399,8 @@ class MainWindow(FileOps, QMainWindow):
         return ok
 
     def cut(self) -> bool:
+        from . import edit_ops
+
         self.canvas.finish_tool()
         self.canvas.quick_mask.leave()
         ok = self.doc is not None and edit_ops.cut(self.doc)
@@ -276,6 +413,8 @@ class MainWindow(FileOps, QMainWindow):
             return False
         self.canvas.finish_tool()
         self.canvas.quick_mask.leave()
+        from . import edit_ops
+
         vp = self.canvas.viewport()
         c = self.canvas.view_to_doc(QPointF(vp.width() / 2, vp.height() / 2))
         ok = edit_ops.paste(self.doc, (c.x(), c.y()))
@@ -313,6 +452,9 @@ class MainWindow(FileOps, QMainWindow):
 
     # ---- window events ---------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        if not self._built:  # closed before the content was built: nothing to save
+            event.accept()
+            return
         if not self.maybe_save():
             event.ignore()
             return
@@ -335,7 +477,7 @@ class MainWindow(FileOps, QMainWindow):
         as_layers = bool(mods & (Qt.KeyboardModifier.ControlModifier
                                  | Qt.KeyboardModifier.ShiftModifier))
         # Open after the drop has finished: a modal question inside a drop is fragile.
-        QTimer.singleShot(0, lambda: self.open_dropped(paths, as_layers))
+        QTimer.singleShot(0, lambda: self.when_ready(lambda: self.open_dropped(paths, as_layers)))
 
     def open_dropped(self, paths: list[str], as_layers: bool = False) -> None:
         """Open the first file (the rest become layers); with `as_layers`, import them all."""
@@ -405,6 +547,17 @@ def _save_settings(settings: Any) -> None:
         print(f"could not save settings: {exc}")
 
 
+def _ai_placeholder() -> QWidget:
+    ai = QWidget()
+    lay = QVBoxLayout(ai)
+    note = QLabel("AI tools are loading…")
+    note.setWordWrap(True)
+    note.setStyleSheet("color: #a8a8a8;")
+    lay.addWidget(note)
+    lay.addStretch(1)
+    return ai
+
+
 def _make_color_panel() -> Any:
     from .panels.color_panel import ColorPanel
 
@@ -451,15 +604,22 @@ def create_app(args: list[str] | None = None) -> QApplication:
     return app  # type: ignore[return-value]
 
 
-def create_window(args: list[str] | None = None, recover: bool = True) -> MainWindow:
-    win = MainWindow()
+def create_window(args: list[str] | None = None, recover: bool = True,
+                  lazy: bool = False) -> MainWindow:
+    """The main window; with `lazy` its skeleton first (see the module's docstring). The file
+    named in `args`, the recovery offer and the kernels' warm-up wait for the real content."""
+    win = MainWindow(lazy=lazy)
     paths = [a for a in (args or []) if not a.startswith("-")]
-    if paths:
-        QTimer.singleShot(0, lambda: win.open_path(paths[0], ask=False))
-    if recover and win.autosave is not None:
-        QTimer.singleShot(0, lambda: offer_recovery(win))
-    # Compile the pixel kernels in the background once the window is up (core/kernels.py).
-    QTimer.singleShot(500, _warm_up_kernels)
+
+    def after_build() -> None:
+        if paths:
+            QTimer.singleShot(0, lambda: win.open_path(paths[0], ask=False))
+        if recover and win.autosave is not None:
+            QTimer.singleShot(0, lambda: offer_recovery(win))
+        # Compile the pixel kernels in the background once the window is up (core/kernels.py).
+        QTimer.singleShot(500, _warm_up_kernels)
+
+    win.when_ready(after_build)
     return win
 
 
@@ -484,6 +644,6 @@ def offer_recovery(win: MainWindow) -> None:
 
 def run_gui(args: list[str]) -> int:
     app = create_app(args)
-    win = create_window(args)
+    win = create_window(args, lazy=True)
     win.show()
     return app.exec()
