@@ -215,7 +215,8 @@ def _image_fn(vector: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
         ph, pw = ARBITRARY_SIZE - h, ARBITRARY_SIZE - w
         if ph or pw:
             tile = np.pad(tile, ((0, ph), (0, pw), (0, 0)), mode="reflect")
-        out = sess.run(None, {names[0]: tile[None], names[1]: vector})[0][0]
+        x = np.ascontiguousarray(tile[None])
+        out = sess.run(None, {names[0]: x, names[1]: vector})[0][0]
         return out[:h, :w]
 
     return run
@@ -259,12 +260,17 @@ def _transfer(content_rgb: np.ndarray, st: _Style, strength: float, style_scale:
     styled = run_tiled(work, fn, tile_px, overlap, cancelled, on_progress)
     if styled.shape[:2] != (h, w):
         styled = resize(styled, (w, h))
-    styled = np.clip(styled, 0.0, 1.0)
+    np.clip(styled, 0.0, 1.0, out=styled)
     if preserve_colors:
         styled = keep_chroma(styled, content)
     if strength < 1.0:
-        styled = content + (styled - content) * strength
-    return np.clip(styled * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        styled -= content
+        styled *= strength
+        styled += content
+    styled *= 255.0
+    styled += 0.5
+    np.clip(styled, 0, 255, out=styled)
+    return styled.astype(np.uint8)
 
 
 def style_transfer(content_rgb: np.ndarray, style: StyleSpec, *, strength: float = 1.0,

@@ -13,7 +13,8 @@ import numpy as np
 
 from .errors import Cancelled
 
-TileFn = Callable[[np.ndarray], np.ndarray]  # (h, w, 3) float32 [0,1] -> same shape
+# (h, w, 3) float32 [0,1] (maybe a non-contiguous view) -> a new array of the same shape
+TileFn = Callable[[np.ndarray], np.ndarray]
 ProgressFn = Callable[[int, int], None]
 
 
@@ -84,14 +85,16 @@ def run_tiled(image: np.ndarray, fn: TileFn, tile: int, overlap: int,
     for y0, y1, wy in rows:
         for x0, x1, wx in cols:
             _check(cancelled)
-            part = fn(np.ascontiguousarray(image[y0:y1, x0:x1]))
-            win = (wy[:, None] * wx[None, :])[..., None]
-            acc[y0:y1, x0:x1] += part * win
+            part = fn(image[y0:y1, x0:x1])
+            win = np.multiply.outer(wy, wx)[..., None]
+            part *= win
+            acc[y0:y1, x0:x1] += part
             weight[y0:y1, x0:x1] += win
             done += 1
             if on_progress is not None:
                 on_progress(done, total)
-    return acc / weight
+    acc /= weight
+    return acc
 
 
 def run_tiles_raw(image: np.ndarray, fn: TileFn, tile: int, overlap: int) -> list[np.ndarray]:
