@@ -6,9 +6,13 @@ reference count by one, and after a few thousand emits (a minute of painting: ev
 move emits) the interpreter aborts with "bool_dealloc: deallocating True or False".
 6.11.x does not have the defect. When we detect it, we make True and False effectively
 immortal, which is exactly what CPython 3.12+ does by design.
+
+Also: on the offscreen platform an image left on the clipboard crashes the interpreter at exit;
+an atexit hook empties it first (see `_release_offscreen_clipboard`).
 """
 from __future__ import annotations
 
+import atexit
 import ctypes
 import platform
 import sys
@@ -17,6 +21,7 @@ from PySide6.QtCore import QObject, Signal
 
 _PROBES = 16
 _applied = False
+_atexit_registered = False
 
 
 class _Probe(QObject):
@@ -38,9 +43,24 @@ def make_bools_immortal() -> None:
         ctypes.c_ssize_t.from_address(id(obj)).value += 1 << 40
 
 
+def _release_offscreen_clipboard() -> None:
+    """On the offscreen platform (tests, CI, the self-test), a QMimeData left on the clipboard
+    makes the interpreter crash at exit (PySide6 6.11, seen with Qt's offscreen clipboard; the
+    xcb, Windows and macOS clipboards are fine). Empty it while the application still exists.
+    Real desktops keep the user's clipboard across exit."""
+    from PySide6.QtGui import QGuiApplication
+
+    app = QGuiApplication.instance()
+    if app is not None and QGuiApplication.platformName() == "offscreen":
+        QGuiApplication.clipboard().clear()
+
+
 def apply() -> bool:
     """Apply the work-arounds this PySide6 needs; True when one was applied."""
-    global _applied
+    global _applied, _atexit_registered
+    if not _atexit_registered:
+        atexit.register(_release_offscreen_clipboard)
+        _atexit_registered = True
     if _applied or sys.version_info >= (3, 12) or platform.python_implementation() != "CPython":
         return False
     if emit_drops_bool_references():

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import gc
+import os
 import subprocess
 import sys
 
@@ -38,4 +39,25 @@ def test_a_fresh_process_survives_many_emits() -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "ok"
+
+
+def test_a_process_that_copied_to_the_clipboard_exits_cleanly() -> None:
+    code = (
+        "import aiart_desktop.qt\n"
+        "from PySide6.QtCore import QMimeData\n"
+        "from PySide6.QtGui import QImage\n"
+        "from PySide6.QtWidgets import QApplication\n"
+        "app = QApplication([])\n"
+        "d = QMimeData()\n"
+        "img = QImage(8, 8, QImage.Format.Format_RGBA8888)\n"
+        "img.fill(0)\n"
+        "d.setImageData(img)\n"
+        "app.clipboard().setMimeData(d)\n"
+        "print('ok')\n"
+    )
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, env=env)
+    assert proc.returncode == 0, (proc.returncode, proc.stderr[-2000:])
     assert proc.stdout.strip() == "ok"
