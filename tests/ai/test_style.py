@@ -168,3 +168,10 @@ def test_bad_style_inputs_are_clear_errors(tmp_path: Path) -> None:
     with pytest.raises(StyleError):
         apply_style(doc, str(tmp_path / "missing.png"))
     assert np.array_equal(doc.flatten(), before) and len(doc.layers) == 1
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (3, 3), (1, 300), (20, 500), (500, 40)])
+def test_thin_and_tiny_pictures_keep_their_size(shape: tuple[int, int]) -> None:
+    img = gradient(*shape)
+    assert style_transfer(img, "Style 5").shape == img.shape
+    assert style_transfer(img, gradient(64, 64)).shape == img.shape
