@@ -1,6 +1,7 @@
-"""Command line: `aiart-desktop export IN OUT [--quality N]`, for scripting (like Krita's
---export). Converts between every format we read and write: .ora -> flattened .png/.jpg/
-.webp/.tif, an image -> .ora, .ora -> .ora re-saved by us.
+"""Command line: `aiart-desktop export IN OUT [--quality N] [--parameters auto|none]`, for
+scripting (like Krita's --export). Converts between every format we read and write: .ora ->
+flattened .png/.jpg/.webp/.tif, an image -> .ora, .ora -> .ora re-saved by us. A PNG gets the
+`parameters` text chunk of the topmost visible AI layer (see `core.provenance`).
 
 Errors go to stderr as one line and the exit status is 2; there is never a traceback.
 """
@@ -20,6 +21,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("output", metavar="OUT", help="file to write; its extension picks the format")
     p.add_argument("--quality", type=int, default=None, metavar="N",
                    help="JPEG / lossy WebP quality, 1-100 (JPEG default 92, WebP lossless)")
+    p.add_argument("--parameters", choices=("auto", "none"), default="auto",
+                   help="PNG `parameters` text chunk: 'auto' (default) writes the request of the "
+                        "topmost visible AI layer (or the one the input carried), 'none' omits it")
     return p
 
 
@@ -42,7 +46,12 @@ def export(argv: list[str]) -> int:
         return 2
     try:
         doc = load_document(ns.input)
-        save_document(doc, ns.output, quality=ns.quality)
+        opts: dict[str, object] = {"quality": ns.quality}
+        if ext == ".png" and ns.parameters == "auto":
+            from .core.provenance import document_parameters
+
+            opts["parameters"] = document_parameters(doc) or doc.metadata.get("parameters")
+        save_document(doc, ns.output, **opts)
     except FileFormatError as exc:
         print(f"aiart-desktop export: error: {exc}", file=sys.stderr)
         return 2
@@ -60,7 +69,7 @@ def main(args: list[str] | None = None) -> int:
     """Entry for `aiart-desktop <command> ...`; `args[0]` is the command name."""
     argv = list(sys.argv[1:] if args is None else args)
     if not argv or argv[0] in ("-h", "--help"):
-        print("usage: aiart-desktop export IN OUT [--quality N]\n"
+        print("usage: aiart-desktop export IN OUT [--quality N] [--parameters auto|none]\n"
               "       aiart-desktop run inpaint|img2img|txt2img|outpaint ... -o OUT.png")
         return 0 if argv else 2
     command, rest = argv[0], argv[1:]

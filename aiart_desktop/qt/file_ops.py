@@ -176,8 +176,12 @@ class FileOps:
                              "writes PNG, JPEG, WebP or TIFF (use Save for .ora)")
             return False
         opts = {} if quality is None else {"quality": quality}
-        if "parameters" in doc.metadata and _ext(path) == ".png":
-            opts["parameters"] = doc.metadata["parameters"]
+        if _ext(path) == ".png":
+            from ..core.provenance import document_parameters
+
+            params = document_parameters(doc) or doc.metadata.get("parameters")
+            if params is not None:
+                opts["parameters"] = params
         try:
             save_document(doc, path, **opts)
         except (OSError, ValueError) as exc:
