@@ -88,6 +88,8 @@ def build_actions(win: MainWindow) -> Actions:
     act("size_up", "Bigger Brush", lambda: win.state.scale_size(True), "]")
     # Image
     act("canvas_size", "&Canvas Size\u2026", docs(win.canvas_size_dialog), "Ctrl+Alt+C")
+    act("provenance", "&Provenance\u2026", docs(lambda: _provenance(win)),
+        tip="Which layers, and what part of the visible picture, came from a model")
     act("fill_fg", "&Fill with Foreground", docs(win.select_ops.fill_foreground),
         "Shift+Backspace", tip="Fill the selection (or the layer) with the foreground colour")
     # Select
@@ -159,6 +161,12 @@ def build_actions(win: MainWindow) -> Actions:
     return acts
 
 
+def _provenance(win: MainWindow) -> object:
+    from .dialogs.provenance import show_provenance  # on demand: not needed at startup
+
+    return show_provenance(win)
+
+
 def _other(tool: str, key: str) -> str:
     a, b = TOOL_CYCLES[key]
     return b if tool == a else a
@@ -184,7 +192,7 @@ def _build_menus(win: MainWindow, a: Actions) -> None:
          a.swap_colors, a.reset_colors, a.size_down, a.size_up)
 
     m = mb.addMenu("&Image")
-    _add(m, a.canvas_size, None, lp.act_flatten)
+    _add(m, a.canvas_size, None, lp.act_flatten, None, a.provenance)
 
     m = mb.addMenu("&Layer")
     _add(m, lp.act_add, lp.act_group, lp.act_duplicate, lp.act_delete, None, lp.act_rename,
