@@ -62,7 +62,9 @@ def test_provenance_dialog_from_the_image_menu(win, qtbot) -> None:  # noqa: ANN
     assert 0.3 < expected < 0.375
     assert row["Share"] == f"{expected * 100:.1f} %"
     assert dlg.total.text() == f"{expected * 100:.1f} % of the visible pixels came from a model"
-    assert '"seed": 99' in dlg.record.toPlainText()
+    fields = [ln.split(None, 1) for ln in dlg.record.toPlainText().splitlines() if ln]
+    assert fields[:2] == [["op", '"inpaint"'], ["prompt", '"a quiet harbour"']]
+    assert ["seed", "99"] in fields
     assert "Seed: 99" in dlg.record.toPlainText()
     # edits show after Refresh; hiding the AI layer takes it to 0 %
     ai_layer = next(lay for lay in doc.layers if lay.provenance is not None)

@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 COLUMNS = ("Layer", "Operation", "Model", "Prompt", "Seed", "Time", "Share")
 SHARE_COLUMN = COLUMNS.index("Share")
 NONE = "\u2014"
+FIRST_KEYS = ("op", "prompt", "negative_prompt", "seed", "model", "model_name", "backend",
+              "style", "steps", "guidance", "scheduler", "strength", "time")
 
 
 def row_texts(share: LayerShare) -> list[str]:
@@ -132,14 +134,22 @@ class ProvenanceDialog(QDialog):
             return
         share = self.report.layers[rows[0].row()]
         rec = share.layer.provenance or {}
-        text = json.dumps(rec, indent=2, sort_keys=True, ensure_ascii=False, default=str)
+        text = record_text(rec)
         try:
             params = record_parameters(rec, (self.doc.width, self.doc.height))
         except (KeyError, TypeError, ValueError, IndexError):
             params = ""
         if params:
-            text += "\n\nPNG parameters:\n" + params
+            text += "\n\nAs PNG parameters:\n" + params
         self.record.setPlainText(text)
+
+
+def record_text(rec: dict[str, Any]) -> str:
+    """The whole record, one `key  value` line per field, the telling ones first."""
+    keys = [k for k in FIRST_KEYS if k in rec] + sorted(k for k in rec if k not in FIRST_KEYS)
+    width = max((len(k) for k in keys), default=0) + 2
+    return "\n".join(f"{k:<{width}}{json.dumps(rec[k], ensure_ascii=False, default=str)}"
+                     for k in keys)
 
 
 def show_provenance(win: MainWindow) -> ProvenanceDialog | None:
