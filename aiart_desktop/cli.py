@@ -48,7 +48,7 @@ def export(argv: list[str]) -> int:
         doc = load_document(ns.input)
         opts: dict[str, object] = {"quality": ns.quality}
         if ext == ".png" and ns.parameters == "auto":
-            from .core.provenance import document_parameters
+            from .ai.export_parameters import document_parameters
 
             opts["parameters"] = document_parameters(doc) or doc.metadata.get("parameters")
         save_document(doc, ns.output, **opts)

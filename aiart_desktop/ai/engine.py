@@ -122,7 +122,9 @@ class Engine:
         timings["finish_s"] = time.perf_counter() - t2
         if stop():
             raise Cancelled()
-        extra: dict[str, Any] = {"timings": timings}
+        # when it was made (UTC, ISO 8601), for the provenance record
+        made = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        extra: dict[str, Any] = {"timings": timings, "time": made}
         if info is not None:
             extra.update(model_id=info.id, arch=info.arch, device=self.backend.device_preference,
                          low_memory=self.backend.low_memory)

@@ -233,6 +233,7 @@ class AiResult:
                    model_name=self.model_name, size=list(self.size),
                    result_rect=[self.rect.x, self.rect.y, self.rect.w, self.rect.h])
         rec["batch_size"] = len(self.images)
+        rec.setdefault("time", self.info.get("time"))
         return rec
 
     def parameters(self, index: int = 0) -> str:

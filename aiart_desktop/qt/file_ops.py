@@ -177,7 +177,7 @@ class FileOps:
             return False
         opts = {} if quality is None else {"quality": quality}
         if _ext(path) == ".png":
-            from ..core.provenance import document_parameters
+            from ..ai.export_parameters import document_parameters
 
             params = document_parameters(doc) or doc.metadata.get("parameters")
             if params is not None:

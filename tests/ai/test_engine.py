@@ -207,3 +207,10 @@ def test_each_variation_reproduces_from_its_own_seed(engine, doc_factory, model,
     alone = engine.run(_request(doc, op, model, seed=32, batch_size=1))
     assert batch.seeds[2] == alone.seeds[0] == 32
     assert np.array_equal(batch.images[2], alone.images[0])
+
+
+def test_provenance_records_when_the_result_was_made(engine, doc_factory) -> None:
+    import re
+
+    res = engine.run(_request(doc_factory(), "inpaint", "classical", seed=3))
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", res.record(0)["time"])

@@ -4,9 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from aiart_desktop.ai.export_parameters import document_parameters
 from aiart_desktop.core.document import Document
 from aiart_desktop.core.layer import Layer
-from aiart_desktop.core.provenance import ai_fraction, ai_layers, document_parameters
+from aiart_desktop.core.provenance import ai_fraction, ai_layers
 
 REC = {"op": "txt2img", "prompt": "a red boat", "seed": 7, "steps": 4, "guidance": 7.0,
        "scheduler": "euler_a", "model": "sd-turbo", "rect": [0, 0, 8, 8]}

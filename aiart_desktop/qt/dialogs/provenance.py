@@ -26,7 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...core.provenance import LayerShare, ProvenanceReport, ai_fraction, record_parameters
+from ...ai.export_parameters import record_parameters
+from ...core.provenance import LayerShare, ProvenanceReport, ai_fraction
 
 if TYPE_CHECKING:
     from ...core.document import Document
