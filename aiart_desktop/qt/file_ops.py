@@ -16,6 +16,13 @@ OPEN_EXTENSIONS = (".ora", ".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff")
 EXPORT_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff")
 
 
+def _with_extension(path: str, default: str) -> tuple[str, str]:
+    """Absolute `path` with `default` appended when it has no extension, and its extension."""
+    path = os.path.abspath(os.fspath(path))
+    ext = _ext(path)
+    return (path + default, default) if not ext else (path, ext)
+
+
 def _ext(path: str) -> str:
     return os.path.splitext(path)[1].lower()
 
@@ -129,11 +136,8 @@ class FileOps:
         doc = self.doc
         if doc is None:
             return False
-        path = os.path.abspath(os.fspath(path))
-        ext = _ext(path)
-        if not ext:
-            path += ".ora"
-        elif ext != ".ora":
+        path, ext = _with_extension(path, ".ora")
+        if ext != ".ora":
             self._file_error("Cannot save", path, "Save writes layered OpenRaster (.ora) files. "
                              "Use File \u203a Export for PNG, JPEG, WebP or TIFF.")
             return False
@@ -167,11 +171,8 @@ class FileOps:
         doc = self.doc
         if doc is None:
             return False
-        path = os.path.abspath(os.fspath(path))
-        ext = _ext(path)
-        if not ext:
-            path += ".png"
-        elif ext not in EXPORT_EXTENSIONS:
+        path, ext = _with_extension(path, ".png")
+        if ext not in EXPORT_EXTENSIONS:
             self._file_error("Cannot export", path, f"unknown image type {ext!r}; export "
                              "writes PNG, JPEG, WebP or TIFF (use Save for .ora)")
             return False
