@@ -18,12 +18,15 @@ from .region import composite_over, layer_pixels, rgba_to_rgb
 from .requests import AiResult, OutpaintRequest
 
 NAME_LENGTH = 40
-OP_NAMES = {"inpaint": "Fill", "img2img": "Refine", "txt2img": "Generate", "outpaint": "Expand"}
+OP_NAMES = {"inpaint": "Fill", "img2img": "Refine", "txt2img": "Generate", "outpaint": "Expand",
+            "style": "Style"}
 
 
 def layer_name(result: AiResult) -> str:
     """A short layer name from the prompt ("Fill" / "Generate"... when there is none)."""
     words = " ".join(result.request.prompt.split())
+    if not words and result.request.op == "style":
+        return f"Style: {result.info.get('style_name') or getattr(result.request, 'style', '')}"
     if not words:
         return f"AI {OP_NAMES.get(result.request.op, result.request.op)}"
     if len(words) <= NAME_LENGTH:

@@ -15,7 +15,7 @@ from ..core.document import Document
 from ..core.geometry import Rect
 from .errors import RequestError
 from .region import context_margin, snap_rect
-from .requests import DIRECTIONS, OPS, REQUEST_TYPES, AiRequest
+from .requests import DIRECTIONS, OPS, REQUEST_TYPES, STYLE, AiRequest
 
 
 def selection_bounds(doc: Document) -> Rect:
@@ -105,8 +105,8 @@ def make_request(doc: Document, op: str, *, margin: int | None = None,
     """A frozen request for `op` on the document's selection (or canvas), holding copies of the
     pixels and mask it needs. `params` are the request's fields (prompt, seed, steps, model,
     strength, ...; `direction` and `pixels` for outpaint)."""
-    if op not in OPS:
-        raise RequestError(f"unknown operation {op!r} (use one of {', '.join(OPS)})")
+    if op not in OPS and op != STYLE:
+        raise RequestError(f"unknown operation {op!r} (use one of {', '.join(OPS)}, {STYLE})")
     cls = REQUEST_TYPES[op]
     image: np.ndarray | None
     mask: np.ndarray | None

@@ -27,7 +27,16 @@ from .capture import outpaint_layout
 from .diffusion import DiffusionBackend, Job
 from .errors import AiError, Cancelled, RequestError
 from .models import ModelInfo, ModelRegistry
-from .requests import AUTO, CLASSICAL, AiRequest, AiResult, OutpaintRequest, ProgressInfo
+from .requests import (
+    AUTO,
+    CLASSICAL,
+    STYLE,
+    AiRequest,
+    AiResult,
+    OutpaintRequest,
+    ProgressInfo,
+    StyleRequest,
+)
 
 NO_MODEL_HINT = ("no diffusion model is installed: open the model manager to download "
                  "SD-Turbo (2.6 GB), or add a diffusers folder or a .safetensors checkpoint. "
@@ -93,6 +102,8 @@ class Engine:
 
     def _run(self, req: AiRequest, on_progress: ProgressFn | None,
              stop: Callable[[], bool]) -> AiResult:
+        if isinstance(req, StyleRequest):
+            return self._style(req, on_progress, stop)
         t0 = time.perf_counter()
         info = self.choose_model(req)
         if info is None and req.op not in ("inpaint", "outpaint"):
@@ -130,6 +141,43 @@ class Engine:
                          low_memory=self.backend.low_memory)
         return AiResult(request=req, images=images, seeds=req.seeds, alpha=alpha, rect=rect,
                         backend=backend, model_name=name, size=size, info=extra)
+
+    def _style(self, req: StyleRequest, on_progress: ProgressFn | None,
+               stop: Callable[[], bool]) -> AiResult:
+        """Fast style transfer of the request's region (onnxruntime; no diffusion model)."""
+        from . import style
+
+        t0 = time.perf_counter()
+        rect, original, sel = _geometry(req)
+        assert original is not None
+        spec = req.style_image if req.style_image is not None else req.style
+        st = style.resolve_style(spec)
+        if stop():
+            raise Cancelled()
+        if on_progress is not None:
+            on_progress(ProgressInfo(0, 1, phase="styling"))
+
+        def tiles(done: int, total: int) -> None:
+            if on_progress is not None:
+                on_progress(ProgressInfo(done, total, phase="styling"))
+
+        styled = style.transfer(original, st, strength=float(req.strength),
+                                style_scale=float(req.style_scale),
+                                preserve_colors=bool(req.preserve_colors), tile=int(req.tile),
+                                overlap=int(req.overlap), cancelled=stop, on_progress=tiles)
+        sb = _bounds(sel)
+        alpha = region.blend_mask(sel, region.default_feather(sb.w, sb.h))
+        if stop():
+            raise Cancelled()
+        h, w = sel.shape
+        rec = style.style_record(st)
+        extra: dict[str, Any] = {
+            "timings": {"generate_s": time.perf_counter() - t0},
+            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "style_name": st.name, "style_kind": st.kind, "style_sha256": st.digest,
+        }
+        return AiResult(request=req, images=[styled], seeds=req.seeds, alpha=alpha, rect=rect,
+                        backend=STYLE, model_name=rec["model"], size=(w, h), info=extra)
 
     def _classical(self, req: AiRequest, original: np.ndarray | None, sel: np.ndarray,
                    on_progress: ProgressFn | None, stop: Callable[[], bool]

