@@ -52,6 +52,11 @@ def default_models_dir() -> Path:
     return data_dir() / "models"
 
 
+def styles_dir() -> Path:
+    """The user's own style pictures for style transfer, with their index and thumbnails."""
+    return data_dir() / "styles"
+
+
 def resources_dir() -> Path:
     """The shipped `resources/` folder: $AIART_RESOURCES, a frozen bundle, or the checkout."""
     env = _from_env("AIART_RESOURCES")
