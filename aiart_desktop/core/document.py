@@ -24,6 +24,7 @@ from .layer import Group, Layer, Node, clone_node
 from .tiles import TileMap, tile_keys, tile_rect
 
 MAX_SIDE = 32768  # widest / tallest canvas we accept
+HISTORY_KEY = "generation_history"  # metadata key of the generation history
 
 
 class Document:
@@ -49,6 +50,24 @@ class Document:
         # Document-level metadata other parts keep here (AI history etc.), saved with .ora.
         self.metadata: dict[str, Any] = {}
         self._name_counter = 0
+
+    # ---- generation history (not part of undo) ---------------------------------------------
+    @property
+    def generation_history(self) -> list[dict[str, Any]]:
+        """Every finished AI job for this document, oldest first, as plain data (see
+        `ai.gen_history`). Kept in `metadata` so saves and autosave snapshots carry it; the
+        .ora writer stores it in its own part. Changing it is not an undo step: call
+        `note_metadata_changed()` after."""
+        hist = self.metadata.get(HISTORY_KEY)
+        if not isinstance(hist, list):
+            hist = self.metadata[HISTORY_KEY] = []
+        return hist
+
+    def note_metadata_changed(self) -> None:
+        """Metadata (e.g. the generation history) changed: the document needs saving (and an
+        autosave), but there is nothing to undo."""
+        self.history.mark_dirty()
+        self._bump()
 
     @classmethod
     def new(cls, width: int, height: int,

@@ -3,7 +3,8 @@
 Layout written: `mimetype` (first, stored), `stack.xml`, `data/layerNNNN.png` (each layer
 cropped to its painted bounds, placed with x/y), `mergedimage.png`, `Thumbnails/thumbnail.png`
 and, in the `aiart/` part other programs ignore, `document.json` (document metadata and
-per-layer provenance, keyed by layer `src`) and `selection.png` (the selection mask).
+per-layer provenance, keyed by layer `src`), `selection.png` (the selection mask) and the
+generation history (`history.json` and `history/*.png`, see `ora_history.py`).
 
 Loading never touches an existing document: it builds a new one, so a failed load loses
 nothing. Every problem with the file raises FileFormatError.
@@ -22,13 +23,14 @@ import numpy as np
 from PIL import Image
 
 from ..blend import BLEND_MODES
-from ..document import MAX_SIDE, Document
+from ..document import HISTORY_KEY, MAX_SIDE, Document
 from ..geometry import Rect
 from ..layer import Group, Layer, Node
 from . import ora_stack as xs
 from .atomic import atomic_write
 from .errors import PathLike, fail, reading
 from .images import decode, png_bytes
+from .ora_history import read_history, write_history
 from .safezip import SafeZip, safe_member_name
 
 MIMETYPE = b"image/openraster"
@@ -68,6 +70,9 @@ def load_ora(path: PathLike) -> Document:
             doc.metadata = meta
         elif (res := _resolution(root)) is not None:
             doc.metadata["resolution"] = list(res)
+        doc.metadata.pop(HISTORY_KEY, None)  # only ever from its own part
+        if history := read_history(z, path):
+            doc.metadata[HISTORY_KEY] = history
         if z.has(AIART_SELECTION):
             doc.selection = loader.selection()
     doc.active = loader.selected or (doc.layers[-1] if doc.layers else None)
@@ -241,9 +246,14 @@ def _write_ora(doc: Document, z: zipfile.ZipFile) -> None:
     z.writestr(_info(THUMBNAIL, stored=True), png_bytes(_thumbnail(merged)))
     groups = {key: {"expanded": g.expanded, "blend_mode": g.blend_mode}
               for key, g in _group_keys(doc.root, "")}
-    part = {"format": "aiart-desktop", "version": 1, "metadata": doc.metadata,
+    metadata = {k: v for k, v in doc.metadata.items() if k != HISTORY_KEY}
+    part = {"format": "aiart-desktop", "version": 1, "metadata": metadata,
             "layers": layer_json, "groups": groups}
     z.writestr(_info(AIART_JSON), _to_json(part))
+    history = doc.metadata.get(HISTORY_KEY)
+    if isinstance(history, list):
+        write_history(history, lambda name, data, stored: z.writestr(_info(name, stored), data),
+                      _to_json)
     if doc.selection is not None:
         z.writestr(_info(AIART_SELECTION, stored=True), png_bytes(doc.selection))
 
