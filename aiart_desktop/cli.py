@@ -1,7 +1,10 @@
-"""Command line: `aiart-desktop export IN OUT [--quality N] [--parameters auto|none]`, for
-scripting (like Krita's --export). Converts between every format we read and write: .ora ->
-flattened .png/.jpg/.webp/.tif, an image -> .ora, .ora -> .ora re-saved by us. A PNG gets the
-`parameters` text chunk of the topmost visible AI layer (see `core.provenance`).
+"""Command line: `aiart-desktop export IN OUT [--quality N] [--parameters auto|none]
+[--c2pa-cert PEM --c2pa-key PEM | --no-c2pa]`, for scripting (like Krita's --export). Converts
+between every format we read and write: .ora -> flattened .png/.jpg/.webp/.tif, an image ->
+.ora, .ora -> .ora re-saved by us. A PNG gets the `parameters` text chunk of the topmost
+visible AI layer (see `core.provenance`) and, with a certificate (the options, or the one set
+in the settings), a signed C2PA manifest (`ai.c2pa_manifest`); a note on stderr says whether
+the manifest was embedded or skipped.
 
 Errors go to stderr as one line and the exit status is 2; there is never a traceback.
 """
@@ -24,6 +27,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--parameters", choices=("auto", "none"), default="auto",
                    help="PNG `parameters` text chunk: 'auto' (default) writes the request of the "
                         "topmost visible AI layer (or the one the input carried), 'none' omits it")
+    p.add_argument("--c2pa-cert", metavar="PEM", default=None,
+                   help="PNG: sign a C2PA manifest with this certificate chain (PEM, the "
+                        "signer's certificate first); default: the one set in the settings")
+    p.add_argument("--c2pa-key", metavar="PEM", default=None,
+                   help="the private key (PEM, unencrypted) of --c2pa-cert")
+    p.add_argument("--no-c2pa", action="store_true", help="PNG: embed no C2PA manifest")
     return p
 
 
@@ -35,6 +44,10 @@ def export(argv: list[str]) -> int:
         return int(exc.code or 0)
     if ns.quality is not None and not 1 <= ns.quality <= 100:
         print("aiart-desktop export: error: --quality must be between 1 and 100",
+              file=sys.stderr)
+        return 2
+    if (ns.c2pa_cert is None) != (ns.c2pa_key is None):
+        print("aiart-desktop export: error: --c2pa-cert and --c2pa-key go together",
               file=sys.stderr)
         return 2
     from .core.io import WRITE_EXTENSIONS, FileFormatError, load_document, save_document
@@ -51,7 +64,10 @@ def export(argv: list[str]) -> int:
             from .ai.export_parameters import document_parameters
 
             opts["parameters"] = document_parameters(doc) or doc.metadata.get("parameters")
-        save_document(doc, ns.output, **opts)
+        if ext == ".png" and not ns.no_c2pa:
+            print(f"aiart-desktop export: note: {_export_png(doc, ns, opts)}", file=sys.stderr)
+        else:
+            save_document(doc, ns.output, **opts)
     except FileFormatError as exc:
         print(f"aiart-desktop export: error: {exc}", file=sys.stderr)
         return 2
@@ -65,11 +81,31 @@ def export(argv: list[str]) -> int:
     return 0
 
 
+def _export_png(doc: object, ns: argparse.Namespace, opts: dict[str, object]) -> str:
+    """Write the PNG with a C2PA manifest when there is a certificate; the outcome's line."""
+    from .ai.c2pa_manifest import export_signed_png, load_credentials
+
+    params = opts.get("parameters")
+    if ns.c2pa_cert is not None:
+        creds = load_credentials(ns.c2pa_cert, ns.c2pa_key)
+        outcome = export_signed_png(doc, ns.output, parameters=params,  # type: ignore[arg-type]
+                                    credentials=creds)
+    else:
+        from .settings import load_settings
+
+        outcome = export_signed_png(doc, ns.output, parameters=params,  # type: ignore[arg-type]
+                                    settings=load_settings())
+        if not outcome.signed:
+            return f"{outcome.message} (use --c2pa-cert and --c2pa-key)"
+    return outcome.message
+
+
 def main(args: list[str] | None = None) -> int:
     """Entry for `aiart-desktop <command> ...`; `args[0]` is the command name."""
     argv = list(sys.argv[1:] if args is None else args)
     if not argv or argv[0] in ("-h", "--help"):
         print("usage: aiart-desktop export IN OUT [--quality N] [--parameters auto|none]\n"
+              "           [--c2pa-cert PEM --c2pa-key PEM | --no-c2pa]\n"
               "       aiart-desktop run inpaint|img2img|txt2img|outpaint ... -o OUT.png")
         return 0 if argv else 2
     command, rest = argv[0], argv[1:]

@@ -74,6 +74,10 @@ class Settings:
     models_dir: str = ""  # empty: `paths.default_models_dir()`
     allow_pickle_checkpoints: bool = False
     last_model: str = ""
+    # C2PA: sign exported PNGs with the user's own certificate chain and key (PEM files)
+    c2pa_cert: str = ""
+    c2pa_key: str = ""
+    c2pa_sign: bool = True     # embed a manifest when a certificate is set
 
     # ---- helpers ---------------------------------------------------------------------------
     def add_recent(self, path: str | os.PathLike[str]) -> None:

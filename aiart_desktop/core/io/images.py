@@ -204,16 +204,24 @@ def _png_text(text: dict[str, str]) -> PngImagePlugin.PngInfo:
     return info
 
 
-def export_png(doc: Document, path: PathLike, parameters: str | None = None) -> None:
-    """The flattened canvas as an RGBA PNG; `parameters` goes in a `parameters` text chunk."""
+def encode_png(doc: Document, parameters: str | None = None) -> bytes:
+    """The flattened canvas as RGBA PNG bytes (what `export_png` writes), e.g. to sign them."""
     im = Image.fromarray(doc.flatten(), "RGBA")
     opts: dict[str, Any] = {"compress_level": 6}
     if parameters is not None:
         opts["pnginfo"] = _png_text({"parameters": parameters})
     if (dpi := _dpi(doc)) is not None:
         opts["dpi"] = dpi
+    buf = io.BytesIO()
+    im.save(buf, "PNG", **opts)
+    return buf.getvalue()
+
+
+def export_png(doc: Document, path: PathLike, parameters: str | None = None) -> None:
+    """The flattened canvas as an RGBA PNG; `parameters` goes in a `parameters` text chunk."""
+    data = encode_png(doc, parameters)
     with atomic_write(path) as f:
-        im.save(f, "PNG", **opts)
+        f.write(data)
 
 
 def export_jpeg(doc: Document, path: PathLike, quality: int = 92) -> None:
