@@ -9,10 +9,12 @@ failure inside the pipeline into a `GenerationError`, leaving itself ready for t
 """
 from __future__ import annotations
 
+import contextlib
+import functools
 import gc
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -61,10 +63,105 @@ class Job:
     height: int
     image: np.ndarray | None = None   # (h, w, 3) uint8
     mask: np.ndarray | None = None    # (h, w) uint8 denoise mask, 255 = repaint
+    # Latent exploration (ai/latents.py): per image (other seed, t); every random draw of
+    # image i is slerp(draw(seeds[i]), draw(other seed), t); prompt embeddings are lerped
+    # towards prompt_b / negative_b at the same t.
+    mix: list[tuple[int, float]] | None = None
+    prompt_b: str | None = None
+    negative_b: str | None = None
 
 
 class _Interrupt(Exception):
     """Raised from the step callback to stop the pipeline at once."""
+
+
+def _mixed_noise(torch: Any, partners: dict[int, tuple[Any, float]]) -> Any:
+    """A torch function mode (this thread only, for the `with` block) under which every
+    `torch.randn(..., generator=g)` with `g` in `partners` returns slerp(that draw, the same
+    draw from the partner generator, t). diffusers draws all its noise with `torch.randn`
+    through `randn_tensor`: the initial latents, the VAE's posterior sample of an input image,
+    an ancestral sampler's per-step noise. So at t = 0 the run is exactly seed A's, at t = 1
+    exactly seed B's, and in between every draw walks the great circle from one to the other."""
+    from torch.overrides import TorchFunctionMode
+
+    from .latents import slerp
+
+    class MixedNoise(TorchFunctionMode):
+        def __torch_function__(self, func: Any, types: Any, args: Any = (),
+                               kwargs: Any = None) -> Any:
+            kwargs = kwargs or {}
+            gen = kwargs.get("generator")
+            if func is torch.randn and gen is not None and id(gen) in partners:
+                other, t = partners[id(gen)]
+                a = func(*args, **kwargs)
+                b = func(*args, **{**kwargs, "generator": other})
+                return slerp(a, b, t)
+            return func(*args, **kwargs)
+
+    return MixedNoise()
+
+
+# Where diffusers draws noise: the pipelines' latent preparation (initial noise, the VAE's
+# posterior sample of an input image, the masked image's for a 9-channel UNet) and the sampler's
+# step (ancestral / LCM noise). The mode is active only inside these, so the UNet's thousands of
+# operations per step pay nothing for it.
+_NOISY = (("pipe", "prepare_latents"), ("pipe", "prepare_mask_latents"), ("scheduler", "step"))
+
+
+@contextlib.contextmanager
+def _scoped(mode: Any, pipe: Any) -> Iterator[None]:
+    """`mode` active inside the noisy methods of `pipe` and its scheduler, for this call only
+    (instance attributes shadowing the methods, removed afterwards: the pipeline is shared)."""
+    done: list[tuple[Any, str]] = []
+    try:
+        for owner, name in _NOISY:
+            obj = pipe if owner == "pipe" else pipe.scheduler
+            orig = getattr(obj, name, None)
+            if orig is None:
+                continue
+
+            # wraps(): pipelines read the step's signature to decide whether to pass the
+            # generator (prepare_extra_step_kwargs)
+            @functools.wraps(orig)
+            def wrapped(*a: Any, _orig: Any = orig, **k: Any) -> Any:
+                with mode:
+                    return _orig(*a, **k)
+
+            obj.__dict__[name] = wrapped
+            done.append((obj, name))
+        yield
+    finally:
+        for obj, name in done:
+            obj.__dict__.pop(name, None)
+
+
+def _prompt_embeds(pipe: Any, arch: str, prompt: str, negative: str | None, cfg: bool,
+                   torch: Any) -> dict[str, Any]:
+    """The pipeline's own prompt encoding, as keyword arguments for its `__call__`."""
+    with torch.no_grad():
+        if arch == "sdxl":
+            pe, ne, pp, npp = pipe.encode_prompt(
+                prompt, device=pipe.device, num_images_per_prompt=1,
+                do_classifier_free_guidance=cfg, negative_prompt=negative)
+            out = {"prompt_embeds": pe, "negative_prompt_embeds": ne,
+                   "pooled_prompt_embeds": pp, "negative_pooled_prompt_embeds": npp}
+        else:
+            pe, ne = pipe.encode_prompt(prompt, pipe.device, 1, cfg, negative_prompt=negative)
+            out = {"prompt_embeds": pe, "negative_prompt_embeds": ne}
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def _lerp_prompts(pipe: Any, arch: str, job: Job, t: float, guidance: float,
+                  torch: Any) -> dict[str, Any]:
+    """Prompt embeddings lerped from the job's prompt (t = 0) to `prompt_b` (t = 1)."""
+    from .latents import lerp
+
+    cfg = guidance > 1.0 and getattr(pipe.unet.config, "time_cond_proj_dim", None) is None
+    a = _prompt_embeds(pipe, arch, job.prompt, job.negative_prompt or None, cfg, torch)
+    neg_b = job.negative_prompt if job.negative_b is None else job.negative_b
+    b = _prompt_embeds(pipe, arch, job.prompt if job.prompt_b is None else job.prompt_b,
+                       neg_b or None, cfg, torch)
+    return {k: lerp(a[k], b[k], t) for k in a}
 
 
 def _imports() -> tuple[Any, Any]:
@@ -304,11 +401,15 @@ class DiffusionBackend:
         image with the first generator only, so a batched variation could not be reproduced
         from its own seed later (Re-generate). Plain txt2img batches are exact per seed."""
         n = len(job.seeds)
-        if n == 1 or (not one_by_one and job.op == "txt2img" and not info.facts.inpaint):
+        if n == 1 or (not one_by_one and job.op == "txt2img" and not info.facts.inpaint
+                      and job.mix is None):
             return self._run(pipe, info, job, on_progress, cancelled, taesd, torch)
         images: list[np.ndarray] = []
         for k, seed in enumerate(job.seeds):
-            one = Job(**{**job.__dict__, "seeds": [seed]})
+            if cancelled():  # between frames / variations
+                raise Cancelled()
+            mix = None if job.mix is None else [job.mix[k]]
+            one = Job(**{**job.__dict__, "seeds": [seed], "mix": mix})
             report = None
             if on_progress is not None:
                 def report(p: ProgressInfo, k: int = k) -> None:
@@ -367,9 +468,23 @@ class DiffusionBackend:
             return {}
 
         kwargs["callback_on_step_end"] = on_step
+        mode = None
+        if job.mix is not None:  # one image per call (see _run_batch)
+            (other, t), = job.mix
+            partner = torch.Generator("cpu").manual_seed(int(other))
+            mode = _mixed_noise(torch, {id(kwargs["generator"][0]): (partner, float(t))})
+            differs = (job.prompt_b is not None and job.prompt_b != job.prompt) or (
+                job.negative_b is not None and job.negative_b != job.negative_prompt)
+            if differs:
+                del kwargs["prompt"], kwargs["negative_prompt"]
+                kwargs.update(_lerp_prompts(pipe, arch, job, float(t), job.guidance, torch))
         if cancelled():
             raise Cancelled()
-        out = pipe(**kwargs).images
+        if mode is None:
+            out = pipe(**kwargs).images
+        else:
+            with _scoped(mode, pipe):
+                out = pipe(**kwargs).images
         if cancelled():
             raise Cancelled()
         arr = np.asarray(out, np.float32)

@@ -37,6 +37,7 @@ from .requests import (
     ProgressInfo,
     StyleRequest,
 )
+from .style_presets import compose
 
 NO_MODEL_HINT = ("no diffusion model is installed: open the model manager to download "
                  "SD-Turbo (2.6 GB), or add a diffusers folder or a .safetensors checkpoint. "
@@ -108,6 +109,9 @@ class Engine:
         info = self.choose_model(req)
         if info is None and req.op not in ("inpaint", "outpaint"):
             raise RequestError(f"{req.op} needs a diffusion model; {NO_MODEL_HINT}")
+        if info is None and req.mix is not None:
+            raise RequestError(f"in-betweens and 'more like this' need a diffusion model; "
+                               f"{NO_MODEL_HINT}")
         rect, original, sel = _geometry(req)
         if stop():
             raise Cancelled()
@@ -214,10 +218,15 @@ class Engine:
             feather = max(1.0, region.default_feather(sb.w, sb.h) * scale)
             mask = region.denoise_mask(region.resize(sel, size), grow, feather)
             op = "inpaint"
-        job = Job(op=op, prompt=req.prompt, negative_prompt=req.negative_prompt,
+        prompt, negative = compose(req.prompt, req.negative_prompt, req.style_preset)
+        job = Job(op=op, prompt=prompt, negative_prompt=negative,
                   seeds=req.seeds, steps=int(req.steps), guidance=float(req.guidance),
                   scheduler=req.scheduler, strength=float(req.strength), width=size[0],
                   height=size[1], image=image, mask=mask)
+        if req.mix is not None:
+            job.mix = list(zip(req.mix.subseeds, req.mix.ts, strict=True))
+            job.prompt_b, job.negative_b = compose(req.mix.prompt_b(req),
+                                                   req.mix.negative_b(req), req.style_preset)
         preview = self.registry.preview_decoder(info.arch) if on_progress else None
         images = self.backend.generate(info, job, on_progress, stop,
                                        None if preview is None else str(preview))

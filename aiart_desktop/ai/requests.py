@@ -17,6 +17,7 @@ import numpy as np
 
 from ..core.geometry import Rect
 from .errors import RequestError
+from .latents import INTERPOLATE, MORE_LIKE_THIS, LatentMix
 
 # Scheduler ids -> names as AUTOMATIC1111 writes them in `parameters`.
 SCHEDULERS: dict[str, str] = {
@@ -70,6 +71,8 @@ class AiRequest:
     revision: int = 0                   # document revision the pixels were copied from
     canvas_size: tuple[int, int] = (0, 0)  # document (width, height) at capture time
     color_match: bool = True            # match the result's colours to its surroundings
+    mix: LatentMix | None = None        # latent exploration (in-betweens, more like this)
+    style_preset: str = ""              # text style preset (ai/style_presets.py) or ""
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -97,6 +100,18 @@ class AiRequest:
             raise RequestError(f"seed must be between 0 and {MAX_SEED}")
         if not self.model:
             raise RequestError("no model chosen")
+        if self.mix is not None:
+            if not isinstance(self.mix, LatentMix):
+                raise RequestError("the request's latent exploration is not a LatentMix")
+            if int(self.batch_size) != len(self.mix):
+                raise RequestError(f"batch size {self.batch_size} does not match the "
+                                   f"{len(self.mix)} results of the latent exploration")
+            if self.model == CLASSICAL:
+                raise RequestError("in-betweens and 'more like this' need a diffusion model")
+        if self.style_preset:
+            from .style_presets import preset_named
+
+            preset_named(self.style_preset)  # raises for an unknown preset
 
     # ---- derived ----------------------------------------------------------------------------
     def with_seed(self) -> AiRequest:
@@ -110,6 +125,8 @@ class AiRequest:
         """The seed of each variation (the request's seed must be set)."""
         if self.seed is None:
             raise RequestError("the seed is not set yet (call with_seed())")
+        if self.mix is not None:  # every result starts from the same seed, mixed
+            return [int(self.seed)] * self.batch_size
         return [(int(self.seed) + i) % (MAX_SEED + 1) for i in range(self.batch_size)]
 
     def selection(self) -> np.ndarray:
@@ -128,6 +145,10 @@ class AiRequest:
             "rect": [self.rect.x, self.rect.y, self.rect.w, self.rect.h],
             "revision": int(self.revision), "canvas_size": list(self.canvas_size),
         }
+        if self.mix is not None:
+            rec["mix"] = self.mix.to_record()
+        if self.style_preset:
+            rec["style_preset"] = self.style_preset
         rec.update(self._extra_record())
         return rec
 
@@ -280,6 +301,12 @@ class AiResult:
                    result_rect=[self.rect.x, self.rect.y, self.rect.w, self.rect.h])
         rec["batch_size"] = len(self.images)
         rec.setdefault("time", self.info.get("time"))
+        mix = self.request.mix
+        if mix is not None and index < len(mix):
+            key, value = mix.variant_record(self.request, index)
+            rec.pop("mix", None)
+            rec[key] = value
+            rec["batch_size"] = 1  # re-made alone: request_params() gives one result
         if self.backend == STYLE:  # which picture gave the style, by content
             rec.update(model=self.model_name, style_kind=self.info.get("style_kind"),
                        style_sha256=self.info.get("style_sha256"))
@@ -291,7 +318,8 @@ class AiResult:
 
 REQUEST_FIELDS = ("prompt", "negative_prompt", "seed", "steps", "guidance", "scheduler", "model",
                   "batch_size", "strength", "color_match", "fill_method", "direction", "pixels",
-                  "style", "style_scale", "preserve_colors", "tile", "overlap")
+                  "style", "style_scale", "preserve_colors", "tile", "overlap",
+                  "style_preset")
 
 
 def request_params(record: dict[str, Any], **changes: Any) -> dict[str, Any]:
@@ -303,6 +331,9 @@ def request_params(record: dict[str, Any], **changes: Any) -> dict[str, Any]:
         raise RequestError(f"the record's operation {record.get('op')!r} is unknown")
     names = {f.name for f in dataclasses.fields(cls)}
     out = {k: record[k] for k in REQUEST_FIELDS if k in record and k in names}
+    mix = LatentMix.from_record(record)
+    if mix is not None:
+        out.update(mix=mix, batch_size=len(mix))
     out.update(changes)
     return out
 
@@ -310,9 +341,14 @@ def request_params(record: dict[str, Any], **changes: Any) -> dict[str, Any]:
 def parameters_text(record: dict[str, Any], size: tuple[int, int] | None = None) -> str:
     """AUTOMATIC1111-style `parameters` text of a record."""
     w, h = size or tuple(record.get("size") or record["rect"][2:4])
-    lines = [str(record.get("prompt", ""))]
-    if record.get("negative_prompt"):
-        lines.append(f"Negative prompt: {record['negative_prompt']}")
+    prompt, negative = str(record.get("prompt", "")), str(record.get("negative_prompt") or "")
+    if record.get("style_preset"):  # the text the model read: the preset's phrases added
+        from .style_presets import compose
+
+        prompt, negative = compose(prompt, negative, str(record["style_preset"]))
+    lines = [prompt]
+    if negative:
+        lines.append(f"Negative prompt: {negative}")
     if record.get("backend") == "classical":
         items = [("Seed", record.get("seed")), ("Size", f"{w}x{h}"), ("Model", "classical"),
                  ("Fill method", record.get("fill_method")), ("Operation", record.get("op"))]
@@ -339,8 +375,30 @@ def parameters_text(record: dict[str, Any], size: tuple[int, int] | None = None)
     items.append(("Operation", record.get("op")))
     if record.get("op") == "outpaint":
         items.append(("Outpaint", f"{record.get('direction')} {record.get('pixels')}"))
+    items += _mix_items(record)
     lines.append(", ".join(f"{k}: {_clean(v)}" for k, v in items if v is not None))
     return "\n".join(lines)
+
+
+def _mix_items(record: dict[str, Any]) -> list[tuple[str, Any]]:
+    """A1111's "Variation seed" / "Variation seed strength" for a mixed result, and what this
+    program adds: the interpolation's other prompt, the style preset, the reference style."""
+    items: list[tuple[str, Any]] = []
+    more, inter = record.get(MORE_LIKE_THIS), record.get(INTERPOLATE)
+    if isinstance(more, dict):
+        items += [("Variation seed", more.get("perturbation_seed")),
+                  ("Variation seed strength", _num(more.get("amount")))]
+    elif isinstance(inter, dict):
+        to = inter.get("to") or {}
+        items += [("Variation seed", to.get("seed")),
+                  ("Variation seed strength", _num(inter.get("t")))]
+        if to.get("prompt") != record.get("prompt"):
+            items.append(("Interpolated to prompt", to.get("prompt")))
+    if record.get("style_preset"):
+        items.append(("Style preset", record["style_preset"]))
+    if record.get("style_reference"):
+        items.append(("Style reference", record["style_reference"]))
+    return items
 
 
 def _num(v: Any) -> Any:
