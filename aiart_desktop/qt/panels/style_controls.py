@@ -1,0 +1,132 @@
+"""The Style panel's controls (strength, style scale, preserve colours, target), and the request
+they describe: `style_request(doc, target, ...)` copies the pixels of the chosen area."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QSlider,
+    QWidget,
+)
+
+from ...ai.errors import RequestError
+
+if TYPE_CHECKING:
+    from ...ai.requests import StyleRequest
+    from ...core.document import Document
+
+TARGETS = (
+    ("selection", "Selection", "The selection (the whole picture when nothing is selected)"),
+    ("layer", "Active layer's area", "Where the active layer has paint: the picture there is "
+     "restyled, masked by the layer's own alpha"),
+    ("image", "Whole picture", "The whole visible picture, whatever is selected"),
+)
+
+
+def style_request(doc: Document, target: str, *, style: str,
+                  style_image: np.ndarray | None = None, **params: Any) -> StyleRequest:
+    """A StyleRequest on `target` ("selection", "layer" or "image") of `doc`; `params` are
+    strength, style_scale, preserve_colors (tile, overlap). Raises RequestError with a message
+    for the user when the area is empty."""
+    from ...ai.capture import make_request
+    from ...ai.region import context_margin, snap_rect
+    from ...ai.requests import StyleRequest
+
+    common: dict[str, Any] = dict(style=style, style_image=style_image, revision=doc.revision,
+                                  canvas_size=(doc.width, doc.height), **params)
+    if target == "selection":
+        return make_request(doc, "style", style=style, style_image=style_image,
+                            **params)  # type: ignore[return-value]
+    if target == "image":
+        return StyleRequest(rect=doc.rect, image=doc.flatten(doc.rect), mask=None, **common)
+    if target != "layer":
+        raise RequestError(f"unknown target {target!r} (selection, layer or image)")
+    layer = doc.active_layer
+    if layer is None:
+        raise RequestError("pick a layer to style: a group has no pixels of its own")
+    area = layer.bounds().intersect(doc.rect)
+    if area.empty:
+        raise RequestError(f"the layer “{layer.name}” is empty: paint on it first, or style "
+                           "the selection or the whole picture")
+    rect = snap_rect(area.expanded(context_margin(area)).intersect(doc.rect), doc.rect)
+    mask = np.ascontiguousarray(layer.read(rect)[..., 3])
+    return StyleRequest(rect=rect, image=doc.flatten(rect), mask=mask, **common)
+
+
+class StyleControls(QWidget):
+    """Strength, style scale, preserve colours and target; `changed` on any edit."""
+
+    changed = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.strength = QSlider(Qt.Orientation.Horizontal)
+        self.strength.setRange(0, 100)
+        self.strength.setValue(100)
+        self.strength.setToolTip("How much of the style to mix in: 100 % is fully styled, "
+                                 "lower keeps more of the picture")
+        self.strength_label = QLabel()
+        self.strength_label.setMinimumWidth(40)
+        self.strength_label.setAlignment(Qt.AlignmentFlag.AlignRight
+                                         | Qt.AlignmentFlag.AlignVCenter)
+        self.scale = QDoubleSpinBox()
+        self.scale.setRange(0.25, 4.0)
+        self.scale.setSingleStep(0.25)
+        self.scale.setDecimals(2)
+        self.scale.setValue(1.0)
+        self.scale.setSuffix(" ×")
+        self.scale.setToolTip("Size of the style's strokes and patterns: 2 × makes them twice "
+                              "as big (and is faster), 0.5 × finer")
+        self.preserve = QCheckBox("Preserve colours")
+        self.preserve.setToolTip("Keep the picture's own colours; take only the style's light "
+                                 "and dark, strokes and texture")
+        self.target = QComboBox()
+        for key, text, tip in TARGETS:
+            self.target.addItem(text, key)
+            self.target.setItemData(self.target.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
+        self.target.setToolTip("Which part of the picture to restyle")
+
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.strength, 1)
+        row.addWidget(self.strength_label)
+        form = QFormLayout(self)
+        form.setContentsMargins(0, 0, 0, 0)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.addRow("Strength", row)
+        form.addRow("Style scale", self.scale)
+        form.addRow("", self.preserve)
+        form.addRow("Restyle", self.target)
+        self._label()
+        self.strength.valueChanged.connect(self._label)
+        self.strength.sliderReleased.connect(self.changed)
+        self.strength.valueChanged.connect(
+            lambda _v: None if self.strength.isSliderDown() else self.changed.emit())
+        self.scale.valueChanged.connect(lambda _v: self.changed.emit())
+        self.preserve.toggled.connect(lambda _v: self.changed.emit())
+        self.target.currentIndexChanged.connect(lambda _i: self.changed.emit())
+
+    def _label(self) -> None:
+        self.strength_label.setText(f"{self.strength.value()} %")
+
+    def params(self) -> dict[str, Any]:
+        return {"strength": self.strength.value() / 100.0,
+                "style_scale": float(self.scale.value()),
+                "preserve_colors": self.preserve.isChecked()}
+
+    def current_target(self) -> str:
+        return str(self.target.currentData())
+
+    def set_target(self, key: str) -> None:
+        i = self.target.findData(key)
+        if i < 0:
+            raise ValueError(f"unknown target {key!r}")
+        self.target.setCurrentIndex(i)

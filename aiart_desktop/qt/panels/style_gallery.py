@@ -1,0 +1,469 @@
+"""The Style dock: a gallery of the 26 built-in styles and the user's own style pictures, the
+controls, and style transfer through the window's one AI worker.
+
+    gallery = install_style_gallery(win)   # after install_ai_dock(win): shares win.ai_worker
+
+Picking a style previews it on the canvas (a job on the worker, with progress and Cancel/Esc);
+"Apply style" (or Enter, or a double-click) adds the previewed result as a new layer in one
+undo step (`ai.apply.apply_result`), running the job first when there is no fresh preview, as
+Photoshop's Neural Filters do with their preview and OK. The worker is shared with the AI
+panel: the gallery answers only to its own job ids and never queues behind another job.
+Pictures dragged in from the desktop, or added with "Add…", go to the user's style library
+(`ai.style_library`), imported on a background thread; right-click renames or removes them.
+"""
+from __future__ import annotations
+
+import time
+from concurrent.futures import Future
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QHideEvent, QIcon, QImage, QShowEvent
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QListWidgetItem,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ...ai.errors import AiError
+from ...ai.style_library import StyleLibrary, builtin_styles_async
+from ...core.geometry import Rect
+from ..convert import array_to_qimage
+from .style_controls import StyleControls, style_request
+from .style_grid import KEY_ROLE, KIND_ROLE, StyleGrid, placeholder_icon
+from .style_user import UserStyles
+from .variations import blended_rgba
+
+if TYPE_CHECKING:
+    from ...ai.requests import AiResult, StyleRequest
+    from ...core.document import Document
+    from ...core.layer import Layer
+    from ..worker import AiWorker
+
+NUM_BUILTIN = 26
+PICTURE_FILTER = "Pictures (*.png *.jpg *.jpeg *.webp *.tif *.tiff);;All files (*)"
+AUTO_DELAY_MS = 120
+
+
+class StyleGallery(UserStyles, QWidget):
+    preview_changed = Signal(object, object)   # QImage | None, Rect | None
+    message = Signal(str)                      # a line for the status bar
+    applied = Signal(object)                   # the new Layer
+    running_changed = Signal(bool)
+    job_ended = Signal(str)                    # "finished", "failed" or "cancelled"
+    imported = Signal(object)                  # a UserStyle, or the error message (str)
+    builtins_loaded = Signal()
+    _done = Signal(object, object)             # (callback, future) from a background thread
+
+    def __init__(self, worker: AiWorker, library: StyleLibrary | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("StyleGallery")
+        self.setAcceptDrops(True)
+        self.worker = worker
+        self.library = library or StyleLibrary()
+        self.doc_source: Any = None               # () -> Document | None (the window's doc)
+        self._doc: Document | None = None
+        self.result: AiResult | None = None
+        self.result_doc: Document | None = None
+        self._result_key: tuple[Any, ...] | None = None
+        self._job = 0
+        self._job_doc: Document | None = None
+        self._job_key: tuple[Any, ...] | None = None
+        self._apply_when_done = False
+        self._t0 = 0.0
+        self._preview: tuple[QImage, Rect] | None = None
+        self._filling = False
+        self.builtins_ready = False
+        # Hooks for dialogs (tests replace them): files to add; yes/no.
+        self.ask_files = lambda: QFileDialog.getOpenFileNames(
+            self, "Add style pictures", "", PICTURE_FILTER)[0]
+        self.confirm = lambda title, text: QMessageBox.question(
+            self, title, text) == QMessageBox.StandardButton.Yes
+        self._auto = QTimer(self, singleShot=True, interval=AUTO_DELAY_MS)
+        self._auto.timeout.connect(self.preview)
+        self._done.connect(self._run_done)  # a slot of ours: queued to the UI thread
+        self._build()
+        for sig, slot in ((worker.progress, self._on_progress),
+                          (worker.finished, self._on_finished), (worker.failed, self._on_failed),
+                          (worker.cancelled, self._on_cancelled)):
+            sig.connect(slot)
+        self.refresh_user_styles()
+        self._in_background(builtin_styles_async(self.library.builtin_thumbnail_dir()),
+                            self._builtins_rendered)
+
+    # ---- construction ----------------------------------------------------------------------
+    def _build(self) -> None:
+        self.user_grid = StyleGrid("Drop pictures here to use them as styles, or press Add…")
+        self.user_grid.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.user_grid.customContextMenuRequested.connect(self._user_menu)
+        self.user_grid.itemChanged.connect(self._renamed)
+        self.builtin_grid = StyleGrid()
+        icon = placeholder_icon()
+        for i in range(NUM_BUILTIN):
+            self.builtin_grid.add_style("builtin", f"Style {i}", f"Style {i}", icon,
+                                        f"Built-in style {i} (offline network, Apache-2.0)")
+        for grid in (self.user_grid, self.builtin_grid):
+            grid.files_dropped.connect(self.import_files)
+            grid.currentItemChanged.connect(self._picked)
+            grid.itemActivated.connect(lambda _item: self.apply_style())
+        self.add_button = QPushButton("Add…")
+        self.add_button.setToolTip("Add style pictures from files (or drag them in)")
+        self.add_button.clicked.connect(self.add_pictures)
+        self.auto_preview = QCheckBox("Preview on the canvas when picked")
+        self.auto_preview.setChecked(True)
+        self.controls = StyleControls()
+        self.controls.changed.connect(self._settings_changed)
+        self.preview_button = QPushButton("Preview")
+        self.preview_button.setToolTip("Style the area and show it on the canvas, without "
+                                       "changing the picture")
+        self.preview_button.clicked.connect(self.preview)
+        self.apply_button = QPushButton("Apply style")
+        self.apply_button.setMinimumHeight(30)
+        self.apply_button.setStyleSheet("QPushButton { font-weight: 600; }")
+        self.apply_button.setToolTip("Add the styled area as a new layer (Enter); Ctrl+Z "
+                                     "removes it")
+        self.apply_button.clicked.connect(self.apply_style)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop styling (Esc); nothing is changed")
+        self.cancel_button.clicked.connect(self.cancel)
+        self.discard_button = QPushButton("Discard preview")
+        self.discard_button.clicked.connect(self.discard)
+        self.progress = QProgressBar()
+        self.progress.setFormat("%v / %m tiles")
+        self.status = QLabel("Pick a style.")
+        self.status.setWordWrap(True)
+        self.error = QLabel()
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet("color: #ff8a80;")
+        self.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(6, 6, 6, 6)
+        head = QHBoxLayout()
+        head.addWidget(_heading("Your styles"), 1)
+        head.addWidget(self.add_button)
+        lay.addLayout(head)
+        lay.addWidget(self.user_grid)
+        lay.addWidget(_heading("Built-in styles"))
+        lay.addWidget(self.builtin_grid, 1)
+        lay.addWidget(self.auto_preview)
+        lay.addWidget(self.controls)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.preview_button)
+        buttons.addWidget(self.apply_button, 1)
+        lay.addLayout(buttons)
+        run = QHBoxLayout()
+        run.addWidget(self.progress, 1)
+        run.addWidget(self.cancel_button)
+        lay.addLayout(run)
+        lay.addWidget(self.status)
+        lay.addWidget(self.error)
+        lay.addWidget(self.discard_button)
+        self.error.hide()
+        self.progress.hide()
+        self.user_grid.fit_rows(2)
+        self._sync()
+
+    # ---- background work -------------------------------------------------------------------
+    def _in_background(self, future: Future[Any], callback: Any) -> None:
+        """Run `callback(future)` on the UI thread once `future` is done."""
+        def done(fut: Future[Any]) -> None:
+            try:
+                self._done.emit(callback, fut)
+            except RuntimeError:  # the panel is gone
+                pass
+        future.add_done_callback(done)
+
+    @Slot(object, object)
+    def _run_done(self, callback: Any, future: Future[Any]) -> None:
+        callback(future)
+
+    def _builtins_rendered(self, future: Future[Any]) -> None:
+        try:
+            styles = future.result()
+        except Exception as exc:  # noqa: BLE001 - a missing network still leaves the panel usable
+            self._show_error(f"The built-in styles cannot be shown: {exc}")
+            return
+        for info in styles:
+            item = self.builtin_grid.find_key(info.name)
+            if item is not None and info.thumbnail is not None:
+                item.setIcon(QIcon(str(info.thumbnail)))
+        self.builtins_ready = True
+        self.builtins_loaded.emit()
+
+
+    # ---- the picked style ------------------------------------------------------------------
+    def _current_key(self, kind: str) -> str | None:
+        grid = self.user_grid if kind == "user" else self.builtin_grid
+        item = grid.currentItem()
+        return item.data(KEY_ROLE) if item is not None and item.isSelected() else None
+
+    def current_style(self) -> tuple[str, str, str] | None:
+        """(kind, key, display name) of the picked style, or None."""
+        for grid in (self.user_grid, self.builtin_grid):
+            item = grid.currentItem()
+            if item is not None and item.isSelected():
+                return item.data(KIND_ROLE), item.data(KEY_ROLE), item.text()
+        return None
+
+    def pick(self, key: str) -> bool:
+        """Pick a style by key ("Style 3" or a library id), as a click would."""
+        for grid in (self.builtin_grid, self.user_grid):
+            item = grid.find_key(key)
+            if item is not None:
+                grid.setCurrentItem(item)
+                item.setSelected(True)
+                return True
+        return False
+
+    def _picked(self, item: QListWidgetItem | None, _prev: object = None) -> None:
+        if item is None or self._filling:
+            return
+        other = self.builtin_grid if item.listWidget() is self.user_grid else self.user_grid
+        other.clearSelection()
+        other.setCurrentItem(None)  # type: ignore[arg-type]
+        self._sync()
+        if self.auto_preview.isChecked() and self.isVisible():
+            self._auto.start()
+
+    def _settings_changed(self) -> None:
+        if self.result is not None or self._job:
+            self._auto.start()
+
+    # ---- document ---------------------------------------------------------------------------
+    @property
+    def doc(self) -> Document | None:
+        return self.doc_source() if self.doc_source is not None else self._doc
+
+    def set_document(self, doc: Document | None) -> None:
+        if self.doc_source is None and doc is self._doc:
+            return
+        self._doc = doc
+        if self._job:
+            self.worker.cancel(self._job)
+        self.discard()
+
+    # ---- running -----------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self._job != 0
+
+    def _key(self) -> tuple[Any, ...] | None:
+        style = self.current_style()
+        doc = self.doc
+        if style is None or doc is None:
+            return None
+        p = self.controls.params()
+        return (style[0], style[1], p["strength"], p["style_scale"], p["preserve_colors"],
+                self.controls.current_target(), id(doc), doc.revision)
+
+    def preview(self) -> int:
+        """Style the target with the picked style on the worker; the job id (0: refused, with
+        the reason shown). A preview already running for this panel is replaced."""
+        return self._submit(apply=False)
+
+    def apply_style(self) -> Layer | None:
+        """Apply the fresh preview as a new layer; with none, style first and apply when the
+        job is done (then returns None)."""
+        if self.result is not None and self._result_key == self._key() and \
+                self.result_doc is self.doc:
+            return self._apply_result()
+        self._submit(apply=True)
+        return None
+
+    def _submit(self, apply: bool) -> int:
+        self._auto.stop()
+        doc, style = self.doc, self.current_style()
+        if doc is None:
+            return 0
+        if style is None:
+            self._show_error("Pick a style first: one of the built-in styles or your own.")
+            return 0
+        if self._job:
+            self.worker.cancel(self._job)
+            self._job = 0
+        elif self.worker.busy:
+            self._show_error("The AI worker is busy with another job (the AI panel). Wait "
+                             "for it, or cancel it there, then try again.")
+            return 0
+        try:
+            request = self._make_request(doc, *style)
+        except AiError as exc:
+            self._show_error(str(exc))
+            return 0
+        self._show_error("")
+        self._job_doc, self._job_key, self._apply_when_done = doc, self._key(), apply
+        self._t0 = time.perf_counter()
+        self._job = self.worker.submit(request)
+        self.progress.setRange(0, 0)
+        self.progress.show()
+        self.status.setText(f"Styling with “{style[2]}”…")
+        self.running_changed.emit(True)
+        self._sync()
+        return self._job
+
+    def _make_request(self, doc: Document, kind: str, key: str, name: str) -> StyleRequest:
+        params = self.controls.params()
+        target = self.controls.current_target()
+        if kind == "user":
+            return style_request(doc, target, style=name, style_image=self.library.pixels(key),
+                                 **params)
+        return style_request(doc, target, style=key, **params)
+
+    def cancel(self) -> None:
+        if self._job:
+            self.worker.cancel(self._job)
+            self.status.setText("Cancelling…")
+
+    def _mine(self, job: int) -> bool:
+        return job != 0 and job == self._job
+
+    def _on_progress(self, job: int, step: int, total: int, _image: object) -> None:
+        if self._mine(job):
+            self.progress.setRange(0, max(1, total))
+            self.progress.setValue(min(step, total))
+
+    def _end_job(self) -> Document | None:
+        doc = self._job_doc
+        self._job, self._job_doc = 0, None
+        self.progress.hide()
+        self.running_changed.emit(False)
+        return doc
+
+    def _ended(self, how: str) -> None:
+        self._sync()
+        self.job_ended.emit(how)
+
+    def _on_finished(self, job: int, result: AiResult) -> None:
+        if not self._mine(job):
+            return
+        apply, key = self._apply_when_done, self._job_key
+        doc = self._end_job()
+        if doc is not self.doc:
+            self._ended("finished")
+            return
+        self.result, self.result_doc, self._result_key = result, doc, key
+        self._restore_preview()
+        dt = time.perf_counter() - self._t0
+        if apply:
+            self._apply_result()
+        else:
+            self.status.setText(f"Styled in {dt:.1f} s; previewed on the canvas, not applied "
+                                "yet. Apply style (Enter) adds it as a new layer.")
+        self._ended("finished")
+
+    def _on_failed(self, job: int, message: str) -> None:
+        if self._mine(job):
+            self._end_job()
+            self._show_error(message[:1].upper() + message[1:])
+            self.status.setText("Styling failed; nothing was changed.")
+            self.message.emit(f"Style: {message}")
+            self._ended("failed")
+
+    def _on_cancelled(self, job: int) -> None:
+        if self._mine(job):
+            self._end_job()
+            self.status.setText("Cancelled; nothing was changed.")
+            self.message.emit("Style transfer cancelled")
+            self._ended("cancelled")
+
+    def _apply_result(self) -> Layer | None:
+        from ...ai.apply import apply_result
+
+        r, doc = self.result, self.doc
+        if r is None or doc is None or self.result_doc is not doc:
+            return None
+        name = f"Style: {getattr(r.request, 'style', '') or 'image'}"
+        try:
+            layer = apply_result(doc, r, 0, name=name)
+        except AiError as exc:
+            self._show_error(str(exc))
+            return None
+        self.result, self.result_doc, self._result_key = None, None, None
+        self._set_preview(None, None)
+        self.status.setText(f"Added layer “{layer.name}”. Ctrl+Z removes it.")
+        self.message.emit(f"Style: added layer “{layer.name}”")
+        self.applied.emit(layer)
+        self._sync()
+        return layer
+
+    def discard(self) -> None:
+        self.result, self.result_doc, self._result_key = None, None, None
+        self._set_preview(None, None)
+        self._sync()
+
+    def _show_error(self, text: str) -> None:
+        self.error.setText(text)
+        self.error.setVisible(bool(text))
+
+    # ---- canvas preview ----------------------------------------------------------------------
+    @property
+    def preview_image(self) -> tuple[QImage, Rect] | None:
+        return self._preview
+
+    def preview_caption(self) -> str:
+        if self.result is not None:
+            return "Style preview · not applied yet — Apply style (Enter) adds it as a layer"
+        return ""
+
+    def _restore_preview(self) -> None:
+        r = self.result
+        if r is None:
+            self._set_preview(None, None)
+        else:
+            self._set_preview(array_to_qimage(blended_rgba(r, 0)), r.rect)
+
+    def _set_preview(self, image: QImage | None, rect: Rect | None) -> None:
+        self._preview = None if image is None or rect is None else (image, rect)
+        if self.isVisible() or image is None:
+            self.preview_changed.emit(image, rect)
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802
+        super().showEvent(event)
+        if self._preview is not None:
+            self.preview_changed.emit(*self._preview)
+
+    def hideEvent(self, event: QHideEvent) -> None:  # noqa: N802
+        super().hideEvent(event)
+        if not event.spontaneous():
+            self.preview_changed.emit(None, None)
+
+    # ---- drops on the whole panel -------------------------------------------------------------
+    def dragEnterEvent(self, event: Any) -> None:  # noqa: N802
+        self.user_grid.dragEnterEvent(event)
+
+    def dragMoveEvent(self, event: Any) -> None:  # noqa: N802
+        self.user_grid.dragMoveEvent(event)
+
+    def dropEvent(self, event: Any) -> None:  # noqa: N802
+        self.user_grid.dropEvent(event)
+
+    # ---- enabled states ------------------------------------------------------------------------
+    def _sync(self) -> None:
+        running = bool(self._job)
+        has_style = self.current_style() is not None
+        self.preview_button.setEnabled(has_style and self.doc is not None)
+        self.apply_button.setEnabled(has_style and self.doc is not None)
+        self.cancel_button.setEnabled(running)
+        self.discard_button.setVisible(self.result is not None)
+
+
+def _heading(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setStyleSheet("QLabel { font-weight: 600; color: #c9ccd2; }")
+    return label
+
+
+def install_style_gallery(win: Any, *, library: StyleLibrary | None = None) -> StyleGallery:
+    """Put a StyleGallery in a "Style" dock of `win` (see `style_dock.install`)."""
+    from .style_dock import install
+
+    return install(win, library=library)

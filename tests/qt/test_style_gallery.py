@@ -1,0 +1,225 @@
+"""The Style dock in a real window, through the window's one AI worker: pick → preview on the
+canvas → Apply as one layer (styled inside the selection, bit-identical outside, one undo step);
+the layer and whole-picture targets; cancel with Esc; a busy worker; the user's pictures
+dropped in, refused when corrupt, renamed, removed and used as a style."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import ai_support
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+
+from aiart_desktop.ai.capture import make_request
+from aiart_desktop.ai.engine import Engine
+from aiart_desktop.ai.style_library import StyleLibrary
+from aiart_desktop.core import selection as sel
+from aiart_desktop.core.document import Document
+from aiart_desktop.qt.ai_dock import install_ai_dock
+from aiart_desktop.qt.panels.style_gallery import install_style_gallery
+
+WAIT = 30_000
+stop_workers = ai_support.stop_workers  # fixture
+
+
+def painting(w: int = 96, h: int = 80) -> Document:
+    doc = Document.new(w, h, (235, 230, 220, 255))
+    yy, xx = np.mgrid[0:h, 0:w]
+    px = np.dstack([40 + xx * 180 // w, 60 + yy * 160 // h, 200 - xx * 100 // w,
+                    np.full((h, w), 255)]).astype(np.uint8)
+    doc.put_pixels(doc.layers[0], 0, 0, px)
+    doc.history.clear()
+    return doc
+
+
+def gallery_window(win, stop_workers, tmp_path: Path, doc: Document | None = None):  # noqa: ANN001, ANN201
+    install_ai_dock(win, engine=Engine(device="cpu"))
+    stop_workers.append(win.ai_worker)
+    gallery = install_style_gallery(win, library=StyleLibrary(tmp_path / "styles"))
+    win.set_document(doc or painting())
+    QApplication.processEvents()
+    dock = win.docks["styleDock"]
+    dock.show()
+    dock.raise_()
+    QApplication.processEvents()
+    return gallery
+
+
+def test_install_adds_a_tabbed_dock_menu_action_and_shares_the_worker(
+        qtbot, win, stop_workers, tmp_path) -> None:
+    layers = win.docks["layersDock"]
+    g = gallery_window(win, stop_workers, tmp_path)
+    dock = win.docks["styleDock"]
+    assert win.style_gallery is g and g.worker is win.ai_worker is win.ai_panel.worker
+    assert dock in win.tabifiedDockWidgets(win.docks["aiDock"]) and layers.isVisible()
+    ai_menu = next(a.menu() for a in win.menuBar().actions() if a.text() == "&AI")
+    texts = [a.text() for a in ai_menu.actions()]
+    assert "&Style Transfer\u2026" in texts and "&Run AI" in texts
+    layers.raise_()
+    win.style_actions["open"].trigger()
+    assert not dock.visibleRegion().isEmpty()
+    with pytest.raises(RuntimeError):
+        install_style_gallery(win)
+    assert g.builtin_grid.count() == 26 and g.user_grid.count() == 0
+    qtbot.waitUntil(lambda: g.builtins_ready, timeout=WAIT)  # rendered off the UI thread
+    icon = g.builtin_grid.item(7).icon().pixmap(64, 64).toImage()
+    colours = {icon.pixel(x, y) for x in range(8, 56, 6) for y in range(8, 56, 6)}
+    assert len(colours) > 20  # a real rendered thumbnail, not the flat placeholder
+    assert g.builtin_grid.item(7).text() == "Style 7"
+
+
+def test_pick_previews_on_the_canvas_then_apply_adds_one_layer(qtbot, win, stop_workers,
+                                                                tmp_path) -> None:
+    g = gallery_window(win, stop_workers, tmp_path)
+    doc = win.doc
+    doc.set_selection(sel.ellipse_mask(96, 80, 20, 14, 76, 66))
+    mask, before, undo0 = doc.selection.copy(), doc.flatten().copy(), len(doc.history._undo)
+    with qtbot.waitSignal(g.job_ended, timeout=WAIT):
+        g.pick("Style 3")   # auto preview
+    assert g.result is not None and g.preview_image is not None
+    assert win.style_canvas_preview.isVisible() and "not applied" in g.preview_caption()
+    assert np.array_equal(doc.flatten(), before) and len(doc.history._undo) == undo0
+    assert not win.ai_panel.running  # the AI panel ignored our job
+    g.builtin_grid.setFocus()
+    QTest.keyClick(g.builtin_grid, Qt.Key.Key_Return)   # Enter applies the preview
+    assert len(doc.history._undo) == undo0 + 1
+    layer = doc.active_layer
+    assert layer.name == "Style: Style 3" and layer.provenance["op"] == "style"
+    assert layer.provenance["style"] == "Style 3" and layer.provenance["strength"] == 1.0
+    after = doc.flatten()
+    out, inside = mask == 0, mask == 255
+    assert np.array_equal(after[out], before[out])                     # untouched outside
+    assert np.abs(after[inside].astype(int) - before[inside].astype(int)).mean() > 10
+    assert not win.style_canvas_preview.isVisible() and g.result is None
+    win.undo()
+    assert layer not in doc.layers and np.array_equal(doc.flatten(), before)
+
+
+def test_apply_without_preview_runs_first_and_targets_layer_or_whole_picture(
+        qtbot, win, stop_workers, tmp_path) -> None:
+    g = gallery_window(win, stop_workers, tmp_path)
+    g.auto_preview.setChecked(False)
+    doc = win.doc
+    square = np.zeros((30, 30, 4), np.uint8)
+    square[...] = (200, 40, 30, 255)
+    top = doc.add_layer("Square", pixels=square, x=40, y=30)
+    before = doc.flatten().copy()
+    g.pick("Style 11")
+    g.controls.set_target("layer")
+    g.controls.strength.setValue(80)
+    assert g.result is None and g.running is False  # no auto preview
+    with qtbot.waitSignal(g.applied, timeout=WAIT) as blocker:
+        assert g.apply_style() is None  # runs first, applies when done
+    layer = blocker.args[0]
+    assert layer.provenance["strength"] == pytest.approx(0.8)
+    after = doc.flatten()
+    painted = np.zeros((80, 96), bool)
+    painted[30:60, 40:70] = True
+    assert np.array_equal(after[~painted], before[~painted])  # only where the layer has paint
+    assert np.abs(after[painted].astype(int) - before[painted].astype(int)).mean() > 5
+    # An empty active layer is refused with a reason; the whole picture needs no selection.
+    doc.add_layer("Empty")
+    assert g.preview() == 0 and "“Empty” is empty" in g.error.text()
+    doc.set_active(top)
+    g.controls.set_target("image")
+    doc.set_selection(sel.rect_mask(96, 80, sel_rect_small()))
+    with qtbot.waitSignal(g.job_ended, timeout=WAIT):
+        assert g.preview() > 0
+    assert g.result is not None, (g.status.text(), g.error.text())
+    assert (g.result.rect.w, g.result.rect.h) == (96, 80)
+    assert g.error.isHidden()
+
+
+def sel_rect_small():  # noqa: ANN201
+    from aiart_desktop.core.geometry import Rect
+
+    return Rect(4, 4, 10, 10)
+
+
+def test_cancel_with_esc_changes_nothing_and_a_busy_worker_is_respected(
+        qtbot, win, stop_workers, tmp_path) -> None:
+    g = gallery_window(win, stop_workers, tmp_path, painting(400, 300))
+    g.auto_preview.setChecked(False)
+    doc = win.doc
+    before, undo0 = doc.flatten().copy(), len(doc.history._undo)
+    g.pick("Style 2")
+    # Another panel's job holds the worker: the gallery says so and queues nothing.
+    other = make_request(painting(1024, 1024), "style", style="Style 1", tile=128, overlap=8)
+    other_job = win.ai_worker.submit(other)
+    assert g.preview() == 0 and "busy" in g.error.text() and not g.running
+    win.ai_worker.cancel(other_job)
+    qtbot.waitUntil(lambda: not win.ai_worker.busy, timeout=WAIT)
+    # Our own job, cancelled with Esc at once.
+    assert win.style_actions["cancel"].isEnabled() is False
+    with qtbot.waitSignal(g.job_ended, timeout=WAIT,
+                          check_params_cb=lambda how: how == "cancelled"):
+        assert g.preview() > 0 and g.running
+        assert win.style_actions["cancel"].isEnabled() and g.cancel_button.isEnabled()
+        QTest.keyClick(win, Qt.Key.Key_Escape)
+    assert not g.running and "Cancelled" in g.status.text()
+    assert g.result is None and g.preview_image is None
+    assert np.array_equal(doc.flatten(), before) and len(doc.history._undo) == undo0
+    # The worker is still there for the next job.
+    with qtbot.waitSignal(g.job_ended, timeout=WAIT):
+        g.preview()
+    assert g.result is not None
+
+
+def _drop(widget, paths: list[Path]) -> None:  # noqa: ANN001
+    """What a drag from the desktop delivers: enter, move, drop."""
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    args = (Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+            Qt.KeyboardModifier.NoModifier)
+    for ev in (QDragEnterEvent(QPoint(20, 20), *args), QDragMoveEvent(QPoint(22, 22), *args),
+               QDropEvent(QPointF(22, 22), *args)):
+        QApplication.sendEvent(widget, ev)
+        assert ev.isAccepted(), ev
+
+
+def test_dropped_pictures_become_styles_corrupt_ones_are_refused(qtbot, win, stop_workers,
+                                                                   tmp_path) -> None:
+    g = gallery_window(win, stop_workers, tmp_path)
+    g.auto_preview.setChecked(False)
+    a = np.zeros((64, 64, 3), np.uint8)
+    a[:, ::8] = (250, 210, 20)
+    a[::8, :] = (20, 40, 220)
+    src = tmp_path / "blue gold grid.png"
+    Image.fromarray(a).save(src)
+    with qtbot.waitSignal(g.imported, timeout=WAIT) as blocker:
+        _drop(g.user_grid.viewport(), [src])
+    entry = blocker.args[0]
+    assert entry.path.read_bytes() == src.read_bytes() and entry.name == "blue gold grid"
+    assert g.user_grid.count() == 1 and g.current_style() == ("user", entry.id, entry.name)
+    # A truncated file: a clear message naming it, nothing added.
+    bad = tmp_path / "broken.png"
+    bad.write_bytes(src.read_bytes()[:60])
+    with qtbot.waitSignal(g.imported, timeout=WAIT) as blocker:
+        g.import_files([str(bad)])
+    assert isinstance(blocker.args[0], str) and "broken.png" in g.error.text()
+    assert g.user_grid.count() == 1
+    # Rename in place, then style the selection with the picture through the worker.
+    assert g.rename_style(entry.id, "Grid")
+    assert g.library.get(entry.id).name == "Grid" and g.user_grid.item(0).text() == "Grid"
+    doc = win.doc
+    doc.set_selection(sel.rect_mask(96, 80, sel_rect_small().expanded(20)))
+    before = doc.flatten().copy()
+    g.pick(entry.id)
+    with qtbot.waitSignal(g.applied, timeout=WAIT) as blocker:
+        g.apply_button.click()
+    layer = blocker.args[0]
+    assert layer.name == "Style: Grid" and layer.provenance["style_kind"] == "image"
+    assert layer.provenance["style"] == "Grid" and layer.provenance["style_sha256"]
+    out = doc.selection == 0
+    assert np.array_equal(doc.flatten()[out], before[out])
+    # Remove asks first; "no" keeps it, "yes" removes the copy (not the original).
+    g.confirm = lambda title, text: False
+    assert not g.remove_style(entry.id) and g.user_grid.count() == 1
+    g.confirm = lambda title, text: True
+    assert g.remove_style(entry.id) and g.user_grid.count() == 0
+    assert not entry.path.exists() and src.exists()
