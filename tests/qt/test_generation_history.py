@@ -1,0 +1,158 @@
+"""The Generations dock on a real window: it records real tiny-model jobs run by the AI
+worker, searches, re-runs with an edited prompt, and its history survives save and reopen."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import ai_support
+import numpy as np
+import pytest
+from ai_support import dock_window, set_form
+
+from aiart_desktop.ai import gen_history as gh
+from aiart_desktop.qt.panels.generation_history import (
+    ALL,
+    GenerationHistoryPanel,
+    install_generation_history,
+)
+
+WAIT = 30_000
+pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
+tiny_registry = ai_support.tiny_registry  # fixtures
+tiny_engine = ai_support.tiny_engine
+stop_workers = ai_support.stop_workers
+
+
+@pytest.fixture
+def gen(win, stop_workers, tiny_registry, tiny_engine, tmp_path: Path
+        ) -> GenerationHistoryPanel:  # noqa: ANN001
+    ai = dock_window(win, tiny_registry, tiny_engine)
+    stop_workers.append(ai.worker)
+    panel = install_generation_history(win, user_store=gh.UserHistory(tmp_path / "user"))
+    dock = win.docks["generationsDock"]
+    dock.show()
+    dock.raise_()
+    yield panel
+    panel.shutdown()
+
+
+def _run(qtbot, win, **form) -> None:  # noqa: ANN001
+    set_form(win.ai_panel, **form)
+    with qtbot.waitSignal(win.generations_panel.recorded, timeout=WAIT):
+        assert win.ai_panel.generate()
+    qtbot.waitUntil(lambda: not win.ai_panel.running, timeout=WAIT)
+
+
+def test_records_a_real_job_marks_applied_and_writes_user_history(qtbot, win, gen
+                                                                  ) -> None:  # noqa: ANN001
+    doc = win.doc
+    undo0 = len(doc.history._undo)
+    assert not doc.modified and "generationsDock" in win.docks
+    assert win.docks["generationsDock"].toggleViewAction() in win.panels_menu.actions()
+    _run(qtbot, win, batch=2, prompt="a red boat")
+    result = win.ai_panel.result
+    [entry] = gh.entries(doc)
+    assert entry.prompt == "a red boat" and entry.seeds == result.seeds
+    assert entry.model == "tiny-inpaint" and entry.record["model_id"] == "tiny-inpaint"
+    assert len(entry.thumbnails) == 2 and entry.selection == [72, 48, 40, 32]
+    # Dirty for save, no undo step; the list shows it with its thumbnail.
+    assert doc.modified and len(doc.history._undo) == undo0
+    assert win.windowTitle().split(" ")[0].endswith("*")
+    assert gen.list.count() == 1 and "a red boat" in gen.list.item(0).text()
+    assert str(result.seeds[0]) in gen.list.item(0).text()
+    assert not gen.list.item(0).icon().isNull()
+    assert gen.details.prompt.toPlainText() == "a red boat"
+    assert len(gen.details.variants.buttons()) == 2
+    # Applying variation 2 in the AI panel marks it in the entry.
+    layer = win.ai_panel.apply(1)
+    assert layer is not None
+    [entry] = gh.entries(doc)
+    assert entry.applied[0]["variant"] == 1 and entry.applied[0]["layer"] == layer.name
+    assert "✓" in gen.details.variants.buttons()[1].text()
+    # The per-user history has it too (written off the UI thread).
+    gen.flush()
+    [mine] = gen.user_store.load()
+    assert mine.id == entry.id and mine.thumbnails == entry.thumbnails
+    gen.set_scope(ALL)
+    assert gen.list.count() == 1 and gen.all_button.isChecked()
+
+
+def test_search_filters_by_prompt_words(win, gen) -> None:  # noqa: ANN001
+    png = gh.thumbnail_png(np.zeros((8, 8, 3), np.uint8))
+    for i, prompt in enumerate(["A red boat", "red sky at night", "blue boat"]):
+        rec = {"op": "txt2img", "prompt": prompt, "seed": i, "model": "m"}
+        gh.add_to_document(win.doc, gh.GenerationEntry(gh.new_id(), 100.0 + i, rec, [i], [png]))
+    gen.refresh()
+    assert gen.list.count() == 3 and gen.list.item(0).text().startswith("blue boat")
+    gen.search.setText("BOAT")
+    assert [gen.list.item(i).text().split("\n")[0] for i in range(gen.list.count())] == [
+        "blue boat", "A red boat"]
+    gen.search.setText("red boat")
+    assert gen.list.count() == 1
+    gen.search.setText("green")
+    assert gen.list.count() == 0 and gen.empty.isVisible() and "green" in gen.empty.text()
+    assert not gen.details.rerun_button.isEnabled()
+    gen.search.clear()
+    assert gen.list.count() == 3
+
+
+def test_history_survives_save_and_reopen_then_rerun_with_edited_prompt(
+        qtbot, win, gen, tmp_path: Path) -> None:  # noqa: ANN001
+    _run(qtbot, win, batch=1, prompt="a red boat")
+    first = win.ai_panel.result
+    path = tmp_path / "boat.ora"
+    assert win.save_to(str(path)) and not win.doc.modified
+    win.new_document(spec=_spec())                # "close" it
+    gen.follow_window()
+    assert gen.list.count() == 0
+    assert win.open_path(str(path))
+    gen.follow_window()
+    doc = win.doc
+    assert gen.list.count() == 1 and gen.current_entry().prompt == "a red boat"
+    # Nothing selected: Re-run brings the entry's selection back as one undo step.
+    doc.set_selection(None)
+    undo0 = len(doc.history._undo)
+    gen.details.prompt.setPlainText("a green island")
+    with qtbot.waitSignal(gen.recorded, timeout=WAIT):
+        job = gen.rerun()
+        assert job
+    assert len(doc.history._undo) == undo0 + 1
+    assert doc.history.undo_text == "Select generation region"
+    ys, xs = np.nonzero(doc.selection)
+    assert (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1) == (72, 48, 112, 80)
+    qtbot.waitUntil(lambda: not win.ai_panel.running, timeout=WAIT)
+    again = win.ai_panel.result
+    assert again.request.prompt == "a green island"
+    assert again.seeds == first.seeds                   # the entry's seed, locked
+    assert not np.array_equal(again.images[0], first.images[0])  # the new prompt counts
+    hist = gh.entries(doc)
+    assert [e.prompt for e in hist] == ["a red boat", "a green island"]
+    assert gen.list.count() == 2 and doc.modified
+    # The re-generated one can be applied, and the whole history saved again.
+    assert win.ai_panel.apply(0) is not None
+    assert win.save_to(str(path))
+    assert win.open_path(str(path))
+    assert [e.prompt for e in gh.entries(win.doc)] == ["a red boat", "a green island"]
+
+
+def test_load_settings_copy_prompt_and_busy(qtbot, win, gen) -> None:  # noqa: ANN001
+    from PySide6.QtGui import QGuiApplication
+
+    rec = {"op": "img2img", "prompt": "misty hills", "negative_prompt": "text", "seed": 99,
+           "model": "tiny-sd", "model_id": "tiny-sd", "steps": 5, "guidance": 6.5,
+           "strength": 0.4, "batch_size": 1, "scheduler": "ddim"}
+    gh.add_to_document(win.doc, gh.GenerationEntry(gh.new_id(), 100.0, rec, [99], []))
+    gen.refresh()
+    assert gen.load_settings()
+    f = win.ai_panel.form
+    assert f.current_op() == "img2img" and f.prompt.toPlainText() == "misty hills"
+    assert f.negative.toPlainText() == "text" and f.seed.text() == "99"
+    assert f.steps.value() == 5 and f.current_model() == "tiny-sd"
+    gen.copy_prompt()
+    assert QGuiApplication.clipboard().text() == "misty hills"
+
+
+def _spec():  # noqa: ANN202
+    from aiart_desktop.qt.dialogs.new_document import NewDocumentSpec
+
+    return NewDocumentSpec(64, 48, (255, 255, 255, 255))
