@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from .errors import RequestError
 
 if TYPE_CHECKING:
-    from .requests import AiRequest
+    from .requests import AiRequest, AiResult
 
 T = TypeVar("T")
 INTERPOLATE, MORE_LIKE_THIS = "interpolate", "more_like_this"
@@ -189,3 +189,50 @@ class LatentMix:
             return LatentMix(str(m["kind"]), tuple(m["subseeds"]), tuple(m["ts"]),
                              m.get("prompt"), m.get("negative_prompt"))
         return None
+
+
+# ---- requests for exploring a result's variations -------------------------------------------
+def _plain_seeds(result: AiResult, *indices: int) -> list[int]:
+    if result.backend != "diffusers":
+        raise RequestError("in-betweens and 'more like this' need variations a diffusion "
+                           "model made")
+    if result.request.mix is not None:
+        raise RequestError("pick plain variations: these are already in-betweens or "
+                           "'more like this' variations (apply one, or re-generate it first)")
+    for i in indices:
+        if not 0 <= i < len(result.images):
+            raise RequestError(f"there is no variation {i + 1}")
+    return [int(result.seeds[i]) for i in indices]
+
+
+def _pinned(result: AiResult) -> dict[str, Any]:
+    """The request's fields that pin the exact model the result was made with."""
+    model = result.info.get("model_id") or result.request.model
+    return {"model": str(model)}
+
+
+def between_request(result: AiResult, a: int, b: int, frames: int) -> AiRequest:
+    """`frames` in-betweens (strictly between t = 0 and 1) of variations `a` and `b` of
+    `result`: the same pixels, settings and model; seed A mixed with seed B."""
+    sa, sb = _plain_seeds(result, a, b)
+    if a == b or sa == sb:
+        raise RequestError("pick two different variations for in-betweens")
+    ts = frame_ts(frames, ends=False)
+    mix = LatentMix(INTERPOLATE, (sb,) * len(ts), ts)
+    return dataclasses.replace(result.request, seed=sa, batch_size=len(ts), mix=mix,
+                               **_pinned(result))
+
+
+def more_like_request(result: AiResult, index: int, count: int, amount: float,
+                      first_seed: int) -> AiRequest:
+    """`count` variations close to variation `index`: its seed's noise slerped `amount` of the
+    way towards the noise of seeds `first_seed`, `first_seed + 1`, ..."""
+    (seed,) = _plain_seeds(result, index)
+    if not 0.0 < float(amount) <= 1.0:
+        raise RequestError(f"the amount must be between 0 and 1, not {amount}")
+    subs = tuple((int(first_seed) + j) % (MAX_SEED + 1) for j in range(int(count)))
+    if seed in subs:
+        subs = tuple((s + count) % (MAX_SEED + 1) for s in subs)
+    mix = LatentMix(MORE_LIKE_THIS, subs, (float(amount),) * len(subs))
+    return dataclasses.replace(result.request, seed=seed, batch_size=len(subs), mix=mix,
+                               **_pinned(result))

@@ -25,7 +25,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ...ai.latents import INTERPOLATE, LatentMix
 from ...ai.requests import CLASSICAL, DIRECTIONS, MAX_SEED, SCHEDULERS, random_seed
+from ...ai.style_presets import PRESETS
 from .widgets import SliderSpin
 
 # (op, combo label, run-button label, hint)
@@ -144,6 +146,22 @@ class AiForm(QWidget):
         self.seed_dice.setToolTip("Pick a new random seed and lock it")
         self.seed_dice.clicked.connect(self._new_seed)
         self.seed.textEdited.connect(lambda t: self.seed_lock.setChecked(bool(t)))
+        self.preset = QComboBox()
+        self.preset.addItem("None", "")
+        for p in PRESETS:
+            self.preset.addItem(p.name, p.name)
+            self.preset.setItemData(self.preset.count() - 1, f"{p.hint}\nAdds: {p.prompt}",
+                                    Qt.ItemDataRole.ToolTipRole)
+        self.preset.setToolTip("Style preset: adds a style phrase to the prompt (and things to "
+                               "avoid to the negative prompt); recorded with the result")
+        # A re-generated in-between / "more like this" result: its seed mix, kept until cleared.
+        self.mix: LatentMix | None = None
+        self.mix_label = QLabel("")
+        self.mix_label.setWordWrap(True)
+        self.mix_label.setStyleSheet("color: #9fc5ff;")
+        self.mix_clear = QPushButton("Clear")
+        self.mix_clear.setToolTip("Forget the seed mix: run plain variations again")
+        self.mix_clear.clicked.connect(lambda: self.set_mix(None))
 
         self._build_layout()
         for sig in (self.steps.valueChanged, self.guidance.valueChanged,
@@ -197,8 +215,16 @@ class AiForm(QWidget):
         g.addWidget(self.strength, g.rowCount(), 0, 1, 2)
         self.area_label = row("Area", self.area)
         self.dir_label = row("Grow", self.direction, self.pixels)
+        self.preset_label = row("St&yle", self.preset)
         row("&Variations", self.batch)
         row("&Seed", self.seed, self.seed_lock, self.seed_dice)
+        self.mix_row = QWidget()
+        box = QHBoxLayout(self.mix_row)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.addWidget(self.mix_label, 1)
+        box.addWidget(self.mix_clear)
+        g.addWidget(self.mix_row, g.rowCount(), 0, 1, 2)
+        self.mix_row.hide()
         lay.addLayout(g)
         # Sampling settings, folded away by default (they rarely change for a given model).
         self.more = QToolButton()
@@ -300,7 +326,8 @@ class AiForm(QWidget):
 
     def _model_changed(self, *_a: Any) -> None:
         diffusion = self.current_model() != CLASSICAL
-        for w in (self.steps, self.guidance, self.scheduler, self.negative, self.strength):
+        for w in (self.steps, self.guidance, self.scheduler, self.negative, self.strength,
+                  self.preset):
             w.setEnabled(diffusion)
         self._more_summary()
         self.model_changed.emit(self.current_model())
@@ -341,6 +368,10 @@ class AiForm(QWidget):
             guidance=float(self.guidance.value()), scheduler=str(self.scheduler.currentData()),
             model=self.current_model(), batch_size=self.batch.value(),
         )
+        if self.preset.currentData() and self.current_model() != CLASSICAL:
+            p["style_preset"] = str(self.preset.currentData())
+        if self.mix is not None and self.current_model() != CLASSICAL:
+            p.update(mix=self.mix, batch_size=len(self.mix))
         if op in ("inpaint", "img2img"):
             p["strength"] = round(self.strength.value() / 100.0, 4)
         if op == "outpaint":
@@ -374,3 +405,22 @@ class AiForm(QWidget):
         if rec.get("seed") is not None:
             self.seed.setText(str(int(rec["seed"])))
             self.seed_lock.setChecked(True)
+        j = self.preset.findData(str(rec.get("style_preset") or ""))
+        self.preset.setCurrentIndex(max(0, j))
+        self.set_mix(LatentMix.from_record(rec))
+
+    def set_mix(self, mix: LatentMix | None) -> None:
+        """Keep a re-generated result's seed mix for the next run (None: plain variations)."""
+        self.mix = mix
+        if mix is not None:
+            if mix.kind == INTERPOLATE:
+                text = (f"In-between frame: t = {mix.ts[0]:.2f} towards seed "
+                        f"{mix.subseeds[0]}")
+                if mix.prompt:
+                    text += f" (“{mix.prompt[:40]}”)"
+            else:
+                text = (f"More like this: nudged {mix.ts[0]:.0%} towards seed "
+                        f"{mix.subseeds[0]}")
+            self.mix_label.setText(text)
+        self.mix_row.setVisible(mix is not None)
+        self.batch.setEnabled(mix is None)

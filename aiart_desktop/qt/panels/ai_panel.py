@@ -33,6 +33,7 @@ from ...core.geometry import Rect
 from ..convert import array_to_qimage
 from .ai_form import AiForm
 from .ai_preview import LiveMask, canvas_rect, live_rect
+from .interpolation import ExploreMixin, InterpolationStrip
 from .variations import VariationsBox, blended_rgba
 
 if TYPE_CHECKING:
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
 PREVIEW_SIDE = 150
 
 
-class AiPanel(QWidget):
+class AiPanel(ExploreMixin, QWidget):
     preview_changed = Signal(object, object)   # QImage | None, Rect | None
     message = Signal(str)                      # a line for the status bar
     applied = Signal(object)                   # the new Layer
@@ -64,6 +65,9 @@ class AiPanel(QWidget):
         self._job = 0
         self._job_doc: Document | None = None
         self._job_request: AiRequest | None = None
+        # in-betweens of (result, a, b): of the running job, and of the job that just ended
+        self._job_between: tuple[AiResult, int, int] | None = None
+        self._ended_between: tuple[AiResult, int, int] | None = None
         self._t0 = 0.0
         self._live_mask: LiveMask | None = None
         self._preview: tuple[QImage, Rect] | None = None
@@ -112,6 +116,14 @@ class AiPanel(QWidget):
         self.apply_button.clicked.connect(lambda: self.apply())
         self.regen_button.clicked.connect(self.regenerate)
         self.discard_button.clicked.connect(self.discard)
+        self.strip.itemSelectionChanged.connect(self._sync)
+        self.results.between_button.clicked.connect(lambda: self.in_between())
+        self.results.more_button.clicked.connect(lambda: self.more_like_this())
+        self.interp = InterpolationStrip()
+        self.interp.frame_picked.connect(self._frame_picked)
+        self.interp.apply_requested.connect(self.apply_frame)
+        self.interp.closed.connect(self.close_between)
+        self.interp.regen_button.clicked.connect(self.regenerate)
 
         inner = QWidget()
         lay = QVBoxLayout(inner)
@@ -126,6 +138,7 @@ class AiPanel(QWidget):
         lay.addWidget(self.error)
         lay.addWidget(self.live)
         lay.addWidget(self.results)
+        lay.addWidget(self.interp)
         lay.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidget(inner)
@@ -136,6 +149,7 @@ class AiPanel(QWidget):
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(scroll)
         self.live.hide()
+        self.interp.hide()
         self.error.hide()
         self.progress.hide()
         self._sync()
@@ -207,7 +221,12 @@ class AiPanel(QWidget):
         except AiError as exc:
             self._show_error(str(exc))
             return 0
+        return self._submit(request)
+
+    def _submit(self, request: AiRequest, between: tuple[AiResult, int, int] | None = None
+                ) -> int:
         self._show_error("")
+        self._job_between = between
         self._job_doc, self._job_request = self.doc, request
         self._live_mask = LiveMask(request)
         self._t0 = time.perf_counter()
@@ -267,6 +286,8 @@ class AiPanel(QWidget):
     def _end_job(self) -> tuple[Document | None, float]:
         doc, dt = self._job_doc, time.perf_counter() - self._t0
         self._job, self._job_doc, self._job_request = 0, None, None
+        self._job_between, between = None, self._job_between
+        self._ended_between = between
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
         self.progress.hide()
@@ -282,6 +303,10 @@ class AiPanel(QWidget):
         if doc is not self.doc:
             self._set_preview(None, None)
             return
+        if self._ended_between is not None:
+            self._show_between(result, dt)
+            return
+        self.close_between()
         self.result, self.result_doc = result, doc
         self.form.show_seed(result.seeds[0])
         n = len(result.images)
@@ -371,6 +396,9 @@ class AiPanel(QWidget):
         return True
 
     def _source_record(self) -> dict[str, Any] | None:
+        f = self.interp.chosen_frame() if not self.interp.isHidden() else None
+        if f is not None:
+            return f.result.record(f.index)
         if self.result is not None and self.strip.chosen() >= 0:
             return self.result.record(self.strip.chosen())
         layer = self.doc.active_layer if self.doc is not None else None
@@ -380,6 +408,7 @@ class AiPanel(QWidget):
         return None
 
     def discard(self) -> None:
+        self.close_between()
         self.result, self.result_doc = None, None
         self.strip.set_result(None)
         if not self._job:
@@ -395,6 +424,10 @@ class AiPanel(QWidget):
         """A short caption for the canvas preview (what it is, how to keep it)."""
         if self._job:
             return f"AI preview · step {self.progress.value()}/{self.progress.maximum()}"
+        f = self.interp.chosen_frame() if self.interp.isVisibleTo(self) else None
+        if f is not None:
+            return (f"In-between t = {f.t:.2f} · not applied yet — Enter or Apply frame adds "
+                    "it as a layer")
         i = self.strip.chosen()
         if self.result is not None and i >= 0:
             return (f"Preview {i + 1}/{len(self.result.images)} · not applied yet — "
@@ -430,3 +463,12 @@ class AiPanel(QWidget):
         self.discard_button.setEnabled(self.result is not None)
         self.regen_button.setEnabled(not running and self._source_record() is not None)
         self.results.show_results(self.result is not None)
+        diffusion = (self.result is not None and self.result.backend == "diffusers"
+                     and self.result.request.mix is None)
+        ends = self.strip.endpoints()
+        self.results.between_button.setEnabled(not running and diffusion and ends is not None)
+        self.results.between_button.setToolTip(
+            "Frames between the two selected variations: their noise is slerped, their "
+            "prompts blended" if ends is not None else
+            "Select two variations first: click one, Ctrl+click the other")
+        self.results.more_button.setEnabled(not running and diffusion and has)

@@ -1,7 +1,8 @@
 """The strip of variation thumbnails a job made: click or arrow keys pick, Enter applies.
 
 Each thumbnail shows what applying it would give (the variation blended through its mask over
-the pixels the request copied) and its seed.
+the pixels the request copied) and its seed ("≈ seed" for a "more like this" variation: its
+perturbation seed). Ctrl+click a second thumbnail to pick the two ends of an in-between.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
@@ -50,6 +52,16 @@ def preview_rgb(result: AiResult, index: int) -> np.ndarray:
     return np.clip(out, 0, 255).astype(np.uint8)
 
 
+def seed_label(result: AiResult, i: int, seed: int) -> str:
+    """The text under thumbnail `i`: its number and seed (a perturbation: "≈" its seed)."""
+    mix = result.request.mix
+    if mix is not None and mix.kind == "more_like_this" and i < len(mix):
+        return f"#{i + 1} ≈{seed}\n~{mix.subseeds[i]}"
+    if mix is not None and i < len(mix):
+        return f"#{i + 1} t={mix.ts[i]:.2f}\n{seed}"
+    return f"#{i + 1}\n{seed}"
+
+
 def _pixmap(rgb: np.ndarray, side: int) -> QPixmap:
     px = np.ascontiguousarray(rgb, dtype=np.uint8)
     h, w = px.shape[:2]
@@ -78,12 +90,13 @@ class VariationStrip(QListWidget):
         self.setWordWrap(True)
         self.setSpacing(2)
         self.setUniformItemSizes(True)
-        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # sized to fit
         self.setMinimumHeight(CELL_H + 8)
         self.setToolTip("Variations: click or use the arrow keys to preview one on the canvas; "
-                        "Enter or double-click applies it as a new layer")
+                        "Enter or double-click applies it as a new layer. Ctrl+click a second "
+                        "one to make in-betweens of the two.")
         self.currentRowChanged.connect(self.picked)
         self.itemDoubleClicked.connect(lambda it: self.apply_requested.emit(self.row(it)))
 
@@ -96,7 +109,7 @@ class VariationStrip(QListWidget):
                 pm = _pixmap(preview_rgb(result, i), THUMB)
                 icon = QIcon(pm)
                 icon.addPixmap(pm, QIcon.Mode.Selected)  # no highlight tint on the picture
-                item = QListWidgetItem(icon, f"#{i + 1}\n{seed}")
+                item = QListWidgetItem(icon, seed_label(result, i, seed))
                 item.setToolTip(f"Variation {i + 1}, seed {seed}\n{result.parameters(i)}")
                 item.setTextAlignment(Qt.AlignmentFlag.AlignHCenter)
                 self.addItem(item)
@@ -123,6 +136,13 @@ class VariationStrip(QListWidget):
     def chosen(self) -> int:
         return self.currentRow() if self.result is not None else -1
 
+    def endpoints(self) -> tuple[int, int] | None:
+        """The two selected variations (in strip order), or None unless exactly two are."""
+        if self.result is None:
+            return None
+        rows = sorted(self.row(it) for it in self.selectedItems())
+        return (rows[0], rows[1]) if len(rows) == 2 else None
+
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.chosen() >= 0 \
                 and not event.modifiers() & Qt.KeyboardModifier.ControlModifier:
@@ -147,6 +167,25 @@ class VariationsBox(QWidget):
                                      "those of the active AI layer) back in the form to tweak")
         self.discard_button = QPushButton("Discard")
         self.discard_button.setToolTip("Clear the variations and the canvas preview")
+        # Latent exploration of the picked variations.
+        self.between_button = QPushButton("In-between")
+        self.between_button.setToolTip("Frames between the two selected variations (Ctrl+click "
+                                       "picks the second): their noise is slerped, their "
+                                       "prompts blended")
+        self.frames = QSpinBox()
+        self.frames.setRange(1, 12)
+        self.frames.setValue(5)
+        self.frames.setSuffix(" frames")
+        self.frames.setToolTip("How many frames to render between the two variations")
+        self.more_button = QPushButton("More like this")
+        self.more_button.setToolTip("New variations close to the picked one: its starting noise "
+                                    "nudged by other seeds' (as many as Variations says)")
+        self.amount = QSpinBox()
+        self.amount.setRange(2, 60)
+        self.amount.setValue(20)
+        self.amount.setSuffix(" %")
+        self.amount.setToolTip("How far the new variations may wander from the picked one "
+                               "(10–30 % keeps its composition)")
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.title)
@@ -155,8 +194,19 @@ class VariationsBox(QWidget):
         for b in (self.apply_button, self.regen_button, self.discard_button):
             row.addWidget(b)
         lay.addLayout(row)
+        row = QHBoxLayout()
+        row.addWidget(self.between_button)
+        row.addWidget(self.frames)
+        row.addStretch(1)
+        lay.addLayout(row)
+        row = QHBoxLayout()
+        row.addWidget(self.more_button)
+        row.addWidget(self.amount)
+        row.addStretch(1)
+        lay.addLayout(row)
 
     def show_results(self, on: bool) -> None:
         """Without results only Re-generate shows (it can read the active AI layer)."""
-        for w in (self.title, self.strip, self.apply_button, self.discard_button):
+        for w in (self.title, self.strip, self.apply_button, self.discard_button,
+                  self.between_button, self.frames, self.more_button, self.amount):
             w.setVisible(on)
