@@ -116,7 +116,16 @@ def install(win: Any, *, library: StyleLibrary | None = None) -> StyleGallery:
     act_cancel.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
     act_cancel.setEnabled(False)
     act_cancel.triggered.connect(lambda _c=False: gallery.cancel())
-    gallery.running_changed.connect(act_cancel.setEnabled)
+    ai_panel = getattr(win, "ai_panel", None)
+
+    def esc_enabled(*_: object) -> None:
+        # Two enabled actions on Esc would be ambiguous and neither would fire: while the AI
+        # panel's job also waits, Esc is its own, and the gallery's Cancel button stays.
+        act_cancel.setEnabled(gallery.running and not getattr(ai_panel, "running", False))
+
+    gallery.running_changed.connect(esc_enabled)
+    if ai_panel is not None and hasattr(ai_panel, "running_changed"):
+        ai_panel.running_changed.connect(esc_enabled)
     win.addAction(act_cancel)
     win.style_actions = {"open": act_open, "cancel": act_cancel}
     if hasattr(win, "menuBar"):

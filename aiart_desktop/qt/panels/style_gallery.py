@@ -160,15 +160,17 @@ class StyleGallery(UserStyles, QWidget):
         buttons.addWidget(self.preview_button)
         buttons.addWidget(self.apply_button, 1)
         lay.addLayout(buttons)
-        run = QHBoxLayout()
+        self.run_row = QWidget()  # progress and Cancel: shown only while styling
+        run = QHBoxLayout(self.run_row)
+        run.setContentsMargins(0, 0, 0, 0)
         run.addWidget(self.progress, 1)
         run.addWidget(self.cancel_button)
-        lay.addLayout(run)
+        lay.addWidget(self.run_row)
         lay.addWidget(self.status)
         lay.addWidget(self.error)
         lay.addWidget(self.discard_button)
         self.error.hide()
-        self.progress.hide()
+        self.run_row.hide()
         self.user_grid.fit_rows(2)
         self._sync()
 
@@ -221,6 +223,7 @@ class StyleGallery(UserStyles, QWidget):
             if item is not None:
                 grid.setCurrentItem(item)
                 item.setSelected(True)
+                grid.show_item(item)
                 return True
         return False
 
@@ -230,6 +233,9 @@ class StyleGallery(UserStyles, QWidget):
         other = self.builtin_grid if item.listWidget() is self.user_grid else self.user_grid
         other.clearSelection()
         other.setCurrentItem(None)  # type: ignore[arg-type]
+        if not self._job:
+            self.status.setText(f"“{item.text()}”: Preview shows it on the canvas; Apply style "
+                                "adds it as a new layer.")
         self._sync()
         if self.auto_preview.isChecked() and self.isVisible():
             self._auto.start()
@@ -304,7 +310,7 @@ class StyleGallery(UserStyles, QWidget):
         self._t0 = time.perf_counter()
         self._job = self.worker.submit(request)
         self.progress.setRange(0, 0)
-        self.progress.show()
+        self.run_row.show()
         self.status.setText(f"Styling with “{style[2]}”…")
         self.running_changed.emit(True)
         self._sync()
@@ -334,7 +340,7 @@ class StyleGallery(UserStyles, QWidget):
     def _end_job(self) -> Document | None:
         doc = self._job_doc
         self._job, self._job_doc = 0, None
-        self.progress.hide()
+        self.run_row.hide()
         self.running_changed.emit(False)
         return doc
 
@@ -458,7 +464,9 @@ class StyleGallery(UserStyles, QWidget):
 
 def _heading(text: str) -> QLabel:
     label = QLabel(text)
-    label.setStyleSheet("QLabel { font-weight: 600; color: #c9ccd2; }")
+    font = label.font()
+    font.setBold(True)
+    label.setFont(font)
     return label
 
 

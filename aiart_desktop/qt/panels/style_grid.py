@@ -89,6 +89,18 @@ class StyleGrid(QListWidget):
                 return self.item(i)
         return None
 
+    def show_item(self, item: QListWidgetItem) -> None:
+        """Scroll so `item` shows, with a whole row at the top where that is possible."""
+        self.scrollToItem(item)
+        bar, h = self.verticalScrollBar(), CELL.height()
+        v = bar.value()
+        top = self.visualItemRect(item).top() + v
+        for cand in (v - v % h, v - v % h + h):
+            if cand <= bar.maximum() and cand <= top and \
+                    top + h <= cand + self.viewport().height():
+                bar.setValue(cand)
+                return
+
     def rows_needed(self) -> int:
         per_row = max(1, self.viewport().width() // CELL.width())
         return max(1, -(-self.count() // per_row))
