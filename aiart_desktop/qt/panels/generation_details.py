@@ -9,13 +9,16 @@ from typing import Any
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (
-    QButtonGroup,
+    QAbstractItemView,
+    QFrame,
     QHBoxLayout,
     QLabel,
+    QListView,
+    QListWidget,
+    QListWidgetItem,
     QPlainTextEdit,
     QPushButton,
     QScrollArea,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -39,46 +42,64 @@ def when(t: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(t))
 
 
+def short_when(t: float, now: float | None = None) -> str:
+    """"14:03" today, "27 Nov" this year, else "2025-11-27"."""
+    lt, ln = time.localtime(t), time.localtime(time.time() if now is None else now)
+    if lt[:3] == ln[:3]:
+        return time.strftime("%H:%M", lt)
+    return time.strftime("%d %b" if lt.tm_year == ln.tm_year else "%Y-%m-%d", lt)
+
+
 def summary_line(e: GenerationEntry) -> str:
-    """"inpaint · seed 7 · tiny-sd · 2026-01-02 14:03" for the list."""
+    """"inpaint · 14:03 · seed 7 (+1) · tiny-sd" for the list."""
     seeds = e.seeds or [e.record.get("seed")]
     seed = f"seed {seeds[0]}" + (f" (+{len(seeds) - 1})" if len(seeds) > 1 else "")
-    return " · ".join(str(p) for p in (e.op, seed, e.model, when(e.time)) if p)
+    return " · ".join(str(p) for p in (e.op, short_when(e.time), seed, e.model) if p)
 
 
 def settings_text(e: GenerationEntry) -> str:
-    """Every setting of the entry, one short line each (rich text)."""
+    """Every setting of the entry in a few compact lines (rich text)."""
     rec = e.record
-    rows: list[tuple[str, Any]] = [("Operation", OP_NAMES.get(e.op, e.op)),
-                                   ("Seeds", ", ".join(str(s) for s in e.seeds))]
-    model = e.model + (f"  (hash {e.model_hash[:12]})" if e.model_hash else "")
-    rows.append(("Model", model))
+    how: list[Any] = [OP_NAMES.get(e.op, e.op)]
     if e.op == "style":
-        rows += [("Style", rec.get("style")), ("Strength", rec.get("strength")),
-                 ("Style scale", rec.get("style_scale")),
-                 ("Preserve colours", rec.get("preserve_colors"))]
+        how += [rec.get("style"), _kv("strength", rec.get("strength")),
+                _kv("scale", rec.get("style_scale")),
+                "colours kept" if rec.get("preserve_colors") else None]
     else:
-        rows += [("Steps", rec.get("steps")), ("CFG", rec.get("guidance")),
-                 ("Sampler", SCHEDULERS.get(str(rec.get("scheduler")), rec.get("scheduler")))]
+        sampler = SCHEDULERS.get(str(rec.get("scheduler")), rec.get("scheduler"))
+        how += [_kv("steps", rec.get("steps")), _kv("CFG", rec.get("guidance")), sampler]
         if e.op != "txt2img":
-            rows.append(("Strength", rec.get("strength")))
+            how.append(_kv("strength", rec.get("strength")))
         if e.op == "outpaint":
-            rows.append(("Expand", f"{rec.get('direction')} by {rec.get('pixels')} px"))
+            how.append(f"{rec.get('direction')} +{rec.get('pixels')} px")
+    model = e.model + (f" (hash {e.model_hash[:10]})" if e.model_hash else "")
     size = rec.get("size")
     if isinstance(size, list) and len(size) == 2:
-        rows.append(("Model size", f"{size[0]}×{size[1]}"))
+        model += f" at {size[0]}×{size[1]}"
+    where = [when(e.time), e.document or None]
     if e.selection:
         x, y, w, h = e.selection
-        rows.append(("Selection", f"{w}×{h} at {x}, {y}"))
-    rows.append(("Made", when(e.time)))
-    if e.document:
-        rows.append(("Document", e.document))
+        where.insert(0, f"selection {w}×{h} at {x}, {y}")
+    lines = [_join(how), f"{_esc(model)}",
+             "seed" + ("s " if len(e.seeds) > 1 else " ") + ", ".join(map(str, e.seeds)),
+             _join(where)]
     if e.applied:
-        used = ", ".join(f"{int(a.get('variant', 0)) + 1} → “{a.get('layer', '?')}”"
+        used = ", ".join(f"{int(a.get('variant', 0)) + 1} as “{a.get('layer', '?')}”"
                          for a in e.applied)
-        rows.append(("Applied", used))
-    return "<br>".join(f"<span style='color:#9a9a9a'>{k}:</span> {_esc(v)}"
-                       for k, v in rows if v not in (None, ""))
+        lines.append(f"<span style='color:#8fd18f'>applied: {_esc(used)}</span>")
+    return "<br>".join(lines)
+
+
+def _kv(key: str, value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return f"{key} {value}"
+
+
+def _join(parts: list[Any]) -> str:
+    return _esc(" · ".join(str(p) for p in parts if p not in (None, "")))
 
 
 def _esc(v: Any) -> str:
@@ -93,28 +114,28 @@ class GenerationDetails(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.entry: GenerationEntry | None = None
-        self.variants = QButtonGroup(self)
-        self.variants.setExclusive(True)
-        self._strip = QHBoxLayout()
-        self._strip.setContentsMargins(0, 0, 0, 0)
-        self._strip.setSpacing(4)
-        strip_box = QWidget()
-        strip_box.setLayout(self._strip)
-        self.strip_scroll = QScrollArea()
-        self.strip_scroll.setWidget(strip_box)
-        self.strip_scroll.setWidgetResizable(True)
-        self.strip_scroll.setFixedHeight(VARIANT_SIDE + 28)
-        self.strip_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.variants = QListWidget()
+        self.variants.setViewMode(QListView.ViewMode.IconMode)
+        self.variants.setFlow(QListView.Flow.LeftToRight)
+        self.variants.setWrapping(False)
+        self.variants.setMovement(QListView.Movement.Static)
+        self.variants.setIconSize(QSize(VARIANT_SIDE, VARIANT_SIDE))
+        self.variants.setGridSize(QSize(VARIANT_SIDE + 14, VARIANT_SIDE + 24))
+        self.variants.setFixedHeight(VARIANT_SIDE + 30)
+        self.variants.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.variants.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.variants.setToolTip("The variations it made: pick the one whose seed Re-run uses")
         self.prompt = QPlainTextEdit()
         self.prompt.setPlaceholderText("Prompt (edit it, then Re-run)")
-        self.prompt.setFixedHeight(58)
+        self.prompt.setFixedHeight(50)
         self.negative = QPlainTextEdit()
         self.negative.setPlaceholderText("Negative prompt")
-        self.negative.setFixedHeight(38)
+        self.negative.setFixedHeight(30)
         self.info = QLabel()
         self.info.setWordWrap(True)
         self.info.setTextFormat(Qt.TextFormat.RichText)
         self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.info.setStyleSheet("color: #c8c8c8;")
         self.rerun_button = QPushButton("Re-run")
         self.rerun_button.setToolTip("Run it again with the prompts above and the picked "
                                      "variation's seed, on the selection (or its old region)")
@@ -129,24 +150,25 @@ class GenerationDetails(QWidget):
         buttons.setContentsMargins(0, 0, 0, 0)
         for b in (self.rerun_button, self.load_button, self.copy_button):
             buttons.addWidget(b)
+        info_scroll = QScrollArea()
+        info_scroll.setWidget(self.info)
+        info_scroll.setWidgetResizable(True)
+        info_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        info_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        info_scroll.setMinimumHeight(48)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 4, 0, 0)
         lay.setSpacing(4)
-        lay.addWidget(self.strip_scroll)
+        lay.addWidget(self.variants)
         lay.addWidget(self.prompt)
         lay.addWidget(self.negative)
-        lay.addWidget(self.info)
+        lay.addWidget(info_scroll, 1)
         lay.addLayout(buttons)
         self.show_entry(None)
 
     def show_entry(self, entry: GenerationEntry | None) -> None:
         self.entry = entry
-        for b in self.variants.buttons():
-            self.variants.removeButton(b)
-        while self._strip.count():
-            item = self._strip.takeAt(0)
-            if item is not None and item.widget() is not None:
-                item.widget().deleteLater()
+        self.variants.clear()
         has = entry is not None
         for w in (self.prompt, self.negative, self.rerun_button, self.load_button,
                   self.copy_button):
@@ -158,20 +180,14 @@ class GenerationDetails(QWidget):
             return
         applied = {int(a.get("variant", -1)) for a in entry.applied}
         for i, png in enumerate(entry.thumbnails):
-            b = QToolButton()
-            b.setCheckable(True)
-            b.setIcon(QIcon(png_pixmap(png)))
-            b.setIconSize(QSize(VARIANT_SIDE, VARIANT_SIDE))
-            b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
             seed = entry.seeds[i] if i < len(entry.seeds) else "?"
-            b.setText(f"{'✓ ' if i in applied else ''}{seed}")
-            b.setToolTip(f"Variation {i + 1}, seed {seed}"
-                         + (" (applied as a layer)" if i in applied else ""))
-            self.variants.addButton(b, i)
-            self._strip.insertWidget(i, b)
-        if self.variants.buttons():
-            self.variants.buttons()[0].setChecked(True)
-        self._strip.addStretch(1)
+            item = QListWidgetItem(QIcon(png_pixmap(png)), f"{'✓ ' if i in applied else ''}{seed}")
+            item.setTextAlignment(Qt.AlignmentFlag.AlignHCenter)
+            item.setToolTip(f"Variation {i + 1}, seed {seed}"
+                            + (" (applied as a layer)" if i in applied else ""))
+            self.variants.addItem(item)
+        if self.variants.count():
+            self.variants.setCurrentRow(0)
         self.prompt.setPlainText(entry.prompt)
         self.negative.setPlainText(str(entry.record.get("negative_prompt", "")))
         self.info.setText(settings_text(entry))
@@ -182,7 +198,7 @@ class GenerationDetails(QWidget):
             self.rerun_button.setToolTip("Style transfers re-run from the Style panel")
 
     def chosen_variant(self) -> int:
-        return max(0, self.variants.checkedId())
+        return max(0, self.variants.currentRow())
 
     def edited_record(self) -> dict[str, Any]:
         """The picked variation's record with the prompts as edited here."""
