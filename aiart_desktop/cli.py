@@ -83,17 +83,17 @@ def export(argv: list[str]) -> int:
 
 def _export_png(doc: object, ns: argparse.Namespace, opts: dict[str, object]) -> str:
     """Write the PNG with a C2PA manifest when there is a certificate; the outcome's line."""
-    from .ai.c2pa_manifest import export_signed_png, load_credentials
+    from .ai.c2pa_manifest import export_png_with_c2pa, load_credentials
 
     params = opts.get("parameters")
     if ns.c2pa_cert is not None:
         creds = load_credentials(ns.c2pa_cert, ns.c2pa_key)
-        outcome = export_signed_png(doc, ns.output, parameters=params,  # type: ignore[arg-type]
+        outcome = export_png_with_c2pa(doc, ns.output, parameters=params,  # type: ignore[arg-type]
                                     credentials=creds)
     else:
         from .settings import load_settings
 
-        outcome = export_signed_png(doc, ns.output, parameters=params,  # type: ignore[arg-type]
+        outcome = export_png_with_c2pa(doc, ns.output, parameters=params,  # type: ignore[arg-type]
                                     settings=load_settings())
         if not outcome.signed:
             return f"{outcome.message} (use --c2pa-cert and --c2pa-key)"

@@ -1,6 +1,6 @@
 """C2PA manifests on exported PNGs: a signed statement of which parts a model made.
 
-    outcome = export_signed_png(doc, "out.png", parameters=text, settings=settings)
+    outcome = export_png_with_c2pa(doc, "out.png", parameters=text, settings=settings)
     print(outcome.message)        # signed by whom, or why the manifest was skipped
 
 The manifest (built with c2pa-python) holds a `c2pa.actions` assertion: `c2pa.created` with the
@@ -224,7 +224,7 @@ def read_manifest(data: bytes, trust_anchors: bytes | None = None) -> dict[str, 
 
 
 # ---- export -------------------------------------------------------------------------------------
-def export_signed_png(doc: Document, path: str | os.PathLike[str], *,
+def export_png_with_c2pa(doc: Document, path: str | os.PathLike[str], *,
                       parameters: str | None = None, settings: Any = None,
                       credentials: Credentials | None = None) -> ExportOutcome:
     """Write `doc` flattened as PNG (with the `parameters` text chunk) and, when credentials

@@ -104,7 +104,7 @@ def test_signed_export_reads_back_with_assertions(chain, tmp_path: Path) -> None
     doc = _doc()
     out = tmp_path / "out.png"
     s = Settings(c2pa_cert=str(cert), c2pa_key=str(key))
-    outcome = cm.export_signed_png(doc, out, parameters="a blue sea\nSteps: 4", settings=s)
+    outcome = cm.export_png_with_c2pa(doc, out, parameters="a blue sea\nSteps: 4", settings=s)
     assert outcome.signed and "Test Painter" in outcome.message and "50.0 %" in outcome.message
     data = out.read_bytes()
     with Image.open(out) as im:  # still a plain PNG to everyone else, chunk kept
@@ -134,7 +134,7 @@ def test_source_type_follows_the_ai_share(chain, tmp_path: Path) -> None:  # noq
     cases = ((all_ai, cm.TRAINED, 1), (_doc(ai_share=False), cm.DIGITAL_CREATION, 0))
     for doc, dst, n_layers in cases:
         out = tmp_path / "x.png"
-        cm.export_signed_png(doc, out, credentials=creds)
+        cm.export_png_with_c2pa(doc, out, credentials=creds)
         m = cm.read_manifest(out.read_bytes())
         assert _actions(m)[0]["digitalSourceType"] == dst
         assert len(_custom(m)["ai_layers"]) == n_layers
@@ -142,10 +142,10 @@ def test_source_type_follows_the_ai_share(chain, tmp_path: Path) -> None:  # noq
 
 def test_no_certificate_writes_plain_png_and_says_so(tmp_path: Path) -> None:
     out = tmp_path / "plain.png"
-    outcome = cm.export_signed_png(_doc(), out, parameters="p", settings=Settings())
+    outcome = cm.export_png_with_c2pa(_doc(), out, parameters="p", settings=Settings())
     assert not outcome.signed and "skipped" in outcome.message and "certificate" in outcome.message
     assert cm.read_manifest(out.read_bytes()) is None
-    off = cm.export_signed_png(_doc(), out, settings=Settings(c2pa_cert="x", c2pa_key="y",
+    off = cm.export_png_with_c2pa(_doc(), out, settings=Settings(c2pa_cert="x", c2pa_key="y",
                                                                c2pa_sign=False))
     assert not off.signed and "off" in off.message
 
@@ -170,14 +170,14 @@ def test_bad_credentials_are_clear_errors_and_nothing_is_written(chain, tmp_path
     ]
     for settings, fragment in cases:
         with pytest.raises(cm.C2paError, match=fragment) as info:
-            cm.export_signed_png(_doc(), out, settings=settings)
+            cm.export_png_with_c2pa(_doc(), out, settings=settings)
         assert isinstance(info.value, ValueError)  # the window's export error path shows it
         assert out.read_bytes() == b"the old file", fragment
     # c2pa itself refusing (here: a chain with no certificate in it) is a clear error too.
     creds = cm.load_credentials(cert, key)
     broken = cm.Credentials(b"", creds.key_pem, creds.alg, creds.subject)
     with pytest.raises(cm.C2paError, match="C2PA signing failed"):
-        cm.export_signed_png(_doc(), out, credentials=broken)
+        cm.export_png_with_c2pa(_doc(), out, credentials=broken)
     assert out.read_bytes() == b"the old file"
     assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["garbage.pem",
                                                                           "keep.png"]

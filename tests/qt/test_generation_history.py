@@ -157,3 +157,38 @@ def _spec():  # noqa: ANN202
     from aiart_desktop.qt.dialogs.new_document import NewDocumentSpec
 
     return NewDocumentSpec(64, 48, (255, 255, 255, 255))
+
+
+def test_autosave_carries_the_history_after_a_history_only_change(qtbot, tmp_path: Path
+                                                                   ) -> None:  # noqa: ANN001
+    from aiart_desktop.core.document import Document
+    from aiart_desktop.core.io import load_ora
+    from aiart_desktop.qt.autosave import AutosaveManager
+
+    doc = Document.new(32, 24)
+    mgr = AutosaveManager(tmp_path / "recovery", 3600)
+    mgr.attach(doc, "pic.ora")
+    png = gh.thumbnail_png(np.full((8, 8, 3), 200, np.uint8))
+    rec = {"op": "txt2img", "prompt": "first", "seed": 1, "model": "m"}
+    gh.add_to_document(doc, gh.GenerationEntry(gh.new_id(), 100.0, rec, [1], [png]))
+    assert mgr.save_now() and mgr.wait(10)
+    # A second entry and nothing else: still a change autosave must write.
+    rec2 = {**rec, "prompt": "second"}
+    gh.add_to_document(doc, gh.GenerationEntry(gh.new_id(), 200.0, rec2, [2], [png]))
+    assert mgr.save_now() and mgr.wait(10)
+    back = load_ora(mgr.autosave_path)
+    assert back.generation_history == doc.generation_history
+    assert [e.prompt for e in gh.entries(back)] == ["first", "second"]
+    mgr.discard()
+
+
+def test_user_history_write_failure_is_reported(qtbot, win, gen, tmp_path: Path
+                                                ) -> None:  # noqa: ANN001
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    gen.user_store = gh.UserHistory(blocker / "hist")   # mkdir fails: a file is in the way
+    with qtbot.waitSignal(gen.message, timeout=5000) as sig:
+        _run(qtbot, win, batch=1, prompt="a quiet pond")
+        gen.flush()
+    assert "Could not add to your generation history" in sig.args[0]
+    assert [e.prompt for e in gh.entries(win.doc)] == ["a quiet pond"]  # the document has it
