@@ -143,8 +143,9 @@ def sel_rect_small():  # noqa: ANN201
 
 def test_cancel_with_esc_changes_nothing_and_a_busy_worker_is_respected(
         qtbot, win, stop_workers, tmp_path) -> None:
-    g = gallery_window(win, stop_workers, tmp_path, painting(400, 300))
+    g = gallery_window(win, stop_workers, tmp_path, painting(800, 600))
     g.auto_preview.setChecked(False)
+    g.controls.scale.setValue(0.5)  # styled at 1600 x 1200: a dozen tiles, time to cancel
     doc = win.doc
     before, undo0 = doc.flatten().copy(), len(doc.history._undo)
     g.pick("Style 2")
@@ -164,7 +165,9 @@ def test_cancel_with_esc_changes_nothing_and_a_busy_worker_is_respected(
     assert not g.running and "Cancelled" in g.status.text()
     assert g.result is None and g.preview_image is None
     assert np.array_equal(doc.flatten(), before) and len(doc.history._undo) == undo0
-    # The worker is still there for the next job.
+    # The worker is still there for the next job (a small one).
+    g.controls.scale.setValue(1.0)
+    doc.set_selection(sel.rect_mask(800, 600, sel_rect_small()))
     with qtbot.waitSignal(g.job_ended, timeout=WAIT):
         g.preview()
     assert g.result is not None
@@ -223,3 +226,21 @@ def test_dropped_pictures_become_styles_corrupt_ones_are_refused(qtbot, win, sto
     g.confirm = lambda title, text: True
     assert g.remove_style(entry.id) and g.user_grid.count() == 0
     assert not entry.path.exists() and src.exists()
+
+
+def test_a_preview_never_lands_on_another_document(qtbot, win, stop_workers, tmp_path) -> None:
+    g = gallery_window(win, stop_workers, tmp_path)
+    with qtbot.waitSignal(g.job_ended, timeout=WAIT):
+        g.pick("Style 8")
+    old_doc, old_result = win.doc, g.result
+    assert old_result is not None and g.preview_image is not None
+    new_doc = painting(64, 48)
+    win.set_document(new_doc)
+    g.set_document(new_doc)     # what MainWindow.set_document tells the gallery
+    assert g.result is None and g.preview_image is None
+    assert not win.style_canvas_preview.isVisible()
+    # Apply styles the document shown now, sized to it, and leaves the old one alone.
+    with qtbot.waitSignal(g.applied, timeout=WAIT) as blocker:
+        g.apply_style()
+    assert blocker.args[0] in new_doc.layers and len(old_doc.layers) == 1
+    assert (g.doc.width, g.doc.height) == (64, 48)

@@ -67,6 +67,7 @@ def install(win: Any, *, library: StyleLibrary | None = None) -> StyleGallery:
         worker = _own_worker(win)
     gallery = StyleGallery(worker, library=library)
     gallery.doc_source = lambda: getattr(win, "doc", None)
+    gallery.set_document(getattr(win, "doc", None))
 
     dock = QDockWidget("Style", win)
     dock.setObjectName(DOCK_NAME)

@@ -250,7 +250,8 @@ class StyleGallery(UserStyles, QWidget):
         return self.doc_source() if self.doc_source is not None else self._doc
 
     def set_document(self, doc: Document | None) -> None:
-        if self.doc_source is None and doc is self._doc:
+        """The window shows another document: stop our job, drop the preview."""
+        if doc is self._doc:
             return
         self._doc = doc
         if self._job:
