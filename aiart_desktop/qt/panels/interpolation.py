@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QIcon, QKeyEvent
+from PySide6.QtGui import QIcon, QKeyEvent, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -60,7 +60,15 @@ def frames_of(base: AiResult, a: int, b: int, between: AiResult | None) -> list[
 
 
 class _FrameList(QListWidget):
+    """Wrapping rows of frames, as tall as they need (every frame visible at once)."""
+
     apply_requested = Signal(int)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        fit = getattr(self, "fit", None)
+        if fit is not None:
+            fit()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentRow() >= 0:
@@ -88,16 +96,17 @@ class InterpolationStrip(QWidget):
         self.list = _FrameList()
         self.list.setViewMode(QListView.ViewMode.IconMode)
         self.list.setFlow(QListView.Flow.LeftToRight)
-        self.list.setWrapping(False)
+        self.list.setWrapping(True)
+        self.list.setResizeMode(QListView.ResizeMode.Adjust)
         self.list.setMovement(QListView.Movement.Static)
         self.list.setIconSize(QSize(THUMB, THUMB))
         self.list.setGridSize(QSize(CELL_W, CELL_H))
         self.list.setUniformItemSizes(True)
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.list.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
-        bar = self.list.horizontalScrollBar().sizeHint().height()
-        self.list.setFixedHeight(CELL_H + bar + 2 * self.list.frameWidth() + 4)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list.fit = self._fit_rows  # type: ignore[attr-defined]
+        self._fit_rows()
         self.list.setToolTip("Frames from variation A to variation B: click, arrow keys or the "
                              "slider preview one on the canvas; Enter applies it")
         self.slider = QSlider(Qt.Orientation.Horizontal)
@@ -160,6 +169,7 @@ class InterpolationStrip(QWidget):
             item.setToolTip(self._tooltip(i))
             self.list.addItem(item)
         self.slider.setRange(0, max(0, n - 1))
+        self._fit_rows()
         self.list.blockSignals(False)
         self.slider.blockSignals(False)
         if n:
@@ -172,6 +182,14 @@ class InterpolationStrip(QWidget):
             self.caption.setText("")
             self.frame_picked.emit(-1)
         self._sync()
+
+    def _fit_rows(self) -> None:
+        lst = self.list
+        per_row = max(1, (lst.viewport().width() - 4) // CELL_W)
+        rows = max(1, -(-lst.count() // per_row))
+        h = rows * CELL_H + 2 * lst.frameWidth() + 6
+        if lst.height() != h or lst.minimumHeight() != h:
+            lst.setFixedHeight(h)
 
     def _tooltip(self, i: int) -> str:
         f = self.frames[i]
