@@ -78,7 +78,9 @@ def install(win: Any, *, library: StyleLibrary | None = None) -> StyleGallery:
     dock.setMinimumWidth(300)
     docks: dict[str, QDockWidget] = getattr(win, "docks", {})
     anchor = docks.get("aiDock") or docks.get("layersDock")
-    if anchor is not None:
+    if win.restoreDockWidget(dock):
+        pass  # where the painter left it last time (the window's saved layout)
+    elif anchor is not None:
         shown = [d for d in [anchor, *win.tabifiedDockWidgets(anchor)]
                  if not d.visibleRegion().isEmpty()]
         win.tabifyDockWidget(anchor, dock)
