@@ -192,3 +192,34 @@ def test_user_history_write_failure_is_reported(qtbot, win, gen, tmp_path: Path
         gen.flush()
     assert "Could not add to your generation history" in sig.args[0]
     assert [e.prompt for e in gh.entries(win.doc)] == ["a quiet pond"]  # the document has it
+
+
+def test_c2pa_signing_dialog_checks_the_files(win, gen, tmp_path: Path) -> None:  # noqa: ANN001
+    from test_c2pa import make_chain
+
+    from aiart_desktop.qt.dialogs.c2pa_settings import C2paSettingsDialog
+
+    ai_menu = next(m for m in win.menuBar().findChildren(type(win.panels_menu))
+                   if m.title().replace("&", "") == "AI")
+    assert win.c2pa_action in ai_menu.actions()
+    assert win.docks["generationsDock"].toggleViewAction() in ai_menu.actions()
+    cert, key, _ = make_chain(tmp_path / "pki")
+    dlg = C2paSettingsDialog(win.settings, win)
+    ok = dlg.buttons.button(dlg.buttons.StandardButton.Ok)
+    assert ok.isEnabled() and "no C2PA manifest" in dlg.state.text()
+    dlg.cert.setText(str(cert))
+    assert not ok.isEnabled() and "both" in dlg.state.text()
+    dlg.key.setText(str(cert))                      # the wrong file
+    assert not ok.isEnabled() and "not a PEM private key" in dlg.state.text()
+    dlg.key.setText(str(key))
+    assert ok.isEnabled() and "Test Painter" in dlg.state.text()
+    dlg.accept()
+    s = win.settings
+    assert (s.c2pa_cert, s.c2pa_key, s.c2pa_sign) == (str(cert), str(key), True)
+    # The window's settings now sign an export (the hook the window's File › Export calls).
+    from aiart_desktop.ai.c2pa_manifest import export_png_with_c2pa, read_manifest
+
+    out = tmp_path / "signed.png"
+    assert export_png_with_c2pa(win.doc, out, settings=s).signed
+    assert read_manifest(out.read_bytes())["signature_info"]["common_name"] == "Test Painter"
+    dlg.deleteLater()

@@ -346,7 +346,8 @@ class GenerationHistoryPanel(QWidget):
 def install_generation_history(win: Any, *, user_store: gh.UserHistory | None = None
                                ) -> GenerationHistoryPanel:
     """Add the Generations dock to `win` (after `install_ai_dock(win)`), tabified with the
-    Undo History dock, with a toggle in View › Panels and in the AI menu; returns the panel."""
+    Undo History dock, with a toggle in View › Panels and in the AI menu (and AI › C2PA
+    Signing… for the export certificate); returns the panel."""
     if getattr(win, "ai_worker", None) is None:
         raise RuntimeError("install the AI dock first: the Generations panel records its jobs")
     if getattr(win, "generations_panel", None) is not None:
@@ -376,8 +377,24 @@ def install_generation_history(win: Any, *, user_store: gh.UserHistory | None = 
                         if m.title().replace("&", "") == "AI"), None)
         if ai_menu is not None and ai_menu is not panels_menu:
             ai_menu.addAction(toggle)
+            signing = ai_menu.addAction("C2PA &Signing\u2026")
+            signing.setToolTip("The certificate that signs the C2PA manifest of exported PNGs")
+            signing.triggered.connect(lambda _c=False: open_c2pa_settings(win))
+            win.c2pa_action = signing
     if hasattr(win, "statusBar"):
         panel.message.connect(lambda text: win.statusBar().showMessage(text, 6000))
     win.generations_panel = panel
     win.destroyed.connect(lambda *_: panel._io.shutdown(wait=False))
     return panel
+
+
+def open_c2pa_settings(win: Any) -> bool:
+    """AI › C2PA Signing…: edit the signing certificate in the window's settings; True when
+    the user kept the changes."""
+    from ..dialogs.c2pa_settings import C2paSettingsDialog
+
+    settings = getattr(win, "settings", None)
+    if settings is None:
+        return False
+    dlg = C2paSettingsDialog(settings, win)
+    return dlg.exec() == C2paSettingsDialog.DialogCode.Accepted
