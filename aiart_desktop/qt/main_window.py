@@ -319,6 +319,9 @@ class MainWindow(FileOps, QMainWindow):
                 self.menuBar().removeAction(ai_menu.menuAction())
                 ai_menu.deleteLater()
             install_ai_dock(self)  # sets self.ai_panel
+            from .panels.style_gallery import install_style_gallery
+
+            install_style_gallery(self)  # sets self.style_gallery; shares self.ai_worker
 
     def set_document(self, doc: Document) -> None:
         old = self.doc
@@ -336,6 +339,8 @@ class MainWindow(FileOps, QMainWindow):
             self.autosave.attach(doc, self.document_name())
         if self.ai_panel is not None:
             self.ai_panel.set_document(doc)
+        if getattr(self, "style_gallery", None) is not None:
+            self.style_gallery.set_document(doc)
         self._doc_size_changed(doc.width, doc.height)
         self._history_changed()
 
@@ -444,11 +449,13 @@ class MainWindow(FileOps, QMainWindow):
         self.prompts.show_info("Keyboard Shortcuts", f"<table>{body}</table>")
 
     def show_about(self) -> None:
+        from ..licences import about_licences_html
+
         self.prompts.show_info(
             f"About {APP_NAME}",
             f"<h3>{APP_NAME}</h3><p>A painting program where AI is a brush, not a "
             "replacement for the painter.</p><p>Layers are saved as OpenRaster (.ora), which "
-            "Krita, GIMP and MyPaint open too.</p>")
+            "Krita, GIMP and MyPaint open too.</p>" + about_licences_html())
 
     # ---- window events ---------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802

