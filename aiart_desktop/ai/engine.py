@@ -33,6 +33,7 @@ from .requests import (
     STYLE,
     AiRequest,
     AiResult,
+    Img2ImgRequest,
     OutpaintRequest,
     ProgressInfo,
     StyleRequest,
@@ -119,12 +120,16 @@ class Engine:
         sb = _bounds(sel)
         feather = 0 if req.op == "outpaint" else region.default_feather(sb.w, sb.h)
         timings: dict[str, float] = {"prepare_s": time.perf_counter() - t0}
+        ref: dict[str, Any] = {}  # what the reference style was, when there is one
         t1 = time.perf_counter()
         if info is None:
             images = self._classical(req, original, sel, on_progress, stop)
             size, backend, name = (w, h), "classical", CLASSICAL
         else:
             size = region.model_size(w, h, info.native)
+            if isinstance(req, Img2ImgRequest) and original is not None and (
+                    req.style_reference or req.style_image is not None):
+                original = self._reference_style(req, original, on_progress, stop, ref)
             images = self._diffusion(req, info, original, sel, size, on_progress, stop)
             backend, name = "diffusers", info.name
         timings["generate_s"] = time.perf_counter() - t1
@@ -139,7 +144,7 @@ class Engine:
             raise Cancelled()
         # when it was made (UTC, ISO 8601), for the provenance record
         made = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        extra: dict[str, Any] = {"timings": timings, "time": made}
+        extra: dict[str, Any] = {"timings": timings, "time": made, **ref}
         if info is not None:
             extra.update(model_id=info.id, arch=info.arch, device=self.backend.device_preference,
                          low_memory=self.backend.low_memory)
@@ -182,6 +187,27 @@ class Engine:
         }
         return AiResult(request=req, images=[styled], seeds=req.seeds, alpha=alpha, rect=rect,
                         backend=STYLE, model_name=rec["model"], size=(w, h), info=extra)
+
+    def _reference_style(self, req: Img2ImgRequest, original: np.ndarray,
+                         on_progress: ProgressFn | None, stop: Callable[[], bool],
+                         facts: dict[str, Any]) -> np.ndarray:
+        """The region restyled with the reference (fast style network): the picture the
+        diffusion model then repaints at the request's strength."""
+        from . import style
+
+        spec = req.style_image if req.style_image is not None else req.style_reference
+        st = style.resolve_style(spec)
+
+        def tiles(done: int, total: int) -> None:
+            if on_progress is not None:
+                on_progress(ProgressInfo(done, total, phase="styling"))
+
+        styled = style.transfer(original, st, strength=float(req.style_mix), cancelled=stop,
+                                on_progress=tiles)
+        if stop():
+            raise Cancelled()
+        facts.update(style_reference=st.name, style_kind=st.kind, style_sha256=st.digest)
+        return styled
 
     def _classical(self, req: AiRequest, original: np.ndarray | None, sel: np.ndarray,
                    on_progress: ProgressFn | None, stop: Callable[[], bool]

@@ -172,10 +172,38 @@ class InpaintRequest(AiRequest):
 
 @dataclass(frozen=True, kw_only=True, eq=False)
 class Img2ImgRequest(AiRequest):
-    """Repaint the region, keeping `1 - strength` of the original."""
+    """Repaint the region, keeping `1 - strength` of the original.
+
+    Style from a reference: with `style_reference` set (a built-in style name or a picture
+    file; `style_image` holds its pixels, copied at capture time), the region is first
+    restyled with the fast style network (ai/style.py, `style_mix` of it blended in), then
+    repainted by the diffusion model at `strength`, which keeps the reference's colours and
+    strokes but redraws them coherently with the prompt.
+    """
 
     op: ClassVar[str] = "img2img"
     strength: float = 0.6
+    style_reference: str = ""
+    style_image: np.ndarray | None = None
+    style_mix: float = 1.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.style_image is not None:
+            img = np.array(self.style_image, dtype=np.uint8, copy=True)
+            if img.ndim != 3 or img.shape[2] not in (3, 4):
+                raise RequestError(f"the style picture must be RGB or RGBA, not {img.shape}")
+            img.flags.writeable = False
+            object.__setattr__(self, "style_image", img)
+        if not 0.0 <= float(self.style_mix) <= 1.0:
+            raise RequestError(f"the reference style's mix must be between 0 and 1, not "
+                               f"{self.style_mix}")
+
+    def _extra_record(self) -> dict[str, Any]:
+        if not self.style_reference and self.style_image is None:
+            return {}
+        return {"style_reference": self.style_reference or "image",
+                "style_mix": float(self.style_mix)}
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -307,6 +335,9 @@ class AiResult:
             rec.pop("mix", None)
             rec[key] = value
             rec["batch_size"] = 1  # re-made alone: request_params() gives one result
+        if rec.get("style_reference"):  # img2img from a reference style: which, by content
+            rec.update(style_kind=self.info.get("style_kind"),
+                       style_sha256=self.info.get("style_sha256"))
         if self.backend == STYLE:  # which picture gave the style, by content
             rec.update(model=self.model_name, style_kind=self.info.get("style_kind"),
                        style_sha256=self.info.get("style_sha256"))
@@ -319,7 +350,7 @@ class AiResult:
 REQUEST_FIELDS = ("prompt", "negative_prompt", "seed", "steps", "guidance", "scheduler", "model",
                   "batch_size", "strength", "color_match", "fill_method", "direction", "pixels",
                   "style", "style_scale", "preserve_colors", "tile", "overlap",
-                  "style_preset")
+                  "style_preset", "style_reference", "style_mix")
 
 
 def request_params(record: dict[str, Any], **changes: Any) -> dict[str, Any]:

@@ -142,3 +142,31 @@ def test_style_preset_reaches_the_model_and_the_record(engine, doc_factory) -> N
     assert request_params(rec)["style_preset"] == "Watercolor"
     with pytest.raises(RequestError, match="unknown style preset"):
         _req(doc, "txt2img", "sd", style_preset="Cubism")
+
+
+def test_img2img_from_a_reference_style(engine, doc_factory, tmp_path) -> None:
+    from PIL import Image
+
+    doc = doc_factory()
+    plain = engine.run(_req(doc, "img2img", "sd", seed=8, strength=0.5))
+    ref = engine.run(_req(doc, "img2img", "sd", seed=8, strength=0.5,
+                          style_reference="Style 3"))
+    again = engine.run(_req(doc, "img2img", "sd", seed=8, strength=0.5,
+                            style_reference="Style 3"))
+    assert not np.array_equal(plain.images[0], ref.images[0])
+    assert np.array_equal(ref.images[0], again.images[0])
+    rec = ref.record(0)
+    assert rec["style_reference"] == "Style 3" and rec["style_kind"] == "builtin"
+    assert "Style reference: Style 3" in ref.parameters(0)
+    assert request_params(rec)["style_reference"] == "Style 3"
+    # A picture of the user's: its pixels travel in the request, its digest in the record.
+    stripes = np.zeros((64, 64, 3), np.uint8)
+    stripes[:, ::8] = (250, 200, 30)
+    path = tmp_path / "stripes.png"
+    Image.fromarray(stripes).save(path)
+    pic = engine.run(_req(doc, "img2img", "sd", seed=8, strength=0.5,
+                          style_reference=str(path), style_image=stripes))
+    assert pic.record(0)["style_kind"] == "image" and pic.record(0)["style_sha256"]
+    assert not np.array_equal(pic.images[0], ref.images[0])
+    with pytest.raises(RequestError, match="RGB or RGBA"):
+        _req(doc, "img2img", "sd", style_image=np.zeros((4, 4), np.uint8))

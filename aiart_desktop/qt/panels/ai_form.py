@@ -154,6 +154,17 @@ class AiForm(QWidget):
                                     Qt.ItemDataRole.ToolTipRole)
         self.preset.setToolTip("Style preset: adds a style phrase to the prompt (and things to "
                                "avoid to the negative prompt); recorded with the result")
+        # Refine from a reference style: a built-in style or a picture, restyled then repainted.
+        self.reference = QComboBox()
+        self.reference.addItem("None", "")
+        for i in range(26):  # the built-in fast style networks' styles (ai/style.py)
+            self.reference.addItem(f"Style {i}", f"Style {i}")
+        self.reference.setToolTip("Refine in the style of a reference: the region is first "
+                                  "restyled (fast style transfer), then repainted by the model "
+                                  "at the strength above")
+        self.reference_pick = QPushButton("Picture…")
+        self.reference_pick.setToolTip("Use a picture of your own as the reference style")
+        self.reference_pick.clicked.connect(self._pick_reference)
         # A re-generated in-between / "more like this" result: its seed mix, kept until cleared.
         self.mix: LatentMix | None = None
         self.mix_label = QLabel("")
@@ -216,6 +227,7 @@ class AiForm(QWidget):
         self.area_label = row("Area", self.area)
         self.dir_label = row("Grow", self.direction, self.pixels)
         self.preset_label = row("St&yle", self.preset)
+        self.reference_label = row("&Reference", self.reference, self.reference_pick)
         row("&Variations", self.batch)
         row("&Seed", self.seed, self.seed_lock, self.seed_dice)
         self.mix_row = QWidget()
@@ -318,7 +330,8 @@ class AiForm(QWidget):
         self.strength.setVisible(op in ("inpaint", "img2img"))
         if op == "img2img" and self.strength.value() >= 100:
             self.strength.set_value(60)
-        for w in (self.area_label, self.area):
+        for w in (self.area_label, self.area, self.reference_label, self.reference,
+                  self.reference_pick):
             w.setVisible(op == "img2img")
         for w in (self.dir_label, self.direction, self.pixels):
             w.setVisible(op == "outpaint")
@@ -374,6 +387,13 @@ class AiForm(QWidget):
             p.update(mix=self.mix, batch_size=len(self.mix))
         if op in ("inpaint", "img2img"):
             p["strength"] = round(self.strength.value() / 100.0, 4)
+        ref = str(self.reference.currentData() or "")
+        if op == "img2img" and ref and self.current_model() != CLASSICAL:
+            p["style_reference"] = ref
+            if not ref.startswith("Style "):  # a picture: its pixels go in the request
+                from ...ai.style import style_image_rgb
+
+                p["style_image"] = style_image_rgb(ref)
         if op == "outpaint":
             p["direction"] = str(self.direction.currentData())
             p["pixels"] = self.pixels.value()
@@ -407,7 +427,26 @@ class AiForm(QWidget):
             self.seed_lock.setChecked(True)
         j = self.preset.findData(str(rec.get("style_preset") or ""))
         self.preset.setCurrentIndex(max(0, j))
+        self.set_reference(str(rec.get("style_reference") or ""))
         self.set_mix(LatentMix.from_record(rec))
+
+    def set_reference(self, ref: str) -> None:
+        """Choose a reference style: "" (none), "Style N", or a picture file's path."""
+        if ref and self.reference.findData(ref) < 0:
+            from pathlib import Path
+
+            self.reference.addItem(Path(ref).name, ref)
+            self.reference.setItemData(self.reference.count() - 1, ref,
+                                       Qt.ItemDataRole.ToolTipRole)
+        self.reference.setCurrentIndex(max(0, self.reference.findData(ref)))
+
+    def _pick_reference(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        path, _ = QFileDialog.getOpenFileName(self, "Reference style picture", "",
+                                              "Pictures (*.png *.jpg *.jpeg *.webp *.bmp)")
+        if path:
+            self.set_reference(path)
 
     def set_mix(self, mix: LatentMix | None) -> None:
         """Keep a re-generated result's seed mix for the next run (None: plain variations)."""
