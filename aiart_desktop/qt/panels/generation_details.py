@@ -120,7 +120,7 @@ class GenerationDetails(QWidget):
         self.variants.setWrapping(False)
         self.variants.setMovement(QListView.Movement.Static)
         self.variants.setIconSize(QSize(VARIANT_SIDE, VARIANT_SIDE))
-        self.variants.setGridSize(QSize(VARIANT_SIDE + 14, VARIANT_SIDE + 24))
+        self.variants.setGridSize(QSize(VARIANT_SIDE + 30, VARIANT_SIDE + 24))
         self.variants.setFixedHeight(VARIANT_SIDE + 30)
         self.variants.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.variants.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
