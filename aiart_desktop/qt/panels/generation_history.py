@@ -361,10 +361,13 @@ def install_generation_history(win: Any, *, user_store: gh.UserHistory | None = 
                      | QDockWidget.DockWidgetFeature.DockWidgetClosable)
     docks = getattr(win, "docks", None)
     undo = docks.get("historyDock") if isinstance(docks, dict) else None
-    win.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
-    if undo is not None:
-        win.tabifyDockWidget(undo, dock)
-        undo.raise_()
+    # Where the painter left it last time (the window's saved layout); restoreDockWidget must
+    # come before addDockWidget, which would make it "restore" any dock, hidden.
+    if not win.restoreDockWidget(dock):
+        win.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+        if undo is not None:
+            win.tabifyDockWidget(undo, dock)
+            undo.raise_()
     if isinstance(docks, dict):
         docks["generationsDock"] = dock
     toggle = dock.toggleViewAction()
