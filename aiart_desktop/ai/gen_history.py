@@ -18,32 +18,29 @@ from __future__ import annotations
 
 import io
 import json
-import logging
-import os
 import re
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image
 
+from .user_history import UserHistory, user_history_dir
+
 if TYPE_CHECKING:
     from ..core.document import Document
     from .requests import AiResult
 
-log = logging.getLogger(__name__)
+__all__ = ["GenerationEntry", "UserHistory", "add_to_document", "entries", "entry_from_result",
+           "find_entry", "mark_applied", "new_id", "search", "thumbnail_png",
+           "user_history_dir"]
+
 
 THUMB_SIDE = 128
 ENTRY_VERSION = 1
-USER_MAX_BYTES = 64 << 20        # the per-user folder is pruned past this
-USER_MAX_LINE = 1 << 20          # a longer JSONL line is skipped as damaged
-USER_LIST_LIMIT = 5000           # entries the "All" view reads at most
-_ID_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
-_MONTH_RE = re.compile(r"^\d{4}-\d{2}\.jsonl$")
+ID_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 
 # ---- the entry ----------------------------------------------------------------------------------
@@ -119,7 +116,7 @@ class GenerationEntry:
         if not isinstance(data, dict):
             return None
         eid, t, rec = data.get("id"), data.get("time"), data.get("record")
-        if not isinstance(eid, str) or not _ID_RE.match(eid) or not isinstance(rec, dict):
+        if not isinstance(eid, str) or not ID_RE.match(eid) or not isinstance(rec, dict):
             return None
         if isinstance(t, bool) or not isinstance(t, (int, float)) or not 0 <= t < 1e11:
             return None
@@ -193,10 +190,10 @@ def entry_from_result(result: AiResult, when: float | None = None,
 
 def _plain(value: Any) -> Any:
     """JSON-able copy (numpy scalars and tuples made plain)."""
-    return json.loads(json.dumps(value, default=_default))
+    return json.loads(json.dumps(value, default=json_default))
 
 
-def _default(v: Any) -> Any:
+def json_default(v: Any) -> Any:
     if isinstance(v, np.generic):
         return v.item()
     if isinstance(v, (tuple, set, frozenset)):
@@ -252,176 +249,3 @@ def search(items: list[GenerationEntry], query: str) -> list[GenerationEntry]:
     words = query.lower().split()
     hits = [e for e in items if all(w in e.text() for w in words)]
     return sorted(hits, key=lambda e: e.time, reverse=True)
-
-
-# ---- the per-user history ---------------------------------------------------------------------
-def user_history_dir() -> Path:
-    from ..settings.paths import data_dir
-
-    return data_dir() / "history"
-
-
-class UserHistory:
-    """Every generation of every document, per user: `YYYY-MM.jsonl` files of entries (one
-    JSON object a line; thumbnails by file name) and `thumbs/<id>-<n>.png`.
-
-    Appends are thread-safe within the process and need no lock across processes: each line is
-    written with one `write` in append mode, after its thumbnails (written to a temporary name,
-    then renamed). Readers skip damaged lines. Past `max_bytes` the oldest entries are removed
-    (their lines rewritten atomically, their thumbnails deleted).
-    """
-
-    def __init__(self, folder: str | os.PathLike[str] | None = None,
-                 max_bytes: int = USER_MAX_BYTES) -> None:
-        self.folder = Path(folder) if folder is not None else user_history_dir()
-        self.max_bytes = int(max_bytes)
-        self._lock = threading.Lock()
-
-    @property
-    def thumbs_dir(self) -> Path:
-        return self.folder / "thumbs"
-
-    def month_files(self) -> list[Path]:
-        """The JSONL files, oldest month first."""
-        try:
-            names = sorted(p for p in self.folder.iterdir() if _MONTH_RE.match(p.name))
-        except OSError:
-            return []
-        return names
-
-    # ---- writing ---------------------------------------------------------------------------
-    def append(self, entry: GenerationEntry) -> None:
-        """Add `entry` (raises OSError when the folder cannot be written)."""
-        with self._lock:
-            self.thumbs_dir.mkdir(parents=True, exist_ok=True)
-            names = []
-            for i, png in enumerate(entry.thumbnails):
-                name = f"{entry.id}-{i}.png"
-                _write_file(self.thumbs_dir / name, png)
-                names.append(name)
-            data = entry.to_data()
-            data["thumbnails"] = names
-            line = json.dumps(data, ensure_ascii=False, separators=(",", ":"),
-                              default=_default) + "\n"
-            month = time.strftime("%Y-%m", time.gmtime(entry.time)) + ".jsonl"
-            fd = os.open(self.folder / month, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-            try:
-                os.write(fd, line.encode("utf-8"))
-            finally:
-                os.close(fd)
-            self._prune()
-
-    def size(self) -> int:
-        total = 0
-        for p in self.month_files():
-            total += _size(p)
-        try:
-            total += sum(_size(p) for p in self.thumbs_dir.iterdir())
-        except OSError:
-            pass
-        return total
-
-    def _prune(self) -> None:
-        total = self.size()
-        if total <= self.max_bytes:
-            return
-        target = int(self.max_bytes * 0.9)
-        for path in self.month_files():
-            if total <= target:
-                break
-            lines = _read_lines(path)
-            keep_from = 0
-            for raw in lines:
-                if total <= target:
-                    break
-                total -= len(raw) + 1
-                for name in _thumb_names(raw):
-                    p = self.thumbs_dir / name
-                    total -= _size(p)
-                    _unlink(p)
-                keep_from += 1
-            rest = lines[keep_from:]
-            if rest:
-                _write_file(path, b"".join(r + b"\n" for r in rest))
-            else:
-                _unlink(path)
-
-    # ---- reading ---------------------------------------------------------------------------
-    def load(self, limit: int = USER_LIST_LIMIT) -> list[GenerationEntry]:
-        """The newest `limit` entries, newest first, thumbnails read from their files."""
-        out: list[GenerationEntry] = []
-        for path in reversed(self.month_files()):
-            for raw in reversed(_read_lines(path)):
-                entry = self._parse(raw)
-                if entry is not None:
-                    out.append(entry)
-                    if len(out) >= limit:
-                        return _by_time(out)
-        return _by_time(out)
-
-    def _parse(self, raw: bytes) -> GenerationEntry | None:
-        if len(raw) > USER_MAX_LINE:
-            return None
-        try:
-            data = json.loads(raw.decode("utf-8"))
-        except (ValueError, UnicodeDecodeError, RecursionError):
-            return None
-        if not isinstance(data, dict):
-            return None
-        thumbs = []
-        for name in data.get("thumbnails") or []:
-            if isinstance(name, str) and _ID_RE.match(name.removesuffix(".png")) \
-                    and name.endswith(".png"):
-                try:
-                    thumbs.append((self.thumbs_dir / name).read_bytes())
-                except OSError:
-                    thumbs.append(b"")
-        data["thumbnails"] = thumbs
-        return GenerationEntry.from_data(data)
-
-
-def _by_time(items: list[GenerationEntry]) -> list[GenerationEntry]:
-    return sorted(items, key=lambda e: e.time, reverse=True)
-
-
-def _thumb_names(raw: bytes) -> list[str]:
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        return []
-    names = data.get("thumbnails") if isinstance(data, dict) else None
-    return [n for n in names or [] if isinstance(n, str) and n.endswith(".png")
-            and _ID_RE.match(n.removesuffix(".png"))]
-
-
-def _read_lines(path: Path) -> list[bytes]:
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return []
-    return [line for line in data.split(b"\n") if line.strip()]
-
-
-def _write_file(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        _unlink(tmp)
-        raise
-
-
-def _size(p: Path) -> int:
-    try:
-        return p.stat().st_size
-    except OSError:
-        return 0
-
-
-def _unlink(p: Path) -> None:
-    try:
-        p.unlink()
-    except OSError:
-        pass

@@ -116,3 +116,13 @@ class C2paSettingsDialog(QDialog):
         s.c2pa_cert, s.c2pa_key = self.cert.text().strip(), self.key.text().strip()
         s.c2pa_sign = self.sign.isChecked()
         super().accept()
+
+
+def open_c2pa_settings(win: Any) -> bool:
+    """AI › C2PA Signing…: edit the signing certificate in the window's settings; True when
+    the user kept the changes."""
+    settings = getattr(win, "settings", None)
+    if settings is None:
+        return False
+    dlg = C2paSettingsDialog(settings, win)
+    return dlg.exec() == C2paSettingsDialog.DialogCode.Accepted

@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
 
 from ...ai import gen_history as gh
 from ...core.geometry import Rect
+from ..dialogs.c2pa_settings import open_c2pa_settings
 from .generation_details import GenerationDetails, png_pixmap, summary_line
 
 if TYPE_CHECKING:
@@ -390,14 +391,3 @@ def install_generation_history(win: Any, *, user_store: gh.UserHistory | None = 
     win.destroyed.connect(lambda *_: panel._io.shutdown(wait=False))
     return panel
 
-
-def open_c2pa_settings(win: Any) -> bool:
-    """AI › C2PA Signing…: edit the signing certificate in the window's settings; True when
-    the user kept the changes."""
-    from ..dialogs.c2pa_settings import C2paSettingsDialog
-
-    settings = getattr(win, "settings", None)
-    if settings is None:
-        return False
-    dlg = C2paSettingsDialog(settings, win)
-    return dlg.exec() == C2paSettingsDialog.DialogCode.Accepted
