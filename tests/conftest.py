@@ -9,3 +9,14 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 _tmp = tempfile.mkdtemp(prefix="aiart-test-")
 os.environ["AIART_CONFIG_DIR"] = os.path.join(_tmp, "config")
 os.environ["AIART_DATA_DIR"] = os.path.join(_tmp, "data")
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _own_settings_folder(tmp_path_factory: pytest.TempPathFactory,
+                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test reads and writes its own settings.json: a window closed by one test saves
+    its settings (certificates, last model, ...) and must not change what the next one sees."""
+    monkeypatch.setenv("AIART_CONFIG_DIR", str(tmp_path_factory.mktemp("config")))

@@ -183,14 +183,22 @@ class FileOps:
             params = document_parameters(doc) or doc.metadata.get("parameters")
             if params is not None:
                 opts["parameters"] = params
+        note = ""
         try:
-            save_document(doc, path, **opts)
+            if ext == ".png":  # with a signed C2PA manifest when a certificate is set
+                from ..ai.c2pa_manifest import export_png_with_c2pa
+
+                outcome = export_png_with_c2pa(doc, path, parameters=opts.get("parameters"),
+                                               settings=self.settings)
+                note = f" · {outcome.message}"
+            else:
+                save_document(doc, path, **opts)
         except (OSError, ValueError) as exc:
             self._file_error("Cannot export file", path, str(exc) or type(exc).__name__)
             return False
         self._last_export = path
         self._remember_dir(path)
-        self.statusBar().showMessage(f"Exported {path}", 4000)
+        self.statusBar().showMessage(f"Exported {path}{note}", 6000)
         return True
 
     # ---- recent files -----------------------------------------------------------------------

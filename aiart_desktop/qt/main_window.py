@@ -322,6 +322,9 @@ class MainWindow(FileOps, QMainWindow):
             from .panels.style_gallery import install_style_gallery
 
             install_style_gallery(self)  # sets self.style_gallery; shares self.ai_worker
+            from .panels.generation_history import install_generation_history
+
+            install_generation_history(self)  # sets self.generations_panel
 
     def set_document(self, doc: Document) -> None:
         old = self.doc
