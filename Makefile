@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench clean bundle package package-test
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -26,6 +26,33 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/core_bench.py
+
+# ---- installers (docs/packaging.md) ----------------------------------------------------------
+PKG_STAMP := $(VENV)/.package-installed
+BUNDLE := dist/aiart-desktop/aiart-desktop
+BUNDLE_INPUTS := main.py pyproject.toml installer/aiart-desktop.spec installer/bundle_filters.py \
+	$(shell find aiart_desktop resources -type f -not -path '*/__pycache__/*' 2>/dev/null)
+
+$(PKG_STAMP): pyproject.toml | $(STAMP)
+	$(BIN)/python -m pip install -e '.[test,package]'
+	touch $(PKG_STAMP)
+
+# The PyInstaller one-folder bundle (rebuilt only when the app or the spec changed).
+$(BUNDLE): $(PKG_STAMP) $(BUNDLE_INPUTS)
+	$(BIN)/pyinstaller --noconfirm --log-level WARN --distpath dist \
+		--workpath build/pyinstaller installer/aiart-desktop.spec
+
+bundle: $(BUNDLE)
+
+# The bundle, and on Linux the .deb and the portable .tar.zst (in dist/).
+package: $(BUNDLE)
+	@if command -v dpkg-deb >/dev/null; then $(BIN)/python installer/linux/make_deb.py; \
+	else echo "dpkg-deb not found: the bundle is in dist/aiart-desktop"; fi
+
+# Build the .deb, install it into a temp root and run the installed app's selftest offline.
+package-test: $(BUNDLE)
+	$(BIN)/python installer/linux/make_deb.py --no-tar
+	$(BIN)/python installer/linux/package_test.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

@@ -227,7 +227,8 @@ def plan_install(backend: Backend, *, root: Path | None = None, uv: str | None =
         return InstallPlan(backend, target, staging, cmd, "uv", torch_version)
     pip = [*helper_command(), "pip"] if frozen() else [sys.executable, "-m", "pip"]
     cmd = [*pip, "install", "--no-input", "--disable-pip-version-check", "--progress-bar",
-           "off", "--target", str(staging), "--index-url", backend.index_url, spec]
+           "off", "--only-binary=:all:", "--target", str(staging), "--index-url",
+           backend.index_url, spec]
     return InstallPlan(backend, target, staging, cmd, "pip", torch_version)
 
 

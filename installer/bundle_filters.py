@@ -13,8 +13,10 @@ be tested without running PyInstaller (tests/test_packaging.py).
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from fnmatch import fnmatch
+from pathlib import Path
 from typing import Any
 
 DIFFUSERS_PIPELINES = ("stable_diffusion", "stable_diffusion_xl")
@@ -36,7 +38,7 @@ EXCLUDED_MODULES = [
     "tensorboard", "torch.utils.tensorboard", "tensorflow", "jax", "flax", "keras",
     "torchvision", "torchaudio", "triton",
     "pandas", "sklearn", "datasets", "accelerate.test_utils",
-    "numba.cuda.tests", "numba.tests", "scipy.tests", "numpy.tests", "torch.testing._internal",
+    "numba.cuda.tests", "numba.tests", "scipy.tests", "numpy.tests",
     "onnxruntime.tools", "onnxruntime.quantization", "onnxruntime.transformers",
 ]
 
@@ -50,9 +52,48 @@ DROPPED_FILES = [
     "PySide6/Qt/plugins/designer/*", "PySide6/Qt/qml/*",
     "*libQt6Quick*", "*libQt6Qml*", "*libQt6Pdf*", "*libQt6WebEngine*", "*libQt63D*",
     "*libQt6Designer*", "*libQt6Multimedia*",
+    # torch's C++ test programs and test libraries, protoc; torch_shm_manager stays
+    "torch/bin/*", "torch/lib/lib*test*.so*", "torch/lib/libbackend_with_compiler.so",
+    "torch/lib/libaoti_custom_ops.so",
 ]
 # Kept although a pattern above matches: Qt's own base strings (dialog buttons and the like).
-KEPT_FILES = ["PySide6/Qt/translations/qtbase_*.qm"]
+KEPT_FILES = ["PySide6/Qt/translations/qtbase_*.qm", "torch/bin/torch_shm_manager"]
+
+
+# Packages repaired by auditwheel (patchelf-ed RPATHs, grafted *.libs): `strip` breaks their
+# libraries ("ELF load command address/offset not page-aligned"), so they stay as shipped.
+NO_STRIP = ("numpy", "scipy", "PIL", "cv2", "pillow.libs", "numpy.libs", "scipy.libs",
+            "opencv_python_headless.libs")
+
+
+def strippable(rel: str) -> bool:
+    """True for a shared library at `rel` (inside _internal/) that `strip` may shrink."""
+    parts = rel.replace("\\", "/").split("/")
+    name = parts[-1]
+    if parts[0] in NO_STRIP or parts[0].endswith(".libs"):
+        return False
+    return name.endswith(".so") or ".so." in name
+
+
+def strip_bundle(internal: str) -> int:
+    """Strip debug symbols from the bundle's own and non-auditwheel libraries (Linux);
+    returns the bytes saved. PyInstaller's strip option would strip every library."""
+    import os
+    import subprocess
+
+    saved = 0
+    for dirpath, _dirs, files in os.walk(internal):
+        for f in files:
+            path = os.path.join(dirpath, f)
+            rel = os.path.relpath(path, internal)
+            if os.path.islink(path) or not strippable(rel):
+                continue
+            before = os.path.getsize(path)
+            r = subprocess.run(["strip", "--strip-unneeded", path], capture_output=True,
+                               check=False)
+            if r.returncode == 0:
+                saved += before - os.path.getsize(path)
+    return saved
 
 
 def _under(name: str, package: str, parts: Iterable[str]) -> bool:
@@ -71,17 +112,33 @@ def keep_diffusers(name: str) -> bool:
     return True
 
 
-def _pipeline_packages() -> set[str]:
+@functools.cache
+def _pipeline_packages() -> frozenset[str]:
     """Names of subpackages of diffusers.pipelines (modules at that level are kept)."""
-    try:
-        import importlib.util
-        import pkgutil
+    return frozenset(_subpackages("diffusers", "pipelines"))
 
-        spec = importlib.util.find_spec("diffusers.pipelines")
-        locations = spec.submodule_search_locations if spec else None
-        return {m.name for m in pkgutil.iter_modules(locations or []) if m.ispkg}
-    except Exception:  # noqa: BLE001 - no diffusers here: nothing to skip
-        return set()
+
+def _subpackages(package: str, sub: str) -> list[str]:
+    """Subpackages of `package`.`sub`, found on disk without importing `package`."""
+    import importlib.util
+    import pkgutil
+
+    spec = importlib.util.find_spec(package)
+    if spec is None or spec.origin is None:
+        return []
+    folder = Path(spec.origin).parent / sub
+    return sorted(m.name for m in pkgutil.iter_modules([str(folder)]) if m.ispkg)
+
+
+def excluded_transformers_models(names: Iterable[str]) -> list[str]:
+    """`transformers.models.<family>` for every family in `names` the app does not use:
+    transformers imports them only when a model of that family is loaded, but its type-checking
+    imports would otherwise pull all of them (hundreds) into the bundle."""
+    return [f"transformers.models.{n}" for n in names if n not in TRANSFORMERS_MODELS]
+
+
+def transformers_model_families() -> list[str]:
+    return _subpackages("transformers", "models")
 
 
 def keep_transformers(name: str) -> bool:
