@@ -14,7 +14,7 @@ class CatalogueEntry:
     id: str                       # our id; also the folder name under the models folder
     repo_id: str                  # Hugging Face repository
     name: str
-    arch: str                     # "sd", "sdxl" or "taesd"
+    arch: str                     # "sd", "sdxl", "taesd" or "ip-adapter" (an add-on)
     inpaint: bool
     size_mb: int                  # download size
     licence: str
@@ -23,6 +23,18 @@ class CatalogueEntry:
     allow_patterns: tuple[str, ...]
     defaults: dict[str, float | int | str] = field(default_factory=dict)  # steps, guidance...
     previews_for: str = ""        # TAESD: which architecture it previews
+    # IP-Adapter (arch "ip-adapter"): the weights and the CLIP image encoder folder inside the
+    # repository, and the cross-attention width of the base models it fits (768: SD 1.x,
+    # 2048: SDXL). It is an add-on, never a base model.
+    adapter_weights: str = ""
+    adapter_encoder: str = ""
+    adapter_cross_dim: int = 0
+    works_with: str = ""
+
+    @property
+    def kind(self) -> str:
+        """"model", "preview" (TAESD) or "ip-adapter"."""
+        return {"taesd": "preview", IP_ADAPTER: IP_ADAPTER}.get(self.arch, "model")
 
 
 _FP16_DIFFUSERS = (
@@ -33,6 +45,9 @@ _FP16_DIFFUSERS = (
     "text_encoder_2/config.json", "text_encoder_2/model.fp16.safetensors",
 )
 _TAESD = ("config.json", "diffusion_pytorch_model.safetensors")
+IP_ADAPTER = "ip-adapter"
+IP_ADAPTER_LICENCE = "Apache-2.0: use, modification and redistribution allowed, commercially too"
+IP_ADAPTER_URL = "https://huggingface.co/h94/IP-Adapter"
 
 STABILITY_COMMUNITY = (
     "Stability AI Community License: free for research, non-commercial use, and commercial use "
@@ -84,8 +99,40 @@ CATALOGUE: tuple[CatalogueEntry, ...] = (
         description="TAESD for SDXL models' live previews.",
         allow_patterns=_TAESD, previews_for="sdxl",
     ),
+    CatalogueEntry(
+        id="ip-adapter-sd15", repo_id="h94/IP-Adapter", name="IP-Adapter SD 1.5",
+        arch=IP_ADAPTER, inpaint=False, size_mb=2580, licence=IP_ADAPTER_LICENCE,
+        licence_url=IP_ADAPTER_URL,
+        description="Style and content from a reference picture, for SD 1.5 models (SD 1.5 "
+                    "Inpainting and SD 1.5 models you add). An add-on: the IP-Adapter "
+                    "strength appears in the AI panel. 45 MB of adapter plus its 2.5 GB CLIP "
+                    "ViT-H image encoder.",
+        allow_patterns=("models/ip-adapter_sd15.safetensors", "models/image_encoder/config.json",
+                        "models/image_encoder/model.safetensors"),
+        adapter_weights="models/ip-adapter_sd15.safetensors",
+        adapter_encoder="models/image_encoder", adapter_cross_dim=768, works_with="SD 1.5",
+    ),
+    CatalogueEntry(
+        id="ip-adapter-sdxl", repo_id="h94/IP-Adapter", name="IP-Adapter SDXL",
+        arch=IP_ADAPTER, inpaint=False, size_mb=4390, licence=IP_ADAPTER_LICENCE,
+        licence_url=IP_ADAPTER_URL,
+        description="Style and content from a reference picture, for SDXL models "
+                    "(SDXL-Turbo included). An add-on: the IP-Adapter strength appears in the "
+                    "AI panel. 703 MB of adapter plus its 3.7 GB CLIP ViT-bigG image encoder.",
+        allow_patterns=("sdxl_models/ip-adapter_sdxl.safetensors",
+                        "sdxl_models/image_encoder/config.json",
+                        "sdxl_models/image_encoder/model.safetensors"),
+        adapter_weights="sdxl_models/ip-adapter_sdxl.safetensors",
+        adapter_encoder="sdxl_models/image_encoder", adapter_cross_dim=2048, works_with="SDXL",
+    ),
 )
 
 
 def catalogue_entry(entry_id: str) -> CatalogueEntry | None:
     return next((e for e in CATALOGUE if e.id == entry_id), None)
+
+
+def adapter_entry(cross_dim: int) -> CatalogueEntry | None:
+    """The catalogue's IP-Adapter for base models of that cross-attention width, if any."""
+    return next((e for e in CATALOGUE if e.arch == IP_ADAPTER
+                 and e.adapter_cross_dim == cross_dim), None)

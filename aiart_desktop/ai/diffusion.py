@@ -32,6 +32,7 @@ from .previews import latent_preview, shrink
 from .requests import ProgressInfo
 
 if TYPE_CHECKING:
+    from .ip_adapter import Attached, IpAdapterJob
     from .models import ModelInfo
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,7 @@ class Job:
     mix: list[tuple[int, float]] | None = None
     prompt_b: str | None = None
     negative_b: str | None = None
+    ip: IpAdapterJob | None = None    # IP-Adapter and its reference picture (ai/ip_adapter.py)
 
 
 class _Interrupt(Exception):
@@ -252,6 +254,7 @@ class DiffusionBackend:
         self._pipes: dict[str, Any] = {}
         self._base_scheduler: Any = None
         self._taesd: tuple[str, Any] | None = None
+        self._ip: Attached | None = None  # the IP-Adapter loaded in the UNet, if any
         self.low_memory = False  # set after an out-of-memory retry
 
     # ---- model management ---------------------------------------------------------------
@@ -263,7 +266,7 @@ class DiffusionBackend:
         """Drop the loaded model and free its memory."""
         with self._lock:
             self._pipes.clear()
-            self._key, self._base_scheduler, self._taesd = None, None, None
+            self._key, self._base_scheduler, self._taesd, self._ip = None, None, None, None
             self.low_memory = False
             gc.collect()
             try:
@@ -354,6 +357,12 @@ class DiffusionBackend:
             if cancelled():
                 raise Cancelled()
             pipe = self._pipeline(info, job.op)
+            if job.ip is not None or self._ip is not None:
+                from .ip_adapter import attach
+
+                if on_progress and job.ip is not None and self._ip is None:
+                    on_progress(ProgressInfo(0, 1, None, "loading IP-Adapter"))
+                self._ip = attach(pipe, list(self._pipes.values()), self._ip, job.ip)
             pipe.scheduler = make_scheduler(job.scheduler, self._base_scheduler)
             device = pipe.device
             taesd = self._preview_vae(preview_vae, device, pipe.unet.dtype) if on_progress else None
@@ -468,6 +477,8 @@ class DiffusionBackend:
             return {}
 
         kwargs["callback_on_step_end"] = on_step
+        if job.ip is not None:
+            kwargs["ip_adapter_image"] = Image.fromarray(job.ip.image)
         mode = None
         if job.mix is not None:  # one image per call (see _run_batch)
             (other, t), = job.mix

@@ -26,6 +26,7 @@ from . import classical, region
 from .capture import outpaint_layout
 from .diffusion import DiffusionBackend, Job
 from .errors import AiError, Cancelled, RequestError
+from .ip_adapter import IpAdapterJob, file_sha256, pixels_sha256
 from .models import ModelInfo, ModelRegistry
 from .requests import (
     AUTO,
@@ -113,6 +114,13 @@ class Engine:
         if info is None and req.mix is not None:
             raise RequestError(f"in-betweens and 'more like this' need a diffusion model; "
                                f"{NO_MODEL_HINT}")
+        if info is None and float(req.ip_adapter_scale) > 0.0:
+            raise RequestError(f"the IP-Adapter needs a diffusion model; {NO_MODEL_HINT}")
+        if info is not None and info.arch not in ("sd", "sdxl"):
+            raise RequestError(f"{info.name} is not a model that paints: pick a Stable "
+                               "Diffusion or SDXL model")
+        ref: dict[str, Any] = {}  # the reference style / IP-Adapter, when there is one
+        ip = self._ip_adapter(req, info, ref) if info is not None else None
         rect, original, sel = _geometry(req)
         if stop():
             raise Cancelled()
@@ -120,7 +128,6 @@ class Engine:
         sb = _bounds(sel)
         feather = 0 if req.op == "outpaint" else region.default_feather(sb.w, sb.h)
         timings: dict[str, float] = {"prepare_s": time.perf_counter() - t0}
-        ref: dict[str, Any] = {}  # what the reference style was, when there is one
         t1 = time.perf_counter()
         if info is None:
             images = self._classical(req, original, sel, on_progress, stop)
@@ -130,7 +137,7 @@ class Engine:
             if isinstance(req, Img2ImgRequest) and original is not None and (
                     req.style_reference or req.style_image is not None):
                 original = self._reference_style(req, original, on_progress, stop, ref)
-            images = self._diffusion(req, info, original, sel, size, on_progress, stop)
+            images = self._diffusion(req, info, original, sel, size, on_progress, stop, ip)
             backend, name = "diffusers", info.name
         timings["generate_s"] = time.perf_counter() - t1
         t2 = time.perf_counter()
@@ -209,6 +216,27 @@ class Engine:
         facts.update(style_reference=st.name, style_kind=st.kind, style_sha256=st.digest)
         return styled
 
+    def _ip_adapter(self, req: AiRequest, info: ModelInfo, facts: dict[str, Any]
+                    ) -> IpAdapterJob | None:
+        """The IP-Adapter job of `req` (None when it uses none): the installed adapter that
+        fits the model (a clear RequestError naming what to install otherwise), the
+        reference picture, and their hashes for the record."""
+        scale = float(req.ip_adapter_scale)
+        if scale <= 0.0:
+            return None
+        adapter = self.registry.ip_adapter_for(info, req.ip_adapter)
+        if req.ip_adapter_image is not None:
+            rgb = region.rgba_to_rgb(req.ip_adapter_image)
+        else:
+            from .style import style_image_rgb
+
+            rgb = style_image_rgb(req.ip_adapter_reference)  # StyleError names the file
+        facts.update(ip_adapter=adapter.id,
+                     ip_adapter_sha256=file_sha256(adapter.weight_path),
+                     ip_adapter_reference_sha256=pixels_sha256(rgb))
+        return IpAdapterJob(str(adapter.root), adapter.weight, adapter.encoder, scale,
+                            np.ascontiguousarray(rgb))
+
     def _classical(self, req: AiRequest, original: np.ndarray | None, sel: np.ndarray,
                    on_progress: ProgressFn | None, stop: Callable[[], bool]
                    ) -> list[np.ndarray]:
@@ -232,7 +260,8 @@ class Engine:
 
     def _diffusion(self, req: AiRequest, info: ModelInfo, original: np.ndarray | None,
                    sel: np.ndarray, size: tuple[int, int], on_progress: ProgressFn | None,
-                   stop: Callable[[], bool]) -> list[np.ndarray]:
+                   stop: Callable[[], bool], ip: IpAdapterJob | None = None
+                   ) -> list[np.ndarray]:
         h, w = sel.shape
         sb = _bounds(sel)
         image = None if original is None else region.resize(original, size)
@@ -248,7 +277,7 @@ class Engine:
         job = Job(op=op, prompt=prompt, negative_prompt=negative,
                   seeds=req.seeds, steps=int(req.steps), guidance=float(req.guidance),
                   scheduler=req.scheduler, strength=float(req.strength), width=size[0],
-                  height=size[1], image=image, mask=mask)
+                  height=size[1], image=image, mask=mask, ip=ip)
         if req.mix is not None:
             job.mix = list(zip(req.mix.subseeds, req.mix.ts, strict=True))
             job.prompt_b, job.negative_b = compose(req.mix.prompt_b(req),

@@ -10,6 +10,8 @@ Models live in the models folder (`Settings.models_path()`, by default `<data di
     reg.download("sd-turbo", on_progress, cancelled)   # only when the user asks
     info = reg.add_folder("/models/my-sd15")    # verified; clear errors otherwise
     info = reg.add_checkpoint("/models/dream.safetensors")
+    reg.add_ip_adapter("/models/ip-adapter")    # an add-on: never in the base-model list
+    reg.ip_adapters() / reg.ip_adapter_for(info)   # installed adapters / the one fitting a model
     reg.installed()                             # everything usable now
     reg.resolve("sd-turbo") / reg.resolve("/path/to/folder")   # -> ModelInfo for the engine
 """
@@ -25,10 +27,11 @@ from pathlib import Path
 from typing import Any
 
 from ..settings import data_dir, load_settings
-from .catalogue import CATALOGUE, CatalogueEntry, catalogue_entry
+from .catalogue import CATALOGUE, IP_ADAPTER, CatalogueEntry, catalogue_entry
 from .checkpoints import ModelFacts, config_folder, inspect_checkpoint, inspect_folder
 from .downloads import DownloadProgress, download
-from .errors import AiError, ModelLoadError, ModelNotFoundError
+from .errors import AiError, ModelLoadError, ModelNotFoundError, RequestError
+from .ip_adapter import IpAdapterInfo, check_fits, inspect_ip_adapter, install_hint, model_cross_dim
 from .requests import CLASSICAL
 
 REGISTRY_FILE = "registry.json"
@@ -107,19 +110,26 @@ class ModelRegistry:
         return self.root / entry_id
 
     def is_downloaded(self, entry_id: str) -> bool:
+        entry = catalogue_entry(entry_id)
         try:
-            inspect_folder(self.catalogue_folder(entry_id))
+            if entry is not None and entry.arch == IP_ADAPTER:
+                self._catalogue_adapter(entry)
+            else:
+                inspect_folder(self.catalogue_folder(entry_id))
         except AiError:
             return False
         return True
 
     def download(self, entry_id: str, on_progress: DownloadProgress | None = None,
-                 cancelled: Callable[[], bool] = lambda: False) -> ModelInfo:
-        """Fetch a catalogue model (resuming a partial download), then verify it."""
+                 cancelled: Callable[[], bool] = lambda: False) -> ModelInfo | IpAdapterInfo:
+        """Fetch a catalogue model or IP-Adapter (resuming a partial download), then verify
+        it."""
         entry = catalogue_entry(entry_id)
         if entry is None:
             raise ModelNotFoundError(f"{entry_id!r} is not in the model catalogue")
         folder = download(entry, self.catalogue_folder(entry_id), on_progress, cancelled)
+        if entry.arch == IP_ADAPTER:
+            return self._catalogue_adapter(entry)
         return self._catalogue_info(entry, folder)
 
     def _catalogue_info(self, entry: CatalogueEntry, folder: Path) -> ModelInfo:
@@ -167,6 +177,25 @@ class ModelRegistry:
         self._save(entries)
         return self.resolve(mid)
 
+    def add_ip_adapter(self, path: str | os.PathLike[str], name: str | None = None
+                       ) -> IpAdapterInfo:
+        """Register a local IP-Adapter folder (its .safetensors weights and an image_encoder
+        folder, as in the h94/IP-Adapter repository), checked first; it stays where it is."""
+        p = Path(path).expanduser().resolve()
+        if p.is_file():  # the adapter file itself: its folder holds the encoder too
+            p = p.parent
+        weight, encoder, *_ = inspect_ip_adapter(p)
+        entries = [e for e in self._entries() if Path(e["path"]) != p]
+        ids = {e["id"] for e in entries} | {c.id for c in CATALOGUE} | {CLASSICAL}
+        base = _slug(name or p.name)
+        mid, i = base, 2
+        while mid in ids:
+            mid, i = f"{base}-{i}", i + 1
+        entries.append({"id": mid, "name": name or p.name, "path": str(p), "source": IP_ADAPTER,
+                        "weight": weight, "encoder": encoder, "added": time.time()})
+        self._save(entries)
+        return self.resolve_ip_adapter(mid)
+
     def remove(self, model_id: str) -> None:
         """Forget a model added by path (its files are left alone)."""
         entries = self._entries()
@@ -180,7 +209,8 @@ class ModelRegistry:
         """Every usable diffusion model and preview decoder (broken ones are left out; see
         `problems()` for why)."""
         out: list[ModelInfo] = []
-        for mid in [c.id for c in CATALOGUE] + [e["id"] for e in self._entries()]:
+        ids = [c.id for c in CATALOGUE if c.arch != IP_ADAPTER]
+        for mid in ids + [e["id"] for e in self._entries() if e["source"] != IP_ADAPTER]:
             try:
                 out.append(self.resolve(mid))
             except AiError:
@@ -192,9 +222,14 @@ class ModelRegistry:
         out: dict[str, str] = {}
         ids = [e["id"] for e in self._entries()]
         ids += [c.id for c in CATALOGUE if self.catalogue_folder(c.id).exists()]
+        adapters = {e["id"] for e in self._entries() if e["source"] == IP_ADAPTER}
+        adapters |= {c.id for c in CATALOGUE if c.arch == IP_ADAPTER}
         for mid in ids:
             try:
-                self.resolve(mid)
+                if mid in adapters:
+                    self.resolve_ip_adapter(mid)
+                else:
+                    self.resolve(mid)
             except AiError as exc:
                 out[mid] = str(exc)
         return out
@@ -220,8 +255,12 @@ class ModelRegistry:
             raise ModelNotFoundError(f"{model!r} is not a diffusion model")
         for e in self._entries():
             if e["id"] == model:
+                if e["source"] == IP_ADAPTER:
+                    raise ModelNotFoundError(_not_a_model(str(e.get("name") or model)))
                 return self._info_from_entry(e)
         entry = catalogue_entry(model)
+        if entry is not None and entry.arch == IP_ADAPTER:
+            raise ModelNotFoundError(_not_a_model(entry.name))
         if entry is not None:
             folder = self.catalogue_folder(model)
             if not folder.exists():
@@ -236,6 +275,60 @@ class ModelRegistry:
             return self._info(p.resolve(), src, p.stem if src == "checkpoint" else p.name,
                               str(p), self.allow_pickle)
         raise ModelNotFoundError(f"no installed model is called {model!r}")
+
+    # ---- IP-Adapters (add-ons of base models) -------------------------------------------
+    def _catalogue_adapter(self, entry: CatalogueEntry) -> IpAdapterInfo:
+        folder = self.catalogue_folder(entry.id)
+        if not folder.exists():
+            raise ModelNotFoundError(f"{entry.name} is not downloaded yet (download it in the "
+                                     "model manager)")
+        weight, encoder, cross, image_dim, size = inspect_ip_adapter(
+            folder, entry.adapter_weights, entry.adapter_encoder)
+        return IpAdapterInfo(entry.id, entry.name, folder, weight, encoder, cross, image_dim,
+                             size, "catalogue", entry.licence)
+
+    def resolve_ip_adapter(self, adapter_id: str) -> IpAdapterInfo:
+        """The installed IP-Adapter with that id (a catalogue download or an added folder)."""
+        for e in self._entries():
+            if e["id"] == adapter_id and e["source"] == IP_ADAPTER:
+                weight, encoder, cross, image_dim, size = inspect_ip_adapter(
+                    e["path"], e.get("weight"), e.get("encoder"))
+                return IpAdapterInfo(e["id"], str(e.get("name") or e["id"]), Path(e["path"]),
+                                     weight, encoder, cross, image_dim, size, "folder")
+        entry = catalogue_entry(adapter_id)
+        if entry is not None and entry.arch == IP_ADAPTER:
+            return self._catalogue_adapter(entry)
+        raise ModelNotFoundError(f"no IP-Adapter called {adapter_id!r} is installed (download "
+                                 "one or add its folder in the model manager)")
+
+    def ip_adapters(self) -> list[IpAdapterInfo]:
+        """Every usable IP-Adapter (broken ones are in `problems()`)."""
+        ids = [c.id for c in CATALOGUE if c.arch == IP_ADAPTER]
+        ids += [e["id"] for e in self._entries() if e["source"] == IP_ADAPTER]
+        out = []
+        for aid in ids:
+            try:
+                out.append(self.resolve_ip_adapter(aid))
+            except AiError:
+                continue
+        return out
+
+    def ip_adapter_for(self, model: ModelInfo, adapter_id: str = "") -> IpAdapterInfo:
+        """The IP-Adapter for base model `model`: `adapter_id` (checked to fit), or the first
+        installed one that fits. A RequestError says what to install when there is none."""
+        if adapter_id:
+            try:
+                adapter = self.resolve_ip_adapter(adapter_id)
+            except AiError as exc:
+                raise RequestError(str(exc)) from exc
+            check_fits(adapter, model)
+            return adapter
+        cross = model_cross_dim(model)
+        for adapter in self.ip_adapters():
+            if adapter.cross_dim == cross:
+                return adapter
+        raise RequestError(f"no IP-Adapter for {model.name} is installed: "
+                           f"{install_hint(cross)}")
 
     def _info_from_entry(self, e: dict[str, Any]) -> ModelInfo:
         return self._info(Path(e["path"]), e["source"], str(e.get("name") or e["id"]),
@@ -261,6 +354,11 @@ class ModelRegistry:
         if source != "folder":
             raise ModelLoadError(f"unknown model source {source!r} for {path}")
         return ModelInfo(mid, name, path, source, inspect_folder(path, allow), allow_pickle=allow)
+
+
+def _not_a_model(name: str) -> str:
+    return (f"{name} is an IP-Adapter (an add-on), not a model that paints: pick a base model, "
+            "and set the IP-Adapter strength in the AI panel")
 
 
 def _with_native(facts: ModelFacts, cfg: Path) -> ModelFacts:

@@ -73,6 +73,14 @@ class AiRequest:
     color_match: bool = True            # match the result's colours to its surroundings
     mix: LatentMix | None = None        # latent exploration (in-betweens, more like this)
     style_preset: str = ""              # text style preset (ai/style_presets.py) or ""
+    # IP-Adapter (ai/ip_adapter.py): a reference picture steers the model at this scale
+    # (0 = off). `ip_adapter_image` holds its pixels (copied at capture time); without them
+    # the picture file `ip_adapter_reference` is read when the job runs (re-make from a record).
+    # `ip_adapter` names the adapter; "" = the installed one that fits the model.
+    ip_adapter_scale: float = 0.0
+    ip_adapter_image: np.ndarray | None = None
+    ip_adapter_reference: str = ""
+    ip_adapter: str = ""
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -112,6 +120,27 @@ class AiRequest:
             from .style_presets import preset_named
 
             preset_named(self.style_preset)  # raises for an unknown preset
+        self._check_ip_adapter()
+
+    def _check_ip_adapter(self) -> None:
+        if self.ip_adapter_image is not None:
+            img = np.array(self.ip_adapter_image, dtype=np.uint8, copy=True)
+            if img.ndim != 3 or img.shape[2] not in (3, 4):
+                raise RequestError(f"the IP-Adapter reference must be an RGB or RGBA picture, "
+                                   f"not {img.shape}")
+            img.flags.writeable = False
+            object.__setattr__(self, "ip_adapter_image", img)
+        scale = float(self.ip_adapter_scale)
+        if not 0.0 <= scale <= 2.0:
+            raise RequestError(f"the IP-Adapter scale must be between 0 and 2, not {scale}")
+        if scale <= 0.0:
+            return
+        if self.op == STYLE or self.model == CLASSICAL:
+            raise RequestError("the IP-Adapter needs a diffusion model: pick one in the Model "
+                               "list")
+        if self.ip_adapter_image is None and not self.ip_adapter_reference:
+            raise RequestError("the IP-Adapter needs a reference picture: choose one with "
+                               "Picture…")
 
     # ---- derived ----------------------------------------------------------------------------
     def with_seed(self) -> AiRequest:
@@ -149,6 +178,9 @@ class AiRequest:
             rec["mix"] = self.mix.to_record()
         if self.style_preset:
             rec["style_preset"] = self.style_preset
+        if float(self.ip_adapter_scale) > 0.0:
+            rec.update(ip_adapter=self.ip_adapter, ip_adapter_scale=float(self.ip_adapter_scale),
+                       ip_adapter_reference=self.ip_adapter_reference or "image")
         rec.update(self._extra_record())
         return rec
 
@@ -338,6 +370,10 @@ class AiResult:
         if rec.get("style_reference"):  # img2img from a reference style: which, by content
             rec.update(style_kind=self.info.get("style_kind"),
                        style_sha256=self.info.get("style_sha256"))
+        if rec.get("ip_adapter_scale"):  # which adapter and which picture, by content
+            rec.update(ip_adapter=self.info.get("ip_adapter") or rec.get("ip_adapter"),
+                       ip_adapter_sha256=self.info.get("ip_adapter_sha256"),
+                       ip_adapter_reference_sha256=self.info.get("ip_adapter_reference_sha256"))
         if self.backend == STYLE:  # which picture gave the style, by content
             rec.update(model=self.model_name, style_kind=self.info.get("style_kind"),
                        style_sha256=self.info.get("style_sha256"))
@@ -350,7 +386,8 @@ class AiResult:
 REQUEST_FIELDS = ("prompt", "negative_prompt", "seed", "steps", "guidance", "scheduler", "model",
                   "batch_size", "strength", "color_match", "fill_method", "direction", "pixels",
                   "style", "style_scale", "preserve_colors", "tile", "overlap",
-                  "style_preset", "style_reference", "style_mix")
+                  "style_preset", "style_reference", "style_mix", "ip_adapter_scale",
+                  "ip_adapter_reference", "ip_adapter")
 
 
 def request_params(record: dict[str, Any], **changes: Any) -> dict[str, Any]:
@@ -429,7 +466,22 @@ def _mix_items(record: dict[str, Any]) -> list[tuple[str, Any]]:
         items.append(("Style preset", record["style_preset"]))
     if record.get("style_reference"):
         items.append(("Style reference", record["style_reference"]))
+    if record.get("ip_adapter_scale"):
+        items += [("IP-Adapter", record.get("ip_adapter") or "auto"),
+                  ("IP-Adapter scale", _num(record.get("ip_adapter_scale"))),
+                  ("IP-Adapter reference", _reference_name(record.get("ip_adapter_reference")))]
+        if record.get("ip_adapter_reference_sha256"):
+            items.append(("IP-Adapter reference hash",
+                          str(record["ip_adapter_reference_sha256"])[:10]))
     return items
+
+
+def _reference_name(ref: Any) -> str:
+    """A reference picture's file name (its folder stays private), or "image"."""
+    from pathlib import PurePath
+
+    text = str(ref or "image")
+    return PurePath(text.replace("\\", "/")).name or text
 
 
 def _num(v: Any) -> Any:
