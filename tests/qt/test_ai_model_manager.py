@@ -9,6 +9,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import ai_support
+import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
@@ -205,3 +206,128 @@ def test_manager_from_the_dock_refreshes_the_model_picker(qtbot, win, tmp_path, 
     finally:
         panel.worker.shutdown()
     assert not panel.worker.running
+
+
+# ---- IP-Adapter: offered, downloaded and added here; its strength shows in the AI form ----------
+def _hub_folder(tmp_path: Path, source: Path) -> Path:
+    """The tiny adapter in the h94/IP-Adapter layout, plus files the app must not fetch."""
+    from tiny_ip_adapter import build_ip_adapter
+
+    hub = build_ip_adapter(tmp_path / "hub", source)
+    shutil.copy(hub / "models" / "ip-adapter_sd15.safetensors",
+                hub / "models" / "ip-adapter-plus_sd15.safetensors")
+    (hub / "models" / "ip-adapter_sd15.bin").write_bytes(b"pickle, never fetched")
+    (hub / "models" / "image_encoder" / "pytorch_model.bin").write_bytes(b"never fetched")
+    return hub
+
+
+def test_ip_adapter_offered_downloaded_and_added_but_never_a_model(
+        qtbot, tmp_path, source, monkeypatch) -> None:
+    hub = _hub_folder(tmp_path, source)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(downloads, "_hub", lambda: _FakeHub(hub))
+    answers = Answers()
+    dlg = _dialog(qtbot, tmp_path / "models", answers)
+    cat = _rows(dlg.catalogue)
+    names = [r[0] for r in cat]
+    sd15 = cat[names.index("IP-Adapter SD 1.5")]
+    assert sd15[1:] == ["2.6 GB", "Apache-2.0", "Not downloaded"]
+    assert cat[names.index("IP-Adapter SDXL")][1] == "4.4 GB"
+    dlg.catalogue.setCurrentItem(dlg.catalogue.topLevelItem(names.index("IP-Adapter SD 1.5")))
+    assert "Works with: SD 1.5 models" in dlg.details.text()
+    assert dlg.download_selected()
+    qtbot.waitUntil(lambda: dlg.download_thread is None, timeout=WAIT)
+    assert "downloaded and verified" in dlg.message.text() and "AI panel" in dlg.message.text()
+    folder = tmp_path / "models" / "ip-adapter-sd15"
+    fetched = sorted(str(p.relative_to(folder)) for p in folder.rglob("*")
+                     if p.is_file() and ".cache" not in p.parts)
+    assert fetched == ["models/image_encoder/config.json",
+                       "models/image_encoder/model.safetensors",
+                       "models/ip-adapter_sd15.safetensors"]
+    assert _rows(dlg.catalogue)[names.index("IP-Adapter SD 1.5")][3] == "Installed"
+    rows = _rows(dlg.installed)
+    assert rows[0][:2] == ["IP-Adapter SD 1.5", "IP-Adapter (cross-attention 32)"]
+    assert dlg.registry.diffusion_models() == []  # an add-on, never a model to paint with
+    # A folder of the user's: added (and refused with its name when it is not an adapter).
+    answers_folder = tmp_path / "mine"
+    shutil.copytree(hub / "models", answers_folder)
+    dlg.ask_adapter = lambda parent: str(tmp_path / "models")
+    assert dlg.add_ip_adapter() is None and "Could not add the IP-Adapter" in dlg.message.text()
+    dlg.ask_adapter = lambda parent: str(answers_folder)
+    info = dlg.add_ip_adapter()
+    assert info is not None and info.encoder == "image_encoder"
+    assert "cross-attention 32" in dlg.message.text()
+    assert [r[0] for r in _rows(dlg.installed)] == ["IP-Adapter SD 1.5", "mine"]
+    # Removing: the download's files are deleted (asked first), the added folder is kept.
+    for row in (1, 0):
+        dlg.installed.setCurrentItem(dlg.installed.topLevelItem(row))
+        assert dlg.remove_selected()
+    assert dlg.installed.topLevelItemCount() == 0
+    assert not folder.exists() and answers_folder.is_dir()
+
+
+def test_ip_adapter_strength_in_the_ai_form_runs_records_and_comes_back(
+        qtbot, win, tmp_path, source, stop_workers) -> None:
+    from PIL import Image
+    from tiny_ip_adapter import build_ip_adapter
+
+    from aiart_desktop.ai.engine import Engine
+    from aiart_desktop.qt.ai_dock import open_model_manager
+    from aiart_desktop.qt.panels.ai_form import install_ip_adapter
+
+    reg = ModelRegistry(tmp_path / "models", allow_pickle=False)
+    reg.add_folder(source, name="tiny-sd")
+    panel = ai_support.dock_window(win, reg, Engine(reg, device="cpu"))
+    stop_workers.append(panel.worker)
+    install_ip_adapter(win)
+    f = panel.form
+    ai_support.set_form(panel, op="txt2img", model="tiny-sd", batch=1, steps=2)
+    # No adapter yet: Generate shows no reference; Refine shows the hint, linking to the
+    # model manager.
+    assert not f.reference.isVisibleTo(panel) and not f.ip_scale.isVisibleTo(panel)
+    f.set_op("img2img")
+    assert f.ip_hint.isVisibleTo(panel) and "Models…" in f.ip_hint.text()
+    assert not f.ip_scale.isVisibleTo(panel)
+    asked: list[bool] = []
+    f.manage_models.connect(lambda: asked.append(True))
+    f.ip_hint.linkActivated.emit("models")
+    assert asked
+    # Installed from the model manager: the strength shows; the picker still has one model.
+    dlg = open_model_manager(win, panel)
+    adapter = build_ip_adapter(tmp_path / "adapter", source)
+    dlg.ask_adapter = lambda parent: str(adapter)
+    assert dlg.add_ip_adapter() is not None
+    dlg.close()
+    assert f.model.count() == 2 and f.ip_adapter_name() == "adapter"
+    assert f.ip_scale.isVisibleTo(panel)
+    f.set_reference("Style 2")  # a built-in style cannot drive the adapter: the hint says so
+    assert "follows a picture" in f.ip_hint.text()
+    p = f.params()
+    assert p["style_reference"] == "Style 2" and "ip_adapter_scale" not in p
+    # Generate with a reference picture at 80 %.
+    ref = tmp_path / "sunset.png"
+    Image.fromarray(np.tile(np.array([[[250, 120, 20]]], np.uint8), (40, 40, 1))).save(ref)
+    f.set_op("txt2img")
+    assert f.reference.isVisibleTo(panel) and f.ip_scale.isVisibleTo(panel)
+    f.set_reference(str(ref))
+    f.ip_scale.set_value(80)
+    p = f.params()
+    assert p["ip_adapter_scale"] == 0.8 and p["ip_adapter_image"].shape == (40, 40, 3)
+    assert "style_reference" not in p
+    assert panel.generate()
+    qtbot.waitUntil(lambda: not panel.running, timeout=WAIT)
+    assert panel.result is not None, panel.error.text()
+    rec = panel.result.record(0)
+    assert rec["ip_adapter"] == "adapter" and rec["ip_adapter_scale"] == 0.8
+    assert rec["ip_adapter_reference"] == str(ref) and len(rec["ip_adapter_sha256"]) == 64
+    # Re-generate puts the picture and the strength back.
+    f.set_reference("")
+    f.ip_scale.set_value(10)
+    assert panel.regenerate()
+    assert f.reference.currentData() == str(ref) and f.ip_scale.value() == 80
+    # The classical fill offers neither the strength nor the hint.
+    f.model.setCurrentIndex(f.model.findData("classical"))
+    assert not f.ip_scale.isVisibleTo(panel) and not f.ip_hint.isVisibleTo(panel)
+
+
+stop_workers = ai_support.stop_workers

@@ -2,8 +2,10 @@
 
 Downloads run on their own thread (`DownloadThread`) with progress, Cancel and resume (a
 cancelled download continues where it stopped next time); the dialog never blocks. Nothing is
-fetched unless the user presses Download. File dialogs are injectable (`ask_folder`,
-`ask_checkpoint`, `confirm`) so tests drive the dialog without modal windows.
+fetched unless the user presses Download. IP-Adapters (add-ons: a reference picture steers a
+base model) are listed, downloaded and added (a folder) here too, but never offered as a model
+to paint with. File dialogs are injectable (`ask_folder`, `ask_checkpoint`, `ask_adapter`,
+`confirm`) so tests drive the dialog without modal windows.
 """
 from __future__ import annotations
 
@@ -33,6 +35,7 @@ from ...ai.errors import AiError, Cancelled
 
 if TYPE_CHECKING:
     from ...ai.catalogue import CatalogueEntry
+    from ...ai.ip_adapter import IpAdapterInfo
     from ...ai.models import ModelInfo, ModelRegistry
     from ..worker import AiWorker
 
@@ -89,6 +92,12 @@ def _ask_folder(parent: QWidget) -> str | None:
     return path or None
 
 
+def _ask_adapter(parent: QWidget) -> str | None:
+    path = QFileDialog.getExistingDirectory(
+        parent, "Add an IP-Adapter folder (its .safetensors and image_encoder folder)")
+    return path or None
+
+
 def _ask_checkpoint(parent: QWidget, allow_pickle: bool) -> str | None:
     filt = "Safetensors checkpoints (*.safetensors)"
     if allow_pickle:
@@ -109,6 +118,7 @@ class ModelManagerDialog(QDialog):
                  settings: Any = None, parent: QWidget | None = None, *,
                  ask_folder: Callable[[QWidget], str | None] = _ask_folder,
                  ask_checkpoint: Callable[[QWidget, bool], str | None] = _ask_checkpoint,
+                 ask_adapter: Callable[[QWidget], str | None] = _ask_adapter,
                  confirm: Callable[[QWidget, str], bool] = _confirm) -> None:
         super().__init__(parent)
         self.setObjectName("ModelManager")
@@ -116,6 +126,7 @@ class ModelManagerDialog(QDialog):
         self.resize(820, 600)
         self.registry, self.worker, self.settings = registry, worker, settings
         self.ask_folder, self.ask_checkpoint, self.confirm = ask_folder, ask_checkpoint, confirm
+        self.ask_adapter = ask_adapter
         self.download_thread: DownloadThread | None = None
 
         self.installed = QTreeWidget()
@@ -129,6 +140,10 @@ class ModelManagerDialog(QDialog):
                                           "model_index.json); it stays where it is")
         self.add_file_button = QPushButton("Add .safetensors…")
         self.add_file_button.setToolTip("Add a single-file Stable Diffusion / SDXL checkpoint")
+        self.add_adapter_button = QPushButton("Add IP-Adapter…")
+        self.add_adapter_button.setToolTip(
+            "Add a local IP-Adapter folder: the adapter's .safetensors file and its "
+            "image_encoder folder (config.json + model.safetensors), as in h94/IP-Adapter")
         self.allow_pickle = QCheckBox("Allow pickle checkpoints (.ckpt / .bin) — unsafe")
         self.allow_pickle.setToolTip("Pickle files can run any code when loaded. Only tick "
                                      "this for files from a source you trust.")
@@ -158,6 +173,7 @@ class ModelManagerDialog(QDialog):
 
         self.add_folder_button.clicked.connect(self.add_folder)
         self.add_file_button.clicked.connect(self.add_checkpoint)
+        self.add_adapter_button.clicked.connect(self.add_ip_adapter)
         self.remove_button.clicked.connect(self.remove_selected)
         self.unload_button.clicked.connect(self.unload)
         self.download_button.clicked.connect(self.download_selected)
@@ -169,8 +185,8 @@ class ModelManagerDialog(QDialog):
         lay.addWidget(QLabel("<b>Installed models</b>"))
         lay.addWidget(self.installed, 3)
         row = QHBoxLayout()
-        for w in (self.add_folder_button, self.add_file_button, self.remove_button,
-                  self.unload_button):
+        for w in (self.add_folder_button, self.add_file_button, self.add_adapter_button,
+                  self.remove_button, self.unload_button):
             row.addWidget(w)
         row.addStretch(1)
         lay.addLayout(row)
@@ -196,6 +212,14 @@ class ModelManagerDialog(QDialog):
                                     str(m.path)])
             item.setData(0, 256, (m.id, m.source))
             item.setToolTip(3, str(m.path))
+            self.installed.addTopLevelItem(item)
+        for a in self.registry.ip_adapters():
+            item = QTreeWidgetItem([a.name, f"IP-Adapter ({a.family})",
+                                    human_size(a.size_bytes), str(a.root)])
+            item.setData(0, 256, (a.id, "catalogue" if a.source == "catalogue" else "adapter"))
+            item.setToolTip(1, f"An add-on for {a.family} models: set its strength in the AI "
+                               "panel, next to the reference picture")
+            item.setToolTip(3, str(a.root))
             self.installed.addTopLevelItem(item)
         from ...ai.catalogue import catalogue_entry
 
@@ -249,8 +273,9 @@ class ModelManagerDialog(QDialog):
                                         and not self.registry.is_downloaded(e.id))
         self.cancel_button.setEnabled(downloading)
         if e is not None:
+            works = f"<br>Works with: {e.works_with} models." if e.works_with else ""
             self.details.setText(
-                f"<b>{e.name}</b> — {e.description}<br>Licence: {e.licence} "
+                f"<b>{e.name}</b> — {e.description}{works}<br>Licence: {e.licence} "
                 f"(<a href='{e.licence_url}'>read it</a>)")
         else:
             self.details.setText("Pick a recommended model to see what it is for and its "
@@ -275,6 +300,20 @@ class ModelManagerDialog(QDialog):
             self._say(f"Could not add the folder: {exc}", error=True)
             return None
         self._say(f"Added {info.name} ({kind_label(info)}).")
+        self._changed()
+        return info
+
+    def add_ip_adapter(self) -> IpAdapterInfo | None:
+        path = self.ask_adapter(self)
+        if not path:
+            return None
+        try:
+            info = self.registry.add_ip_adapter(path)
+        except AiError as exc:
+            self._say(f"Could not add the IP-Adapter: {exc}", error=True)
+            return None
+        self._say(f"Added the IP-Adapter {info.name} for {info.family} models: its strength "
+                  "shows in the AI panel when such a model is picked.")
         self._changed()
         return info
 
@@ -353,8 +392,15 @@ class ModelManagerDialog(QDialog):
         if error:
             self._say(error[:1].upper() + error[1:], error=not error.startswith("Download c"))
         else:
+            from ...ai.catalogue import IP_ADAPTER, catalogue_entry
+
             self.progress.setValue(1000)
-            self._say(f"{entry_id} is downloaded and verified: pick it in the AI panel.")
+            e = catalogue_entry(entry_id)
+            if e is not None and e.arch == IP_ADAPTER:
+                self._say(f"{e.name} is downloaded and verified: its strength shows in the AI "
+                          f"panel, next to the reference picture, for {e.works_with} models.")
+            else:
+                self._say(f"{entry_id} is downloaded and verified: pick it in the AI panel.")
         self._changed()
 
     def cancel_download(self) -> None:

@@ -2,9 +2,14 @@
 
 `AiForm.params()` gives the request fields for `ai.capture.make_request`; `fill_from_record`
 puts a result's (or an AI layer's) record back for tweaking. No document, no worker here.
+
+IP-Adapter: `install_ip_adapter(win)` gives the form a way to ask which installed adapter fits
+the picked model; the "IP-Adapter" strength then shows next to the reference (for Refine,
+Generate, Fill and Expand), or a hint linking to the model manager when none fits.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QRegularExpression, Qt, Signal
@@ -165,6 +170,20 @@ class AiForm(QWidget):
         self.reference_pick = QPushButton("Picture…")
         self.reference_pick.setToolTip("Use a picture of your own as the reference style")
         self.reference_pick.clicked.connect(self._pick_reference)
+        # IP-Adapter: the reference picture steers the model (shown when one is installed).
+        self._ip_lookup: Callable[[str], str | None] | None = None
+        self._ip_name: str | None = None
+        self.ip_scale = SliderSpin("IP-Adapter", 0, 100, suffix=" %",
+                                   tooltip="How strongly the reference picture steers the "
+                                           "model (IP-Adapter); 0 % turns it off")
+        self.ip_scale.label.setMinimumWidth(0)
+        self.ip_scale.set_value(50)
+        self.ip_hint = QLabel()
+        self.ip_hint.setWordWrap(True)
+        self.ip_hint.setStyleSheet("color: #a0a0a0;")
+        self.ip_hint.linkActivated.connect(lambda _link: self.manage_models.emit())
+        self.reference.currentIndexChanged.connect(lambda *_: self._sync_reference())
+        self.ip_scale.value_changed.connect(lambda *_: self._sync_reference())
         # A re-generated in-between / "more like this" result: its seed mix, kept until cleared.
         self.mix: LatentMix | None = None
         self.mix_label = QLabel("")
@@ -228,6 +247,8 @@ class AiForm(QWidget):
         self.dir_label = row("Grow", self.direction, self.pixels)
         self.preset_label = row("St&yle", self.preset)
         self.reference_label = row("&Reference", self.reference, self.reference_pick)
+        g.addWidget(self.ip_scale, g.rowCount(), 0, 1, 2)
+        g.addWidget(self.ip_hint, g.rowCount(), 0, 1, 2)
         row("&Variations", self.batch)
         row("&Seed", self.seed, self.seed_lock, self.seed_dice)
         self.mix_row = QWidget()
@@ -330,9 +351,9 @@ class AiForm(QWidget):
         self.strength.setVisible(op in ("inpaint", "img2img"))
         if op == "img2img" and self.strength.value() >= 100:
             self.strength.set_value(60)
-        for w in (self.area_label, self.area, self.reference_label, self.reference,
-                  self.reference_pick):
+        for w in (self.area_label, self.area):
             w.setVisible(op == "img2img")
+        self._sync_reference()
         for w in (self.dir_label, self.direction, self.pixels):
             w.setVisible(op == "outpaint")
         self.op_changed.emit(op)
@@ -342,8 +363,69 @@ class AiForm(QWidget):
         for w in (self.steps, self.guidance, self.scheduler, self.negative, self.strength,
                   self.preset):
             w.setEnabled(diffusion)
+        self._refresh_ip()
         self._more_summary()
         self.model_changed.emit(self.current_model())
+
+    # ---- reference and IP-Adapter ----------------------------------------------------------
+    def set_ip_adapter_lookup(self, lookup: Callable[[str], str | None] | None) -> None:
+        """`lookup(model id)` -> the name of the installed IP-Adapter fitting that model, or
+        None. Without a lookup the form offers no IP-Adapter (and no hint)."""
+        self._ip_lookup = lookup
+        self._refresh_ip()
+
+    def _refresh_ip(self) -> None:
+        model, name = self.current_model(), None
+        if self._ip_lookup is not None and model != CLASSICAL:
+            try:
+                name = self._ip_lookup(model)
+            except Exception:  # noqa: BLE001 - a broken models folder: offer no adapter
+                name = None
+        self._ip_name = name
+        self._sync_reference()
+
+    def ip_adapter_name(self) -> str | None:
+        """The IP-Adapter the current model would use (None: none installed for it)."""
+        return self._ip_name
+
+    def _reference_shown(self) -> bool:
+        op = self.current_op()
+        return op == "img2img" or (self._ip_name is not None and op in OP_IDS)
+
+    def _ip_reference(self) -> str:
+        """The reference picture the IP-Adapter would use ("" when it is not used)."""
+        ref = str(self.reference.currentData() or "")
+        if (self._ip_name is None or not self._reference_shown() or self.ip_scale.value() <= 0
+                or not ref or ref.startswith("Style ")):
+            return ""
+        return ref
+
+    def _sync_reference(self) -> None:
+        if not hasattr(self, "ip_hint"):
+            return  # still being built
+        shown = self._reference_shown()
+        for w in (self.reference_label, self.reference, self.reference_pick):
+            w.setVisible(shown)
+        self.ip_scale.setVisible(shown and self._ip_name is not None)
+        ref = str(self.reference.currentData() or "")
+        text = ""
+        if shown and self._ip_name is None and self._ip_lookup is not None \
+                and self.current_model() != CLASSICAL:
+            text = ("No IP-Adapter for this model. <a href='models'>Models…</a> offers one: "
+                    "a reference picture then steers the model.")
+        elif shown and self._ip_name is not None and self.ip_scale.value() > 0:
+            if ref.startswith("Style "):
+                text = ("The IP-Adapter follows a picture: choose one with Picture… (a "
+                        "built-in style restyles the region first instead).")
+            elif ref:
+                text = f"{self._ip_name} steers the model with this picture."
+        self.ip_hint.setText(text)
+        self.ip_hint.setVisible(bool(text))
+        self.reference.setToolTip(
+            "The picture whose style (and content) the model follows through the IP-Adapter; "
+            "a built-in style restyles the region first (Refine)" if self._ip_name else
+            "Refine in the style of a reference: the region is first restyled (fast style "
+            "transfer), then repainted by the model at the strength above")
 
     def apply_defaults(self, defaults: dict[str, Any]) -> None:
         """A model's recommended steps / guidance / sampler (e.g. Turbo: 4 steps, CFG 0)."""
@@ -388,7 +470,13 @@ class AiForm(QWidget):
         if op in ("inpaint", "img2img"):
             p["strength"] = round(self.strength.value() / 100.0, 4)
         ref = str(self.reference.currentData() or "")
-        if op == "img2img" and ref and self.current_model() != CLASSICAL:
+        ip_ref = self._ip_reference()
+        if ip_ref and self.current_model() != CLASSICAL:
+            from ...ai.style import style_image_rgb
+
+            p.update(ip_adapter_scale=round(self.ip_scale.value() / 100.0, 4),
+                     ip_adapter_reference=ip_ref, ip_adapter_image=style_image_rgb(ip_ref))
+        elif op == "img2img" and ref and self.current_model() != CLASSICAL:
             p["style_reference"] = ref
             if not ref.startswith("Style "):  # a picture: its pixels go in the request
                 from ...ai.style import style_image_rgb
@@ -427,7 +515,11 @@ class AiForm(QWidget):
             self.seed_lock.setChecked(True)
         j = self.preset.findData(str(rec.get("style_preset") or ""))
         self.preset.setCurrentIndex(max(0, j))
-        self.set_reference(str(rec.get("style_reference") or ""))
+        ref = str(rec.get("style_reference") or rec.get("ip_adapter_reference") or "")
+        self.set_reference("" if ref == "image" else ref)
+        if isinstance(rec.get("ip_adapter_scale"), (int, float)):
+            self.ip_scale.set_value(float(rec["ip_adapter_scale"]) * 100.0)
+        self._sync_reference()
         self.set_mix(LatentMix.from_record(rec))
 
     def set_reference(self, ref: str) -> None:
@@ -463,3 +555,22 @@ class AiForm(QWidget):
             self.mix_label.setText(text)
         self.mix_row.setVisible(mix is not None)
         self.batch.setEnabled(mix is None)
+
+
+def install_ip_adapter(win: Any) -> None:
+    """Let the AI dock's form offer the IP-Adapter: its strength shows next to the reference
+    when an installed adapter fits the picked model (a hint linking to the model manager when
+    none does). Call once, after `install_ai_dock(win)`; the form follows the model manager's
+    changes through the panel's model list."""
+    from ...ai.errors import AiError
+
+    panel = win.ai_panel
+
+    def lookup(model_id: str) -> str | None:
+        reg = panel.registry
+        try:
+            return reg.ip_adapter_for(reg.resolve(model_id)).name
+        except (AiError, OSError):
+            return None
+
+    panel.form.set_ip_adapter_lookup(lookup)
