@@ -141,6 +141,10 @@ def install_ai_dock(win: Any, *, registry: ModelRegistry | None = None,
 
     # Follow the window's document: MainWindow.set_document tells the panel about later ones.
     panel.set_document(win.doc)
+    # The form offers the IP-Adapter when one fitting the picked model is installed.
+    from .panels.ai_form import install_ip_adapter
+
+    install_ip_adapter(win)
 
     # Live preview and picked variation over the canvas.
     if overlay and hasattr(win, "canvas"):

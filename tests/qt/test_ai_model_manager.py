@@ -273,13 +273,10 @@ def test_ip_adapter_strength_in_the_ai_form_runs_records_and_comes_back(
 
     from aiart_desktop.ai.engine import Engine
     from aiart_desktop.qt.ai_dock import open_model_manager
-    from aiart_desktop.qt.panels.ai_form import install_ip_adapter
-
     reg = ModelRegistry(tmp_path / "models", allow_pickle=False)
     reg.add_folder(source, name="tiny-sd")
     panel = ai_support.dock_window(win, reg, Engine(reg, device="cpu"))
-    stop_workers.append(panel.worker)
-    install_ip_adapter(win)
+    stop_workers.append(panel.worker)  # install_ai_dock gave the form its IP-Adapter lookup
     f = panel.form
     ai_support.set_form(panel, op="txt2img", model="tiny-sd", batch=1, steps=2)
     # No adapter yet: Generate shows no reference; Refine shows the hint, linking to the
