@@ -120,6 +120,8 @@ class Engine:
             raise RequestError(f"{info.name} is not a model that paints: pick a Stable "
                                "Diffusion or SDXL model")
         ref: dict[str, Any] = {}  # the reference style / IP-Adapter, when there is one
+        if info is not None:  # which weights, by content (read once per model, then cached)
+            ref["model_hash"] = self._model_hash(info, on_progress)
         ip = self._ip_adapter(req, info, ref) if info is not None else None
         rect, original, sel = _geometry(req)
         if stop():
@@ -157,6 +159,20 @@ class Engine:
                          low_memory=self.backend.low_memory)
         return AiResult(request=req, images=images, seeds=req.seeds, alpha=alpha, rect=rect,
                         backend=backend, model_name=name, size=size, info=extra)
+
+    @staticmethod
+    def _model_hash(info: ModelInfo, on_progress: ProgressFn | None) -> str | None:
+        from .model_hash import model_sha256
+
+        def report(done: int, total: int) -> None:
+            if on_progress is not None:
+                on_progress(ProgressInfo(done >> 20, max(1, total >> 20),
+                                         phase="checking the model (once)"))
+
+        try:
+            return model_sha256(info.path, report)
+        except OSError:  # unreadable weights fail the load next, with a clearer message
+            return None
 
     def _style(self, req: StyleRequest, on_progress: ProgressFn | None,
                stop: Callable[[], bool]) -> AiResult:

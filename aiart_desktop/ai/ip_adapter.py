@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -239,25 +238,11 @@ def install_hint(cross_dim: int | None) -> str:
 
 
 # ---- hashes for the record ----------------------------------------------------------------------
-_hashes: dict[tuple[str, int, int], str] = {}
-_hash_lock = threading.Lock()
-
-
 def file_sha256(path: Path) -> str:
     """SHA-256 of a file, remembered while its size and time stay the same."""
-    st = path.stat()
-    key = (str(path), st.st_size, st.st_mtime_ns)
-    with _hash_lock:
-        if key in _hashes:
-            return _hashes[key]
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    digest = h.hexdigest()
-    with _hash_lock:
-        _hashes[key] = digest
-    return digest
+    from .model_hash import file_sha256 as cached
+
+    return cached(path)
 
 
 def pixels_sha256(rgb: np.ndarray) -> str:

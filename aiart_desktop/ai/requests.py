@@ -361,6 +361,8 @@ class AiResult:
                    result_rect=[self.rect.x, self.rect.y, self.rect.w, self.rect.h])
         rec["batch_size"] = len(self.images)
         rec.setdefault("time", self.info.get("time"))
+        if self.info.get("model_hash"):
+            rec["model_hash"] = self.info["model_hash"]
         mix = self.request.mix
         if mix is not None and index < len(mix):
             key, value = mix.variant_record(self.request, index)
@@ -436,6 +438,7 @@ def parameters_text(record: dict[str, Any], size: tuple[int, int] | None = None)
         ("CFG scale", _num(record.get("guidance"))),
         ("Seed", record.get("seed")),
         ("Size", f"{w}x{h}"),
+        ("Model hash", str(record["model_hash"])[:10] if record.get("model_hash") else None),
         ("Model", record.get("model_name") or record.get("model")),
     ]
     if record.get("op") in ("img2img", "inpaint", "outpaint"):
