@@ -20,7 +20,29 @@ from pathlib import Path
 from typing import Any
 
 DIFFUSERS_PIPELINES = ("stable_diffusion", "stable_diffusion_xl")
+# Model families always kept; `transformers_families_used` adds what the kept diffusers parts
+# and the app's AI modules import when they load (SigLIP for IP-Adapter, ...).
 TRANSFORMERS_MODELS = ("auto", "clip", "clip_vision_model")
+USED_FAMILIES_PROBE = """
+import importlib, pkgutil, sys, warnings
+warnings.simplefilter("ignore")
+for base in ("diffusers.loaders", "diffusers.models", "diffusers.schedulers",
+             "diffusers.pipelines.stable_diffusion", "diffusers.pipelines.stable_diffusion_xl"):
+    pkg = importlib.import_module(base)
+    for m in pkgutil.walk_packages(pkg.__path__, base + "."):
+        try:
+            importlib.import_module(m.name)
+        except Exception:
+            pass
+pkg = importlib.import_module("aiart_desktop.ai")
+for m in pkgutil.iter_modules(pkg.__path__, "aiart_desktop.ai."):
+    try:
+        importlib.import_module(m.name)
+    except Exception:
+        pass
+print(" ".join(sorted({k.split(".")[2] for k in sys.modules
+                       if k.startswith("transformers.models.") and k.count(".") >= 2})))
+"""
 # Pure-Python parts of transformers that only tooling, training or other modalities use.
 TRANSFORMERS_SKIP = ("commands", "cli", "pipelines", "data", "benchmark", "onnx", "sagemaker",
                      "kernels", "quantizers", "distributed", "trainer", "training_args",
@@ -38,6 +60,8 @@ EXCLUDED_MODULES = [
     "tensorboard", "torch.utils.tensorboard", "tensorflow", "jax", "flax", "keras",
     "torchvision", "torchaudio", "triton",
     "pandas", "sklearn", "datasets", "accelerate.test_utils",
+    # optional in huggingface_hub; only diffusers' Ideogram prompt enhancer needs it
+    "pydantic", "pydantic_core",
     "numba.cuda.tests", "numba.tests", "scipy.tests", "numpy.tests",
     "onnxruntime.tools", "onnxruntime.quantization", "onnxruntime.transformers",
 ]
@@ -130,23 +154,38 @@ def _subpackages(package: str, sub: str) -> list[str]:
     return sorted(m.name for m in pkgutil.iter_modules([str(folder)]) if m.ispkg)
 
 
-def excluded_transformers_models(names: Iterable[str]) -> list[str]:
-    """`transformers.models.<family>` for every family in `names` the app does not use:
-    transformers imports them only when a model of that family is loaded, but its type-checking
-    imports would otherwise pull all of them (hundreds) into the bundle."""
-    return [f"transformers.models.{n}" for n in names if n not in TRANSFORMERS_MODELS]
+def excluded_transformers_models(names: Iterable[str],
+                                 used: Iterable[str] = TRANSFORMERS_MODELS) -> list[str]:
+    """`transformers.models.<family>` for every family in `names` not in `used`: transformers
+    imports them only when a model of that family is loaded, but its type-checking imports
+    would otherwise pull all of them (hundreds) into the bundle."""
+    keep = set(used)
+    return [f"transformers.models.{n}" for n in names if n not in keep]
+
+
+def transformers_families_used(python: str) -> list[str]:
+    """Model families of transformers imported once the kept diffusers modules and the app's AI
+    modules are loaded, by a separate `python`; plus TRANSFORMERS_MODELS."""
+    import subprocess
+
+    try:
+        out = subprocess.run([python, "-c", USED_FAMILIES_PROBE], capture_output=True,
+                             text=True, timeout=600, check=True).stdout.split()
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise RuntimeError(f"cannot list the transformers models diffusers uses: {exc}") from exc
+    return sorted(set(out) | set(TRANSFORMERS_MODELS))
 
 
 def transformers_model_families() -> list[str]:
     return _subpackages("transformers", "models")
 
 
-def keep_transformers(name: str) -> bool:
-    """transformers' core modules, CLIP and the auto classes; no other model families."""
+def keep_transformers(name: str, used: Iterable[str] = TRANSFORMERS_MODELS) -> bool:
+    """transformers' core modules and the model families in `used`; no others."""
     if ".tests" in name:
         return False
     if name.startswith("transformers.models."):
-        return _under(name, "transformers.models", TRANSFORMERS_MODELS)
+        return _under(name, "transformers.models", used)
     return not _under(name, "transformers", TRANSFORMERS_SKIP)
 
 

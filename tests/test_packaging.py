@@ -49,7 +49,8 @@ def test_transformers_parts() -> None:
     assert bf.keep_transformers("transformers.modeling_utils")
     assert not bf.keep_transformers("transformers.models.llama.modeling_llama")
     assert not bf.keep_transformers("transformers.pipelines.text_generation")
-    excluded = bf.excluded_transformers_models(["clip", "auto", "llama", "t5"])
+    excluded = bf.excluded_transformers_models(["clip", "auto", "llama", "t5", "siglip"],
+                                               ["auto", "clip", "siglip"])
     assert excluded == ["transformers.models.llama", "transformers.models.t5"]
 
 

@@ -291,7 +291,7 @@ def _p(text: str) -> str:
 
 
 def _current(root: Path | None) -> str:
-    return _p(f"<i>Now: GPU build {html.escape(ga.status_text(root))}.</i>")
+    return _p(f"<i>GPU build: {html.escape(ga.status_text(root))}.</i>")
 
 
 def restart_app(win: Any) -> bool:
