@@ -148,18 +148,28 @@ class GpuAccelDialog(QDialog):
                     and ga.activate(self.result.state) == "restart")
 
     def look(self) -> None:
-        """Detect the GPU and offer the matching torch build (or say why there is none)."""
-        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        try:
-            info = self._detect()
-            backend = ga.choose_backend(info)
-        except ga.GpuAccelError as exc:
-            self._show("none", "No GPU build to install", _p(_sentence(str(exc)))
+        """Detect the GPU on a thread (nvidia-smi may take a second), then `_offer`."""
+        self._show("looking")
+        events, detect = self._events, self._detect
+
+        def work() -> None:
+            try:
+                info = detect()
+                events.put(("looked", (info, ga.choose_backend(info))))
+            except ga.GpuAccelError as exc:
+                events.put(("looked", exc))
+            except Exception as exc:  # noqa: BLE001 - a broken nvidia-smi must not crash
+                events.put(("looked", ga.GpuAccelError(f"looking for the GPU failed: {exc}")))
+
+        threading.Thread(target=work, name="gpu-detect", daemon=True).start()
+        self._timer.start()
+
+    def _offer(self, found: tuple[ga.GpuInfo, ga.Backend] | ga.GpuAccelError) -> None:
+        if isinstance(found, ga.GpuAccelError):
+            self._show("none", "No GPU build to install", _p(_sentence(str(found)))
                        + _current(self._root))
             return
-        finally:
-            QApplication.restoreOverrideCursor()
-        assert info is not None
+        info, backend = found
         self.plan = self._plan_fn(backend)
         self.log.setPlainText("Command:\n" + self.plan.describe())
         found = html.escape(info.name or info.vendor)
@@ -229,7 +239,11 @@ class GpuAccelDialog(QDialog):
                 kind, value = self._events.get_nowait()
             except queue.Empty:
                 return
-            if kind == "line":
+            if kind == "looked":
+                if self._thread is None:
+                    self._timer.stop()
+                self._offer(value)
+            elif kind == "line":
                 self.log.appendPlainText(value)
                 self._mb += downloaded_mb(value)
                 so_far = f" \u2014 {self._mb / 1024:.2f} GB of downloads started" \
