@@ -10,8 +10,9 @@
    network (`unshare -n` when the system permits it), settings and data in temp folders:
    `--selftest --model <tiny>` (opens a sample .ora, paints, fills, inpaints, restyles through
    the worker, saves, reloads) and then `--startup-probe` three times.
-4. Prints `bundle_mb`, `deb_mb`, `frozen_startup_ms` (median of the probes, process start to
-   the first painted frame) and fails when the bundle or the .deb is over its size target.
+4. Prints `bundle_mb`, `deb_mb` (MB = 10^6 bytes), `frozen_startup_ms` (median of the probes,
+   process start to the first painted frame) and each target's status. A missed target is a
+   warning, or a failure with --strict.
 """
 from __future__ import annotations
 
@@ -120,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--deb")
     p.add_argument("--keep", action="store_true", help="keep the temp folder")
+    p.add_argument("--strict", action="store_true", help="fail when a size or time target "
+                   "is missed")
     args = p.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="aiart-package-test-"))
     try:
@@ -152,10 +155,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bundle_mb: {bundle_mb:.0f}")
         print(f"deb_mb: {deb_mb:.0f}")
         print(f"frozen_startup_ms: {startup}")
-        check(bundle_mb <= BUNDLE_MB_MAX, f"the bundle is {bundle_mb:.0f} MB (> {BUNDLE_MB_MAX})")
-        check(deb_mb <= DEB_MB_MAX, f"the .deb is {deb_mb:.0f} MB (> {DEB_MB_MAX})")
-        if startup > STARTUP_MS_TARGET:
-            print(f"warning: start-up {startup} ms is over the {STARTUP_MS_TARGET} ms target")
+        missed = [f"{name} {value:.0f} is over its target {limit}"
+                  for name, value, limit in (("bundle_mb", bundle_mb, BUNDLE_MB_MAX),
+                                             ("deb_mb", deb_mb, DEB_MB_MAX),
+                                             ("frozen_startup_ms", startup, STARTUP_MS_TARGET))
+                  if value > limit]
+        for m in missed:
+            print(f"target missed: {m}")
+        check(not (missed and args.strict), "targets missed (--strict)")
         print("package-test: passed")
         return 0
     except (Failure, subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
