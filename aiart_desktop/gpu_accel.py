@@ -325,7 +325,7 @@ def run_install(plan: InstallPlan, on_line: Callable[[str], None] | None = None,
              "app_torch": plan.torch_version, "device": info.get("device", ""),
              "verified": True, "installed": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     write_state(state, plan.target.parent)
-    return InstallResult(True, f"torch {state['torch_version']} with {plan.backend.label} "
+    return InstallResult(True, f"PyTorch {state['torch_version']} with {plan.backend.label} "
                          f"works on {state['device'] or 'the GPU'}", state=state, log=log)
 
 
