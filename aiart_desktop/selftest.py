@@ -230,6 +230,23 @@ def selftest(model: str | None, out_dir: Path) -> int:
             return f"layer {layer.name!r} from {result.backend}"
         return job
 
+    def png_export() -> str:
+        from PIL import Image
+
+        from .ai.c2pa_manifest import export_png_with_c2pa, read_manifest
+        from .ai.export_parameters import document_parameters
+
+        doc, png = ctx["doc"], out_dir / "selftest.png"
+        params = document_parameters(doc)
+        outcome = export_png_with_c2pa(doc, png, parameters=params)
+        with Image.open(png) as im:
+            if im.size != (doc.width, doc.height) or "parameters" not in im.info:
+                raise SelftestError("the exported PNG lacks its size or parameters chunk")
+        # the C2PA native library loads and reads (an unsigned file has no manifest)
+        if read_manifest(png.read_bytes()) is not None:
+            raise SelftestError("an unsigned PNG was read as carrying a C2PA manifest")
+        return f"{png.stat().st_size // 1024} KiB with parameters; {outcome.message}"
+
     def save_and_reload() -> str:
         doc = ctx["doc"]
         save_ora(doc, saved)
@@ -255,6 +272,7 @@ def selftest(model: str | None, out_dir: Path) -> int:
         else:
             print("selftest: tiny-model inpaint skipped (no --model)", flush=True)
         run("style transfer", ai("style", "style", style="Style 3"))
+        run("PNG export (parameters, C2PA reader)", png_export)
         run("save and reload", save_and_reload)
     except SelftestError as exc:
         print(f"selftest FAILED at {current[0]}: {exc}", file=sys.stderr, flush=True)

@@ -62,7 +62,10 @@ EXCLUDED_MODULES = [
     "pandas", "sklearn", "datasets", "accelerate.test_utils",
     # optional in huggingface_hub; only diffusers' Ideogram prompt enhancer needs it
     "pydantic", "pydantic_core",
-    "numba.cuda.tests", "numba.tests", "scipy.tests", "numpy.tests",
+    "numba.cuda.tests", "numba.tests", "numpy.tests",
+    # not a dependency (bucket fill uses OpenCV); diffusers only imports it when present,
+    # for schedulers the app does not offer (beta sigmas), so a dev venv's copy stays out
+    "scipy",
     "onnxruntime.tools", "onnxruntime.quantization", "onnxruntime.transformers",
 ]
 

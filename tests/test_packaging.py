@@ -173,7 +173,8 @@ def test_selftest_from_the_checkout(tmp_path: Path) -> None:
                        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
     for step in ("open in window ok", "brush stroke ok", "classical fill ok",
-                 "tiny-model inpaint skipped", "style transfer ok", "save and reload ok",
+                 "tiny-model inpaint skipped", "style transfer ok",
+                 "PNG export (parameters, C2PA reader) ok", "save and reload ok",
                  "selftest: passed"):
         assert step in r.stdout
     assert (tmp_path / "o" / "selftest.ora").stat().st_size > 1000

@@ -171,15 +171,24 @@ def install_ai_dock(win: Any, *, registry: ModelRegistry | None = None,
     act_apply.triggered.connect(lambda _c=False: panel.apply())
     act_models = QAction("&Model Manager\u2026", win)
     act_models.triggered.connect(lambda _c=False: open_model_manager(win, panel))
+    from .dialogs.gpu_accel import ACTION_TEXT, open_gpu_dialog
+
+    act_gpu = QAction(ACTION_TEXT, win)  # a CUDA / ROCm torch, with the user's consent
+    act_gpu.setObjectName("gpuAccelAction")
+    act_gpu.setStatusTip("Install a CUDA or ROCm build of PyTorch so AI runs on the graphics "
+                         "card")
+    act_gpu.triggered.connect(lambda _c=False: open_gpu_dialog(win))
+    win.gpu_action = act_gpu
     panel.form.manage_models.connect(lambda: open_model_manager(win, panel))
     win.ai_actions = {"run": act_run, "cancel": act_cancel, "apply": act_apply,
-                      "models": act_models}
+                      "models": act_models, "gpu": act_gpu}
     if hasattr(win, "menuBar"):
         menu = win.menuBar().addMenu("&AI")
         for a in (act_run, act_cancel, act_apply):
             menu.addAction(a)
         menu.addSeparator()
         menu.addAction(act_models)
+        menu.addAction(act_gpu)
         menu.addAction(dock.toggleViewAction())
         help_menu = next((m.menuAction() for m in win.menuBar().findChildren(type(menu))
                           if m.title().replace("&", "") == "Help"), None)

