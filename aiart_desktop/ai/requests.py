@@ -40,6 +40,19 @@ def random_seed() -> int:
     return random.SystemRandom().randint(0, MAX_SEED)
 
 
+def _freeze_picture(req: object, name: str, what: str) -> None:
+    """Replace the request's field `name` (pixels or None) by a frozen uint8 copy, checking it
+    is an RGB or RGBA picture."""
+    a = getattr(req, name)
+    if a is None:
+        return
+    img = np.array(a, dtype=np.uint8, copy=True)
+    if img.ndim != 3 or img.shape[2] not in (3, 4):
+        raise RequestError(f"{what} must be an RGB or RGBA picture, not {img.shape}")
+    img.flags.writeable = False
+    object.__setattr__(req, name, img)
+
+
 def _frozen_copy(a: np.ndarray | None, dtype: type, ndim: int, what: str) -> np.ndarray | None:
     if a is None:
         return None
@@ -123,13 +136,7 @@ class AiRequest:
         self._check_ip_adapter()
 
     def _check_ip_adapter(self) -> None:
-        if self.ip_adapter_image is not None:
-            img = np.array(self.ip_adapter_image, dtype=np.uint8, copy=True)
-            if img.ndim != 3 or img.shape[2] not in (3, 4):
-                raise RequestError(f"the IP-Adapter reference must be an RGB or RGBA picture, "
-                                   f"not {img.shape}")
-            img.flags.writeable = False
-            object.__setattr__(self, "ip_adapter_image", img)
+        _freeze_picture(self, "ip_adapter_image", "the IP-Adapter reference")
         scale = float(self.ip_adapter_scale)
         if not 0.0 <= scale <= 2.0:
             raise RequestError(f"the IP-Adapter scale must be between 0 and 2, not {scale}")
@@ -221,12 +228,7 @@ class Img2ImgRequest(AiRequest):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.style_image is not None:
-            img = np.array(self.style_image, dtype=np.uint8, copy=True)
-            if img.ndim != 3 or img.shape[2] not in (3, 4):
-                raise RequestError(f"the style picture must be RGB or RGBA, not {img.shape}")
-            img.flags.writeable = False
-            object.__setattr__(self, "style_image", img)
+        _freeze_picture(self, "style_image", "the style picture")
         if not 0.0 <= float(self.style_mix) <= 1.0:
             raise RequestError(f"the reference style's mix must be between 0 and 1, not "
                                f"{self.style_mix}")
@@ -290,13 +292,8 @@ class StyleRequest(AiRequest):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.style_image is not None:
-            img = np.array(self.style_image, dtype=np.uint8, copy=True)
-            if img.ndim != 3 or img.shape[2] not in (3, 4):
-                raise RequestError(f"the style picture must be RGB or RGBA, not {img.shape}")
-            img.flags.writeable = False
-            object.__setattr__(self, "style_image", img)
-        elif not str(self.style).strip():
+        _freeze_picture(self, "style_image", "the style picture")
+        if self.style_image is None and not str(self.style).strip():
             raise RequestError("no style chosen")
         if self.image is None:
             raise RequestError("the style request holds no pixels")
