@@ -14,6 +14,7 @@ be tested without running PyInstaller (tests/test_packaging.py).
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterable
 from fnmatch import fnmatch
 from pathlib import Path
@@ -200,6 +201,30 @@ def dropped(dest: str) -> bool:
     return any(fnmatch(d, p) for p in DROPPED_FILES)
 
 
+# torch's modules run from the PYZ archive like every other; its hook also copies their .py
+# files (45 MB), but only a few are ever read as source: the config modules (read for their
+# comments when imported), torch.nn.functional, and the modules whose TorchScript overloads are
+# registered from source at import (without it, warnings, and scripting them would fail).
+TORCH_SOURCE_MARKERS = re.compile(r"_overload\b|_overload_method|getsource|_config_module")
+
+
+def torch_source_needed(dest: str, source: str) -> bool:
+    """Whether torch's .py file at `dest` (copied from `source`) must stay in the bundle."""
+    d = dest.replace("\\", "/")
+    if not (d.startswith("torch/") and d.endswith(".py")):
+        return True
+    if "config" in d.rsplit("/", 1)[-1] or d == "torch/nn/functional.py":
+        return True
+    try:
+        with open(source, encoding="utf-8", errors="replace") as f:
+            text = f.read()
+    except OSError:
+        return True
+    return TORCH_SOURCE_MARKERS.search(text) is not None
+
+
 def filter_toc(toc: Iterable[Any]) -> list[Any]:
-    """A PyInstaller TOC (entries of (dest, source, kind)) without the dropped files."""
-    return [entry for entry in toc if not dropped(entry[0])]
+    """A PyInstaller TOC (entries of (dest, source, kind)) without the dropped files, and
+    without the torch sources nothing reads."""
+    return [entry for entry in toc
+            if not dropped(entry[0]) and torch_source_needed(entry[0], entry[1])]

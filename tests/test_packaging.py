@@ -73,6 +73,25 @@ def test_dropped_files(dest: str, dropped: bool) -> None:
     assert bf.filter_toc([(dest, "/src", "DATA")]) == ([] if dropped else [(dest, "/src", "DATA")])
 
 
+def test_only_the_torch_sources_torch_reads_are_kept(tmp_path: Path) -> None:
+    import torch
+
+    site = Path(torch.__file__).parent
+
+    def kept(rel: str) -> bool:
+        dest = f"torch/{rel}"
+        return bf.filter_toc([(dest, str(site / rel), "DATA")]) != []
+
+    assert kept("_dynamo/config.py") and kept("_inductor/config.py")   # read for comments
+    assert kept("nn/functional.py") and kept("functional.py")          # and overloads
+    assert kept("nn/modules/rnn.py")                                   # TorchScript overloads
+    assert not kept("nn/modules/module.py") and not kept("nn/parallel/distributed.py")
+    assert kept("lib/libtorch_cpu.so")                                 # not a source
+    plain = tmp_path / "x.py"
+    plain.write_text("def f():\n    return 1\n")
+    assert bf.filter_toc([("transformers/x.py", str(plain), "DATA")]) != []  # only torch's
+
+
 def test_strip_spares_auditwheel_libraries() -> None:
     assert bf.strippable("torch/lib/libtorch_cpu.so")
     assert bf.strippable("llvmlite/binding/libllvmlite.so")
