@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMenu,
+    QMessageBox,
     QSizePolicy,
     QToolBar,
     QVBoxLayout,
@@ -91,7 +92,7 @@ class MainWindow(FileOps, QMainWindow):
                             | QMainWindow.DockOption.AllowTabbedDocks)
         if lazy:
             self._build_skeleton()
-            _after_first_paint(self, functools.partial(self._build, autosave, ai, True))
+            _after_first_paint(self, functools.partial(self._build_or_quit, autosave, ai))
         else:
             self._build(autosave, ai, False)
 
@@ -138,6 +139,25 @@ class MainWindow(FileOps, QMainWindow):
         self._build_status_bar()
         self.resize(1400, 900)
         self._restore_layout()
+
+    def _build_or_quit(self, autosave: bool, ai: bool) -> None:
+        """The lazy build; when it fails (a broken install: a library that does not load),
+        say so and quit with status 1 rather than leave a skeleton window that cannot work."""
+        try:
+            self._build(autosave, ai, True)
+        except Exception as exc:  # noqa: BLE001 - anything here leaves no usable window
+            import logging
+
+            logging.getLogger(__name__).exception("the window could not be built")
+            text = (f"{APP_NAME} could not finish starting: {type(exc).__name__}: {exc}\n\n"
+                    "No file was changed. Reinstalling the app usually brings back a missing "
+                    "part.")
+            if self.prompts is not None:
+                self.prompts.show_error("Cannot start", text)
+            else:
+                QMessageBox.critical(self, "Cannot start", text)
+            self.close()  # not built: closes without asking to save
+            QApplication.exit(1)
 
     def _build(self, autosave: bool, ai: bool, lazy: bool) -> None:
         """The real content: imports numpy, the core, the canvas and the panels."""
@@ -311,6 +331,19 @@ class MainWindow(FileOps, QMainWindow):
 
     # ---- document --------------------------------------------------------------------------
     def _install_ai(self) -> None:
+        """The AI, Style and Generations docks, after the first frame. A failure here leaves
+        the painting program working and says what is missing."""
+        try:
+            self._install_ai_docks()
+        except Exception as exc:  # noqa: BLE001 - painting goes on without the AI docks
+            import logging
+
+            logging.getLogger(__name__).exception("the AI docks could not be installed")
+            self.prompts.show_error("AI is not available",
+                                    f"The AI panels could not start: {type(exc).__name__}: "
+                                    f"{exc}\n\nPainting and files work as usual.")
+
+    def _install_ai_docks(self) -> None:
         from .ai_dock import install_ai_dock
 
         if self.ai_panel is None:

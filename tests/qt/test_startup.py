@@ -125,3 +125,35 @@ def test_ai_menu_offers_gpu_acceleration(win) -> None:  # noqa: ANN001
         assert win.gpu_action.text().startswith("GPU Acceleration")
     finally:
         win.ai_worker.shutdown()
+
+
+def test_a_broken_install_says_so_and_quits_instead_of_hanging(qtbot, prompts,  # noqa: ANN001
+                                                               monkeypatch) -> None:  # noqa: ANN001
+    from aiart_desktop.qt import main_window as mw
+
+    def broken(self, autosave, ai, lazy) -> None:  # noqa: ANN001
+        raise ImportError("libopenblas.so.0: cannot open shared object file")
+
+    exits: list[int] = []
+    monkeypatch.setattr(mw.MainWindow, "_build", broken)
+    monkeypatch.setattr(mw.QApplication, "exit", staticmethod(lambda code=0: exits.append(code)))
+    w = _lazy_window(qtbot, prompts=prompts, autosave=False, ai=False)
+    w.resize(600, 400)
+    w.show()
+    qtbot.waitUntil(lambda: exits == [1], timeout=10000)
+    assert not w.isVisible() and not w.is_ready
+    title, text = prompts.errors[-1]
+    assert title == "Cannot start" and "libopenblas" in text and "No file was changed" in text
+
+
+def test_ai_docks_failing_leave_painting_working(win, prompts, monkeypatch) -> None:  # noqa: ANN001
+    from aiart_desktop.qt import ai_dock
+
+    def broken(*_a, **_k) -> None:  # noqa: ANN002, ANN003
+        raise RuntimeError("onnxruntime failed to load")
+
+    monkeypatch.setattr(ai_dock, "install_ai_dock", broken)
+    win._install_ai()
+    title, text = prompts.errors[-1]
+    assert title == "AI is not available" and "onnxruntime" in text
+    assert win.ai_panel is None and win.is_ready and win.doc is not None
