@@ -215,20 +215,22 @@ class AiWorker(QObject):
                 image = rgb_to_qimage(p.preview)
             self.progress.emit(job_id, int(p.step), int(p.total), image)
 
+        outcome: tuple[Any, tuple[Any, ...]]
         try:
             result = self.engine().run(request, on_progress, lambda: self.is_cancelled(job_id))
         except Cancelled:
-            self.cancelled.emit(job_id)
+            outcome = (self.cancelled, (job_id,))
         except AiError as exc:
-            self.failed.emit(job_id, str(exc))
+            outcome = (self.failed, (job_id, str(exc)))
         except Exception as exc:  # noqa: BLE001 - the worker must survive anything
-            self.failed.emit(job_id, f"the AI job failed: {type(exc).__name__}: {exc}")
+            outcome = (self.failed, (job_id, f"the AI job failed: {type(exc).__name__}: {exc}"))
         else:
-            if self.is_cancelled(job_id):
-                self.cancelled.emit(job_id)
-            else:
-                self.finished.emit(job_id, result)
-        finally:
-            self._current = 0
-            with self._lock:
-                self._cancel_ids.discard(job_id)
+            outcome = ((self.cancelled, (job_id,)) if self.is_cancelled(job_id)
+                       else (self.finished, (job_id, result)))
+        # Not busy any more BEFORE telling anyone: a slot that reacts to the end of this job by
+        # submitting the next one must not find the worker still busy with this one.
+        self._current = 0
+        with self._lock:
+            self._cancel_ids.discard(job_id)
+        signal, args = outcome
+        signal.emit(*args)

@@ -161,3 +161,22 @@ def test_ui_start_up_imports_no_torch(tmp_path) -> None:
                              os.path.dirname(os.path.abspath(__file__)))))
     assert out.returncode == 0, out.stderr[-2000:]
     assert "HEAVY: []" in out.stdout
+
+
+def test_a_job_is_over_before_its_end_is_announced(qtbot, stop_workers, tiny_engine) -> None:
+    """A slot that submits the next job when one ends must not find the worker still busy
+    with the old one (the Style dock's Apply does exactly that)."""
+    from PySide6.QtCore import Qt
+
+    worker = AiWorker(engine=tiny_engine)
+    stop_workers.append(worker)
+    seen: list[tuple[str, int, bool]] = []
+    direct = Qt.ConnectionType.DirectConnection  # run in the emitting thread, at emit time
+    worker.finished.connect(lambda j, _r: seen.append(("finished", j, worker.busy)), direct)
+    worker.cancelled.connect(lambda j: seen.append(("cancelled", j, worker.busy)), direct)
+    a = worker.submit(_request(seed=3))
+    qtbot.waitUntil(lambda: len(seen) == 1, timeout=WAIT)
+    b = worker.submit(_request(seed=4))
+    worker.cancel(b)
+    qtbot.waitUntil(lambda: len(seen) == 2, timeout=WAIT)
+    assert seen == [("finished", a, False), ("cancelled", b, False)]
