@@ -26,7 +26,8 @@ from . import classical, region
 from .capture import outpaint_layout
 from .diffusion import DiffusionBackend, Job
 from .errors import AiError, Cancelled, RequestError
-from .ip_adapter import IpAdapterJob, file_sha256, pixels_sha256
+from .ip_adapter import IpAdapterJob, pixels_sha256
+from .model_hash import file_sha256
 from .models import ModelInfo, ModelRegistry
 from .requests import (
     AUTO,
@@ -121,7 +122,7 @@ class Engine:
                                "Diffusion or SDXL model")
         ref: dict[str, Any] = {}  # the reference style / IP-Adapter, when there is one
         if info is not None:  # which weights, by content (read once per model, then cached)
-            ref["model_hash"] = self._model_hash(info, on_progress)
+            ref["model_hash"] = self._model_hash(info, on_progress, stop)
         ip = self._ip_adapter(req, info, ref) if info is not None else None
         rect, original, sel = _geometry(req)
         if stop():
@@ -161,10 +162,13 @@ class Engine:
                         backend=backend, model_name=name, size=size, info=extra)
 
     @staticmethod
-    def _model_hash(info: ModelInfo, on_progress: ProgressFn | None) -> str | None:
+    def _model_hash(info: ModelInfo, on_progress: ProgressFn | None,
+                    stop: Callable[[], bool]) -> str | None:
         from .model_hash import model_sha256
 
-        def report(done: int, total: int) -> None:
+        def report(done: int, total: int) -> None:  # per 4 MiB read: cancel works here too
+            if stop():
+                raise Cancelled()
             if on_progress is not None:
                 on_progress(ProgressInfo(done >> 20, max(1, total >> 20),
                                          phase="checking the model (once)"))

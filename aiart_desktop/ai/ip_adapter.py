@@ -238,13 +238,6 @@ def install_hint(cross_dim: int | None) -> str:
 
 
 # ---- hashes for the record ----------------------------------------------------------------------
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a file, remembered while its size and time stay the same."""
-    from .model_hash import file_sha256 as cached
-
-    return cached(path)
-
-
 def pixels_sha256(rgb: np.ndarray) -> str:
     """SHA-256 of a reference picture's RGB8 pixels (with its shape, so a crop differs)."""
     h = hashlib.sha256(f"{rgb.shape[1]}x{rgb.shape[0]}:".encode())

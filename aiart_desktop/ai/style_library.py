@@ -163,13 +163,17 @@ class StyleLibrary:
 
     def pixels(self, style_id: str) -> np.ndarray:
         """The picture as RGB8 (transparency over white), ready for a StyleRequest."""
-        entry = self.get(style_id)
+        return np.ascontiguousarray(rgba_to_rgb(self._decode(self.get(style_id))))
+
+    @staticmethod
+    def _decode(entry: UserStyle) -> np.ndarray:
+        """The stored picture's RGBA8 pixels; a clear error when it no longer reads."""
         try:
             rgba, _ = decode(entry.path, entry.path)
         except FileFormatError as exc:
             raise StyleLibraryError(f"the style picture “{entry.name}” cannot be read: "
                                     f"{exc.problem}") from None
-        return np.ascontiguousarray(rgba_to_rgb(rgba))
+        return rgba
 
     # ---- changes ----------------------------------------------------------------------------
     def import_file(self, path: PathLike, name: str | None = None) -> UserStyle:
@@ -233,12 +237,7 @@ class StyleLibrary:
         path = self._thumb_path(style_id)
         if not path.is_file():
             entry = self.get(style_id)
-            try:
-                rgba, _ = decode(entry.path, entry.path)
-            except FileFormatError as exc:
-                raise StyleLibraryError(f"the style picture “{entry.name}” cannot be read: "
-                                        f"{exc.problem}") from None
-            self._write_thumbnail(entry, rgba)
+            self._write_thumbnail(entry, self._decode(entry))
         return path
 
     def _write_thumbnail(self, entry: UserStyle, rgba: np.ndarray) -> None:

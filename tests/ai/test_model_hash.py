@@ -43,3 +43,25 @@ def test_diffusion_records_carry_the_model_hash(engine, registry, doc_factory) -
     assert rec["model_hash"] == mh.model_sha256(info.path) and len(rec["model_hash"]) == 64
     text = record_parameters(rec, (doc.width, doc.height))
     assert f"Model hash: {rec['model_hash'][:10]}" in text
+
+
+def test_cancel_while_a_model_is_hashed(tmp_path: Path) -> None:
+    import pytest
+
+    from aiart_desktop.ai.engine import Engine
+    from aiart_desktop.ai.errors import Cancelled
+
+    big = tmp_path / "model.safetensors"
+    big.write_bytes(b"\0" * (3 * mh.BLOCK))
+    calls = [0]
+
+    def stop() -> bool:
+        calls[0] += 1
+        return calls[0] > 1  # cancelled after the first block
+
+    class Info:
+        path = big
+
+    with pytest.raises(Cancelled):
+        Engine._model_hash(Info(), None, stop)  # type: ignore[arg-type]
+    assert not any(k.startswith(str(big.resolve())) for k in mh._memory)  # nothing half-kept
