@@ -3,10 +3,50 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QLabel, QSlider, QWidget
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QLabel,
+    QSlider,
+    QWidget,
+)
 
 STEPS = 1000
+WHEEL_FIELDS = (QAbstractSpinBox, QComboBox, QSlider)   # not scroll bars
+
+
+class _WheelGuard(QObject):
+    """Wheel events over a spin box, combo box or slider that does not have keyboard focus go
+    to the panel behind it (which scrolls), instead of changing the value under the pointer.
+    A field the user clicked into (focus) still takes the wheel, as in Krita."""
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802
+        if event.type() != QEvent.Type.Wheel or not isinstance(obj, WHEEL_FIELDS):
+            return False
+        if obj.hasFocus() or (isinstance(obj, QComboBox) and obj.view().isVisible()):
+            return False
+        event.ignore()   # Qt passes an ignored wheel event on to the parent: the scroll area
+        return True
+
+
+_GUARD: _WheelGuard | None = None
+
+
+def guard_wheel(root: QWidget) -> None:
+    """Make every spin box, combo box and slider inside `root` (now) ignore the wheel unless
+    it has focus; focus then comes by click or Tab only, never by the wheel. Call it again
+    after adding fields."""
+    global _GUARD
+    if _GUARD is None:
+        _GUARD = _WheelGuard()
+    for w in root.findChildren(QWidget):
+        if isinstance(w, WHEEL_FIELDS):
+            w.setFocusPolicy(Qt.FocusPolicy.StrongFocus)   # not WheelFocus
+            w.removeEventFilter(_GUARD)
+            w.installEventFilter(_GUARD)
 
 
 class SliderSpin(QWidget):
