@@ -148,13 +148,15 @@ class Document:
     def _insert_new(self, node: Node, parent: Group | None, index: int | None,
                     text: str) -> None:
         if parent is None:
-            parent, index = self._insertion_point() if index is None else (self.root, index)
+            parent, index = self.insertion_point() if index is None else (self.root, index)
         elif index is None:
             index = len(parent.children)
         self.history.push(InsertNode(self, node, parent, index, text))
         self.set_active(node)
 
-    def _insertion_point(self) -> tuple[Group, int]:
+    def insertion_point(self) -> tuple[Group, int]:
+        """Where Add layer puts a new layer: above the active node (inside it when it is an
+        expanded group), or at the top of the stack when nothing is active."""
         a = self.active
         if isinstance(a, Group) and a.expanded:
             return a, len(a.children)
