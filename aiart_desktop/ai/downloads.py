@@ -7,8 +7,11 @@ file is there, the folder is verified like any local model folder.
 """
 from __future__ import annotations
 
+import errno
 import fnmatch
+import logging
 import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,8 +22,9 @@ from .errors import AiError, Cancelled, DownloadError, OfflineError
 # on_progress(bytes done, bytes total, current file name)
 DownloadProgress = Callable[[int, int, str], None]
 
-OFFLINE_MESSAGE = ("downloading needs the network, but offline mode is on "
-                   "(HF_HUB_OFFLINE=1); models already on this computer still work")
+OFFLINE_MESSAGE = "offline mode is on (HF_HUB_OFFLINE=1)."
+
+log = logging.getLogger(__name__)
 
 
 def is_offline() -> bool:
@@ -50,34 +54,36 @@ def select_files(entry: CatalogueEntry, files: dict[str, int]) -> dict[str, int]
     return chosen
 
 
-def _describe(exc: BaseException) -> str:
-    name = type(exc).__name__
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else name
-    return f"{name}: {text}" if name not in text else text
-
-
-def _network_error(exc: BaseException) -> bool:
-    names = " ".join(t.__name__ for t in type(exc).__mro__)
-    return any(k in names for k in ("Connect", "Timeout", "Offline", "LocalEntryNotFound",
-                                    "NetworkError"))
-
-
 def download(entry: CatalogueEntry, folder: Path,
              on_progress: DownloadProgress | None = None,
              cancelled: Callable[[], bool] = lambda: False) -> Path:
     """Fetch `entry` into `folder` (resuming a previous partial download)."""
     if is_offline():
-        raise OfflineError(f"cannot download {entry.name}: {OFFLINE_MESSAGE}")
+        raise OfflineError(f"Cannot download {entry.name}: {OFFLINE_MESSAGE}", "offline")
     hub = _hub()
-    folder.mkdir(parents=True, exist_ok=True)
     try:
         files = _list_files(hub, entry.repo_id, folder)
     except Exception as exc:  # noqa: BLE001
         raise _failure(entry, exc) from exc
     wanted = select_files(entry, files)
     if not wanted:
-        raise DownloadError(f"cannot download {entry.name}: {entry.repo_id} has none of the "
-                            "expected files")
+        log.warning("%s lists none of the files %s expects: %s", entry.repo_id, entry.id,
+                    sorted(files)[:50])
+        raise DownloadError(f"Cannot download {entry.name}: the server has none of its files "
+                            "(the model may have moved).", "not_found")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        return _fetch(hub, entry, folder, wanted, on_progress, cancelled)
+    except BaseException as exc:
+        if not holds_data(folder):
+            shutil.rmtree(folder, ignore_errors=True)  # nothing to resume: leave no trace
+        if isinstance(exc, (Cancelled, AiError)) or not isinstance(exc, Exception):
+            raise
+        raise _failure(entry, exc) from exc
+
+
+def _fetch(hub: Any, entry: CatalogueEntry, folder: Path, wanted: dict[str, int],
+           on_progress: DownloadProgress | None, cancelled: Callable[[], bool]) -> Path:
     total = sum(wanted.values())
     done = 0
     for name, size in sorted(wanted.items()):
@@ -90,13 +96,8 @@ def download(entry: CatalogueEntry, folder: Path,
         base = done
         bar = _progress_class(lambda n, f=name, b=base: on_progress and on_progress(
             b + n, total, f), cancelled)
-        try:
-            hub.hf_hub_download(entry.repo_id, filename=name, local_dir=str(folder),
-                                tqdm_class=bar)
-        except Cancelled:
-            raise
-        except Exception as exc:  # noqa: BLE001
-            raise _failure(entry, exc) from exc
+        hub.hf_hub_download(entry.repo_id, filename=name, local_dir=str(folder),
+                            tqdm_class=bar)
         done = base + size
         if on_progress:
             on_progress(done, total, name)
@@ -115,16 +116,111 @@ def _list_files(hub: Any, repo_id: str, folder: Path) -> dict[str, int]:
     return {i.filename: int(i.file_size or 0) for i in listing}
 
 
+def holds_data(folder: Path) -> bool:
+    """Whether `folder` holds any downloaded bytes worth resuming (a finished file or a
+    non-empty `.incomplete` one); huggingface_hub's empty locks and metadata do not count."""
+    if not folder.is_dir():
+        return False
+    for p in folder.rglob("*"):
+        if p.suffix in (".lock", ".metadata") or not p.is_file():
+            continue
+        try:
+            if p.stat().st_size > 0:
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """`exc` and the exceptions it was raised from, outermost first."""
+    out: list[BaseException] = []
+    cur: BaseException | None = exc
+    while cur is not None and cur not in out and len(out) < 20:
+        out.append(cur)
+        cur = cur.__cause__ or cur.__context__
+    return out
+
+
+def _named(exc: BaseException, *names: str) -> bool:
+    """Whether `exc` is an instance of a class called one of `names` (by its class and bases,
+    so optional packages need not be imported to recognise their errors)."""
+    return any(t.__name__ in names for t in type(exc).__mro__)
+
+
+def _status(exc: BaseException) -> int | None:
+    response = getattr(exc, "response", None)
+    code = getattr(response, "status_code", None)
+    return code if isinstance(code, int) else None
+
+
+_NETWORK = ("ConnectError", "ConnectTimeout", "NetworkError", "TimeoutException", "Timeout",
+            "ProxyError", "ConnectionError", "TimeoutError", "gaierror", "RemoteProtocolError")
+_LOCAL_DISK = {errno.ENOSPC: "disk_full", errno.EDQUOT: "disk_full", errno.EACCES: "disk",
+               errno.EPERM: "disk", errno.EROFS: "disk"}
+
+
+def classify(exc: BaseException) -> str:
+    """Why a download failed, from the exception types of huggingface_hub, httpx / requests
+    and the OS: "offline", "network", "login", "not_found", "busy", "server", "disk_full",
+    "disk" or "unknown"."""
+    chain = _chain(exc)
+    for e in chain:  # the most telling cause wins, whatever wraps it
+        if _named(e, "OfflineModeIsEnabled"):
+            return "offline"
+        if _named(e, "GatedRepoError"):
+            return "login"
+        code = _status(e)
+        if code is not None:
+            if code in (401, 403):
+                return "login"
+            if code == 404 or _named(e, "RepositoryNotFoundError", "RevisionNotFoundError",
+                                     "RemoteEntryNotFoundError"):
+                return "not_found"
+            if code == 429:
+                return "busy"
+            return "server"
+        if _named(e, "RepositoryNotFoundError", "RevisionNotFoundError",
+                  "RemoteEntryNotFoundError"):
+            return "not_found"
+        if isinstance(e, OSError) and e.errno in _LOCAL_DISK:
+            return _LOCAL_DISK[e.errno]
+    for e in chain:
+        if _named(e, *_NETWORK):
+            return "network"
+    if any(_named(e, "DryRunError", "LocalEntryNotFoundError") for e in chain):
+        return "network"  # the hub could not be asked, with no more telling cause
+    for e in chain:
+        if isinstance(e, OSError) and not _named(e, "HTTPError") and e.errno is not None:
+            return "disk"
+    return "unknown"
+
+
+_WORDS = {
+    "offline": "offline mode is on",
+    "network": "no internet connection (the Hugging Face hub cannot be reached)",
+    "login": "the server refused: this model needs a Hugging Face login or an accepted licence",
+    "not_found": "the server does not have it (it may have moved or been removed)",
+    "busy": "the server is busy; try again in a few minutes",
+    "server": "the Hugging Face hub had a problem; try again later",
+    "disk_full": "the disk is full; free some space and press Download again",
+    "disk": "the models folder cannot be written to",
+    "unknown": "an unexpected problem (details are in the log)",
+}
+
+
 def _failure(entry: CatalogueEntry, exc: BaseException) -> AiError:
+    """The error shown to the user for a failed download: one line in plain words; the full
+    exception goes to the log."""
     if isinstance(exc, AiError):
         return exc
-    if _network_error(exc):
-        return OfflineError(f"cannot download {entry.name}: the Hugging Face hub cannot be "
-                            f"reached (no network?) — {_describe(exc)}")
-    if isinstance(exc, OSError) and not type(exc).__module__.startswith(("huggingface", "http")):
-        return DownloadError(f"cannot download {entry.name}: cannot write the files "
-                             f"({exc.strerror or exc})")
-    return DownloadError(f"cannot download {entry.name}: {_describe(exc)}")
+    reason = classify(exc)
+    log.warning("download of %s (%s) failed: %s", entry.id, entry.repo_id, reason,
+                exc_info=(type(exc), exc, exc.__traceback__))
+    text = f"Cannot download {entry.name}: {_WORDS[reason]}."
+    if reason in ("offline", "network"):
+        return OfflineError(text, reason)
+    return DownloadError(text, reason)
 
 
 def _progress_class(report: Callable[[int], Any], cancelled: Callable[[], bool]) -> type:

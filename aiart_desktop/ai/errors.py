@@ -39,7 +39,13 @@ class MissingDependencyError(AiError):
 
 
 class DownloadError(AiError):
-    """A download failed (network, disk, or the server refused)."""
+    """A download failed (network, disk, or the server refused). `reason` says which, in one
+    word: "offline", "network", "login", "not_found", "busy", "server", "disk_full", "disk",
+    "unknown" (see `downloads.classify`)."""
+
+    def __init__(self, message: str, reason: str = "unknown") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class OfflineError(DownloadError):

@@ -29,7 +29,7 @@ from typing import Any
 from ..settings import data_dir, load_settings
 from .catalogue import CATALOGUE, IP_ADAPTER, CatalogueEntry, catalogue_entry
 from .checkpoints import ModelFacts, config_folder, inspect_checkpoint, inspect_folder
-from .downloads import DownloadProgress, download
+from .downloads import DownloadProgress, download, holds_data
 from .errors import AiError, ModelLoadError, ModelNotFoundError, RequestError
 from .ip_adapter import IpAdapterInfo, check_fits, inspect_ip_adapter, install_hint, model_cross_dim
 from .requests import CLASSICAL
@@ -120,6 +120,11 @@ class ModelRegistry:
             return False
         return True
 
+    def is_partial(self, entry_id: str) -> bool:
+        """Whether a catalogue download was started and holds data to resume, but is not
+        complete (a folder left with nothing in it does not count)."""
+        return holds_data(self.catalogue_folder(entry_id)) and not self.is_downloaded(entry_id)
+
     def download(self, entry_id: str, on_progress: DownloadProgress | None = None,
                  cancelled: Callable[[], bool] = lambda: False) -> ModelInfo | IpAdapterInfo:
         """Fetch a catalogue model or IP-Adapter (resuming a partial download), then verify
@@ -205,6 +210,10 @@ class ModelRegistry:
         self._save(kept)
 
     # ---- lookup -------------------------------------------------------------------------
+    def added_path(self, model_id: str) -> Path | None:
+        """Where a model added by path lives (None for catalogue ids and unknown ids)."""
+        return next((Path(e["path"]) for e in self._entries() if e["id"] == model_id), None)
+
     def installed(self) -> list[ModelInfo]:
         """Every usable diffusion model and preview decoder (broken ones are left out; see
         `problems()` for why)."""
@@ -221,7 +230,7 @@ class ModelRegistry:
         """Added or partly downloaded models that cannot be used, with the reason."""
         out: dict[str, str] = {}
         ids = [e["id"] for e in self._entries()]
-        ids += [c.id for c in CATALOGUE if self.catalogue_folder(c.id).exists()]
+        ids += [c.id for c in CATALOGUE if holds_data(self.catalogue_folder(c.id))]
         adapters = {e["id"] for e in self._entries() if e["source"] == IP_ADAPTER}
         adapters |= {c.id for c in CATALOGUE if c.arch == IP_ADAPTER}
         for mid in ids:

@@ -4,6 +4,8 @@ downloads on a background thread with progress / cancel / resume, and a clear of
 """
 from __future__ import annotations
 
+import json
+import re
 import shutil
 from pathlib import Path
 from types import SimpleNamespace
@@ -11,10 +13,12 @@ from types import SimpleNamespace
 import ai_support
 import numpy as np
 import pytest
+from loopback_hub import LoopbackServer, closed_port, real_hub
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from aiart_desktop.ai import downloads
+from aiart_desktop.ai.catalogue import catalogue_entry
 from aiart_desktop.ai.models import ModelRegistry
 from aiart_desktop.qt.dialogs.model_manager import ModelManagerDialog
 
@@ -171,19 +175,90 @@ def test_download_progress_cancel_resume(qtbot, tmp_path, source, monkeypatch) -
     assert dlg.remove_selected() and not (tmp_path / "models" / "sd-turbo").exists()
 
 
-def test_offline_download_is_a_clear_message(qtbot, tmp_path, monkeypatch) -> None:
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+def _plain(text: str) -> None:
+    """At most two short lines, no Python exception names, no URL."""
+    lines = text.splitlines()
+    assert 1 <= len(lines) <= 2 and all(len(line) <= 130 for line in lines), text
+    assert not re.search(r"[a-z][A-Z]\w*(Error|Exception)\b|Traceback|http", text), text
+
+
+def _download(qtbot, dlg: ModelManagerDialog, name: str) -> None:  # noqa: ANN001
+    names = [r[0] for r in _rows(dlg.catalogue)]
+    dlg.catalogue.setCurrentItem(dlg.catalogue.topLevelItem(names.index(name)))
+    QTest.mouseClick(dlg.download_button, Qt.MouseButton.LeftButton)
+    assert dlg.download_thread is not None
+    qtbot.waitUntil(lambda: dlg.download_thread is None, timeout=WAIT)
+
+
+def test_offline_download_says_so_in_words_and_leaves_no_entry(qtbot, tmp_path, monkeypatch
+                                                               ) -> None:
     dlg = _dialog(qtbot, tmp_path / "models", Answers())
-    dlg.catalogue.setCurrentItem(dlg.catalogue.topLevelItem(0))
-    assert dlg.download_selected()
-    qtbot.waitUntil(lambda: dlg.download_thread is None, timeout=WAIT)
-    assert "offline" in dlg.message.text().lower()
-    monkeypatch.delenv("HF_HUB_OFFLINE")
-    monkeypatch.setattr(downloads, "_hub",
-                        lambda: _FakeHub(tmp_path, fail=ConnectionError("no route")))
-    assert dlg.download_selected()
-    qtbot.waitUntil(lambda: dlg.download_thread is None, timeout=WAIT)
-    assert "cannot be reached" in dlg.message.text()
+    dlg.show()
+    # Nothing installed: the table's place says what to do.
+    assert dlg.empty_hint.isVisible() and not dlg.installed.isVisible()
+    hint = dlg.empty_hint.text()
+    assert "Download one of the recommended models" in hint and ".safetensors" in hint
+    assert dlg.add_file_button.text() in hint and dlg.add_folder_button.text() in hint
+    _download(qtbot, dlg, "SD-Turbo")  # HF_HUB_OFFLINE=1, as in every test
+    assert "offline mode is on" in dlg.message.text()
+    _plain(dlg.message.text())
+    # The real hub client, no server reachable: what a user without a connection sees.
+    real_hub(monkeypatch, closed_port())
+    _download(qtbot, dlg, "SD-Turbo")
+    text = dlg.message.text()
+    _plain(text)
+    assert text.startswith("Cannot download SD-Turbo: no internet connection")
+    assert "DryRun" not in text and "token" not in text
+    # How to use a model the user already has, naming the buttons that do it.
+    assert dlg.add_file_button.text() in text and dlg.add_folder_button.text() in text
+    # No phantom: nothing listed, nothing left on disk, still "Not downloaded".
+    assert dlg.installed.topLevelItemCount() == 0 and dlg.empty_hint.isVisible()
+    assert not (tmp_path / "models" / "sd-turbo").exists()
+    names = [r[0] for r in _rows(dlg.catalogue)]
+    assert _rows(dlg.catalogue)[names.index("SD-Turbo")][3] == "Not downloaded"
+    # The message sits under the tables, not in a column.
+    assert dlg.message.isVisible()
+    assert dlg.message.geometry().top() > dlg.installed_stack.geometry().bottom()
+    # A server refusing (a gated model): said as such, not as "no connection".
+    with LoopbackServer(401, {"X-Error-Code": "GatedRepo"}) as server:
+        real_hub(monkeypatch, server.url)
+        _download(qtbot, dlg, "SD-Turbo")
+    _plain(dlg.message.text())
+    assert "needs a Hugging Face login" in dlg.message.text()
+
+
+def test_partial_download_listed_and_explained_under_the_table(qtbot, tmp_path, source,
+                                                                monkeypatch) -> None:
+    models = tmp_path / "models"
+    # A real partial download of SD-Turbo (one finished file), and an empty folder an older
+    # version left for the preview decoder: only the first is listed.
+    shutil.copytree(source / "unet", models / "sd-turbo" / "unet")
+    (models / "taesd" / ".cache" / "huggingface").mkdir(parents=True)
+    dlg = _dialog(qtbot, models, Answers())
+    dlg.show()
+    rows = _rows(dlg.installed)
+    assert len(rows) == 1 and dlg.installed.isVisible() and not dlg.empty_hint.isVisible()
+    name, kind, size, where = rows[0]
+    assert (name, kind, where) == ("SD-Turbo", "partly downloaded", str(models / "sd-turbo"))
+    assert size.endswith(("KB", "MB"))
+    cat = {r[0]: r[3] for r in _rows(dlg.catalogue)}
+    assert cat["SD-Turbo"] == "Partly downloaded"
+    assert cat[catalogue_entry("taesd").name] == "Not downloaded"
+    assert "cannot be used yet" in dlg.installed_note.text()
+    dlg.installed.setCurrentItem(dlg.installed.topLevelItem(0))
+    note = dlg.installed_note.text()
+    assert dlg.installed_note.isVisible() and "Download to resume" in note
+    _plain(note)
+    # A broken added checkpoint: its row names it and where it is; the reason is the note.
+    bad = tmp_path / "broken.safetensors"
+    bad.write_bytes(b"\x00" * 64)
+    (models / "registry.json").write_text(json.dumps({"version": 1, "models": [
+        {"id": "broken", "name": "broken", "path": str(bad), "source": "checkpoint"}]}))
+    dlg.refresh()
+    row = [r[0] for r in _rows(dlg.installed)].index("broken")
+    assert _rows(dlg.installed)[row] == ["broken", "cannot be used", "", str(bad)]
+    dlg.installed.setCurrentItem(dlg.installed.topLevelItem(row))
+    assert "broken.safetensors" in dlg.installed_note.text()
 
 
 def test_manager_from_the_dock_refreshes_the_model_picker(qtbot, win, tmp_path, source

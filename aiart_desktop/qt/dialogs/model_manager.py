@@ -9,11 +9,12 @@ to paint with. File dialogs are injectable (`ask_folder`, `ask_checkpoint`, `ask
 """
 from __future__ import annotations
 
+import logging
 import shutil
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QThread, Signal
+from PySide6.QtCore import Qt, QThread, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -25,13 +26,14 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressBar,
     QPushButton,
+    QStackedWidget,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
-from ...ai.errors import AiError, Cancelled
+from ...ai.errors import AiError, Cancelled, DownloadError
 
 if TYPE_CHECKING:
     from ...ai.catalogue import CatalogueEntry
@@ -40,6 +42,13 @@ if TYPE_CHECKING:
     from ..worker import AiWorker
 
 PICKLE_SUFFIXES = (".ckpt", ".bin", ".pt", ".pth", ".pkl")
+ADD_FOLDER, ADD_FILE = "Add model folder…", "Add model file…"
+HAVE_ONE = (f"To use a model you already have, press {ADD_FILE} (.safetensors) or "
+            f"{ADD_FOLDER} (diffusers).")
+EMPTY_HINT = ("No models yet. Download one of the recommended models below, or add one you "
+              f"already have:\n{ADD_FILE} for a .safetensors checkpoint, {ADD_FOLDER} for a "
+              "diffusers folder.")
+log = logging.getLogger(__name__)
 
 
 def human_size(n: float) -> str:
@@ -62,7 +71,7 @@ class DownloadThread(QThread):
     """Runs `registry.download(entry_id)` off the UI thread."""
 
     progress = Signal(object, object, str)   # bytes done, bytes total, file (64-bit safe)
-    done = Signal(str, str)                  # entry id, error message ("" = success)
+    done = Signal(str, str, str)             # entry id, error message ("" = success), reason
 
     def __init__(self, registry: ModelRegistry, entry_id: str) -> None:
         super().__init__()
@@ -78,13 +87,17 @@ class DownloadThread(QThread):
                                    lambda: self._stop)
         except Cancelled:
             self.done.emit(self.entry_id, "Download cancelled; it resumes where it stopped "
-                                          "when you press Download again.")
+                                          "when you press Download again.", "cancelled")
+        except DownloadError as exc:
+            self.done.emit(self.entry_id, str(exc), exc.reason)
         except AiError as exc:
-            self.done.emit(self.entry_id, str(exc))
-        except Exception as exc:  # noqa: BLE001 - never let a thread die silently
-            self.done.emit(self.entry_id, f"download failed: {type(exc).__name__}: {exc}")
+            self.done.emit(self.entry_id, str(exc), "model")
+        except Exception:  # noqa: BLE001 - never let a thread die silently
+            log.exception("downloading %s failed", self.entry_id)
+            self.done.emit(self.entry_id, f"Cannot download {self.entry_id}: an unexpected "
+                                          "problem (details are in the log).", "unknown")
         else:
-            self.done.emit(self.entry_id, "")
+            self.done.emit(self.entry_id, "", "")
 
 
 def _ask_folder(parent: QWidget) -> str | None:
@@ -135,11 +148,23 @@ class ModelManagerDialog(QDialog):
         self.installed.setAlternatingRowColors(True)
         self.installed.header().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
         self.installed.currentItemChanged.connect(lambda *_: self._sync())
-        self.add_folder_button = QPushButton("Add folder…")
-        self.add_folder_button.setToolTip("Add a local diffusers model folder (with "
+        self.empty_hint = QLabel(EMPTY_HINT)
+        self.empty_hint.setObjectName("ModelManagerEmptyHint")
+        self.empty_hint.setWordWrap(True)
+        self.empty_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_hint.setStyleSheet("color: #a0a0a0; padding: 16px;")
+        self.installed_stack = QStackedWidget()
+        self.installed_stack.addWidget(self.installed)
+        self.installed_stack.addWidget(self.empty_hint)
+        self.installed_note = QLabel()  # why the selected row cannot be used, in full
+        self.installed_note.setObjectName("ModelManagerInstalledNote")
+        self.installed_note.setWordWrap(True)
+        self.add_folder_button = QPushButton(ADD_FOLDER)
+        self.add_folder_button.setToolTip("Add a diffusers model folder you already have (with "
                                           "model_index.json); it stays where it is")
-        self.add_file_button = QPushButton("Add .safetensors…")
-        self.add_file_button.setToolTip("Add a single-file Stable Diffusion / SDXL checkpoint")
+        self.add_file_button = QPushButton(ADD_FILE)
+        self.add_file_button.setToolTip("Add a single-file Stable Diffusion / SDXL checkpoint "
+                                        "(.safetensors) you already have; it stays where it is")
         self.add_adapter_button = QPushButton("Add IP-Adapter…")
         self.add_adapter_button.setToolTip(
             "Add a local IP-Adapter folder: the adapter's .safetensors file and its "
@@ -166,7 +191,8 @@ class ModelManagerDialog(QDialog):
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.progress.setValue(0)
-        self.message = QLabel()
+        self.message = QLabel()  # what the last action did, or why it failed
+        self.message.setObjectName("ModelManagerMessage")
         self.message.setWordWrap(True)
         self.folder = QLabel(f"Models folder: {registry.root}")
         self.folder.setStyleSheet("color: #a0a0a0;")
@@ -183,7 +209,8 @@ class ModelManagerDialog(QDialog):
 
         lay = QVBoxLayout(self)
         lay.addWidget(QLabel("<b>Installed models</b>"))
-        lay.addWidget(self.installed, 3)
+        lay.addWidget(self.installed_stack, 3)
+        lay.addWidget(self.installed_note)
         row = QHBoxLayout()
         for w in (self.add_folder_button, self.add_file_button, self.add_adapter_button,
                   self.remove_button, self.unload_button):
@@ -223,27 +250,34 @@ class ModelManagerDialog(QDialog):
             self.installed.addTopLevelItem(item)
         from ...ai.catalogue import catalogue_entry
 
+        self._problems: dict[str, str] = {}
         for mid, why in self.registry.problems().items():
             entry = catalogue_entry(mid)
-            if entry is not None:  # an interrupted download
-                item = QTreeWidgetItem([entry.name, "partly downloaded", "",
-                                        "pick it under Recommended downloads and press "
-                                        "Download to resume (or Remove to delete it)"])
+            if entry is not None:  # an interrupted download, with data to resume
+                folder = self.registry.catalogue_folder(mid)
+                item = QTreeWidgetItem([entry.name, "partly downloaded",
+                                        human_size(_folder_bytes(folder)), str(folder)])
+                self._problems[mid] = (f"{entry.name} is partly downloaded: pick it under "
+                                       "Recommended downloads and press Download to resume, "
+                                       "or Remove to delete it.")
             else:
-                item = QTreeWidgetItem([mid, "cannot be used", "", why])
+                path = self.registry.added_path(mid)
+                item = QTreeWidgetItem([mid, "cannot be used", "", str(path or "")])
+                self._problems[mid] = why
             item.setData(0, 256, (mid, "problem"))
-            item.setToolTip(3, why)
-            item.setForeground(3, self.palette().brightText())
+            item.setToolTip(0, self._problems[mid])
+            item.setToolTip(1, self._problems[mid])
             self.installed.addTopLevelItem(item)
         for col in range(3):
             self.installed.resizeColumnToContents(col)
+        empty = self.installed.topLevelItemCount() == 0
+        self.installed_stack.setCurrentWidget(self.empty_hint if empty else self.installed)
         current = self.catalogue.currentItem()
         keep = current.data(0, 256) if current is not None else None
         self.catalogue.clear()
         for e in self.registry.catalogue():
             status = "Installed" if self.registry.is_downloaded(e.id) else (
-                "Partly downloaded" if self.registry.catalogue_folder(e.id).exists()
-                else "Not downloaded")
+                "Partly downloaded" if self.registry.is_partial(e.id) else "Not downloaded")
             item = QTreeWidgetItem([e.name, human_size(e.size_mb * 1_000_000),
                                     e.licence.split(":")[0], status])
             item.setData(0, 256, e.id)
@@ -267,7 +301,18 @@ class ModelManagerDialog(QDialog):
 
     def _sync(self) -> None:
         downloading = self.download_thread is not None
-        self.remove_button.setEnabled(self._selected_installed() is not None)
+        sel = self._selected_installed()
+        self.remove_button.setEnabled(sel is not None)
+        problems = getattr(self, "_problems", {})
+        if sel is not None and sel[1] == "problem":
+            self.installed_note.setText(problems.get(sel[0], ""))
+        elif problems:
+            n = len(problems)
+            self.installed_note.setText(f"{n} model{'s' if n > 1 else ''} cannot be used yet: "
+                                        "select it to see why.")
+        else:
+            self.installed_note.setText("")
+        self.installed_note.setVisible(bool(self.installed_note.text()))
         e = self._selected_entry()
         self.download_button.setEnabled(e is not None and not downloading
                                         and not self.registry.is_downloaded(e.id))
@@ -385,12 +430,15 @@ class ModelManagerDialog(QDialog):
         self.progress.setFormat(f"{human_size(done)} / {human_size(total)}")
         self.progress.setToolTip(name)
 
-    def _download_done(self, entry_id: str, error: str) -> None:
+    def _download_done(self, entry_id: str, error: str, reason: str = "") -> None:
         t, self.download_thread = self.download_thread, None
         if t is not None:
             t.wait()
         if error:
-            self._say(error[:1].upper() + error[1:], error=not error.startswith("Download c"))
+            text = error[:1].upper() + error[1:]
+            if reason in ("offline", "network", "login", "not_found"):
+                text += "\n" + HAVE_ONE
+            self._say(text, error=reason != "cancelled")
         else:
             from ...ai.catalogue import IP_ADAPTER, catalogue_entry
 
@@ -414,3 +462,14 @@ class ModelManagerDialog(QDialog):
         if t is not None:
             t.cancel()
             t.wait()
+
+
+def _folder_bytes(folder: Any) -> int:
+    """Bytes held under `folder` (a partial download: finished and incomplete files)."""
+    total = 0
+    for p in folder.rglob("*"):
+        try:
+            total += p.stat().st_size if p.is_file() else 0
+        except OSError:
+            continue
+    return total
