@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import sys
 
-from aiart_desktop.app import main
+from aiart_desktop.privacy import disable_telemetry
+
+disable_telemetry()  # first of all, before any AI library can load (see privacy.py)
+
+from aiart_desktop.app import main  # noqa: E402
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--gpu-helper"]:

@@ -5,6 +5,9 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .privacy import disable_telemetry
+
+    disable_telemetry()  # before any AI library loads (see privacy.py)
     args = list(sys.argv[1:] if argv is None else argv)
     from .gpu_accel import activate_at_startup
 

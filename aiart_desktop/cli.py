@@ -102,6 +102,9 @@ def _export_png(doc: object, ns: argparse.Namespace, opts: dict[str, object]) ->
 
 def main(args: list[str] | None = None) -> int:
     """Entry for `aiart-desktop <command> ...`; `args[0]` is the command name."""
+    from .privacy import disable_telemetry
+
+    disable_telemetry()  # before any AI library loads (see privacy.py)
     argv = list(sys.argv[1:] if args is None else args)
     if not argv or argv[0] in ("-h", "--help"):
         print("usage: aiart-desktop export IN OUT [--quality N] [--parameters auto|none]\n"

@@ -444,6 +444,9 @@ def status_text(root: Path | None = None) -> str:
 
 # ---- helper process (main.py --gpu-helper / python -m aiart_desktop.gpu_accel) -------------
 def helper_main(argv: list[str]) -> int:
+    from .privacy import disable_telemetry
+
+    disable_telemetry()  # pip and the verify step's torch import come after this
     if argv[:1] == ["verify"] and len(argv) == 2:
         sys.argv = ["verify", argv[1]]
         exec(compile(VERIFY_CODE, "<gpu-verify>", "exec"), {"__name__": "__verify__"})  # noqa: S102

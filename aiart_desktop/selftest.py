@@ -288,6 +288,9 @@ def selftest(model: str | None, out_dir: Path) -> int:
 
 
 def main(argv: list[str]) -> int:
+    from .privacy import disable_telemetry
+
+    disable_telemetry()  # before any AI library loads (see privacy.py)
     p = argparse.ArgumentParser(prog="aiart-desktop", description=__doc__.split("\n")[0])
     mode = p.add_mutually_exclusive_group(required=True)
     mode.add_argument("--selftest", action="store_true")
