@@ -58,15 +58,19 @@ class PixelsEdit(Command):
 
 
 class InsertNode(Command):
+    """Add a node, which becomes active. Undo, when it takes the active node away, makes active
+    again what was active before the add (or, when that is gone too, the neighbour)."""
+
     def __init__(self, doc: Document, node: Node, parent: Group, index: int,
                  text: str = "Add layer") -> None:
         self.doc, self.node, self.parent, self.index, self.text = doc, node, parent, index, text
+        self.active_before = doc.active
 
     def redo(self) -> None:
-        self.doc._apply_insert(self.node, self.parent, self.index)
+        self.doc._apply_insert(self.node, self.parent, self.index, activate=True)
 
     def undo(self) -> None:
-        self.doc._apply_remove(self.node)
+        self.doc._apply_remove(self.node, restore=self.active_before)
 
     @property
     def nbytes(self) -> int:
@@ -76,17 +80,22 @@ class InsertNode(Command):
 
 
 class RemoveNode(Command):
+    """Remove a node; when the active node goes with it, its neighbour becomes active. Undo
+    restores the node and makes active again what was active before (usually that node)."""
+
     def __init__(self, doc: Document, node: Node, text: str = "Delete layer") -> None:
         assert node.parent is not None
         self.doc, self.node, self.text = doc, node, text
         self.parent = node.parent
         self.index = node.parent.children.index(node)
+        self.active_before = doc.active
 
     def redo(self) -> None:
         self.doc._apply_remove(self.node)
 
     def undo(self) -> None:
         self.doc._apply_insert(self.node, self.parent, self.index)
+        self.doc._apply_active(self.active_before)
 
     @property
     def nbytes(self) -> int:
@@ -94,6 +103,8 @@ class RemoveNode(Command):
 
 
 class MoveNode(Command):
+    """Move a node in the tree; the active node stays what it is."""
+
     def __init__(self, doc: Document, node: Node, parent: Group, index: int,
                  text: str = "Move layer") -> None:
         assert node.parent is not None
@@ -102,12 +113,10 @@ class MoveNode(Command):
         self.new = (parent, index)
 
     def redo(self) -> None:
-        self.doc._apply_remove(self.node)
-        self.doc._apply_insert(self.node, *self.new)
+        self.doc._apply_move(self.node, *self.new)
 
     def undo(self) -> None:
-        self.doc._apply_remove(self.node)
-        self.doc._apply_insert(self.node, *self.old)
+        self.doc._apply_move(self.node, *self.old)
 
 
 class SetNodeProps(Command):

@@ -77,8 +77,7 @@ class Document:
         layer = Layer(name="Background" if background else "Layer 1")
         if background is not None and background[3] > 0:
             layer.tiles.fill(doc.rect, background)
-        doc._apply_insert(layer, doc.root, 0)
-        doc.active = layer
+        doc._apply_insert(layer, doc.root, 0, activate=True)
         doc.history.clear()
         return doc
 
@@ -102,6 +101,39 @@ class Document:
     @property
     def active_layer(self) -> Layer | None:
         return self.active if isinstance(self.active, Layer) else None
+
+    def contains(self, node: Node) -> bool:
+        """Whether `node` is in this document's layer tree."""
+        while node.parent is not None:
+            node = node.parent
+        return node is self.root
+
+    def paint_problem(self, verb: str = "paint on", *, needs_alpha: bool = True) -> str | None:
+        """Why the active node cannot take `verb` ("paint on", "move", ...), in one plain line
+        for the status bar; None when it can. `needs_alpha`: an alpha-locked empty layer cannot
+        receive paint (nothing to keep the transparency of)."""
+        node = self.active
+        if node is None or not self.contains(node):
+            return "No layer is active: click a layer in the Layers panel"
+        if isinstance(node, Group):
+            return f"\u201c{node.name}\u201d is a group: pick a layer inside it to {verb}"
+        if not node.visible:
+            return f"\u201c{node.name}\u201d is hidden: show it to {verb} it"
+        if node.locked:
+            return f"\u201c{node.name}\u201d is locked: unlock it to {verb} it"
+        for group in node.ancestors():
+            if group is self.root:
+                break
+            if not group.visible:
+                return (f"\u201c{node.name}\u201d is in the hidden group \u201c{group.name}"
+                        f"\u201d: show the group to {verb} it")
+            if group.locked:
+                return (f"\u201c{node.name}\u201d is in the locked group \u201c{group.name}"
+                        f"\u201d: unlock the group to {verb} it")
+        if needs_alpha and isinstance(node, Layer) and node.alpha_lock and node.tiles.is_empty():
+            return (f"\u201c{node.name}\u201d is empty and its alpha is locked: unlock alpha "
+                    f"to {verb} it")
+        return None
 
     def find(self, uid: int) -> Node | None:
         return next((n for n in self.root.walk() if n.uid == uid), None)
@@ -151,8 +183,7 @@ class Document:
             parent, index = self.insertion_point() if index is None else (self.root, index)
         elif index is None:
             index = len(parent.children)
-        self.history.push(InsertNode(self, node, parent, index, text))
-        self.set_active(node)
+        self.history.push(InsertNode(self, node, parent, index, text))  # makes it active
 
     def insertion_point(self) -> tuple[Group, int]:
         """Where Add layer puts a new layer: above the active node (inside it when it is an
@@ -165,15 +196,10 @@ class Document:
         return self.root, len(self.root.children)
 
     def remove_node(self, node: Node) -> None:
-        parent = node.parent
-        assert parent is not None, "cannot remove the root"
-        idx = parent.children.index(node)
+        """Delete `node`; when it was active, its neighbour becomes active (see
+        `_apply_remove`). One undo step; undoing it makes `node` active again."""
+        assert node.parent is not None, "cannot remove the root"
         self.history.push(RemoveNode(self, node))
-        if self.active is node or self.active not in self.root.walk():
-            siblings = parent.children
-            nxt = siblings[min(idx, len(siblings) - 1)] if siblings else (
-                parent if parent is not self.root else None)
-            self.set_active(nxt)
 
     def duplicate_node(self, node: Node) -> Node:
         assert node.parent is not None
@@ -183,7 +209,6 @@ class Document:
             copy.provenance = node.provenance  # type: ignore[attr-defined]
         idx = node.parent.children.index(node) + 1
         self.history.push(InsertNode(self, copy, node.parent, idx, "Duplicate layer"))
-        self.set_active(copy)
         return copy
 
     def move_node(self, node: Node, parent: Group, index: int) -> None:
@@ -230,8 +255,8 @@ class Document:
             after: TileMap = {k: None for k in before}
             after.update(after_grid.tiles.snapshot())
             self.history.push(PixelsEdit(self, below, before, after, "Merge down"))
+            # When `layer` was active, the layer below (its neighbour) becomes active.
             self.history.push(RemoveNode(self, layer))
-        self.set_active(below)
         return below
 
     def flatten_image(self) -> Layer:
@@ -243,7 +268,6 @@ class Document:
             layer = Layer(name="Background")
             layer.tiles.write(0, 0, pixels)
             self.history.push(InsertNode(self, layer, self.root, 0, "Flatten image"))
-        self.set_active(layer)
         return layer
 
     # ---- intent: pixels --------------------------------------------------------------------
@@ -330,22 +354,59 @@ class Document:
         dirty = layer.tiles.restore(tiles)
         self._changed_pixels(dirty.translated(*layer.offset) if not dirty.empty else EMPTY)
 
-    def _apply_insert(self, node: Node, parent: Group, index: int) -> None:
+    # The active node is part of these state changes, so that after any undo or redo some node
+    # is active (unless the document is empty): an insert can make the new node active, and a
+    # removal that takes the active node (or its group) away activates `restore` when it is in
+    # the tree, else the removed node's neighbour: the sibling below it, else the one above,
+    # else its group. The new active node is set before `structure_changed` (listeners that
+    # rebuild see a node in the tree) and announced after it.
+    def _apply_insert(self, node: Node, parent: Group, index: int, activate: bool = False,
+                      ) -> None:
+        node.parent = parent
+        parent.children.insert(index, node)
+        old = self.active
+        if activate:
+            self.active = node
+        elif self.active is None or not self.contains(self.active):
+            self.active = node
+        self.structure_changed.emit()
+        if self.active is not old:
+            self.active_changed.emit(self.active)
+        self._changed_pixels(_node_bounds(node))
+
+    def _apply_remove(self, node: Node, restore: Node | None = None) -> None:
+        parent = node.parent
+        assert parent is not None
+        idx = parent.children.index(node)
+        parent.children.remove(node)
+        node.parent = None
+        old = self.active
+        if old is None or not self.contains(old):
+            if restore is not None and self.contains(restore):
+                self.active = restore
+            else:
+                self.active = _neighbour(self.root, parent, idx)
+        self.structure_changed.emit()
+        if self.active is not old:
+            self.active_changed.emit(self.active)
+        self._changed_pixels(_node_bounds(node))
+
+    def _apply_move(self, node: Node, parent: Group, index: int) -> None:
+        """Move `node` to `parent` at `index`; the active node stays what it is."""
+        old_parent = node.parent
+        assert old_parent is not None
+        before = _node_bounds(node)
+        old_parent.children.remove(node)
         node.parent = parent
         parent.children.insert(index, node)
         self.structure_changed.emit()
-        self._changed_pixels(_node_bounds(node))
+        self._changed_pixels(before.union(_node_bounds(node)))
 
-    def _apply_remove(self, node: Node) -> None:
-        parent = node.parent
-        assert parent is not None
-        parent.children.remove(node)
-        node.parent = None
-        if self.active is node or (self.active is not None and node in self.active.ancestors()):
-            self.active = None
-            self.active_changed.emit(None)
-        self.structure_changed.emit()
-        self._changed_pixels(_node_bounds(node))
+    def _apply_active(self, node: Node | None) -> None:
+        """Make `node` active when it is in the tree (undo restoring what was active)."""
+        if node is not None and self.contains(node) and node is not self.active:
+            self.active = node
+            self.active_changed.emit(node)
 
     def _apply_props(self, node: Node, props: dict[str, Any]) -> None:
         before = _node_bounds(node)
@@ -405,6 +466,19 @@ def _node_bounds(node: Node) -> Rect:
     layers = [node] if isinstance(node, Layer) else (
         node.layers() if isinstance(node, Group) else [])
     return Rect.bounding(n.coarse_bounds() for n in layers)
+
+
+def _neighbour(root: Group, parent: Group, index: int) -> Node | None:
+    """What becomes active when the node that was at `parent.children[index]` has gone: the
+    sibling below it, else the one above, else the group that held it (never the root)."""
+    kids = parent.children
+    if 0 < index <= len(kids):
+        return kids[index - 1]
+    if index < len(kids):
+        return kids[index]
+    if parent is not root and parent.parent is not None:
+        return parent
+    return None
 
 
 def _descendants(node: Node) -> list[Node]:

@@ -201,8 +201,13 @@ def test_apply_shows_what_the_preview_showed(build, classical: Engine) -> None: 
     else:
         assert layer.parent is doc.root and doc.root.children[-1] is layer
     _check_matches_preview(doc, before, result, preview)
+    assert doc.active is layer
     doc.history.undo()
     assert np.array_equal(doc.flatten(), before)
+    assert doc.active is active             # undo: the layer active before Apply, again
+    doc.history.redo()
+    assert doc.active is layer              # redo: the re-added layer
+    _check_matches_preview(doc, before, result, preview)
 
 
 def test_above_the_active_layer_would_have_shown_the_strokes(classical: Engine) -> None:

@@ -293,21 +293,55 @@ def test_bracket_keys_resize_brush_and_x_swaps_colours(win) -> None:  # noqa: AN
     assert (st.foreground, st.background) == ((4, 5, 6), (1, 2, 3))
 
 
-def test_painting_refuses_hidden_locked_or_group_targets(win) -> None:  # noqa: ANN001
+def test_painting_refuses_hidden_locked_or_group_targets_and_says_why(win) -> None:  # noqa: ANN001
     doc = win.doc
     layer = win.layers_panel.add_layer()
+    name = layer.name
     _use_brush(win)
     doc.set_props(layer, visible=False)
     mouse_stroke(win, [(20, 20), (60, 20)])
     assert layer.tiles.is_empty()
-    assert "hidden" in win.statusBar().currentMessage()
+    status = win.statusBar().currentMessage
+    assert status() == f"\u201c{name}\u201d is hidden: show it to paint on it"
     doc.set_props(layer, visible=True, locked=True)
     mouse_stroke(win, [(20, 20), (60, 20)])
     assert layer.tiles.is_empty()
+    assert status() == f"\u201c{name}\u201d is locked: unlock it to paint on it"
     group = win.layers_panel.add_group()
     assert doc.active is group
     mouse_stroke(win, [(20, 20), (60, 20)])
-    assert "paint layer" in win.statusBar().currentMessage()
+    assert win.statusBar().currentMessage() == (
+        f"\u201c{group.name}\u201d is a group: pick a layer inside it to paint on")
+    doc.set_active(None)
+    win.state.set_tool("fill")
+    QTest.mouseClick(win.canvas.viewport(), Qt.MouseButton.LeftButton, pos=view_pos(win, 30, 30))
+    assert win.statusBar().currentMessage() == (
+        "No layer is active: click a layer in the Layers panel")
+    assert layer.tiles.is_empty() and doc.flatten()[..., :3].min() == 255   # nothing painted
+
+
+def test_after_undo_or_redo_of_add_layer_the_brush_paints_on_the_expected_layer(win) -> None:  # noqa: ANN001
+    """Undo of Add layer used to leave nothing active: strokes silently did nothing."""
+    doc = win.doc
+    bg = doc.layers[0]
+    win.state.set_foreground((0, 0, 0))
+    _use_brush(win)
+    layer = win.layers_panel.add_layer()
+    QTest.keyClick(win, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert layer not in doc.layers and doc.active is bg
+    panel = win.layers_panel
+    assert panel.model.node(panel.tree.currentIndex()) is bg    # the panel shows it too
+    mouse_stroke(win, [(30, 40), (90, 40)])
+    assert tuple(layer_pixels(bg, doc)[40, 60]) == (0, 0, 0, 255)
+    layer = win.layers_panel.add_layer()
+    QTest.keyClick(win, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    QTest.keyClick(win, Qt.Key.Key_Z,
+                   Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert doc.active is layer                  # redo: the re-added layer
+    mouse_stroke(win, [(30, 80), (90, 80)])
+    assert layer_pixels(layer, doc)[80, 60, 3] == 255
+    assert layer_pixels(bg, doc)[80, 60, 3] == 255 and tuple(
+        layer_pixels(bg, doc)[80, 60, :3]) == (255, 255, 255)
 
 
 def test_display_pyramid_matches_box_filter(win) -> None:  # noqa: ANN001

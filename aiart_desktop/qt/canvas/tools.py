@@ -77,19 +77,17 @@ class Tool:
     def busy(self) -> bool:
         return False
 
-    def paint_layer(self, what: str) -> Layer | None:
-        """The active layer if it can be painted on; otherwise say why and return None."""
-        layer = self.doc.active_layer if self.doc is not None else None
-        if layer is None:
-            self.canvas.notify(f"{what}: select a paint layer first (groups hold no pixels)")
+    def paint_layer(self, verb: str = "paint on") -> Layer | None:
+        """The active layer if `verb` ("paint on", "move"...) can act on it; otherwise say why
+        in the status bar ("\u201cSky\u201d is hidden: show it to paint on it") and return None."""
+        doc = self.doc
+        if doc is None:
             return None
-        if layer.locked:
-            self.canvas.notify(f"{what}: layer \u201c{layer.name}\u201d is locked")
+        problem = doc.paint_problem(verb, needs_alpha=verb == "paint on")
+        if problem is not None:
+            self.canvas.notify(problem)
             return None
-        if not layer.is_visible_in_tree():
-            self.canvas.notify(f"{what}: layer \u201c{layer.name}\u201d is hidden")
-            return None
-        return layer
+        return doc.active_layer
 
 
 class BrushTool(Tool):
@@ -121,7 +119,7 @@ class BrushTool(Tool):
             doc, layer = qm.doc, qm.layer
             brush = brush.with_(color=(255, 255, 255))
         else:
-            doc, layer = self.doc, self.paint_layer("Erase" if self.name == "eraser" else "Paint")
+            doc, layer = self.doc, self.paint_layer()
         if layer is None or doc is None:
             return
         if ev.modifiers & Mod.ShiftModifier and self._last_end is not None:
@@ -173,7 +171,7 @@ class FillTool(Tool):
         if self.canvas.quick_mask.active:
             self.canvas.notify("Fill: paint the quick mask with the brush and eraser")
             return
-        layer = self.paint_layer("Fill")
+        layer = self.paint_layer()
         if layer is None:
             return
         st = self.canvas.state
@@ -239,7 +237,7 @@ class MoveTool(Tool):
         return self._layer is not None
 
     def press(self, ev: PointerEvent) -> None:
-        layer = self.paint_layer("Move")
+        layer = self.paint_layer("move")
         if layer is None:
             return
         self._layer, self._start, self._offset0 = layer, (ev.x, ev.y), layer.offset

@@ -103,7 +103,7 @@ class TransformTool(Tool):
     def start(self) -> bool:
         if self.session is not None:
             return True
-        layer = self.paint_layer("Transform")
+        layer = self.paint_layer("transform")
         if layer is None:
             return False
         if self.canvas.quick_mask.active:
