@@ -226,10 +226,22 @@ class Document:
         self.move_node(node, node.parent, idx)
 
     def set_props(self, node: Node, *, mergeable: bool = False, **props: Any) -> None:
-        """Change properties (name, opacity, blend_mode, visible, alpha_lock, offset, ...)."""
+        """Change properties (name, opacity, blend_mode, alpha_lock, offset, ...): one undo
+        step. `visible` is not an undo step (see `set_visible`)."""
+        if "visible" in props:
+            self.set_visible(node, props.pop("visible"))
         props = {k: v for k, v in props.items() if getattr(node, k) != node.validate(k, v)}
         if props:
             self.history.push(SetNodeProps(self, node, props), mergeable=mergeable)
+
+    def set_visible(self, node: Node, visible: bool) -> None:
+        """Show or hide `node`. As in Krita and Photoshop this is not an undo step (toggling
+        eyes while looking would flood the history), but the document is modified: it needs
+        saving, autosave takes it, and files keep it."""
+        visible = bool(node.validate("visible", visible))
+        if node.visible != visible:
+            self._apply_props(node, {"visible": visible})
+            self.history.mark_dirty()
 
     def merge_down(self, layer: Layer) -> Layer:
         """Composite `layer` onto the layer below it; the result keeps the lower one's place."""

@@ -1,8 +1,12 @@
-"""The dark theme: Fusion style with a neutral grey palette, as painters expect."""
+"""The dark theme: Fusion style with a neutral grey palette, as painters expect; in both
+themes a click on a slider's track jumps the slider there (as Krita's sliders do)."""
 from __future__ import annotations
 
+from typing import Any
+
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QProxyStyle, QStyle, QStyleHintReturn, QStyleOption
 
 # Neutral greys: a painter judges colour against them, so no tint.
 WINDOW = QColor(50, 50, 50)
@@ -63,9 +67,23 @@ def dark_palette() -> QPalette:
     return p
 
 
+class PainterStyle(QProxyStyle):
+    """Fusion, except that the left button on a slider's track sets the value where it is
+    clicked instead of stepping a page (10 %) towards it."""
+
+    def styleHint(self, hint: QStyle.StyleHint, option: QStyleOption | None = None,  # noqa: N802
+                  widget: Any = None, returnData: QStyleHintReturn | None = None) -> int:  # noqa: N803
+        if hint == QStyle.StyleHint.SH_Slider_AbsoluteSetButtons:
+            return Qt.MouseButton.LeftButton.value
+        if hint == QStyle.StyleHint.SH_Slider_PageSetButtons:
+            return Qt.MouseButton.MiddleButton.value
+        return super().styleHint(hint, option, widget, returnData)
+
+
 def apply_theme(app: QApplication, theme: str = "dark") -> None:
-    """Fusion everywhere (identical on every OS); dark unless `theme` is "light"."""
-    app.setStyle("Fusion")
+    """Fusion everywhere (identical on every OS); dark unless `theme` is "light"; sliders jump
+    to a click on their track in both."""
+    app.setStyle(PainterStyle("Fusion"))
     if theme == "light":
         app.setPalette(app.style().standardPalette())
         app.setStyleSheet("")

@@ -2,12 +2,18 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from PySide6.QtCore import QModelIndex, QPoint, Qt
+from PySide6.QtGui import QPalette
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QSlider, QStyle, QStyleOptionSlider, QWidget
 
 from aiart_desktop.core.blend import BLEND_MODES
+from aiart_desktop.core.io.ora import load_ora
 from aiart_desktop.core.layer import Group, Layer
 from aiart_desktop.qt.panels.layer_model import COL_ALPHA, COL_NAME, COL_VISIBLE
+from aiart_desktop.qt.panels.widgets import SliderSpin
+from aiart_desktop.qt.theme import apply_theme
 
 
 def _names(model, parent: QModelIndex | None = None) -> list[str]:  # noqa: ANN001
@@ -90,7 +96,8 @@ def test_visibility_and_alpha_lock_toggles_by_clicking(win) -> None:  # noqa: AN
     assert panel.act_alpha.isChecked()
     _undo(win)
     assert layer.alpha_lock is False and not panel.act_alpha.isChecked()
-    _undo(win)
+    assert layer.visible is False                # hiding was not an undo step
+    _click(panel, layer, COL_VISIBLE)
     assert layer.visible is True
     # The canvas shows the change: hiding the background leaves transparency.
     _click(panel, bg, COL_VISIBLE)
@@ -229,3 +236,95 @@ def test_thumbnails_follow_the_pixels(win, qtbot) -> None:  # noqa: ANN001
     c = full.pixelColor(full.width() // 2, full.height() // 2)
     assert (c.red(), c.green(), c.blue()) == (0, 0, 255)
     assert empty.pixelColor(empty.width() // 2, empty.height() // 2).blue() != 255
+
+
+def test_visibility_toggles_are_not_undo_steps_but_modify_and_save(win, tmp_path) -> None:  # noqa: ANN001
+    """As in Krita and Photoshop: the eye changes the picture and marks the document modified
+    (so it is saved and autosaved), adds nothing to the history, and the .ora keeps it."""
+    doc, panel = win.doc, win.layers_panel
+    layer = panel.add_layer()
+    red = np.zeros((20, 20, 4), np.uint8)
+    red[...] = (255, 0, 0, 255)
+    doc.put_pixels(layer, 10, 10, red)
+    path = tmp_path / "eyes.ora"
+    assert win.save_to(str(path))
+    assert not doc.modified and not win.windowTitle().startswith("eyes.ora*")
+    steps, index = list(doc.history.steps), doc.history.index
+    _click(panel, layer, COL_VISIBLE)
+    assert layer.visible is False and tuple(doc.flatten()[15, 15]) == (255, 255, 255, 255)
+    assert doc.modified and win.windowTitle().startswith("eyes.ora*")
+    assert doc.history.steps == steps and doc.history.index == index
+    _click(panel, layer, COL_VISIBLE)
+    _click(panel, layer, COL_VISIBLE)
+    assert doc.history.steps == steps and layer.visible is False
+    _undo(win)                                   # undoes the paint, not the eye
+    assert layer.visible is False and layer.tiles.is_empty()
+    win.redo()
+    assert doc.modified                          # back at the saved step, but not as saved
+    assert win.save_to(str(path))
+    back = load_ora(path)
+    hidden = next(n for n in back.layers if n.name == layer.name)
+    assert hidden.visible is False and back.layers[0].visible is True
+    assert tuple(back.flatten()[15, 15]) == (255, 255, 255, 255)
+    hidden.visible = True
+    assert tuple(back.flatten()[15, 15]) == (255, 0, 0, 255)
+
+
+@pytest.fixture(params=["dark", "light"])
+def themed(request):  # noqa: ANN001, ANN201
+    """The app's theme, as `apply_theme` installs it at start-up; the test session's own look
+    comes back afterwards."""
+    app = QApplication.instance()
+    name, palette, sheet = app.style().name() or "fusion", QPalette(app.palette()), app.styleSheet()
+    apply_theme(app, request.param)
+    yield request.param
+    app.setStyleSheet(sheet)
+    app.setStyle(name)
+    app.setPalette(palette)
+
+
+def _click_track_at(slider: QSlider, fraction: float) -> None:
+    """A left click on the slider's groove, `fraction` of the way along it."""
+    opt = QStyleOptionSlider()
+    slider.initStyleOption(opt)
+    groove = slider.style().subControlRect(QStyle.ComplexControl.CC_Slider, opt,
+                                           QStyle.SubControl.SC_SliderGroove, slider)
+    handle = slider.style().subControlRect(QStyle.ComplexControl.CC_Slider, opt,
+                                           QStyle.SubControl.SC_SliderHandle, slider)
+    # The handle's centre travels from half a handle in to half a handle before the end.
+    span = groove.width() - handle.width()
+    x = groove.x() + handle.width() / 2 + fraction * span
+    pos = QPoint(round(x), groove.center().y())
+    assert not handle.contains(pos)              # on the track, not on the handle
+    QTest.mouseClick(slider, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pos)
+
+
+def test_a_click_on_the_opacity_track_jumps_there(win, themed) -> None:  # noqa: ANN001
+    """Not a 10 % page step towards the click: the value under the pointer, as in Krita."""
+    doc, panel = win.doc, win.layers_panel
+    layer = panel.add_layer()
+    doc.set_props(layer, opacity=0.3)
+    steps = len(doc.history.steps)
+    assert panel.opacity.value() == 30
+    _click_track_at(panel.opacity, 0.8)
+    assert abs(panel.opacity.value() - 80) <= 2
+    assert layer.opacity == pytest.approx(panel.opacity.value() / 100)
+    assert len(doc.history.steps) == steps + 1   # one click, one undo step
+    _click_track_at(panel.opacity, 0.1)
+    assert abs(panel.opacity.value() - 10) <= 2
+    _undo(win, 2)
+    assert layer.opacity == pytest.approx(0.3)
+
+
+def test_the_ai_forms_strength_slider_jumps_to_a_click_too(qtbot, themed) -> None:  # noqa: ANN001
+    """App-wide: the strength sliders of the AI form (SliderSpin) are QSliders as well."""
+    host = QWidget()
+    qtbot.addWidget(host)
+    strength = SliderSpin("Strength", 0, 100, suffix=" %", parent=host)
+    host.resize(400, 40)
+    strength.resize(400, 30)
+    host.show()
+    qtbot.waitExposed(host)
+    strength.set_value(100)
+    _click_track_at(strength.slider, 0.8)
+    assert abs(strength.value() - 80) <= 2
