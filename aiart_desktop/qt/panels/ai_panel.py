@@ -5,24 +5,39 @@ it to the `AiWorker`, and applies the chosen variation (`ai.apply.apply_result`:
 when the result comes back by queued signal. It never waits on the worker. The document may
 change while a job runs: the request holds a copy, and applying uses the result's own rect.
 
+Layout: the form scrolls; the run button, progress, status and the variations sit below it,
+outside the scroll area, so they are always in view however short the dock is.
+
+The life of a result: a finished job's variations fill the strip and the picked one is previewed
+on the canvas ("not applied yet"); Apply puts it on a layer once — the strip marks it applied,
+and applying it again does nothing while that layer is in the document (after Ctrl+Z it can be
+applied again). A cancelled or failed job leaves no preview behind. The status line is derived
+from that state (`_describe`) whenever it changes: a pick, an apply, an undo, a discard.
+
 `preview_changed(QImage | None, Rect | None)` tells the canvas what to show over the picture:
 the live preview while a job runs, then the picked variation (blended through its mask), in
 document coordinates of the canvas as it is now.
 """
 from __future__ import annotations
 
+import logging
 import time
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QHideEvent, QImage, QPixmap, QShowEvent
 from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QApplication,
     QFrame,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
+    QPlainTextEdit,
     QProgressBar,
     QPushButton,
     QScrollArea,
+    QTextEdit,
     QVBoxLayout,
     QWidget,
 )
@@ -34,16 +49,28 @@ from ..convert import array_to_qimage
 from .ai_form import AiForm
 from .ai_preview import LiveMask, canvas_rect, live_rect
 from .interpolation import ExploreMixin, InterpolationStrip
+from .messages import short_message
 from .variations import VariationsBox, blended_rgba
+from .widgets import guard_wheel
 
 if TYPE_CHECKING:
     from ...ai.models import ModelRegistry
     from ...ai.requests import AiRequest, AiResult
     from ...core.document import Document
-    from ...core.layer import Layer
+    from ...core.layer import Layer, Node
     from ..worker import AiWorker
 
-PREVIEW_SIDE = 150
+log = logging.getLogger(__name__)
+PREVIEW_SIDE = 96
+TYPING = (QLineEdit, QPlainTextEdit, QTextEdit, QAbstractSpinBox)
+
+
+def in_document(doc: Document, node: Node) -> bool:
+    """`node` is in `doc`'s layer tree (a removed layer, or one in a removed group, is not)."""
+    n = node
+    while n.parent is not None:
+        n = n.parent
+    return n is doc.root
 
 
 class AiPanel(ExploreMixin, QWidget):
@@ -51,6 +78,7 @@ class AiPanel(ExploreMixin, QWidget):
     message = Signal(str)                      # a line for the status bar
     applied = Signal(object)                   # the new Layer
     running_changed = Signal(bool)
+    job_ended = Signal(int, str)               # job id, "finished" | "failed" | "cancelled"
 
     def __init__(self, worker: AiWorker, registry: ModelRegistry | None = None,
                  settings: Any = None, parent: QWidget | None = None) -> None:
@@ -71,6 +99,9 @@ class AiPanel(ExploreMixin, QWidget):
         self._t0 = 0.0
         self._live_mask: LiveMask | None = None
         self._preview: tuple[QImage, Rect] | None = None
+        self._previewing = False            # the canvas shows the picked variation
+        self._applied: list[tuple[AiResult, int, Layer]] = []   # (result, variation, layer)
+        self._headline = ""                 # "2 results in 1.3 s (model)"
         self._build()
         worker.started.connect(self._on_started)
         worker.progress.connect(self._on_progress)
@@ -95,6 +126,7 @@ class AiPanel(ExploreMixin, QWidget):
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)
         self.progress.setFormat("%v / %m")
+        self.progress.setMaximumHeight(18)
         self.status = QLabel("")
         self.status.setWordWrap(True)
         self.error = QLabel("")
@@ -125,10 +157,24 @@ class AiPanel(ExploreMixin, QWidget):
         self.interp.closed.connect(self.close_between)
         self.interp.regen_button.clicked.connect(self.regenerate)
 
+        # The form scrolls ...
         inner = QWidget()
         lay = QVBoxLayout(inner)
         lay.setContentsMargins(6, 6, 6, 6)
         lay.addWidget(self.form)
+        lay.addStretch(1)
+        self.scroll = QScrollArea()
+        self.scroll.setWidget(inner)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll.setMinimumHeight(90)
+        # ... the run button and the results stay in view below it.
+        bottom = QWidget()
+        bottom.setObjectName("aiPanelActions")
+        lay = QVBoxLayout(bottom)
+        lay.setContentsMargins(6, 4, 6, 6)
+        lay.setSpacing(4)
         row = QHBoxLayout()
         row.addWidget(self.run_button, 1)
         row.addWidget(self.cancel_button)
@@ -139,19 +185,21 @@ class AiPanel(ExploreMixin, QWidget):
         lay.addWidget(self.live)
         lay.addWidget(self.results)
         lay.addWidget(self.interp)
-        lay.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidget(inner)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.actions_box = bottom
+        line = QFrame()
+        line.setFrameShape(QFrame.Shape.HLine)
+        line.setFrameShadow(QFrame.Shadow.Sunken)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
+        outer.setSpacing(0)
+        outer.addWidget(self.scroll, 1)
+        outer.addWidget(line)
+        outer.addWidget(bottom)
         self.live.hide()
         self.interp.hide()
         self.error.hide()
         self.progress.hide()
+        guard_wheel(self)
         self._sync()
 
     # ---- models ----------------------------------------------------------------------------
@@ -167,7 +215,8 @@ class AiPanel(ExploreMixin, QWidget):
         """Re-read the installed models into the picker."""
         try:
             models = self.registry.diffusion_models()
-        except (AiError, OSError):
+        except (AiError, OSError) as exc:
+            log.warning("could not list the installed models: %s", exc)
             models = []
         kinds = {"sd": "SD", "sdxl": "SDXL"}
         items = [(m.id, f"{m.name}  ({kinds.get(m.arch, m.arch)}"
@@ -192,14 +241,26 @@ class AiPanel(ExploreMixin, QWidget):
             return
         if self.doc is not None:
             self.doc.active_changed.disconnect(self._active_changed)
+            self.doc.structure_changed.disconnect(self._structure_changed)
         if self._job:
             self.worker.cancel(self._job)
         self.doc = doc
         if doc is not None:
             doc.active_changed.connect(self._active_changed)
+            doc.structure_changed.connect(self._structure_changed)
         self.discard()
 
     def _active_changed(self, _node: object) -> None:
+        self._sync()
+
+    def _structure_changed(self) -> None:
+        """Layers came or went (an apply, an undo, a redo): the strip's marks and the status
+        line follow."""
+        if self.result is None and not self._applied:
+            return
+        self._mark_applied()
+        if not self._job:
+            self._describe()
         self._sync()
 
     # ---- running ---------------------------------------------------------------------------
@@ -207,17 +268,54 @@ class AiPanel(ExploreMixin, QWidget):
     def running(self) -> bool:
         return self._job != 0
 
+    @property
+    def job(self) -> int:
+        """The running job's id (0: none)."""
+        return self._job
+
+    @property
+    def job_document(self) -> Document | None:
+        """The document the running job was taken from."""
+        return self._job_doc
+
     def generate(self) -> int:
         """Copy the region into a request and hand it to the worker; the job id (0: refused,
         with the reason shown)."""
         if self._job or self.doc is None:
             return 0
-        reason = self.form.blocked_reason()
+        reason = self.form.blocked_reason() or self._selection_reason(self.form.current_op())
         if reason:
             self._show_error(reason)
             return 0
         try:
             request = self._make_request(self.doc)
+        except AiError as exc:
+            self._show_error(str(exc))
+            return 0
+        return self._submit(request)
+
+    def _selection_reason(self, op: str) -> str:
+        """Why `op` cannot run on the document's selection as it is ("" when it can)."""
+        if op == "inpaint" and self.doc is not None and self.doc.selection is None:
+            return ("Nothing is selected. Select what to fill first (rectangle M, lasso L, "
+                    "wand W), then press Fill selection.")
+        return ""
+
+    def run_record(self, rec: dict[str, Any], model: str) -> int:
+        """Run a provenance record's settings on the current selection with `model`, without
+        touching the form (Re-run in the Generations dock); the job id, 0 when refused (the
+        reason is shown)."""
+        if self._job or self.doc is None:
+            return 0
+        from ...ai.capture import make_request, params_from_record
+
+        try:
+            op, params = params_from_record(rec, model)
+            reason = self._selection_reason(op)
+            if reason:
+                self._show_error(reason)
+                return 0
+            request = make_request(self.doc, op, **params)
         except AiError as exc:
             self._show_error(str(exc))
             return 0
@@ -230,8 +328,10 @@ class AiPanel(ExploreMixin, QWidget):
         self._job_doc, self._job_request = self.doc, request
         self._live_mask = LiveMask(request)
         self._t0 = time.perf_counter()
+        self._previewing = False
         self._job = self.worker.submit(request)
         self.progress.setRange(0, 0)
+        self.progress.setFormat("")
         self.progress.show()
         self.status.setText("Waiting for the AI worker…")
         self.running_changed.emit(True)
@@ -274,8 +374,13 @@ class AiPanel(ExploreMixin, QWidget):
     def _on_progress(self, job: int, step: int, total: int, image: QImage | None) -> None:
         if not self._mine(job):
             return
-        self.progress.setRange(0, max(1, total))
-        self.progress.setValue(min(step, total))
+        if total <= 0:          # a step of unknown length (loading a model): busy bar
+            self.progress.setRange(0, 0)
+            self.progress.setFormat("")
+        else:
+            self.progress.setRange(0, total)
+            self.progress.setValue(min(step, total))
+            self.progress.setFormat("%v / %m")
         if image is not None and self._job_request is not None and self._live_mask:
             self.live.setPixmap(QPixmap.fromImage(image).scaled(
                 PREVIEW_SIDE * 2, PREVIEW_SIDE - 6, Qt.AspectRatioMode.KeepAspectRatio,
@@ -283,8 +388,8 @@ class AiPanel(ExploreMixin, QWidget):
             self.live.show()
             self._set_preview(self._live_mask.apply(image), live_rect(self._job_request))
 
-    def _end_job(self) -> tuple[Document | None, float]:
-        doc, dt = self._job_doc, time.perf_counter() - self._t0
+    def _end_job(self, how: str) -> tuple[Document | None, float]:
+        job, doc, dt = self._job, self._job_doc, time.perf_counter() - self._t0
         self._job, self._job_doc, self._job_request = 0, None, None
         self._job_between, between = None, self._job_between
         self._ended_between = between
@@ -293,13 +398,14 @@ class AiPanel(ExploreMixin, QWidget):
         self.progress.hide()
         self.live.hide()
         self.running_changed.emit(False)
+        self.job_ended.emit(job, how)
         self._sync()
         return doc, dt
 
     def _on_finished(self, job: int, result: AiResult) -> None:
         if not self._mine(job):
             return
-        doc, dt = self._end_job()
+        doc, dt = self._end_job("finished")
         if doc is not self.doc:
             self._set_preview(None, None)
             return
@@ -311,30 +417,37 @@ class AiPanel(ExploreMixin, QWidget):
         self.form.show_seed(result.seeds[0])
         n = len(result.images)
         how = "classical fill" if result.backend == "classical" else result.model_name
-        self.status.setText(f"{n} result{'s' * (n != 1)} in {dt:.1f} s ({how}), previewed on "
-                            "the canvas. Pick with the arrow keys; Enter or Apply adds it as "
-                            "a new layer.")
-        focus = self.focusWidget()
-        self.strip.set_result(result)
+        self._headline = f"{n} result{'s' * (n != 1)} in {dt:.1f} s ({how})."
+        take_focus = self._focus_is_free()
+        self.strip.set_result(result)   # picks the first: previewed on the canvas
+        self._mark_applied()
+        if take_focus:
+            self.strip.setFocus(Qt.FocusReason.OtherFocusReason)
+        self._describe()
         self._sync()
-        if focus is None or self.isAncestorOf(focus):
-            self.strip.setFocus()
         self.message.emit(f"AI: {n} result{'s' * (n != 1)} ready")
+
+    def _focus_is_free(self) -> bool:
+        """The strip may take the keyboard focus (so ← → pick at once): unless the user is
+        typing in a field outside this panel."""
+        focus = QApplication.focusWidget()
+        return focus is None or self.isAncestorOf(focus) or not isinstance(focus, TYPING)
 
     def _on_failed(self, job: int, message: str) -> None:
         if not self._mine(job):
             return
-        self._end_job()
-        self._show_error(message[:1].upper() + message[1:])
-        self._restore_preview()
+        self._end_job("failed")
+        log.warning("AI job %d failed: %s", job, message)
+        self._show_error(short_message(message[:1].upper() + message[1:]))
+        self._set_preview(None, None)
         self.status.setText("Failed; nothing was changed.")
-        self.message.emit(f"AI: {message}")
+        self.message.emit(f"AI: {short_message(message, 1)}")
 
     def _on_cancelled(self, job: int) -> None:
         if not self._mine(job):
             return
-        self._end_job()
-        self._restore_preview()
+        self._end_job("cancelled")
+        self._set_preview(None, None)   # no preview left behind, none brought back
         self.status.setText("Cancelled; nothing was changed.")
         self.message.emit("AI job cancelled")
 
@@ -343,22 +456,71 @@ class AiPanel(ExploreMixin, QWidget):
         self.error.setVisible(bool(text))
 
     # ---- results ---------------------------------------------------------------------------
+    def applied_layer(self, result: AiResult | None, index: int) -> Layer | None:
+        """The layer variation `index` of `result` was applied as, while it is in the
+        document (None: not applied, or undone)."""
+        doc = self.doc
+        if result is None or doc is None:
+            return None
+        for r, i, layer in self._applied:
+            if r is result and i == index and in_document(doc, layer):
+                return layer
+        return None
+
+    def _mark_applied(self) -> None:
+        r = self.result
+        marks = {i for i in range(len(r.images)) if self.applied_layer(r, i) is not None} \
+            if r is not None else set()
+        self.strip.set_applied(marks)
+
     def _picked(self, index: int) -> None:
-        self._restore_preview(index)
+        self._show_picked(index)
+        if not self._job:
+            self._describe()
         self._sync()
 
-    def _restore_preview(self, index: int | None = None) -> None:
-        """Show the picked variation on the canvas (or nothing)."""
+    def _show_picked(self, index: int | None = None) -> None:
+        """Preview the picked variation on the canvas, unless it is applied already (then the
+        canvas shows it as a layer) or a job is running (its live preview shows)."""
+        if self._job:
+            return
         r = self.result
         i = self.strip.chosen() if index is None else index
-        if r is None or i < 0:
+        if r is None or i < 0 or self.applied_layer(r, i) is not None:
+            self._previewing = False
             self._set_preview(None, None)
             return
         img = array_to_qimage(blended_rgba(r, i))
+        self._previewing = True
         self._set_preview(img, canvas_rect(r.request, r.rect))
 
+    def _describe(self) -> None:
+        """The status line for the variations, from their state now."""
+        r, i = self.result, self.strip.chosen()
+        if r is None:
+            return
+        n = len(r.images)
+        keys = "← → pick another, " if n > 1 and self.strip.hasFocus() else (
+            "Click another to compare; " if n > 1 else "")
+        layer = self.applied_layer(r, i) if i >= 0 else None
+        if i < 0:
+            text = f"{self._headline} Click a variation to preview it."
+        elif layer is not None:
+            text = (f"Variation {i + 1} is on the layer “{layer.name}” (Ctrl+Z removes it)."
+                    + (" Pick another to compare." if n > 1 else ""))
+        elif self._previewing:
+            enter = "Enter or Apply" if self.strip.hasFocus() else "Apply"
+            text = (f"{self._headline} Variation {i + 1} is previewed on the canvas, not "
+                    f"applied yet. {keys}{enter} adds it as a new layer.")
+        else:
+            text = (f"Variation {i + 1} is not on the canvas. Apply adds it as a new layer; "
+                    "click a variation to preview it.")
+        self.status.setText(" ".join(text.split()))
+
     def apply(self, index: int | None = None) -> Layer | None:
-        """Put variation `index` (default: the picked one) on a new layer: one undo step."""
+        """Put variation `index` (default: the picked one) on a new layer: one undo step. A
+        variation already applied (and not undone) is not added again: its layer is
+        returned."""
         r, doc = self.result, self.doc
         i = self.strip.chosen() if index is None else int(index)
         if r is None or doc is None or i < 0:
@@ -366,32 +528,46 @@ class AiPanel(ExploreMixin, QWidget):
         if self.result_doc is not doc:
             self._show_error("These variations belong to another document.")
             return None
+        done = self.applied_layer(r, i)
+        if done is not None:
+            self.status.setText(f"Variation {i + 1} is already on the layer “{done.name}”.")
+            return done
+        layer = self._apply_one(r, i)
+        if layer is not None:
+            self.message.emit(f"AI: added layer “{layer.name}”")
+        return layer
+
+    def _apply_one(self, r: AiResult, i: int) -> Layer | None:
         from ...ai.apply import apply_result
 
+        assert self.doc is not None
         try:
-            layer = apply_result(doc, r, i)
+            layer = apply_result(self.doc, r, i)
         except AiError as exc:
             self._show_error(str(exc))
             return None
+        self._applied.append((r, i, layer))
         self._show_error("")
+        self._previewing = False
         self._set_preview(None, None)
-        self.status.setText(f"Applied variation {i + 1} (seed {r.seeds[i]}) as layer "
-                            f"“{layer.name}”. Ctrl+Z removes it.")
-        self.message.emit(f"AI: added layer “{layer.name}”")
+        self._mark_applied()
+        if r is self.result:
+            self._describe()
+        self._sync()
         self.applied.emit(layer)
         return layer
 
     def regenerate(self) -> bool:
-        """Fill the form from the picked variation, or from the active AI layer."""
+        """Load the picked variation's settings (or the active AI layer's) into the form."""
         rec = self._source_record()
         if rec is None:
-            self._show_error("Nothing to re-generate: make variations first, or select a "
-                             "layer the AI made.")
+            self._show_error("Nothing to load: make variations first, or select a layer the "
+                             "AI made.")
             return False
         self.form.fill_from_record(rec)
         self._show_error("")
-        self.status.setText(f"Settings of seed {rec.get('seed')} loaded: tweak them and run "
-                            "again.")
+        self.status.setText(f"Settings of seed {rec.get('seed')} loaded into the form, seed "
+                            "locked: tweak them and run again.")
         self.form.prompt.setFocus()
         return True
 
@@ -409,10 +585,15 @@ class AiPanel(ExploreMixin, QWidget):
 
     def discard(self) -> None:
         self.close_between()
+        had = self.result is not None
         self.result, self.result_doc = None, None
+        self._applied.clear()
+        self._previewing = False
         self.strip.set_result(None)
         if not self._job:
             self._set_preview(None, None)
+            if had:
+                self.status.setText("Variations discarded.")
         self._sync()
 
     # ---- canvas preview --------------------------------------------------------------------
@@ -423,15 +604,18 @@ class AiPanel(ExploreMixin, QWidget):
     def preview_caption(self) -> str:
         """A short caption for the canvas preview (what it is, how to keep it)."""
         if self._job:
+            if self.progress.maximum() <= 0:
+                return "AI preview"
             return f"AI preview · step {self.progress.value()}/{self.progress.maximum()}"
         f = self.interp.chosen_frame() if self.interp.isVisibleTo(self) else None
         if f is not None:
-            return (f"In-between t = {f.t:.2f} · not applied yet — Enter or Apply frame adds "
-                    "it as a layer")
+            return (f"In-between t = {f.t:.2f} · not applied yet — Apply frame adds it as a "
+                    "layer")
         i = self.strip.chosen()
-        if self.result is not None and i >= 0:
+        if self.result is not None and i >= 0 and self._previewing:
+            enter = "Enter or Apply" if self.strip.hasFocus() else "Apply"
             return (f"Preview {i + 1}/{len(self.result.images)} · not applied yet — "
-                    "Enter or Apply adds it as a layer")
+                    f"{enter} adds it as a layer")
         return ""
 
     def _set_preview(self, image: QImage | None, rect: Rect | None) -> None:
@@ -458,13 +642,16 @@ class AiPanel(ExploreMixin, QWidget):
         self.run_button.setToolTip(self.form.blocked_reason() or "Run (Ctrl+Enter)")
         self.run_button.setEnabled(not running and self.doc is not None)
         self.cancel_button.setEnabled(running)
-        has = self.result is not None and self.strip.chosen() >= 0
-        self.apply_button.setEnabled(has)
+        i = self.strip.chosen()
+        has = self.result is not None and i >= 0
+        self.apply_button.setEnabled(has and self.applied_layer(self.result, i) is None)
+        self.apply_button.setText("Applied" if has and not self.apply_button.isEnabled()
+                                  else "Apply")
         self.discard_button.setEnabled(self.result is not None)
         self.regen_button.setEnabled(not running and self._source_record() is not None)
-        self.results.show_results(self.result is not None)
         diffusion = (self.result is not None and self.result.backend == "diffusers"
                      and self.result.request.mix is None)
+        self.results.show_results(self.result is not None, explore=diffusion)
         ends = self.strip.endpoints()
         self.results.between_button.setEnabled(not running and diffusion and ends is not None)
         self.results.between_button.setToolTip(

@@ -66,6 +66,7 @@ class GenerationHistoryPanel(QWidget):
         self.doc: Document | None = None
         self.scope = DOC
         self._job_docs: dict[int, Document | None] = {}
+        self._rerun_job = 0
         self._user_entries: list[gh.GenerationEntry] | None = None  # loaded on demand
         self._shown: list[gh.GenerationEntry] = []
         self._icons: dict[str, QIcon] = {}
@@ -148,6 +149,7 @@ class GenerationHistoryPanel(QWidget):
         ai = getattr(self.win, "ai_panel", None)
         if ai is not None:
             ai.running_changed.connect(self._ai_running)
+            ai.job_ended.connect(self._ai_job_ended)
             ai.applied.connect(self._applied)
 
     # ---- following the window's document ---------------------------------------------------
@@ -171,9 +173,22 @@ class GenerationHistoryPanel(QWidget):
     # ---- recording -------------------------------------------------------------------------
     def _ai_running(self, running: bool) -> None:
         ai = self.win.ai_panel
-        if running and getattr(ai, "_job", 0):
-            self._job_docs[ai._job] = getattr(ai, "_job_doc", None) or self.win.doc
+        if running and ai.job:
+            self._job_docs[ai.job] = ai.job_document or self.win.doc
         self._sync()
+
+    def _ai_job_ended(self, job: int, how: str) -> None:
+        """The status line of a Re-run follows its job to the end."""
+        if job != self._rerun_job:
+            return
+        self._rerun_job = 0
+        ai = self.win.ai_panel
+        if how == "finished":
+            self._say("Re-run finished: its variations are in the AI panel.")
+        elif how == "cancelled":
+            self._say("Re-run cancelled; nothing was changed.")
+        else:
+            self._say("Re-run failed: " + (ai.error.text() or "see the AI panel."))
 
     def _job_started(self, job: int) -> None:
         self._job_docs.setdefault(job, self.win.doc)
@@ -289,8 +304,23 @@ class GenerationHistoryPanel(QWidget):
         if text:
             self.message.emit(text)
 
+    def _model_for(self, rec: dict[str, Any]) -> tuple[str, str]:
+        """(model id to run `rec` with, a note when it is not the record's own model)."""
+        ai = self.win.ai_panel
+        wanted = str(rec.get("model_id") or rec.get("model") or "")
+        combo = ai.form.model
+        i = combo.findData(wanted) if wanted else -1
+        if i < 0 and rec.get("model_name"):
+            i = combo.findText(str(rec["model_name"]), Qt.MatchFlag.MatchStartsWith)
+        if i >= 0:
+            return str(combo.itemData(i)), ""
+        got = ai.form.current_model()
+        return got, (f" The model “{rec.get('model_name') or wanted}” is not installed: "
+                     f"“{ai.form.model.currentText()}” is used.")
+
     def load_settings(self) -> bool:
-        """Put the picked entry's settings (prompts as edited here) in the AI panel's form."""
+        """Copy the picked entry's settings (prompts as edited here) into the AI panel's form,
+        seed locked: the explicit way to tweak them there."""
         e, ai = self.current_entry(), getattr(self.win, "ai_panel", None)
         if e is None or ai is None:
             return False
@@ -303,32 +333,38 @@ class GenerationHistoryPanel(QWidget):
         got = ai.form.current_model()
         note = "" if got in (wanted, rec.get("model")) or not wanted else \
             f" The model “{e.model}” is not installed: “{ai.form.model.currentText()}” is used."
-        self._say(f"Settings of seed {rec.get('seed')} loaded into the AI panel.{note}")
+        self._say(f"Settings of seed {rec.get('seed')} copied into the AI panel's form (seed "
+                  f"locked).{note}")
         return True
 
     def rerun(self) -> int:
-        """Load the settings and run them on the selection (the entry's selection when none);
-        the AI job id, 0 when it could not start (the reason is shown)."""
+        """Run the picked entry's settings (prompts as edited here) again on the selection (the
+        entry's selection when none), leaving the AI panel's form as it is; the AI job id, 0
+        when it could not start (the reason is shown)."""
         e, ai, doc = self.current_entry(), getattr(self.win, "ai_panel", None), self.win.doc
         if e is None or ai is None or doc is None:
             return 0
         if ai.running:
             self._say("The AI is busy: wait for the running job, or cancel it.")
             return 0
-        if not self.load_settings():
+        if e.op == "style":
+            self._say("Style transfers are re-run from the Style panel.")
             return 0
+        rec = self.details.edited_record()
+        model, note = self._model_for(rec)
         if doc.selection is None and e.selection and e.op != "outpaint":
             from ...core.selection import rect_mask
 
             r = Rect(*e.selection).intersect(doc.rect)
             if not r.empty:
                 doc.set_selection(rect_mask(doc.width, doc.height, r), "Select generation region")
-        job = ai.generate()
+        job = ai.run_record(rec, model)
         if job:
+            self._rerun_job = job
             dock = getattr(self.win, "docks", {}).get("aiDock")
             if dock is not None:
                 dock.show()
-            self._say(f"Re-running “{e.label[:60]}” (seed {ai.form.seed.text()})…")
+            self._say(f"Re-running “{e.label[:60]}” (seed {rec.get('seed')})…{note}")
             self.rerun_submitted.emit(job)
         else:
             self._say("Could not re-run: " + (ai.error.text() or "see the AI panel."))

@@ -293,7 +293,7 @@ class ExploreMixin:
         self.interp.hide()
         self.results.show()
         if not self._job:
-            self._restore_preview()
+            self._show_picked()
         self._sync()
 
     def _frame_picked(self, i: int) -> None:
@@ -316,11 +316,16 @@ class ExploreMixin:
         from ...ai.apply import apply_result
 
         f = self.interp.frames[i]
+        done = self.applied_layer(f.result, f.index)
+        if done is not None:   # applied already (and not undone): never twice
+            self.status.setText(f"This frame is already on the layer “{done.name}”.")
+            return done
         try:
             layer = apply_result(doc, f.result, f.index)
         except AiError as exc:
             self._show_error(str(exc))
             return None
+        self._applied.append((f.result, f.index, layer))
         self._show_error("")
         self._set_preview(None, None)
         self.status.setText(f"Applied the frame at t = {f.t:.2f} as layer “{layer.name}”. "

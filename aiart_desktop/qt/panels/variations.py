@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QIcon, QImage, QKeyEvent, QPixmap, QResizeEvent
+from PySide6.QtGui import QColor, QIcon, QImage, QKeyEvent, QPixmap, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -80,6 +80,7 @@ class VariationStrip(QListWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.result: AiResult | None = None
+        self._applied: set[int] = set()
         self.setViewMode(QListView.ViewMode.IconMode)
         self.setFlow(QListView.Flow.LeftToRight)
         self.setWrapping(True)
@@ -104,6 +105,7 @@ class VariationStrip(QListWidget):
         self.blockSignals(True)
         self.clear()
         self.result = result
+        self._applied: set[int] = set()
         if result is not None:
             for i, seed in enumerate(result.seeds):
                 pm = _pixmap(preview_rgb(result, i), THUMB)
@@ -119,6 +121,23 @@ class VariationStrip(QListWidget):
             self.setCurrentRow(0)
         else:
             self.picked.emit(-1)
+
+    def set_applied(self, indices: set[int]) -> None:
+        """Mark the variations that are on a layer now ("✓ applied" under the thumbnail)."""
+        if self.result is None or indices == getattr(self, "_applied", set()):
+            return
+        self._applied = set(indices)
+        for i, seed in enumerate(self.result.seeds[:self.count()]):
+            item = self.item(i)
+            label = seed_label(self.result, i, seed)
+            if i in indices:
+                first, _, rest = label.partition("\n")
+                label = f"{first} \u2713 applied\n{rest}"
+            item.setText(label)
+            item.setForeground(QColor(140, 220, 140) if i in indices else QColor())
+            item.setToolTip(f"Variation {i + 1}, seed {seed}"
+                            + (" — applied as a layer" if i in indices else "")
+                            + f"\n{self.result.parameters(i)}")
 
     def _fit_rows(self) -> None:
         """As tall as the rows of thumbnails need, so none hides below the dock's fold."""
@@ -153,7 +172,8 @@ class VariationStrip(QListWidget):
 
 
 class VariationsBox(QWidget):
-    """The strip with its title and its Apply / Re-generate / Discard buttons."""
+    """The strip with its title and its Apply / Load settings / Discard buttons, and the
+    exploration row (in-betweens, more like this) for diffusion results."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -162,9 +182,9 @@ class VariationsBox(QWidget):
         self.apply_button = QPushButton("Apply")
         self.apply_button.setToolTip("Put the picked variation on a new layer (Enter in the "
                                      "strip); one undo step. The strip stays for another.")
-        self.regen_button = QPushButton("Re-generate")
+        self.regen_button = QPushButton("Load settings")
         self.regen_button.setToolTip("Put the picked variation's prompt, seed and settings (or "
-                                     "those of the active AI layer) back in the form to tweak")
+                                     "those of the active AI layer) in the form to tweak")
         self.discard_button = QPushButton("Discard")
         self.discard_button.setToolTip("Clear the variations and the canvas preview")
         # Latent exploration of the picked variations.
@@ -175,7 +195,7 @@ class VariationsBox(QWidget):
         self.frames = QSpinBox()
         self.frames.setRange(1, 12)
         self.frames.setValue(5)
-        self.frames.setSuffix(" frames")
+        self.frames.setPrefix("\u00d7")
         self.frames.setToolTip("How many frames to render between the two variations")
         self.more_button = QPushButton("More like this")
         self.more_button.setToolTip("New variations close to the picked one: its starting noise "
@@ -188,6 +208,7 @@ class VariationsBox(QWidget):
                                "(10–30 % keeps its composition)")
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(4)
         lay.addWidget(self.title)
         lay.addWidget(self.strip)
         row = QHBoxLayout()
@@ -195,18 +216,15 @@ class VariationsBox(QWidget):
             row.addWidget(b)
         lay.addLayout(row)
         row = QHBoxLayout()
-        row.addWidget(self.between_button)
-        row.addWidget(self.frames)
-        row.addStretch(1)
-        lay.addLayout(row)
-        row = QHBoxLayout()
-        row.addWidget(self.more_button)
-        row.addWidget(self.amount)
+        for w in (self.between_button, self.frames, self.more_button, self.amount):
+            row.addWidget(w)
         row.addStretch(1)
         lay.addLayout(row)
 
-    def show_results(self, on: bool) -> None:
-        """Without results only Re-generate shows (it can read the active AI layer)."""
-        for w in (self.title, self.strip, self.apply_button, self.discard_button,
-                  self.between_button, self.frames, self.more_button, self.amount):
+    def show_results(self, on: bool, explore: bool = True) -> None:
+        """Without results only Load settings shows (it can read the active AI layer); the
+        exploration row only for results a diffusion model made."""
+        for w in (self.title, self.strip, self.apply_button, self.discard_button):
             w.setVisible(on)
+        for w in (self.between_button, self.frames, self.more_button, self.amount):
+            w.setVisible(on and explore)
