@@ -1,8 +1,9 @@
 """Command line: `aiart-desktop export IN OUT [--quality N] [--parameters auto|none]
 [--c2pa-cert PEM --c2pa-key PEM | --no-c2pa]`, for scripting (like Krita's --export). Converts
 between every format we read and write: .ora -> flattened .png/.jpg/.webp/.tif, an image ->
-.ora, .ora -> .ora re-saved by us. A PNG gets the `parameters` text chunk of the topmost
-visible AI layer (see `core.provenance`) and, with a certificate (the options, or the one set
+.ora, .ora -> .ora re-saved by us. A PNG gets the `parameters` text chunk of the visible AI
+layer with the largest share of the picture, and the list of every AI layer in an
+`aiart:layers` chunk (see `core.provenance`) and, with a certificate (the options, or the one set
 in the settings), a signed C2PA manifest (`ai.c2pa_manifest`); a note on stderr says whether
 the manifest was embedded or skipped.
 
@@ -26,7 +27,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="JPEG / lossy WebP quality, 1-100 (JPEG default 92, WebP lossless)")
     p.add_argument("--parameters", choices=("auto", "none"), default="auto",
                    help="PNG `parameters` text chunk: 'auto' (default) writes the request of the "
-                        "topmost visible AI layer (or the one the input carried), 'none' omits it")
+                        "visible AI layer with the largest share of the picture (or the one "
+                        "the input carried) and the list of AI layers, 'none' omits both")
     p.add_argument("--c2pa-cert", metavar="PEM", default=None,
                    help="PNG: sign a C2PA manifest with this certificate chain (PEM, the "
                         "signer's certificate first); default: the one set in the settings")

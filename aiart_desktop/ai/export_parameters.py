@@ -1,11 +1,13 @@
 """The PNG `parameters` text (AUTOMATIC1111 format) for exporting a document that holds AI
-layers: the topmost visible AI layer's record, plus a listing when there are several."""
+layers: the record of ONE job, the AI layer with the largest visible share of the picture
+(`core.provenance.main_layer`), so that readers of `parameters` see a coherent request. The
+full list of AI layers goes in the PNG's own `aiart:layers` chunk (`core.provenance.layers_json`,
+written with `parameters` by `core.io.images.encode_png`)."""
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
-from ..core.provenance import LayerShare, ai_fraction
+from ..core.provenance import ai_fraction, main_layer
 from .requests import parameters_text
 
 if TYPE_CHECKING:
@@ -21,26 +23,11 @@ def record_parameters(record: dict[str, Any], size: tuple[int, int]) -> str:
     return parameters_text(rec, (int(box[0]), int(box[1])))
 
 
-def layer_summary(share: LayerShare) -> str:
-    rec = share.layer.provenance or {}
-    bits = [str(rec.get("op", "?"))]
-    if rec.get("seed") is not None:
-        bits.append(f"seed {rec['seed']}")
-    bits.append(f"{share.share * 100:.1f} %")
-    return f"{share.layer.name} ({' '.join(bits)})"
-
-
 def document_parameters(doc: Document) -> str | None:
-    """The `parameters` text for exporting `doc`: the topmost visible AI layer's record and,
-    when several AI layers are visible, an `AI layers: "..."` field listing them all (quoted,
-    on the settings line, where A1111-style readers look for key: value pairs). None when no
-    visible layer came from a model."""
-    report = ai_fraction(doc)
-    visible = [s for s in report.layers if s.visible]
-    if not visible:
+    """The `parameters` text for exporting `doc`: the record of its visible AI layer with the
+    largest share of the visible picture (the topmost of equal ones). None when no visible
+    layer came from a model."""
+    main = main_layer(ai_fraction(doc))
+    if main is None:
         return None
-    text = record_parameters(visible[0].layer.provenance or {}, (doc.width, doc.height))
-    if len(visible) > 1:
-        listing = "; ".join(layer_summary(s) for s in visible)
-        text += f", AI layers: {json.dumps(listing, ensure_ascii=False)}"
-    return text
+    return record_parameters(main.layer.provenance or {}, (doc.width, doc.height))

@@ -24,8 +24,10 @@ by block, with numpy.
 """
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -103,6 +105,43 @@ def ai_fraction(doc: Document, rect: Rect | None = None) -> ProvenanceReport:
                    sums.get(lay.uid, 0.0) / total if total > 0 else 0.0)
         for lay in ai_layers(doc))
     return ProvenanceReport(total, sum(sums.values()), layers)
+
+
+def main_layer(report: ProvenanceReport) -> LayerShare | None:
+    """The AI layer that stands for the picture: the visible one with the largest share of it
+    (the topmost of equal ones); None when no AI layer is visible."""
+    return max((s for s in report.layers if s.visible), key=lambda s: s.share, default=None)
+
+
+LAYERS_CHUNK = "aiart:layers"  # the PNG text chunk listing every AI layer (`layers_json`)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    return repr(value)  # a listing never fails an export
+
+
+def layers_json(doc: Document, report: ProvenanceReport | None = None) -> str | None:
+    """Every AI layer of `doc` as JSON, for the `aiart:layers` text chunk of an exported PNG:
+    ``{"version": 1, "ai_fraction": f, "layers": [{"name", "visible", "share", "main",
+    "record"}, ...]}``, topmost first; `share` as in `ai_fraction`, `main` marks
+    `main_layer` (the one the `parameters` text describes), `record` is the layer's
+    provenance. None when the document holds no AI layer."""
+    report = ai_fraction(doc) if report is None else report
+    if not report.layers:
+        return None
+    main = main_layer(report)
+    layers = [{"name": s.layer.name, "visible": s.visible, "share": round(s.share, 6),
+               "main": s is main, "record": s.layer.provenance} for s in report.layers]
+    return json.dumps({"version": 1, "ai_fraction": round(report.fraction, 6),
+                       "layers": layers}, ensure_ascii=False, default=_jsonable)
 
 
 def _over(alpha: np.ndarray, shares: Shares, a: np.ndarray) -> None:

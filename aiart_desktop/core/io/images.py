@@ -18,6 +18,7 @@ from PIL import Image, ImageCms, ImageOps, PngImagePlugin
 
 from ..document import Document
 from ..layer import Layer
+from ..provenance import LAYERS_CHUNK, layers_json
 from .atomic import atomic_write
 from .errors import FileFormatError, PathLike, fail, reading
 
@@ -208,8 +209,10 @@ def encode_png(doc: Document, parameters: str | None = None) -> bytes:
     """The flattened canvas as RGBA PNG bytes (what `export_png` writes), e.g. to sign them."""
     im = Image.fromarray(doc.flatten(), "RGBA")
     opts: dict[str, Any] = {"compress_level": 6}
-    if parameters is not None:
-        opts["pnginfo"] = _png_text({"parameters": parameters})
+    if parameters is not None:  # with it, the list of the AI layers (core/provenance.py)
+        layers = layers_json(doc)
+        opts["pnginfo"] = _png_text({"parameters": parameters}
+                                    | ({LAYERS_CHUNK: layers} if layers else {}))
     if (dpi := _dpi(doc)) is not None:
         opts["dpi"] = dpi
     buf = io.BytesIO()
@@ -218,7 +221,8 @@ def encode_png(doc: Document, parameters: str | None = None) -> bytes:
 
 
 def export_png(doc: Document, path: PathLike, parameters: str | None = None) -> None:
-    """The flattened canvas as an RGBA PNG; `parameters` goes in a `parameters` text chunk."""
+    """The flattened canvas as an RGBA PNG; `parameters` goes in a `parameters` text chunk
+    (and, when the document has AI layers, their list in an `aiart:layers` chunk)."""
     data = encode_png(doc, parameters)
     with atomic_write(path) as f:
         f.write(data)
