@@ -3,8 +3,8 @@
     python tests/privacy_session.py MODEL_DIR OUT_DIR [IDLE_S]
 
 Runs main.py's own start-up lines (the telemetry switches; not its GUI loop), then what
-`run_gui` does: the real main window, lazily built, until the AI, Style and Generations docks
-are installed (the Style dock renders its thumbnails with the style network on a first start)
+`run_gui` does: the real main window, lazily built, until the AI and Style docks are
+installed (the Style dock renders its thumbnails with the style network on a first start)
 and a few seconds more; then a style job and a diffusion job (MODEL_DIR, a tiny random-weight
 Stable Diffusion folder registered through the app's own model registry and loader), both
 through the window's AI worker, each applied as a layer; a PNG export through the window's
@@ -50,7 +50,7 @@ def main(model_dir: str, out_dir: str, idle_s: float = 15.0) -> int:
     win = create_window([], recover=True, lazy=True)  # as run_gui does
     win.resize(1280, 800)
     win.show()
-    docks = ("ai_panel", "style_gallery", "generations_panel")
+    docks = ("ai_panel", "style_gallery")  # installed together, with the Generations dock
     if not spin(240, lambda: all(getattr(win, a, None) is not None for a in docks)):
         print("the AI docks were not installed", file=sys.stderr)
         return 1
