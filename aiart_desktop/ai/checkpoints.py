@@ -12,14 +12,24 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 import os
+import re
 import shutil
 import struct
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..settings.paths import resources_dir
-from .errors import IncompleteModelError, ModelLoadError, ModelNotFoundError, UnsafeCheckpointError
+from .errors import (
+    IncompleteModelError,
+    ModelLoadError,
+    ModelNotFoundError,
+    UnsafeCheckpointError,
+    quoted,
+)
+
+log = logging.getLogger(__name__)
 
 PICKLE_EXTENSIONS = (".ckpt", ".bin", ".pt", ".pth", ".pkl")
 WEIGHT_COMPONENTS = ("unet", "vae", "text_encoder", "text_encoder_2")
@@ -39,51 +49,68 @@ class ModelFacts:
     config_kind: str = ""  # shipped config folder for single files (e.g. "sd15_inpaint")
 
 
+def _inner(path: Path) -> str:
+    """A file inside a model folder as a message names it: “unet/config.json” of “my-model”."""
+    return f"\u201c{path.parent.name}/{path.name}\u201d of {quoted(path.parent.parent)}"
+
+
 def _read_json(path: Path) -> dict:
     try:
         with open(path, encoding="utf-8") as f:
             data = json.load(f)
     except FileNotFoundError:
-        raise IncompleteModelError(f"{path} is missing") from None
+        raise IncompleteModelError(f"{_inner(path)} is missing: copy or download the model "
+                                   "again") from None
     except (OSError, ValueError, UnicodeDecodeError) as exc:
-        raise ModelLoadError(f"cannot read {path}: {exc}") from exc
+        log.info("cannot read %s: %r", path, exc)
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else "it is damaged"
+        raise ModelLoadError(f"cannot read {_inner(path)}: {why.lower()}") from exc
     if not isinstance(data, dict):
-        raise ModelLoadError(f"{path} does not hold a JSON object")
+        raise ModelLoadError(f"{_inner(path)} is damaged (not a settings file)")
     return data
 
 
 # ---- safetensors -------------------------------------------------------------------------
 def safetensors_header(path: Path) -> dict[str, dict]:
     """The tensor table of a .safetensors file, checked against the file's size."""
+    bad = (f"{quoted(path)} is not a valid .safetensors file: it is damaged, or not a model "
+           "file")
     try:
         size = path.stat().st_size
         with open(path, "rb") as f:
             head = f.read(8)
             if len(head) < 8:
-                raise ModelLoadError(f"{path} is not a valid safetensors file: it is truncated")
+                log.info("%s: %d bytes, too short for a safetensors header", path, size)
+                raise ModelLoadError(bad)
             (n,) = struct.unpack("<Q", head)
             if n > MAX_HEADER or 8 + n > size:
-                raise ModelLoadError(f"{path} is not a valid safetensors file: corrupt header")
+                log.info("%s: header length %d does not fit the file (%d bytes)", path, n, size)
+                raise ModelLoadError(bad)
             header = json.loads(f.read(n).decode("utf-8"))
     except FileNotFoundError:
-        raise ModelNotFoundError(f"{path} does not exist") from None
+        raise ModelNotFoundError(f"{quoted(path)} does not exist (moved or deleted?)") from None
     except (UnicodeDecodeError, ValueError) as exc:
-        raise ModelLoadError(f"{path} is not a valid safetensors file: {exc}") from exc
+        log.info("%s: the safetensors header does not parse: %r", path, exc)
+        raise ModelLoadError(bad) from exc
     except OSError as exc:
-        raise ModelLoadError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        log.info("cannot read %s: %r", path, exc)
+        raise ModelLoadError(f"cannot read {quoted(path)}: "
+                             f"{(exc.strerror or 'read error').lower()}") from exc
     if not isinstance(header, dict):
-        raise ModelLoadError(f"{path} is not a valid safetensors file: bad header")
+        log.info("%s: the safetensors header is not a JSON object", path)
+        raise ModelLoadError(bad)
     header.pop("__metadata__", None)
     end = 0
     for name, t in header.items():
         try:
             end = max(end, int(t["data_offsets"][1]))
         except (TypeError, KeyError, IndexError, ValueError):
-            raise ModelLoadError(f"{path} is not a valid safetensors file: bad entry {name!r}"
-                                 ) from None
+            log.info("%s: bad safetensors header entry %r: %r", path, name, t)
+            raise ModelLoadError(bad) from None
     if 8 + n + end > size:
-        raise ModelLoadError(f"{path} is truncated: {size} bytes, needs {8 + n + end} "
-                             "(an interrupted download or copy?)")
+        log.info("%s is truncated: %d bytes, needs %d", path, size, 8 + n + end)
+        raise ModelLoadError(f"{quoted(path)} is truncated (an interrupted download or copy?): "
+                             "download or copy it again")
     return header
 
 
@@ -97,22 +124,24 @@ def _check_component(root: Path, name: str, allow_pickle: bool) -> tuple[int, bo
     """Bytes of weights in component `name`, and whether they are fp16-variant only."""
     folder = root / name
     if not (folder / "config.json").is_file():
-        raise IncompleteModelError(f"model folder {root} is incomplete: {name}/config.json "
-                                   "is missing")
+        raise IncompleteModelError(f"the model folder {quoted(root)} is incomplete: "
+                                   f"{name}/config.json is missing")
     files = _weight_files(folder)
     safe = [p for p in files if p.suffix == ".safetensors"]
     if not safe and files and not allow_pickle:
         raise UnsafeCheckpointError(
-            f"{folder} only has pickle weights ({files[0].name}), which can run code when "
-            "loaded; convert them to .safetensors or allow pickle checkpoints in the settings")
+            f"{quoted(root)} has only pickle weights in {name}/ ({files[0].name}), which can "
+            "run code when loaded.\nConvert them to .safetensors, or allow pickle checkpoints "
+            "in the settings if you trust them.")
     if not files:
-        raise IncompleteModelError(f"model folder {root} is incomplete: no weights in {name}/")
+        raise IncompleteModelError(f"the model folder {quoted(root)} is incomplete: no weights "
+                                   f"in {name}/")
     for index in folder.glob("*.safetensors.index.json"):
         shards = set(_read_json(index).get("weight_map", {}).values())
         missing = [s for s in shards if not (folder / s).is_file()]
         if missing:
-            raise IncompleteModelError(f"model folder {root} is incomplete: {name}/{missing[0]}"
-                                       " is missing")
+            raise IncompleteModelError(f"the model folder {quoted(root)} is incomplete: "
+                                       f"{name}/{missing[0]} is missing")
     total = 0
     for p in safe or files:
         if p.suffix == ".safetensors":
@@ -131,27 +160,29 @@ def inspect_folder(path: str | os.PathLike[str], allow_pickle: bool = False) -> 
     """Check a diffusers folder is complete and say what it holds (clear errors otherwise)."""
     root = Path(path).expanduser()
     if not root.exists():
-        raise ModelNotFoundError(f"model folder {root} does not exist")
+        log.info("model folder %s does not exist", root)
+        raise ModelNotFoundError(f"the model folder {quoted(root)} does not exist (moved or "
+                                 "deleted?)")
     if not root.is_dir():
-        raise ModelLoadError(f"{root} is not a folder")
+        raise ModelLoadError(f"{quoted(root)} is a file, not a model folder")
     if not (root / "model_index.json").is_file():
         cfg = root / "config.json"
         if cfg.is_file() and _read_json(cfg).get("_class_name") == "AutoencoderTiny":
             size, fp16 = _check_component(root.parent, root.name, allow_pickle)
             return ModelFacts("taesd", False, 0, "fp16" if fp16 else None, size)
         if _partial_downloads(root):
-            raise IncompleteModelError(f"model folder {root} is incomplete: the download was "
-                                       "interrupted (download it again to resume)")
-        raise IncompleteModelError(f"{root} is not a diffusers model folder: model_index.json "
-                                   "is missing")
+            raise IncompleteModelError(f"the model folder {quoted(root)} is incomplete: the "
+                                       "download was interrupted (download it again to resume)")
+        raise IncompleteModelError(f"{quoted(root)} is not a diffusers model folder: "
+                                   "model_index.json is missing")
     index = _read_json(root / "model_index.json")
     cls = str(index.get("_class_name", ""))
     if not cls.startswith("StableDiffusion") or "Pipeline" not in cls:
-        raise ModelLoadError(f"{root} holds a {cls or 'unknown'} pipeline; only Stable "
-                             "Diffusion 1.x / 2.x and SDXL pipelines are supported")
+        raise ModelLoadError(f"{quoted(root)} holds a {cls or 'unknown'} model; only Stable "
+                             "Diffusion 1.x / 2.x and SDXL models are supported")
     if _partial_downloads(root):
-        raise IncompleteModelError(f"model folder {root} is incomplete: the download was "
-                                   "interrupted (download it again to resume)")
+        raise IncompleteModelError(f"the model folder {quoted(root)} is incomplete: the "
+                                   "download was interrupted (download it again to resume)")
     size, fp16_all = 0, True
     for name, spec in index.items():
         if name.startswith("_") or not isinstance(spec, list) or None in spec[:2]:
@@ -165,14 +196,14 @@ def inspect_folder(path: str | os.PathLike[str], allow_pickle: bool = False) -> 
             fp16_all &= fp16
         elif name.startswith("scheduler"):
             if not (folder / "scheduler_config.json").is_file():
-                raise IncompleteModelError(f"model folder {root} is incomplete: "
+                raise IncompleteModelError(f"the model folder {quoted(root)} is incomplete: "
                                            f"{name}/scheduler_config.json is missing")
         elif name.startswith("tokenizer"):
             has = (folder / "tokenizer.json").is_file() or (
                 (folder / "vocab.json").is_file() and (folder / "merges.txt").is_file())
             if not has:
-                raise IncompleteModelError(f"model folder {root} is incomplete: {name}/ has "
-                                           "no vocabulary")
+                raise IncompleteModelError(f"the model folder {quoted(root)} is incomplete: "
+                                           f"{name}/ has no vocabulary")
     unet = _read_json(root / "unet" / "config.json")
     vae = _read_json(root / "vae" / "config.json")
     native = int(unet.get("sample_size", 64)) * 2 ** (len(vae.get("block_out_channels", [0] * 4))
@@ -190,18 +221,20 @@ def inspect_checkpoint(path: str | os.PathLike[str], allow_pickle: bool = False)
     """What a single-file checkpoint is, from its tensor names (no weights are read)."""
     p = Path(path).expanduser()
     if not p.exists():
-        raise ModelNotFoundError(f"checkpoint {p} does not exist")
+        log.info("checkpoint %s does not exist", p)
+        raise ModelNotFoundError(f"the checkpoint {quoted(p)} does not exist (moved or "
+                                 "deleted?)")
     if p.is_dir():
-        raise ModelLoadError(f"{p} is a folder, not a checkpoint file")
+        raise ModelLoadError(f"{quoted(p)} is a folder, not a checkpoint file")
     ext = p.suffix.lower()
     if ext in PICKLE_EXTENSIONS:
         if not allow_pickle:
             raise UnsafeCheckpointError(
-                f"{p} is a pickle checkpoint ({ext}), which can run code when loaded; use a "
-                ".safetensors file, or allow pickle checkpoints in the settings if you trust it")
+                f"{quoted(p)} is a pickle checkpoint ({ext}), which can run code when loaded.\n"
+                "Use a .safetensors file, or allow pickle checkpoints if you trust its source.")
         return ModelFacts("sd", False, 512, None, p.stat().st_size, "")  # refined on load
     if ext != ".safetensors":
-        raise ModelLoadError(f"{p}: unknown checkpoint type {ext or '(none)'!r} "
+        raise ModelLoadError(f"{quoted(p)}: unknown checkpoint type {ext or '(none)'!r} "
                              "(use a .safetensors file or a diffusers folder)")
     header = safetensors_header(p)
     return facts_from_keys({k: v.get("shape", []) for k, v in header.items()},
@@ -211,8 +244,9 @@ def inspect_checkpoint(path: str | os.PathLike[str], allow_pickle: bool = False)
 def facts_from_keys(shapes: dict[str, list[int]], size: int, where: str) -> ModelFacts:
     """Architecture of an original-layout (LDM) Stable Diffusion state dict."""
     if UNET_IN not in shapes:
-        raise ModelLoadError(f"{where} is not a Stable Diffusion checkpoint "
-                             f"(it has no {UNET_IN})")
+        log.info("%s has no %s: not a Stable Diffusion checkpoint", where, UNET_IN)
+        raise ModelLoadError(f"{quoted(where)} is not a Stable Diffusion checkpoint (it may be "
+                             "a LoRA, an embedding or another kind of model)")
     in_ch = int(shapes[UNET_IN][1]) if len(shapes[UNET_IN]) > 1 else 4
     inpaint = in_ch == 9
     suffix = "_inpaint" if inpaint else ""
@@ -222,8 +256,66 @@ def facts_from_keys(shapes: dict[str, list[int]], size: int, where: str) -> Mode
         return ModelFacts("sd", inpaint, 512, None, size, "sd2" + suffix)
     if any(k.startswith("cond_stage_model.transformer.") for k in shapes):
         return ModelFacts("sd", inpaint, 512, None, size, "sd15" + suffix)
-    raise ModelLoadError(f"{where}: cannot tell which Stable Diffusion version this checkpoint "
-                         "is (no known text encoder weights)")
+    raise ModelLoadError(f"{quoted(where)}: cannot tell which Stable Diffusion version this "
+                         "checkpoint is (it has no known text encoder)")
+
+
+# ---- load failures -----------------------------------------------------------------------
+ARCH_NAMES = {"sd15": "Stable Diffusion 1.5", "sd2": "Stable Diffusion 2.x", "sdxl": "SDXL"}
+COMPONENT_NAMES = {"UNet2DConditionModel": "UNet", "AutoencoderKL": "VAE",
+                   "AutoencoderTiny": "preview decoder", "CLIPTextModel": "text encoder",
+                   "CLIPTextModelWithProjection": "second text encoder"}
+
+
+def arch_name(facts: ModelFacts) -> str:
+    """The architecture a model is loaded as, in words ("Stable Diffusion 1.5 inpainting")."""
+    kind = facts.config_kind
+    if kind:
+        base = kind.removesuffix("_inpaint")
+        name = ARCH_NAMES.get(base, base)
+    else:
+        name = "SDXL" if facts.arch == "sdxl" else "Stable Diffusion"
+    return name + (" inpainting" if facts.inpaint else "")
+
+
+def _messages(exc: BaseException) -> str:
+    out, cur, seen = [], exc, 0
+    while cur is not None and seen < 10:
+        out.append(str(cur))
+        cur, seen = cur.__cause__ or cur.__context__, seen + 1
+    return "\n".join(out)
+
+
+def load_failure(path: str | os.PathLike[str], facts: ModelFacts, exc: BaseException
+                 ) -> ModelLoadError:
+    """The two-line message for a model that diffusers could not load, from its exception
+    (every detail of which is logged): weights of other shapes than the architecture's (a
+    pruned or unusual model), missing weights, an unreadable file, or anything else."""
+    log.error("loading the model %s as %s failed", path, arch_name(facts),
+              exc_info=(type(exc), exc, exc.__traceback__))
+    text = _messages(exc)
+    what = quoted(path)
+    arch = arch_name(facts)
+    found = re.search(r"state_dict for (\w+)", text)
+    part = COMPONENT_NAMES.get(found.group(1), "weights") if found else "weights"
+    its = f"its {part}" if part != "weights" else "its weights"
+    shapes = text.count("size mismatch for") + len(re.findall(r"expected shape", text))
+    after = "It may be pruned or made for another program; the details are in the log."
+    if shapes:
+        n = f"{shapes} weights have other shapes" if shapes > 1 else "1 weight has another shape"
+        return ModelLoadError(f"{what}: {its} {'does' if part != 'weights' else 'do'} not "
+                              f"match {arch} ({n}).\n{after}")
+    missing = re.search(r"Missing key\(s\) in state_dict: (.*)", text)
+    if missing:
+        n = len(re.findall(r'"[^"]+"', missing.group(1))) or 1
+        return ModelLoadError(f"{what}: {its} lack{'s' if part != 'weights' else ''} {n} "
+                              f"weight{'s' if n > 1 else ''} that {arch} needs.\n{after}")
+    for e in (exc, exc.__cause__):
+        if isinstance(e, OSError) and e.strerror:
+            return ModelLoadError(f"cannot read {what}: {e.strerror.lower()}.\n"
+                                  "The details are in the log.")
+    return ModelLoadError(f"{what} could not be loaded as {arch}: it may be damaged or made for "
+                          "another program.\nThe details are in the log.")
 
 
 # ---- shipped configs ---------------------------------------------------------------------
@@ -253,7 +345,9 @@ def config_folder(kind: str, cache_root: Path) -> Path:
     merges), ready for `from_single_file(config=...)`."""
     src = resources_dir() / "model_configs" / kind
     if not (src / "model_index.json").is_file():
-        raise ModelLoadError(f"no shipped configuration for {kind!r} models in {src}")
+        log.error("no shipped configuration for %r models in %s", kind, src)
+        raise ModelLoadError(f"this installation lacks the settings for {kind!r} models: "
+                             "reinstall AIArt Desktop")
     dst = cache_root / kind
     if (dst / ".complete").is_file():
         return dst

@@ -27,6 +27,7 @@ from .errors import (
     MissingDependencyError,
     ModelLoadError,
     OutOfMemoryError,
+    quoted,
 )
 from .previews import latent_preview, shrink
 from .requests import ProgressInfo
@@ -237,6 +238,15 @@ def make_scheduler(name: str, config: Any) -> Any:
     raise AiError(f"unknown scheduler {name!r}")
 
 
+def _generation_failure(info: ModelInfo, exc: BaseException) -> GenerationError:
+    """A failure inside the pipeline, in words; the exception and its traceback are logged."""
+    log.error("%s (%s) failed while generating", info.name, info.path,
+              exc_info=(type(exc), exc, exc.__traceback__))
+    return GenerationError(f"the model \u201c{info.name}\u201d failed while generating; "
+                           "nothing was changed.\nTry again, or another model; the details are "
+                           "in the log.")
+
+
 def _is_oom(exc: BaseException, torch: Any) -> bool:
     oom = getattr(torch.cuda, "OutOfMemoryError", None)
     if oom is not None and isinstance(exc, oom):
@@ -313,9 +323,10 @@ class DiffusionBackend:
             return pipe.to(device)
         except (AiError, MemoryError):
             raise
-        except Exception as exc:  # noqa: BLE001 - every loader failure gets the path
-            raise ModelLoadError(f"cannot load the model {info.path}: "
-                                 f"{type(exc).__name__}: {exc}") from exc
+        except Exception as exc:  # noqa: BLE001 - every loader failure names the file
+            from .checkpoints import load_failure
+
+            raise load_failure(info.path, facts, exc) from exc
 
     def _pipeline(self, info: ModelInfo, op: str) -> Any:
         _, d = _imports()
@@ -377,8 +388,7 @@ class DiffusionBackend:
                 raise
             except Exception as exc:  # noqa: BLE001
                 if not _is_oom(exc, torch):
-                    raise GenerationError(f"the model failed while generating: "
-                                          f"{type(exc).__name__}: {exc}") from exc
+                    raise _generation_failure(info, exc) from exc
             # Out of memory: free what we can, save memory, and try once more.
             gc.collect()
             if torch.cuda.is_available():
@@ -398,8 +408,7 @@ class DiffusionBackend:
                         "the GPU ran out of memory, even with attention slicing and VAE "
                         "tiling: select a smaller area, make fewer variations, or use the "
                         "CPU device in the settings") from exc
-                raise GenerationError(f"the model failed while generating: "
-                                      f"{type(exc).__name__}: {exc}") from exc
+                raise _generation_failure(info, exc) from exc
 
     def _run_batch(self, pipe: Any, info: ModelInfo, job: Job,
                    on_progress: Callable[[ProgressInfo], None] | None,
@@ -529,12 +538,14 @@ def pickle_facts(path: Any) -> Any:
         except RuntimeError:
             sd = torch.load(str(path), map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001
-        raise ModelLoadError(f"cannot read the checkpoint {path}: {type(exc).__name__}: {exc}"
-                             ) from exc
+        log.warning("cannot read the pickle checkpoint %s", path, exc_info=True)
+        raise ModelLoadError(f"cannot read the checkpoint {quoted(path)}: it is damaged or not "
+                             "a checkpoint.\nThe details are in the log.") from exc
     if isinstance(sd, dict) and isinstance(sd.get("state_dict"), dict):
         sd = sd["state_dict"]
     if not isinstance(sd, dict):
-        raise ModelLoadError(f"{path} does not hold a state dict")
+        log.warning("%s holds a %s, not a state dict", path, type(sd).__name__)
+        raise ModelLoadError(f"{quoted(path)} is not a model checkpoint (it holds no weights)")
     shapes = {k: list(v.shape) for k, v in sd.items() if hasattr(v, "shape")}
     import os
 

@@ -87,7 +87,11 @@ class Engine:
                 raise AiError("not enough memory for this job: select a smaller area or make "
                               "fewer variations") from exc
             except Exception as exc:  # noqa: BLE001 - never let a raw error reach the UI
-                raise AiError(f"the AI job failed: {type(exc).__name__}: {exc}") from exc
+                import logging
+
+                logging.getLogger(__name__).error("the AI job failed", exc_info=True)
+                raise AiError("the AI job failed unexpectedly; your picture is unchanged.\n"
+                              "The details are in the log.") from exc
 
     def choose_model(self, request: AiRequest) -> ModelInfo | None:
         """The diffusion model for `request`, or None for the classical fill."""

@@ -1,6 +1,16 @@
-"""Errors the AI engine raises. Every message is written for the user and names the file
-(or model, or setting) concerned; the worker shows `str(exc)` as it is."""
+"""Errors the AI engine raises. Every message is written for the user: at most two short lines
+naming the file (or model, or setting) concerned and what to do; the worker shows `str(exc)` as
+it is. Details a user cannot act on (exception types, tensor lists, full paths) go to the log."""
 from __future__ import annotations
+
+import os
+from pathlib import PurePath
+
+
+def quoted(path: str | os.PathLike[str]) -> str:
+    """A file or folder as a message names it: its name in quotes (the full path is logged)."""
+    name = PurePath(path).name or str(path)
+    return f"\u201c{name}\u201d"
 
 
 class Cancelled(Exception):  # noqa: N818 - a state, not a failure

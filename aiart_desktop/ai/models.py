@@ -18,6 +18,7 @@ Models live in the models folder (`Settings.models_path()`, by default `<data di
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import time
@@ -30,7 +31,7 @@ from ..settings import data_dir, load_settings
 from .catalogue import CATALOGUE, IP_ADAPTER, CatalogueEntry, catalogue_entry
 from .checkpoints import ModelFacts, config_folder, inspect_checkpoint, inspect_folder
 from .downloads import DownloadProgress, download, holds_data
-from .errors import AiError, ModelLoadError, ModelNotFoundError, RequestError
+from .errors import AiError, ModelLoadError, ModelNotFoundError, RequestError, quoted
 from .ip_adapter import IpAdapterInfo, check_fits, inspect_ip_adapter, install_hint, model_cross_dim
 from .requests import CLASSICAL
 
@@ -164,7 +165,7 @@ class ModelRegistry:
         if config is not None:
             cfg = Path(config).expanduser().resolve()
             if not (cfg / "model_index.json").is_file():
-                raise ModelLoadError(f"{cfg} is not a diffusers config folder: "
+                raise ModelLoadError(f"{quoted(cfg)} is not a diffusers config folder: "
                                      "model_index.json is missing")
         return self._add(p, "checkpoint", name or p.stem, allow, cfg)
 
@@ -354,14 +355,16 @@ class ModelRegistry:
             if config:
                 cfg = Path(config)
                 if not (cfg / "model_index.json").is_file():
-                    raise ModelLoadError(f"the config folder {cfg} of {path} is missing")
+                    raise ModelLoadError(f"the config folder {quoted(cfg)} of {quoted(path)} is "
+                                         "missing (moved or deleted?)")
                 facts = _with_native(facts, cfg)
             else:
                 cfg = config_folder(facts.config_kind, data_dir() / "model_configs")
             return ModelInfo(mid, name, path, source, facts, allow_pickle=allow,
                              config_path=cfg)
         if source != "folder":
-            raise ModelLoadError(f"unknown model source {source!r} for {path}")
+            raise ModelLoadError(f"{quoted(path)}: unknown model source {source!r} in "
+                                 "registry.json (add the model again)")
         return ModelInfo(mid, name, path, source, inspect_folder(path, allow), allow_pickle=allow)
 
 
@@ -379,5 +382,7 @@ def _with_native(facts: ModelFacts, cfg: Path) -> ModelFacts:
         vae = json.loads((cfg / "vae" / "config.json").read_text(encoding="utf-8"))
         native = int(unet["sample_size"]) * 2 ** (len(vae["block_out_channels"]) - 1)
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ModelLoadError(f"cannot read the configs in {cfg}: {exc}") from exc
+        logging.getLogger(__name__).warning("cannot read the configs in %s: %r", cfg, exc)
+        raise ModelLoadError(f"cannot read the unet and vae settings in {quoted(cfg)}: the "
+                             "folder is damaged or not a diffusers config") from exc
     return dataclasses.replace(facts, native=native)

@@ -51,7 +51,7 @@ def test_add_resolve_persist_remove(model_folders, tmp_path) -> None:
 def test_missing_folder_names_the_path(tmp_path) -> None:
     reg = ModelRegistry(tmp_path / "models", allow_pickle=False)
     missing = tmp_path / "nowhere" / "model"
-    with pytest.raises(ModelNotFoundError, match=str(missing)):
+    with pytest.raises(ModelNotFoundError, match="“model” does not exist"):
         reg.add_folder(missing)
     with pytest.raises(ModelNotFoundError, match="does not exist"):
         reg.resolve(str(missing))
@@ -61,10 +61,11 @@ def test_corrupt_safetensors_names_the_file(sd_copy) -> None:
     weights = sd_copy / "unet" / "diffusion_pytorch_model.safetensors"
     data = weights.read_bytes()
     weights.write_bytes(data[: len(data) // 2])
-    with pytest.raises(ModelLoadError, match=f"{weights}.*truncated"):
+    with pytest.raises(ModelLoadError, match="“diffusion_pytorch_model.safetensors” is truncated"):
         inspect_folder(sd_copy)
     weights.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json at all}")
-    with pytest.raises(ModelLoadError, match=f"{weights} is not a valid safetensors"):
+    with pytest.raises(ModelLoadError,
+                       match="“diffusion_pytorch_model.safetensors” is not a valid .safetensors"):
         inspect_folder(sd_copy)
 
 
@@ -85,13 +86,13 @@ def test_pickles_refused_unless_allowed(sd_copy, tmp_path) -> None:
     ckpt = tmp_path / "model.ckpt"
     ckpt.write_bytes(b"not really a pickle")
     reg = ModelRegistry(tmp_path / "models", allow_pickle=False)
-    with pytest.raises(UnsafeCheckpointError, match=f"{ckpt} is a pickle checkpoint"):
+    with pytest.raises(UnsafeCheckpointError, match="“model.ckpt” is a pickle checkpoint"):
         reg.add_checkpoint(ckpt)
-    with pytest.raises(ModelLoadError, match=f"cannot read the checkpoint {ckpt}"):
+    with pytest.raises(ModelLoadError, match="cannot read the checkpoint “model.ckpt”"):
         reg.add_checkpoint(ckpt, allow_pickle=True)
     unet = sd_copy / "unet"
     (unet / "diffusion_pytorch_model.safetensors").rename(unet / "diffusion_pytorch_model.bin")
-    with pytest.raises(UnsafeCheckpointError, match="only has pickle weights"):
+    with pytest.raises(UnsafeCheckpointError, match="has only pickle weights in unet"):
         reg.add_folder(sd_copy)
 
 

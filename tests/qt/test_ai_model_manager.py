@@ -258,7 +258,8 @@ def test_partial_download_listed_and_explained_under_the_table(qtbot, tmp_path, 
     row = [r[0] for r in _rows(dlg.installed)].index("broken")
     assert _rows(dlg.installed)[row] == ["broken", "cannot be used", "", str(bad)]
     dlg.installed.setCurrentItem(dlg.installed.topLevelItem(row))
-    assert "broken.safetensors" in dlg.installed_note.text()
+    assert "\u201cbroken.safetensors\u201d is not a valid .safetensors" in dlg.installed_note.text()
+    _plain(dlg.installed_note.text())
 
 
 def test_manager_from_the_dock_refreshes_the_model_picker(qtbot, win, tmp_path, source

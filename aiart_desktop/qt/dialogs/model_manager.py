@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...ai.errors import AiError, Cancelled, DownloadError
+from ...ai.errors import AiError, Cancelled, DownloadError, quoted
 
 if TYPE_CHECKING:
     from ...ai.catalogue import CatalogueEntry
@@ -342,7 +342,7 @@ class ModelManagerDialog(QDialog):
         try:
             info = self.registry.add_folder(path)
         except AiError as exc:
-            self._say(f"Could not add the folder: {exc}", error=True)
+            self._say(_sentence(exc), error=True)
             return None
         self._say(f"Added {info.name} ({kind_label(info)}).")
         self._changed()
@@ -368,14 +368,14 @@ class ModelManagerDialog(QDialog):
         if not path:
             return None
         if path.lower().endswith(PICKLE_SUFFIXES) and not allow:
-            self._say(f"Refused {path}: pickle checkpoints can run code when loaded. Use a "
-                      ".safetensors file, or tick “Allow pickle checkpoints” if you trust "
-                      "where it came from.", error=True)
+            self._say(f"Refused {quoted(path)}: pickle checkpoints can run code when loaded.\n"
+                      "Use a .safetensors file, or tick “Allow pickle checkpoints” if you trust "
+                      "its source.", error=True)
             return None
         try:
             info = self.registry.add_checkpoint(path, allow_pickle=allow)
         except AiError as exc:
-            self._say(f"Could not add the checkpoint: {exc}", error=True)
+            self._say(_sentence(exc), error=True)
             return None
         self._say(f"Added {info.name} ({kind_label(info)}).")
         self._changed()
@@ -399,7 +399,7 @@ class ModelManagerDialog(QDialog):
             try:
                 self.registry.remove(mid)
             except AiError as exc:
-                self._say(str(exc), error=True)
+                self._say(_sentence(exc), error=True)
                 return False
             self._say(f"Removed {mid} from the list (its files were left where they are).")
         self._changed()
@@ -435,7 +435,7 @@ class ModelManagerDialog(QDialog):
         if t is not None:
             t.wait()
         if error:
-            text = error[:1].upper() + error[1:]
+            text = _sentence(error)
             if reason in ("offline", "network", "login", "not_found"):
                 text += "\n" + HAVE_ONE
             self._say(text, error=reason != "cancelled")
@@ -462,6 +462,12 @@ class ModelManagerDialog(QDialog):
         if t is not None:
             t.cancel()
             t.wait()
+
+
+def _sentence(text: object) -> str:
+    """A message as the dialog shows it: starting with a capital."""
+    s = str(text).strip()
+    return s[:1].upper() + s[1:]
 
 
 def _folder_bytes(folder: Any) -> int:
