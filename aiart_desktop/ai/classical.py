@@ -4,21 +4,48 @@
 surroundings. PatchMatch copies texture from elsewhere in the region (best for removing objects
 from textured backgrounds); OpenCV's Telea / Navier-Stokes methods smoothly propagate the
 colours around the hole (best for small holes and flat areas). Only masked pixels change.
+
+Variations and seeds. pypatchmatch keeps ONE random seed for the whole process (read by each
+call when it starts), but its random generator is per thread and its calls release the GIL, so
+calls that share a seed can run at the same time and give exactly what they give alone. So a
+variation's seed `s` picks PatchMatch's seed `s // 8` and one of the 8 flips / quarter turns of
+the region (`s % 8`, undone afterwards): consecutive seeds, as the variations of one job have,
+share PatchMatch's seed and are filled at the same time, one thread per core, and each one is
+exactly what its seed gives when it is re-made alone.
+
+Progress. PatchMatch has no callback, so each fill runs on its own thread while the caller's
+thread reports an estimate every 0.1 s (the work of the region's size and hole, at the speed
+measured on this machine's earlier fills; it creeps, never reaching the end, when a fill takes
+longer than estimated) and checks for cancel. A cancelled fill is abandoned: its thread runs to
+its end in the background and its result is dropped.
 """
 from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable
+import math
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
 
 import cv2
 import numpy as np
 
-from .errors import RequestError
+from .errors import Cancelled, RequestError
 
 METHODS = ("auto", "patchmatch", "telea", "ns")
 # PatchMatch's cost grows with the hole; above this many hole pixels OpenCV is used for "auto".
 PATCHMATCH_MAX_HOLE = 1536 * 1536
+PATCH_SIZE = 3        # PatchMatch's patch radius (7×7 patches), as in pypatchmatch's examples
+ORIENTATIONS = 8      # flips × transposition: the part of a seed that picks the orientation
+STEPS = 100           # progress steps per variation
+POLL_S = 0.1          # how often progress is reported and cancel checked during a fill
+HOLE_WEIGHT = 10.0    # estimated cost of a hole pixel, in region pixels
+DEFAULT_S_PER_UNIT = 2.0e-6  # seconds per cost unit before this machine's first fill
+
+ProgressFn = Callable[[int, int, str], None]  # (step, total, phase)
 
 log = logging.getLogger(__name__)
 
@@ -50,28 +77,201 @@ def resolve_method(method: str, hole_pixels: int) -> str:
     return method
 
 
+def split_seed(seed: int) -> tuple[int, int]:
+    """(PatchMatch's seed, orientation 0..7) of a variation's seed."""
+    s = int(seed)
+    return (s // ORIENTATIONS) % 2**32, s % ORIENTATIONS
+
+
+def orient(img: np.ndarray, k: int) -> np.ndarray:
+    """`img` transposed (k & 4), mirrored left-right (k & 1) and upside down (k & 2)."""
+    if k & 4:
+        img = img.swapaxes(0, 1)
+    if k & 1:
+        img = img[:, ::-1]
+    if k & 2:
+        img = img[::-1]
+    return np.ascontiguousarray(img)
+
+
+def unorient(img: np.ndarray, k: int) -> np.ndarray:
+    """The inverse of `orient(img, k)`."""
+    if k & 2:
+        img = img[::-1]
+    if k & 1:
+        img = img[:, ::-1]
+    if k & 4:
+        img = img.swapaxes(0, 1)
+    return np.ascontiguousarray(img)
+
+
 def fill(rgb: np.ndarray, mask: np.ndarray, method: str = "auto", seed: int = 0,
-         cancelled: Callable[[], bool] | None = None) -> np.ndarray:
+         cancelled: Callable[[], bool] | None = None,
+         on_progress: ProgressFn | None = None) -> np.ndarray:
     """Fill the pixels where `mask` > 0 of an RGB8 image from their surroundings. Every pixel
     where `mask` is 0 is returned unchanged."""
+    return fill_many(rgb, mask, method, [seed], cancelled, on_progress)[0]
+
+
+def fill_many(rgb: np.ndarray, mask: np.ndarray, method: str = "auto",
+              seeds: Sequence[int] = (0,), cancelled: Callable[[], bool] | None = None,
+              on_progress: ProgressFn | None = None) -> list[np.ndarray]:
+    """One fill (see `fill`) per seed, in the order of `seeds`. PatchMatch fills run at the same
+    time where their seeds allow it (see the module's doc); each equals `fill` of its seed.
+    `on_progress(step, total, phase)` gets STEPS steps per variation; `cancelled()` is checked
+    every POLL_S seconds and raises `Cancelled`."""
+    stop = cancelled or (lambda: False)
     hole = (mask > 0).astype(np.uint8) * 255
     n = int(np.count_nonzero(hole))
     if n == 0:
-        return rgb.copy()
+        return [rgb.copy() for _ in seeds]
     if n == hole.size:
         raise RequestError("the whole region is selected, so there is nothing to fill it from: "
                            "select only the part to remove, or add a diffusion model")
     chosen = resolve_method(method, n)
+    rgb = np.ascontiguousarray(rgb)
+    total = STEPS * len(seeds)
+    if stop():
+        raise Cancelled()
+    phase = "filling"
     if chosen == "patchmatch":
-        pm = _patchmatch()
-        assert pm is not None
-        pm.set_random_seed(int(seed))  # type: ignore[attr-defined]
-        out = pm.inpaint(np.ascontiguousarray(rgb), hole, patch_size=3)  # type: ignore
-    else:
+        outs, phase = _patchmatch_fills(rgb, hole, n, list(seeds), stop, on_progress)
+    else:  # OpenCV's methods are deterministic: one fill serves every variation
+        if on_progress is not None:
+            on_progress(0, total, phase)
         radius = int(min(15, max(3, round(np.sqrt(n) / 20))))
         flag = cv2.INPAINT_TELEA if chosen == "telea" else cv2.INPAINT_NS
-        out = cv2.inpaint(np.ascontiguousarray(rgb), hole, radius, flag)
-    out = np.asarray(out, np.uint8)
+        one = cv2.inpaint(rgb, hole, radius, flag)
+        outs = [one] + [one.copy() for _ in seeds[1:]]
     keep = hole == 0
-    out[keep] = rgb[keep]
-    return out
+    for out in outs:
+        out[keep] = rgb[keep]
+    if on_progress is not None:
+        on_progress(total, total, phase)
+    return outs
+
+
+# ---- PatchMatch on threads, with an estimated progress ---------------------------------------
+class _Speed:
+    """Seconds per cost unit of the PatchMatch fills measured in this process, per number of
+    fills running at once (the estimate behind the progress bar)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._s_per_unit: dict[int, float] = {}
+
+    def expected_s(self, cost: float, at_once: int) -> float:
+        with self._lock:
+            rate = self._s_per_unit.get(at_once)
+            if rate is None:
+                one = self._s_per_unit.get(1, DEFAULT_S_PER_UNIT)
+                rate = one * at_once / min(at_once, os.cpu_count() or 1)
+        return cost * rate
+
+    def measured(self, cost: float, at_once: int, seconds: float) -> None:
+        rate = seconds / max(cost, 1.0)
+        with self._lock:
+            old = self._s_per_unit.get(at_once)
+            self._s_per_unit[at_once] = rate if old is None else 0.5 * (old + rate)
+
+
+_speed = _Speed()
+
+
+def _estimated_fraction(elapsed: float, expected: float) -> float:
+    """Linear up to 90 % at the expected time, then creeping towards 99 %."""
+    t = elapsed / max(expected, 1e-3)
+    if t <= 0.9:
+        return t
+    return 0.99 - 0.09 * math.exp(-(t - 0.9) / 0.5)
+
+
+def _waves(keys: list[tuple[int, int]], workers: int) -> list[list[tuple[int, int]]]:
+    """Groups of at most `workers` distinct (PatchMatch seed, orientation) keys sharing the
+    PatchMatch seed, in the order of first appearance: each group runs at once."""
+    waves: list[list[tuple[int, int]]] = []
+    by_seed: dict[int, list[tuple[int, int]]] = {}
+    for key in dict.fromkeys(keys):
+        wave = by_seed.get(key[0])
+        if wave is None or len(wave) >= workers:
+            wave = by_seed[key[0]] = []
+            waves.append(wave)
+        wave.append(key)
+    return waves
+
+
+def _patchmatch_fills(rgb: np.ndarray, hole: np.ndarray, hole_px: int, seeds: list[int],
+                      stop: Callable[[], bool], on_progress: ProgressFn | None
+                      ) -> tuple[list[np.ndarray], str]:
+    """The fills of `seeds` and the progress phase they were reported under."""
+    pm = _patchmatch()
+    assert pm is not None
+    keys = [split_seed(s) for s in seeds]
+    waves = _waves(keys, max(1, os.cpu_count() or 1))
+    cost = rgb.shape[0] * rgb.shape[1] + HOLE_WEIGHT * hole_px
+    expected = [_speed.expected_s(cost, len(w)) for w in waves]
+    n = len(seeds)
+    phase = "filling" if n == 1 else f"filling {n} variations"
+    if sum(expected) >= 1.5:
+        phase += f", about {round(sum(expected))} s"
+    total = STEPS * n
+    per_key = {k: keys.count(k) for k in set(keys)}  # a repeated seed counts for each variation
+    filled: dict[tuple[int, int], np.ndarray] = {}
+    last = -1
+
+    def report(running: list[tuple[int, int]], elapsed: float, expect: float) -> None:
+        nonlocal last
+        if on_progress is None:
+            return
+        done = sum(per_key[k] for k in filled) * STEPS
+        frac = _estimated_fraction(elapsed, expect)
+        step = min(total - 1, done + int(sum(per_key[k] for k in running) * STEPS * frac))
+        if step != last:
+            last = step
+            on_progress(step, total, phase)
+
+    for wave, expect in zip(waves, expected, strict=True):
+        results: queue.Queue[tuple[tuple[int, int], np.ndarray | None, BaseException | None,
+                                   float]] = queue.Queue()
+        pm.set_random_seed(wave[0][0])  # type: ignore[attr-defined]
+        t0 = time.perf_counter()
+        for key in wave:
+            threading.Thread(target=_one_fill, args=(pm, rgb, hole, key, t0, results),
+                             name=f"patchmatch-{key[1]}", daemon=True).start()
+        running = list(wave)
+        report(running, 0.0, expect)
+        while running:
+            try:
+                key, out, error, seconds = results.get(timeout=POLL_S)
+            except queue.Empty:
+                if stop():
+                    raise Cancelled() from None  # the threads finish unobserved
+                report(running, time.perf_counter() - t0, expect)
+                continue
+            if error is not None:
+                raise error
+            assert out is not None
+            running.remove(key)
+            filled[key] = out
+            _speed.measured(cost, len(wave), seconds)
+            if stop():
+                raise Cancelled()
+            report(running, time.perf_counter() - t0, expect)
+    outs: list[np.ndarray] = []
+    for key in keys:
+        out = filled[key]
+        outs.append(out if not any(o is out for o in outs) else out.copy())
+    return outs, phase
+
+
+def _one_fill(pm: object, rgb: np.ndarray, hole: np.ndarray, key: tuple[int, int], t0: float,
+              results: queue.Queue[tuple[tuple[int, int], np.ndarray | None,
+                                         BaseException | None, float]]) -> None:
+    """One PatchMatch fill of the region in orientation key[1] (the GIL is released inside)."""
+    k = key[1]
+    try:
+        out = pm.inpaint(orient(rgb, k), orient(hole, k), patch_size=PATCH_SIZE)  # type: ignore
+        results.put((key, unorient(np.asarray(out, np.uint8), k), None,
+                     time.perf_counter() - t0))
+    except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+        results.put((key, None, exc, 0.0))

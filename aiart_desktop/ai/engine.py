@@ -264,23 +264,16 @@ class Engine:
     def _classical(self, req: AiRequest, original: np.ndarray | None, sel: np.ndarray,
                    on_progress: ProgressFn | None, stop: Callable[[], bool]
                    ) -> list[np.ndarray]:
+        """PatchMatch / OpenCV fill of every variation (PatchMatch ones at the same time where
+        the cores allow), with an estimated progress and cancel checked as it runs."""
         assert original is not None
+
+        def report(step: int, total: int, phase: str) -> None:
+            if on_progress is not None:
+                on_progress(ProgressInfo(step, total, None, phase))
+
         method = getattr(req, "fill_method", "auto")
-        out: list[np.ndarray] = []
-        seeds = req.seeds
-        for i, seed in enumerate(seeds):
-            if on_progress:
-                on_progress(ProgressInfo(i, len(seeds), None, "filling"))
-            if stop():
-                raise Cancelled()
-            # OpenCV's methods are deterministic: compute once, copy for more variations.
-            if out and method in ("telea", "ns"):
-                out.append(out[0].copy())
-                continue
-            out.append(classical.fill(original, sel, method, seed))
-        if on_progress:
-            on_progress(ProgressInfo(len(seeds), len(seeds), None, "filling"))
-        return out
+        return classical.fill_many(original, sel, method, req.seeds, stop, report)
 
     def _diffusion(self, req: AiRequest, info: ModelInfo, original: np.ndarray | None,
                    sel: np.ndarray, size: tuple[int, int], on_progress: ProgressFn | None,
