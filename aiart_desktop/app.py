@@ -8,6 +8,9 @@ def main(argv: list[str] | None = None) -> int:
     from .privacy import disable_telemetry
 
     disable_telemetry()  # before any AI library loads (see privacy.py)
+    from .logs import setup_logging
+
+    setup_logging()  # warnings and errors to the rotating log file (Help > Open Log Folder)
     args = list(sys.argv[1:] if argv is None else argv)
     from .gpu_accel import activate_at_startup
 

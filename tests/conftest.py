@@ -9,6 +9,7 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 _tmp = tempfile.mkdtemp(prefix="aiart-test-")
 os.environ["AIART_CONFIG_DIR"] = os.path.join(_tmp, "config")
 os.environ["AIART_DATA_DIR"] = os.path.join(_tmp, "data")
+os.environ["AIART_LOG_DIR"] = os.path.join(_tmp, "logs")
 
 
 import pytest  # noqa: E402

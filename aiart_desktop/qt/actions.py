@@ -123,6 +123,8 @@ def build_actions(win: MainWindow) -> Actions:
     # Help
     act("shortcuts", "&Keyboard Shortcuts", win.show_shortcuts, "F1")
     act("about", "&About AIArt Desktop", win.show_about)
+    act("log_folder", "Open &Log Folder", win.open_log_folder,
+        tip="The log files: what went wrong, in detail (attach them to a bug report)")
 
     group = QActionGroup(win)
     group.setExclusive(True)
@@ -211,7 +213,7 @@ def _build_menus(win: MainWindow, a: Actions) -> None:
     win.panels_menu = m.addMenu("&Panels")
 
     m = mb.addMenu("&Help")
-    _add(m, a.shortcuts, None, a.about)
+    _add(m, a.shortcuts, None, a.log_folder, None, a.about)
 
 
 def _build_toolbar(win: MainWindow, a: Actions) -> None:

@@ -484,6 +484,24 @@ class MainWindow(FileOps, QMainWindow):
         body = "".join(f"<tr><td>{t}</td><td>&nbsp;&nbsp;<b>{k}</b></td></tr>" for t, k in rows)
         self.prompts.show_info("Keyboard Shortcuts", f"<table>{body}</table>")
 
+    def open_log_folder(self) -> str:
+        """Show the folder of the log files in the file manager; returns its path."""
+        from PySide6.QtCore import QUrl
+        from PySide6.QtGui import QDesktopServices
+
+        from ..logs import log_dir
+
+        folder = log_dir()
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            self.prompts.show_error("Log folder", f"Cannot open the log folder {folder}: "
+                                    f"{exc.strerror or exc}.")
+            return str(folder)
+        if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))):
+            self.prompts.show_info("Log folder", f"The log files are in<br><b>{folder}</b>")
+        return str(folder)
+
     def show_about(self) -> None:
         from ..licences import about_licences_html
 
@@ -686,7 +704,12 @@ def offer_recovery(win: MainWindow) -> None:
 
 
 def run_gui(args: list[str]) -> int:
+    from ..logs import setup_logging
+    from .crash import install_error_reporter
+
+    setup_logging()
     app = create_app(args)
     win = create_window(args, lazy=True)
+    install_error_reporter(win)   # an exception in any slot: logged, shown once
     win.show()
     return app.exec()
