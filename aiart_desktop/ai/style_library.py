@@ -259,7 +259,7 @@ class StyleLibrary:
     def builtin_thumbnail_dir(self) -> Path:
         """Where the built-in styles' thumbnails are cached (per package version, so an
         updated network gets new ones)."""
-        return self.folder / THUMBS / f"builtin-{_package_version()}"
+        return self.folder / THUMBS / f"builtin-{_package_version()}-{THUMB_SCENE}"
 
 
 # ---- checks -------------------------------------------------------------------------------------
@@ -313,6 +313,9 @@ def _probe(path: Path) -> tuple[int, int]:
 
     with reading(path), Image.open(path) as im:
         return int(im.size[0]), int(im.size[1])
+
+
+THUMB_SCENE = "scene2"  # bump when `style.thumbnail_scene` or the rendering changes
 
 
 def _package_version() -> str:

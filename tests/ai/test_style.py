@@ -38,13 +38,75 @@ def painting(size: int = 160) -> Document:
     return doc
 
 
-def test_builtin_styles_are_26_with_rendered_thumbnails(tmp_path: Path) -> None:
+def test_builtin_styles_are_26_named_with_rendered_thumbnails(tmp_path: Path) -> None:
     styles = builtin_styles()
-    assert len(styles) == 26 and styles[7].name == "Style 7" and styles[7].thumbnail is None
+    assert len(styles) == 26 and sorted(s.index for s in styles) == list(range(26))
+    assert all(s.name == f"Style {s.index}" and s.thumbnail is None for s in styles)
+    labels = [s.label for s in styles]
+    assert len(set(labels)) == 26 and not any(lb.lower().startswith("style ") for lb in labels)
+    assert all(s.look for s in styles)
+    by_id = {s.name: s.label for s in styles}
+    assert by_id["Style 19"] == "Starry swirls" and by_id["Style 3"] == "Neon scribble"
+    # Painterly first, the loud filters last.
+    assert styles[0].label == "Starry swirls" and styles[-1].label == "Brick mosaic"
     thumbs = builtin_styles(tmp_path)[:2]
     for info in thumbs:
         assert info.thumbnail is not None and info.thumbnail.is_file()
         assert Image.open(info.thumbnail).size == (96, 96)
+
+
+def test_old_ids_and_new_names_resolve_to_the_same_style() -> None:
+    img = gradient(64, 80)
+    by_id = style_transfer(img, "Style 19")
+    assert np.array_equal(style_transfer(img, "Starry swirls"), by_id)
+    assert np.array_equal(style_transfer(img, "  starry   SWIRLS "), by_id)
+    assert not np.array_equal(style_transfer(img, "Style 12"), by_id)
+    doc = painting(96)
+    layer = apply_style(doc, "Starry swirls")
+    assert layer.name == "Style: Starry swirls"
+    assert layer.provenance["style"] == "Style 19"   # the stable id goes in the record
+    with pytest.raises(StyleError, match="no built-in style 'Style 26'"):
+        style_transfer(img, "Style 26")
+
+
+def sketch_on_paper(h: int = 120, w: int = 160) -> np.ndarray:
+    """White paper with dark pencil lines (a house and a horizon) and a pale wash."""
+    img = np.full((h, w, 3), 250, np.uint8)
+    img[h // 2:, :] = (225, 236, 218)            # a pale green wash
+    cv2.rectangle(img, (50, 50), (110, 100), (60, 60, 64), 2)
+    cv2.line(img, (45, 52), (80, 25), (60, 60, 64), 2)
+    cv2.line(img, (80, 25), (115, 52), (60, 60, 64), 2)
+    cv2.line(img, (0, 70), (w, 64), (80, 80, 84), 1)
+    return img
+
+
+def test_keep_colours_keeps_the_paper_light_with_every_builtin_style() -> None:
+    """The Style dock's defaults (keep colours, 85 %) on a sketch: for every built-in style the
+    white paper stays light and the pencil lines stay dark (the styles' own palettes would turn
+    the paper brown, grey or navy: checked too, so the measure can fail)."""
+    img = sketch_on_paper()
+    paper = (img == 250).all(axis=2)
+    lines = (img < 100).all(axis=2)
+    darkened = 0
+    for info in builtin_styles():
+        own = style_transfer(img, info.name).astype(np.float32).mean(axis=2)
+        kept = style_transfer(img, info.name, strength=0.85,
+                              preserve_colors=True).astype(np.float32).mean(axis=2)
+        assert kept[paper].mean() > 225, info.label
+        assert kept[lines].mean() < kept[paper].mean() - 35, info.label
+        darkened += own[paper].mean() < 200
+    assert darkened >= 15  # without keep colours most styles darken the paper
+
+
+def test_keep_colours_gives_the_content_luminance_distribution_and_chroma() -> None:
+    img = gradient(96, 128)
+    out = style_transfer(img, "Style 17", preserve_colors=True)
+    src = cv2.cvtColor(img, cv2.COLOR_RGB2YCrCb).astype(np.float32)
+    res = cv2.cvtColor(out, cv2.COLOR_RGB2YCrCb).astype(np.float32)
+    q = np.linspace(0.05, 0.95, 10)
+    assert np.abs(np.quantile(res[..., 0], q) - np.quantile(src[..., 0], q)).max() < 6
+    assert np.abs(res[..., 1:] - src[..., 1:]).mean() < 4
+    assert np.abs(res[..., 0] - src[..., 0]).mean() > 5   # the strokes are the style's
 
 
 def test_apply_changes_only_the_selection_and_undoes_in_one_step() -> None:
@@ -58,7 +120,7 @@ def test_apply_changes_only_the_selection_and_undoes_in_one_step() -> None:
     assert np.array_equal(after[outside], before[outside])  # bit-identical outside
     diff = np.abs(after[inside].astype(int) - before[inside].astype(int)).mean()
     assert diff > 10
-    assert layer.name == "Style: Style 7" and layer in doc.layers
+    assert layer.name == "Style: Bold primaries" and layer in doc.layers
     assert layer.provenance["op"] == "style" and layer.provenance["strength"] == 0.9
     doc.history.undo()
     assert layer not in doc.layers and np.array_equal(doc.flatten(), before)

@@ -67,10 +67,18 @@ def test_install_adds_a_tabbed_dock_menu_action_and_shares_the_worker(
         install_style_gallery(win)
     assert g.builtin_grid.count() == 26 and g.user_grid.count() == 0
     qtbot.waitUntil(lambda: g.builtins_ready, timeout=WAIT)  # rendered off the UI thread
-    icon = g.builtin_grid.item(7).icon().pixmap(64, 64).toImage()
+    item = g.builtin_grid.find_key("Style 7")
+    icon = item.icon().pixmap(64, 64).toImage()
     colours = {icon.pixel(x, y) for x in range(8, 56, 6) for y in range(8, 56, 6)}
     assert len(colours) > 20  # a real rendered thumbnail, not the flat placeholder
-    assert g.builtin_grid.item(7).text() == "Style 7"
+    # Named by what they look like, painterly ones first; the id stays "Style N".
+    assert item.text() == "Bold primaries" and "Style 7" in item.toolTip()
+    names = [g.builtin_grid.item(i).text() for i in range(26)]
+    assert names[0] == "Starry swirls" and names[-1] == "Brick mosaic"
+    assert not any(n.startswith("Style ") for n in names)
+    # Using a picture of one's own is in sight, with its hint.
+    assert g.add_button.text() == "Your picture…" and g.add_button.isVisible()
+    assert g.picture_hint.isVisible() and "drop" in g.picture_hint.text()
 
 
 def test_pick_previews_on_the_canvas_then_apply_adds_one_layer(qtbot, win, stop_workers,
@@ -89,8 +97,9 @@ def test_pick_previews_on_the_canvas_then_apply_adds_one_layer(qtbot, win, stop_
     QTest.keyClick(g.builtin_grid, Qt.Key.Key_Return)   # Enter applies the preview
     assert len(doc.history._undo) == undo0 + 1
     layer = doc.active_layer
-    assert layer.name == "Style: Style 3" and layer.provenance["op"] == "style"
-    assert layer.provenance["style"] == "Style 3" and layer.provenance["strength"] == 1.0
+    assert layer.name == "Style: Neon scribble" and layer.provenance["op"] == "style"
+    assert layer.provenance["style"] == "Style 3"   # the stable id, as old records have it
+    assert layer.provenance["strength"] == 0.85 and layer.provenance["preserve_colors"]
     after = doc.flatten()
     out, inside = mask == 0, mask == 255
     assert np.array_equal(after[out], before[out])                     # untouched outside
@@ -244,3 +253,23 @@ def test_a_preview_never_lands_on_another_document(qtbot, win, stop_workers, tmp
         g.apply_style()
     assert blocker.args[0] in new_doc.layers and len(old_doc.layers) == 1
     assert (g.doc.width, g.doc.height) == (64, 48)
+
+
+def test_your_picture_button_and_a_drop_on_the_panel_add_styles(qtbot, win, stop_workers,
+                                                                 tmp_path) -> None:
+    g = gallery_window(win, stop_workers, tmp_path)
+    g.auto_preview.setChecked(False)
+    pics = []
+    for i, colour in enumerate(((250, 210, 20), (30, 160, 90))):
+        a = np.zeros((48, 48, 3), np.uint8)
+        a[:, i::6] = colour
+        pics.append(tmp_path / f"mine {i}.png")
+        Image.fromarray(a).save(pics[-1])
+    asked: list[bool] = []
+    g.ask_files = lambda: asked.append(True) or [str(pics[0])]
+    with qtbot.waitSignal(g.imported, timeout=WAIT) as blocker:
+        QTest.mouseClick(g.add_button, Qt.MouseButton.LeftButton)
+    assert asked and blocker.args[0].name == "mine 0" and g.user_grid.count() == 1
+    with qtbot.waitSignal(g.imported, timeout=WAIT) as blocker:
+        _drop(g, [pics[1]])          # anywhere on the panel, not only on the grid
+    assert blocker.args[0].name == "mine 1" and g.user_grid.count() == 2

@@ -23,6 +23,13 @@ if TYPE_CHECKING:
     from ...ai.requests import StyleRequest
     from ...core.document import Document
 
+# Defaults that give a painterly result on a typical painting (judged on the contact sheets in
+# docs/screenshots/style_sheet*.jpg): the painting keeps its own colours and light, the style
+# brings its strokes and texture, and a little of the original shows through.
+DEFAULT_STRENGTH = 85
+DEFAULT_SCALE = 1.0
+DEFAULT_KEEP_COLOURS = True
+
 TARGETS = (
     ("selection", "Selection", "The selection (the whole picture when nothing is selected)"),
     ("layer", "Active layer's area", "Where the active layer has paint: the picture there is "
@@ -70,7 +77,7 @@ class StyleControls(QWidget):
         super().__init__(parent)
         self.strength = QSlider(Qt.Orientation.Horizontal)
         self.strength.setRange(0, 100)
-        self.strength.setValue(100)
+        self.strength.setValue(DEFAULT_STRENGTH)
         self.strength.setToolTip("How much of the style to mix in: 100 % is fully styled, "
                                  "lower keeps more of the picture")
         self.strength_label = QLabel()
@@ -81,13 +88,15 @@ class StyleControls(QWidget):
         self.scale.setRange(0.25, 4.0)
         self.scale.setSingleStep(0.25)
         self.scale.setDecimals(2)
-        self.scale.setValue(1.0)
+        self.scale.setValue(DEFAULT_SCALE)
         self.scale.setSuffix(" ×")
         self.scale.setToolTip("Size of the style's strokes and patterns: 2 × makes them twice "
                               "as big (and is faster), 0.5 × finer")
-        self.preserve = QCheckBox("Preserve colours")
-        self.preserve.setToolTip("Keep the picture's own colours; take only the style's light "
-                                 "and dark, strokes and texture")
+        self.preserve = QCheckBox("Keep my colours")
+        self.preserve.setChecked(DEFAULT_KEEP_COLOURS)
+        self.preserve.setToolTip("Keep the painting's own colours and light (white paper stays "
+                                 "white); take only the style's strokes and texture. Untick "
+                                 "for the style's own palette.")
         self.target = QComboBox()
         for key, text, tip in TARGETS:
             self.target.addItem(text, key)

@@ -33,11 +33,12 @@ from PySide6.QtWidgets import (
 )
 
 from ...ai.errors import AiError
+from ...ai.style_builtins import BUILTINS, builtin_name
 from ...ai.style_library import StyleLibrary, builtin_styles_async
 from ...core.geometry import Rect
 from ..convert import array_to_qimage
 from .style_controls import StyleControls, style_request
-from .style_grid import KEY_ROLE, KIND_ROLE, StyleGrid, placeholder_icon
+from .style_grid import KEY_ROLE, KIND_ROLE, StyleGrid, placeholder_icon, plus_icon
 from .style_user import UserStyles
 from .variations import blended_rgba
 
@@ -47,7 +48,6 @@ if TYPE_CHECKING:
     from ...core.layer import Layer
     from ..worker import AiWorker
 
-NUM_BUILTIN = 26
 PICTURE_FILTER = "Pictures (*.png *.jpg *.jpeg *.webp *.tif *.tiff);;All files (*)"
 AUTO_DELAY_MS = 120
 
@@ -101,22 +101,29 @@ class StyleGallery(UserStyles, QWidget):
 
     # ---- construction ----------------------------------------------------------------------
     def _build(self) -> None:
-        self.user_grid = StyleGrid("Drop pictures here to use them as styles, or press Add…")
+        self.user_grid = StyleGrid("Drop a painting or photo here to use it as a style")
         self.user_grid.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.user_grid.customContextMenuRequested.connect(self._user_menu)
         self.user_grid.itemChanged.connect(self._renamed)
         self.builtin_grid = StyleGrid()
         icon = placeholder_icon()
-        for i in range(NUM_BUILTIN):
-            self.builtin_grid.add_style("builtin", f"Style {i}", f"Style {i}", icon,
-                                        f"Built-in style {i} (offline network, Apache-2.0)")
+        for b in BUILTINS:  # painterly ones first
+            self.builtin_grid.add_style("builtin", b.id, b.name, icon,
+                                        f"{b.name}: {b.look}\nBuilt-in style ({b.id}; offline "
+                                        "network, Apache-2.0)")
         for grid in (self.user_grid, self.builtin_grid):
             grid.files_dropped.connect(self.import_files)
             grid.currentItemChanged.connect(self._picked)
             grid.itemActivated.connect(lambda _item: self.apply_style())
-        self.add_button = QPushButton("Add…")
-        self.add_button.setToolTip("Add style pictures from files (or drag them in)")
+        self.add_button = QPushButton("Your picture…")
+        self.add_button.setIcon(plus_icon())
+        self.add_button.setToolTip("Use a painting or photo of your own as the style: pick "
+                                   "files, or drag them onto this panel")
         self.add_button.clicked.connect(self.add_pictures)
+        self.picture_hint = QLabel("Any painting or photo can be a style: pick it, or drop it "
+                                   "here.")
+        self.picture_hint.setWordWrap(True)
+        self.picture_hint.setStyleSheet("color: palette(mid);")
         self.auto_preview = QCheckBox("Preview on the canvas when picked")
         self.auto_preview.setChecked(True)
         self.controls = StyleControls()
@@ -151,6 +158,7 @@ class StyleGallery(UserStyles, QWidget):
         head.addWidget(_heading("Your styles"), 1)
         head.addWidget(self.add_button)
         lay.addLayout(head)
+        lay.addWidget(self.picture_hint)
         lay.addWidget(self.user_grid)
         lay.addWidget(_heading("Built-in styles"))
         lay.addWidget(self.builtin_grid, 1)
@@ -388,7 +396,7 @@ class StyleGallery(UserStyles, QWidget):
         r, doc = self.result, self.doc
         if r is None or doc is None or self.result_doc is not doc:
             return None
-        name = f"Style: {getattr(r.request, 'style', '') or 'image'}"
+        name = f"Style: {builtin_name(getattr(r.request, 'style', '') or 'image')}"
         try:
             layer = apply_result(doc, r, 0, name=name)
         except AiError as exc:

@@ -42,6 +42,22 @@ def placeholder_icon() -> QIcon:
     return QIcon(pm)
 
 
+def plus_icon(side: int = 16) -> QIcon:
+    """A "+" for the button that adds the painter's own pictures."""
+    pm = QPixmap(side, side)
+    pm.fill(QColor(0, 0, 0, 0))
+    p = QPainter(pm)
+    pen = p.pen()
+    pen.setColor(QColor(150, 200, 255))
+    pen.setWidth(2)
+    p.setPen(pen)
+    m = side // 2
+    p.drawLine(m, 3, m, side - 3)
+    p.drawLine(3, m, side - 3, m)
+    p.end()
+    return QIcon(pm)
+
+
 class StyleGrid(QListWidget):
     """Thumbnails in rows; one pick at a time. `files_dropped(paths)` when files are dropped;
     `hint` is drawn in the empty grid."""
