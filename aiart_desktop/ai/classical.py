@@ -10,10 +10,11 @@ call when it starts), but its random generator is per thread and its calls relea
 calls that share a seed can run at the same time and give exactly what they give alone. So a
 variation's seed `s` picks PatchMatch's seed `s // 8` and one of the 8 flips / quarter turns of
 the region (`s % 8`, undone afterwards): consecutive seeds, as the variations of one job have,
-share PatchMatch's seed and are filled at the same time, one thread per core, and each one is
-exactly what its seed gives when it is re-made alone.
+share PatchMatch's seed and are filled at the same time, one thread per core (as memory
+allows), and each one is exactly what its seed gives when it is re-made alone.
 
-Progress. PatchMatch has no callback, so each fill runs on its own thread while the caller's
+Progress. Neither PatchMatch nor OpenCV's inpainting has a callback, so each fill runs on its
+own thread (both release the GIL) while the caller's
 thread reports an estimate every 0.1 s (the work of the region's size and hole, at the speed
 measured on this machine's earlier fills; it creeps, never reaching the end, when a fill takes
 longer than estimated) and checks for cancel. A cancelled fill is abandoned: its thread runs to
@@ -43,9 +44,11 @@ ORIENTATIONS = 8      # flips × transposition: the part of a seed that picks th
 STEPS = 100           # progress steps per variation
 POLL_S = 0.1          # how often progress is reported and cancel checked during a fill
 HOLE_WEIGHT = 10.0    # estimated cost of a hole pixel, in region pixels
-DEFAULT_S_PER_UNIT = 2.0e-6  # seconds per cost unit before this machine's first fill
+MEMORY_BUDGET = 1536 * 2**20  # bytes the PatchMatch fills running at once may hold
 
 ProgressFn = Callable[[int, int, str], None]  # (step, total, phase)
+Key = tuple[int, int]  # (PatchMatch seed, orientation); (0, 0) for OpenCV's fills
+Done = tuple[Key, np.ndarray | None, BaseException | None, float]  # key, fill, error, seconds
 
 log = logging.getLogger(__name__)
 
@@ -118,8 +121,9 @@ def fill_many(rgb: np.ndarray, mask: np.ndarray, method: str = "auto",
               on_progress: ProgressFn | None = None) -> list[np.ndarray]:
     """One fill (see `fill`) per seed, in the order of `seeds`. PatchMatch fills run at the same
     time where their seeds allow it (see the module's doc); each equals `fill` of its seed.
-    `on_progress(step, total, phase)` gets STEPS steps per variation; `cancelled()` is checked
-    every POLL_S seconds and raises `Cancelled`."""
+    OpenCV's methods are deterministic: one fill serves every seed. `on_progress(step, total,
+    phase)` gets STEPS steps per variation; `cancelled()` is checked every POLL_S seconds and
+    raises `Cancelled`."""
     stop = cancelled or (lambda: False)
     hole = (mask > 0).astype(np.uint8) * 255
     n = int(np.count_nonzero(hole))
@@ -130,52 +134,92 @@ def fill_many(rgb: np.ndarray, mask: np.ndarray, method: str = "auto",
                            "select only the part to remove, or add a diffusion model")
     chosen = resolve_method(method, n)
     rgb = np.ascontiguousarray(rgb)
-    total = STEPS * len(seeds)
     if stop():
         raise Cancelled()
-    phase = "filling"
+    task: Callable[[Key], np.ndarray]
     if chosen == "patchmatch":
-        outs, phase = _patchmatch_fills(rgb, hole, n, list(seeds), stop, on_progress)
-    else:  # OpenCV's methods are deterministic: one fill serves every variation
-        if on_progress is not None:
-            on_progress(0, total, phase)
+        pm = _patchmatch()
+        assert pm is not None
+        keys = [split_seed(s) for s in seeds]
+        waves = _waves(keys, _workers(rgb))
+        cost = rgb.shape[0] * rgb.shape[1] + HOLE_WEIGHT * n
+
+        def task(key: Key) -> np.ndarray:  # the GIL is released inside
+            k = key[1]
+            out = pm.inpaint(orient(rgb, k), orient(hole, k),  # type: ignore[attr-defined]
+                             patch_size=PATCH_SIZE)
+            return unorient(np.asarray(out, np.uint8), k)
+
+        def start(wave: list[Key]) -> None:
+            pm.set_random_seed(wave[0][0])  # type: ignore[attr-defined]
+    else:
+        keys = [(0, 0)] * len(seeds)
+        waves = [[(0, 0)]]
         radius = int(min(15, max(3, round(np.sqrt(n) / 20))))
         flag = cv2.INPAINT_TELEA if chosen == "telea" else cv2.INPAINT_NS
-        one = cv2.inpaint(rgb, hole, radius, flag)
-        outs = [one] + [one.copy() for _ in seeds[1:]]
+        cost = n * radius * radius
+
+        def task(key: Key) -> np.ndarray:
+            return cv2.inpaint(rgb, hole, radius, flag)
+
+        def start(wave: list[Key]) -> None:
+            pass
+
+    outs = _run_waves(chosen, waves, keys, task, start, cost, stop, on_progress)
     keep = hole == 0
     for out in outs:
         out[keep] = rgb[keep]
-    if on_progress is not None:
-        on_progress(total, total, phase)
     return outs
 
 
-# ---- PatchMatch on threads, with an estimated progress ---------------------------------------
+# ---- fills on threads, with an estimated progress --------------------------------------------
 class _Speed:
-    """Seconds per cost unit of the PatchMatch fills measured in this process, per number of
-    fills running at once (the estimate behind the progress bar)."""
+    """Seconds per cost unit of the fills measured in this process, per method and number of
+    fills running at once: the estimate behind the progress bar."""
+
+    DEFAULT = {"patchmatch": 2.0e-6, "telea": 1.0e-7, "ns": 1.0e-7}  # before a first fill
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._s_per_unit: dict[int, float] = {}
+        self._s_per_unit: dict[tuple[str, int], float] = {}
 
-    def expected_s(self, cost: float, at_once: int) -> float:
+    def expected_s(self, method: str, cost: float, at_once: int) -> float:
         with self._lock:
-            rate = self._s_per_unit.get(at_once)
+            rate = self._s_per_unit.get((method, at_once))
             if rate is None:
-                one = self._s_per_unit.get(1, DEFAULT_S_PER_UNIT)
+                one = self._s_per_unit.get((method, 1), self.DEFAULT[method])
                 rate = one * at_once / min(at_once, os.cpu_count() or 1)
         return cost * rate
 
-    def measured(self, cost: float, at_once: int, seconds: float) -> None:
+    def measured(self, method: str, cost: float, at_once: int, seconds: float) -> None:
         rate = seconds / max(cost, 1.0)
         with self._lock:
-            old = self._s_per_unit.get(at_once)
-            self._s_per_unit[at_once] = rate if old is None else 0.5 * (old + rate)
+            old = self._s_per_unit.get((method, at_once))
+            self._s_per_unit[(method, at_once)] = rate if old is None else 0.5 * (old + rate)
 
 
 _speed = _Speed()
+
+
+def _workers(rgb: np.ndarray) -> int:
+    """How many PatchMatch fills of `rgb` run at once: one per core, within the memory
+    budget (a fill holds about 130 bytes per pixel of the region)."""
+    per_fill = 130 * rgb.shape[0] * rgb.shape[1]
+    return max(1, min(os.cpu_count() or 1, MEMORY_BUDGET // max(per_fill, 1)))
+
+
+def _waves(keys: list[Key], workers: int) -> list[list[Key]]:
+    """Groups of at most `workers` distinct keys sharing the PatchMatch seed, in the order of
+    first appearance: each group runs at once."""
+    waves: list[list[Key]] = []
+    by_seed: dict[int, list[Key]] = {}
+    for key in dict.fromkeys(keys):
+        wave = by_seed.get(key[0])
+        if wave is None or len(wave) >= workers:
+            wave = by_seed[key[0]] = []
+            waves.append(wave)
+        wave.append(key)
+    return waves
 
 
 def _estimated_fraction(elapsed: float, expected: float) -> float:
@@ -186,58 +230,40 @@ def _estimated_fraction(elapsed: float, expected: float) -> float:
     return 0.99 - 0.09 * math.exp(-(t - 0.9) / 0.5)
 
 
-def _waves(keys: list[tuple[int, int]], workers: int) -> list[list[tuple[int, int]]]:
-    """Groups of at most `workers` distinct (PatchMatch seed, orientation) keys sharing the
-    PatchMatch seed, in the order of first appearance: each group runs at once."""
-    waves: list[list[tuple[int, int]]] = []
-    by_seed: dict[int, list[tuple[int, int]]] = {}
-    for key in dict.fromkeys(keys):
-        wave = by_seed.get(key[0])
-        if wave is None or len(wave) >= workers:
-            wave = by_seed[key[0]] = []
-            waves.append(wave)
-        wave.append(key)
-    return waves
-
-
-def _patchmatch_fills(rgb: np.ndarray, hole: np.ndarray, hole_px: int, seeds: list[int],
-                      stop: Callable[[], bool], on_progress: ProgressFn | None
-                      ) -> tuple[list[np.ndarray], str]:
-    """The fills of `seeds` and the progress phase they were reported under."""
-    pm = _patchmatch()
-    assert pm is not None
-    keys = [split_seed(s) for s in seeds]
-    waves = _waves(keys, max(1, os.cpu_count() or 1))
-    cost = rgb.shape[0] * rgb.shape[1] + HOLE_WEIGHT * hole_px
-    expected = [_speed.expected_s(cost, len(w)) for w in waves]
-    n = len(seeds)
+def _run_waves(method: str, waves: list[list[Key]], keys: list[Key],
+               task: Callable[[Key], np.ndarray], start: Callable[[list[Key]], None],
+               cost: float, stop: Callable[[], bool], on_progress: ProgressFn | None
+               ) -> list[np.ndarray]:
+    """Run `task` for every key, one thread per key of a wave, a wave at a time, reporting
+    progress and checking `stop` meanwhile. One array per entry of `keys`."""
+    expected = [_speed.expected_s(method, cost, len(w)) for w in waves]
+    n = len(keys)
     phase = "filling" if n == 1 else f"filling {n} variations"
     if sum(expected) >= 1.5:
         phase += f", about {round(sum(expected))} s"
     total = STEPS * n
-    per_key = {k: keys.count(k) for k in set(keys)}  # a repeated seed counts for each variation
-    filled: dict[tuple[int, int], np.ndarray] = {}
+    weight = {k: keys.count(k) for k in set(keys)}  # a repeated key counts for each variation
+    filled: dict[Key, np.ndarray] = {}
     last = -1
 
-    def report(running: list[tuple[int, int]], elapsed: float, expect: float) -> None:
+    def report(running: list[Key], elapsed: float, expect: float) -> None:
         nonlocal last
         if on_progress is None:
             return
-        done = sum(per_key[k] for k in filled) * STEPS
+        done = sum(weight[k] for k in filled) * STEPS
         frac = _estimated_fraction(elapsed, expect)
-        step = min(total - 1, done + int(sum(per_key[k] for k in running) * STEPS * frac))
+        step = min(total - 1, done + int(sum(weight[k] for k in running) * STEPS * frac))
         if step != last:
             last = step
             on_progress(step, total, phase)
 
     for wave, expect in zip(waves, expected, strict=True):
-        results: queue.Queue[tuple[tuple[int, int], np.ndarray | None, BaseException | None,
-                                   float]] = queue.Queue()
-        pm.set_random_seed(wave[0][0])  # type: ignore[attr-defined]
+        results: queue.Queue[Done] = queue.Queue()
+        start(wave)
         t0 = time.perf_counter()
         for key in wave:
-            threading.Thread(target=_one_fill, args=(pm, rgb, hole, key, t0, results),
-                             name=f"patchmatch-{key[1]}", daemon=True).start()
+            threading.Thread(target=_worker, args=(task, key, t0, results), daemon=True,
+                             name=f"fill-{method}-{key[1]}").start()
         running = list(wave)
         report(running, 0.0, expect)
         while running:
@@ -253,7 +279,7 @@ def _patchmatch_fills(rgb: np.ndarray, hole: np.ndarray, hole_px: int, seeds: li
             assert out is not None
             running.remove(key)
             filled[key] = out
-            _speed.measured(cost, len(wave), seconds)
+            _speed.measured(method, cost, len(wave), seconds)
             if stop():
                 raise Cancelled()
             report(running, time.perf_counter() - t0, expect)
@@ -261,17 +287,14 @@ def _patchmatch_fills(rgb: np.ndarray, hole: np.ndarray, hole_px: int, seeds: li
     for key in keys:
         out = filled[key]
         outs.append(out if not any(o is out for o in outs) else out.copy())
-    return outs, phase
+    if on_progress is not None:
+        on_progress(total, total, phase)
+    return outs
 
 
-def _one_fill(pm: object, rgb: np.ndarray, hole: np.ndarray, key: tuple[int, int], t0: float,
-              results: queue.Queue[tuple[tuple[int, int], np.ndarray | None,
-                                         BaseException | None, float]]) -> None:
-    """One PatchMatch fill of the region in orientation key[1] (the GIL is released inside)."""
-    k = key[1]
+def _worker(task: Callable[[Key], np.ndarray], key: Key, t0: float,
+            results: queue.Queue[Done]) -> None:
     try:
-        out = pm.inpaint(orient(rgb, k), orient(hole, k), patch_size=PATCH_SIZE)  # type: ignore
-        results.put((key, unorient(np.asarray(out, np.uint8), k), None,
-                     time.perf_counter() - t0))
+        results.put((key, task(key), None, time.perf_counter() - t0))
     except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
         results.put((key, None, exc, 0.0))

@@ -109,6 +109,13 @@ def _near_stripe_colours(pixels: np.ndarray) -> np.ndarray:
     return np.minimum(*d) <= 40
 
 
+def test_opencv_fills_once_for_every_variation() -> None:
+    img, mask = _image_with_hole()
+    a, b = classical.fill_many(img, mask, "telea", [5, 6])
+    assert np.array_equal(a, b) and a is not b
+    assert np.abs(a[mask > 0].astype(int) - (40, 120, 200)).max() <= 3
+
+
 def test_orient_round_trips_every_orientation() -> None:
     a = np.arange(5 * 7 * 3, dtype=np.uint8).reshape(5, 7, 3)
     seen = set()
