@@ -14,11 +14,11 @@ share PatchMatch's seed and are filled at the same time, one thread per core (as
 allows), and each one is exactly what its seed gives when it is re-made alone.
 
 Progress. Neither PatchMatch nor OpenCV's inpainting has a callback, so each fill runs on its
-own thread (both release the GIL) while the caller's
-thread reports an estimate every 0.1 s (the work of the region's size and hole, at the speed
-measured on this machine's earlier fills; it creeps, never reaching the end, when a fill takes
-longer than estimated) and checks for cancel. A cancelled fill is abandoned: its thread runs to
-its end in the background and its result is dropped.
+own thread (both release the GIL) while the caller's thread reports an estimate every 0.1 s
+(the work of the region's size and hole, at the speed measured on this machine's earlier
+fills; it creeps, never reaching the end, when a fill takes longer than estimated) and checks
+for cancel. A cancelled fill is abandoned: its thread runs to its end in the background and
+its result is dropped.
 """
 from __future__ import annotations
 
