@@ -5,12 +5,17 @@ A base class of MainWindow, so this module imports only the standard library at 
 the window's skeleton (`MainWindow(lazy=True)`) is shown before numpy and the core load."""
 from __future__ import annotations
 
+import errno
+import logging
 import os
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from ..core.io.errors import FileFormatError
     from .dialogs.new_document import NewDocumentSpec
     from .main_window import MainWindow
+
+log = logging.getLogger(__name__)
 
 OPEN_EXTENSIONS = (".ora", ".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff")
 EXPORT_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff")
@@ -25,6 +30,37 @@ def _with_extension(path: str, default: str) -> tuple[str, str]:
 
 def _ext(path: str) -> str:
     return os.path.splitext(path)[1].lower()
+
+
+def _quoted(path: str) -> str:
+    return f"\u201c{os.path.basename(path.rstrip(os.sep)) or path}\u201d"
+
+
+def _write_problem(exc: BaseException) -> str:
+    """Why a file could not be written, in words (the exception itself goes to the log)."""
+    if isinstance(exc, OSError):
+        words = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk is full",
+                 errno.EACCES: "you do not have permission to write there",
+                 errno.EPERM: "you do not have permission to write there",
+                 errno.EROFS: "the disk is read-only",
+                 errno.ENOENT: "its folder does not exist",
+                 errno.ENAMETOOLONG: "the name is too long",
+                 errno.EISDIR: "a folder has that name"}
+        if exc.errno in words:
+            return words[exc.errno]
+        for kind, code in ((IsADirectoryError, errno.EISDIR), (PermissionError, errno.EACCES),
+                           (FileNotFoundError, errno.ENOENT)):
+            if isinstance(exc, kind):
+                return words[code]
+        if exc.strerror:
+            return exc.strerror[:1].lower() + exc.strerror[1:]
+    return "the file could not be written (the details are in the log)"
+
+
+def _as_load_error(path: str, exc: BaseException) -> FileFormatError:
+    from ..core.io.errors import FileFormatError, describe, kind_of
+
+    return FileFormatError(path, describe(exc), kind_of(exc))
 
 
 class FileOps:
@@ -82,12 +118,12 @@ class FileOps:
         try:
             doc = load_document(path)
         except FileFormatError as exc:
-            self._file_error("Cannot open file", exc.path, exc.problem)
+            self._load_error("Cannot open file", exc)
             if not os.path.exists(path):
                 self._forget_recent(path)
             return False
         except (OSError, ValueError, MemoryError) as exc:
-            self._file_error("Cannot open file", path, str(exc) or type(exc).__name__)
+            self._load_error("Cannot open file", _as_load_error(path, exc), exc)
             return False
         self.set_document(doc)
         self._remember(path)
@@ -106,10 +142,10 @@ class FileOps:
         try:
             import_image_as_layer(self.doc, path)
         except FileFormatError as exc:
-            self._file_error("Cannot import file", exc.path, exc.problem)
+            self._load_error("Cannot import file", exc)
             return False
         except (OSError, ValueError, MemoryError) as exc:
-            self._file_error("Cannot import file", path, str(exc))
+            self._load_error("Cannot import file", _as_load_error(path, exc), exc)
             return False
         self._remember_dir(path)
         return True
@@ -138,14 +174,16 @@ class FileOps:
             return False
         path, ext = _with_extension(path, ".ora")
         if ext != ".ora":
-            self._file_error("Cannot save", path, "Save writes layered OpenRaster (.ora) files. "
-                             "Use File \u203a Export for PNG, JPEG, WebP or TIFF.")
+            self._file_error("Cannot save", path, "Save writes layered OpenRaster (.ora) files."
+                             "\nUse File \u203a Export for PNG, JPEG, WebP or TIFF.")
             return False
         self.canvas.finish_tool()
         try:
             save_document(doc, path)
         except (OSError, ValueError) as exc:
-            self._file_error("Cannot save file", path, str(exc) or type(exc).__name__)
+            self._file_error("Cannot save file", path, f"it could not be saved: "
+                             f"{_write_problem(exc)}.\nYour document is still open: save it "
+                             "to another folder or disk.", exc)
             return False
         doc.path = path
         doc.history.set_clean()
@@ -173,8 +211,8 @@ class FileOps:
             return False
         path, ext = _with_extension(path, ".png")
         if ext not in EXPORT_EXTENSIONS:
-            self._file_error("Cannot export", path, f"unknown image type {ext!r}; export "
-                             "writes PNG, JPEG, WebP or TIFF (use Save for .ora)")
+            self._file_error("Cannot export", path, f"Export cannot write {ext} files.\n"
+                             "It writes PNG, JPEG, WebP and TIFF; Save writes .ora.")
             return False
         opts = {} if quality is None else {"quality": quality}
         if _ext(path) == ".png":
@@ -194,7 +232,8 @@ class FileOps:
             else:
                 save_document(doc, path, **opts)
         except (OSError, ValueError) as exc:
-            self._file_error("Cannot export file", path, str(exc) or type(exc).__name__)
+            self._file_error("Cannot export file", path, f"it could not be exported: "
+                             f"{_write_problem(exc)}.\nTry another folder or disk.", exc)
             return False
         self._last_export = path
         self._remember_dir(path)
@@ -231,6 +270,17 @@ class FileOps:
             return stem + ext
         return os.path.join(self._start_dir(), "Untitled" + ext)
 
-    def _file_error(self: MainWindow, title: str, path: str, problem: str) -> None:
-        self.prompts.show_error(title, f"{os.path.basename(path) or path}\n\n{problem}\n\n"
-                                       f"({path})")
+    def _file_error(self: MainWindow, title: str, path: str, problem: str,
+                    exc: BaseException | None = None) -> None:
+        """Show `problem` (at most two short lines) about `path`; log the details."""
+        log.warning("%s: %s: %s", title, path, problem.replace("\n", " "),
+                    exc_info=None if exc is None else (type(exc), exc, exc.__traceback__))
+        self.prompts.show_error(title, f"{_quoted(path)}: {problem}")
+
+    def _load_error(self: MainWindow, title: str, exc: FileFormatError,
+                    cause: BaseException | None = None) -> None:
+        """Show what went wrong opening a file in two short lines; log the details."""
+        err = cause or exc
+        log.warning("%s: %s: %s (%s)", title, exc.path, exc.problem, exc.kind,
+                    exc_info=(type(err), err, err.__traceback__))
+        self.prompts.show_error(title, exc.message)

@@ -54,7 +54,7 @@ def test_image_to_ora_and_ora_resaved(layered: Path, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("argv,fragment", [
     (["missing.ora", "out.png"], "does not exist"),
-    (["bad.ora", "out.png"], "not a valid zip"),
+    (["bad.ora", "out.png"], "not a zip archive"),
     (["in.ora", "out.xyz"], "unknown file type"),
     (["in.ora", "no/such/folder/out.png"], "cannot write"),
     (["in.ora", "out.jpg", "--quality", "0"], "--quality"),

@@ -107,12 +107,12 @@ def test_sanity_the_good_file_opens(tmp_path: Path) -> None:
 def test_not_a_zip_empty_missing_and_folder(tmp_path: Path) -> None:
     text = tmp_path / "text.ora"
     text.write_text("hello, I am not a zip")
-    expect_error(text, "not a valid zip")
+    assert expect_error(text, "not a zip archive").kind == "damaged"
     empty = tmp_path / "empty.ora"
     empty.write_bytes(b"")
-    expect_error(empty, "zip")
-    expect_error(tmp_path / "missing.ora", "does not exist")
-    expect_error(tmp_path, "folder")
+    assert expect_error(empty, "empty").kind == "empty"
+    assert expect_error(tmp_path / "missing.ora", "does not exist").kind == "missing"
+    assert expect_error(tmp_path, "folder").kind == "folder"
 
 
 @pytest.mark.parametrize("cut", [0.5, 0.9, -10])
@@ -281,14 +281,14 @@ def test_encrypted_member(tmp_path: Path) -> None:
 def test_bad_flat_images(tmp_path: Path) -> None:
     empty = tmp_path / "empty.png"
     empty.write_bytes(b"")
-    expect_error(empty, "not an image", loader=load_image)
+    assert expect_error(empty, "empty", loader=load_image).kind == "empty"
     fake = tmp_path / "fake.png"
     fake.write_text("<html>not a picture</html>")
-    expect_error(fake, "not an image", loader=open_image_document)
+    assert expect_error(fake, "not an image", loader=open_image_document).kind == "not_picture"
     good = png_bytes(np.random.default_rng(2).integers(0, 256, (64, 64, 4), dtype=np.uint8))
     cut = tmp_path / "cut.png"
     cut.write_bytes(good[: len(good) // 2])
-    expect_error(cut, "truncated", loader=load_image)
+    assert expect_error(cut, "truncated", loader=load_image).kind == "truncated"
     jpg = io.BytesIO()
     Image.new("RGB", (64, 64), (1, 2, 3)).save(jpg, "JPEG")
     cutj = tmp_path / "cut.jpg"
@@ -332,3 +332,59 @@ def test_failed_loads_leave_the_open_document_untouched(tmp_path: Path) -> None:
     assert doc.revision == revision and np.array_equal(doc.flatten(), pixels)
     assert [n.name for n in doc.nodes] == nodes and doc.history.steps == steps
     assert doc.path == str(good) and doc.modified
+
+
+# ---- what the user is told --------------------------------------------------------------------
+CLASS_NAMES = ("Error", "Exception", "zip file", "Errno", "Traceback", "/")
+
+
+def _cases(tmp_path: Path) -> list[tuple[Path, str, str]]:
+    """(file, its kind, words the message must hold) for the ways a file fails to open."""
+    (tmp_path / "notes.txt").write_text("shopping: eggs, milk")
+    (tmp_path / "notes.png").write_text("shopping: eggs, milk")
+    (tmp_path / "x.ora").write_text("shopping: eggs, milk")
+    (tmp_path / "empty.png").write_bytes(b"")
+    good = png_bytes(np.random.default_rng(3).integers(0, 256, (64, 64, 4), dtype=np.uint8))
+    (tmp_path / "cut.png").write_bytes(good[: len(good) // 2])
+    (tmp_path / "Pictures").mkdir()
+    (tmp_path / "cut.ora").write_bytes(make_zip(tmp_path / "whole.ora", {
+        "stack.xml": GOOD_XML.encode(), "data/a.png": good}).read_bytes()[:300])
+    return [
+        (tmp_path / "notes.txt", "not_picture",
+         "is not a picture AIArt Desktop can open.\nIt opens .ora, .png, .jpg, .webp and .tif"),
+        (tmp_path / "notes.png", "not_picture", "is not a picture AIArt Desktop can open"),
+        (tmp_path / "x.ora", "damaged", "is damaged or not an OpenRaster file"),
+        (tmp_path / "cut.ora", "damaged", "is damaged or not an OpenRaster file"),
+        (tmp_path / "empty.png", "empty", "is empty"),
+        (tmp_path / "cut.png", "truncated", "is cut short"),
+        (tmp_path / "Pictures", "folder", "is a folder, not a picture"),
+        (tmp_path / "gone.png", "missing", "does not exist"),
+    ]
+
+
+def _check_message(err: FileFormatError, path: Path, words: str) -> None:
+    text = err.message
+    assert 1 <= len(text.splitlines()) <= 2 and all(len(x) < 110 for x in text.splitlines())
+    assert text.startswith(f"\u201c{path.name}\u201d") or f"\u201c{path.name}\u201d" in text
+    assert words in text, text
+    assert not any(w in text for w in CLASS_NAMES), text
+
+
+def test_failures_say_what_the_file_is_and_what_to_do(tmp_path: Path) -> None:
+    for path, kind, words in _cases(tmp_path):
+        with pytest.raises(FileFormatError) as info:
+            load_document(path)
+        assert info.value.kind == kind, (path.name, info.value.kind, info.value.problem)
+        _check_message(info.value, path, words)
+
+
+def test_a_file_without_read_permission(tmp_path: Path) -> None:
+    from unreadable import unreadable
+
+    private = tmp_path / "private.png"
+    Image.new("RGB", (8, 8)).save(private)
+    with unreadable(private), pytest.raises(FileFormatError) as info:
+        load_document(private)
+    assert info.value.kind == "permission"
+    _check_message(info.value, private, "you do not have permission to read it")
+    assert load_document(private).width == 8  # readable again afterwards

@@ -1,7 +1,9 @@
 """New / open / save / export / import through the window's real code paths, into tmp_path."""
 from __future__ import annotations
 
+import logging
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -104,7 +106,9 @@ def test_bad_file_shows_an_error_and_keeps_the_document(win, prompts, tmp_path: 
     assert not win.open_path(str(bad))
     assert win.doc is doc and doc.modified
     title, message = prompts.errors[-1]
-    assert title == "Cannot open file" and "broken.ora" in message
+    assert title == "Cannot open file"
+    assert message == ("\u201cbroken.ora\u201d is damaged or not an OpenRaster file.\n"
+                       "If another program made it, save it there again as .ora or PNG.")
     assert not win.open_path(str(tmp_path / "missing.png"))
     assert "does not exist" in prompts.errors[-1][1]
     # An image opened in place of the .ora: still a clear error.
@@ -262,3 +266,70 @@ def test_recovered_documents_are_opened(win, monkeypatch) -> None:  # noqa: ANN0
     main_window.offer_recovery(win)
     assert win.doc is rec
     assert "Recovered" in win.statusBar().currentMessage()
+
+
+def _shown(message: str, name: str) -> None:
+    """At most two short lines, naming the file, with no Python in them."""
+    lines = message.splitlines()
+    assert 1 <= len(lines) <= 2 and all(len(line) < 110 for line in lines), message
+    assert f"\u201c{name}\u201d" in message, message
+    assert not re.search(r"Error|Exception|Errno|zip file|Traceback|/", message), message
+
+
+def test_opening_what_is_not_a_picture_says_so(win, prompts, tmp_path: Path, caplog  # noqa: ANN001
+                                              ) -> None:
+    from unreadable import unreadable
+
+    doc = win.doc
+    (tmp_path / "notes.txt").write_text("shopping: eggs, milk")
+    (tmp_path / "notes.png").write_text("shopping: eggs, milk")
+    (tmp_path / "x.ora").write_text("shopping: eggs, milk")
+    (tmp_path / "empty.png").write_bytes(b"")
+    (tmp_path / "Pictures").mkdir()
+    full = tmp_path / "full.png"
+    Image.fromarray(np.random.default_rng(4).integers(0, 256, (48, 48, 3), np.uint8)).save(full)
+    (tmp_path / "cut.png").write_bytes(full.read_bytes()[: full.stat().st_size // 2])
+    cases = {
+        "notes.txt": "is not a picture AIArt Desktop can open.\n"
+                     "It opens .ora, .png, .jpg, .webp and .tif files.",
+        "notes.png": "is not a picture AIArt Desktop can open.",
+        "x.ora": "is damaged or not an OpenRaster file.",
+        "empty.png": "is empty (0 bytes)",
+        "cut.png": "is cut short",
+        "Pictures": "is a folder, not a picture.\nOpen a picture file inside it instead.",
+    }
+    with caplog.at_level(logging.WARNING, logger="aiart_desktop.qt.file_ops"):
+        for name, words in cases.items():
+            assert not win.open_path(str(tmp_path / name)), name
+            title, message = prompts.errors[-1]
+            assert title == "Cannot open file" and words in message, (name, message)
+            _shown(message, name)
+            assert win.doc is doc
+        with unreadable(full):
+            assert not win.open_path(str(full))
+        _shown(prompts.errors[-1][1], "full.png")
+        assert "you do not have permission" in prompts.errors[-1][1]
+        # Import layer says the same.
+        assert not win.import_layer(str(tmp_path / "notes.txt"))
+        assert prompts.errors[-1][0] == "Cannot import file"
+        _shown(prompts.errors[-1][1], "notes.txt")
+    assert len(prompts.errors) == len(cases) + 2
+    # The details the user was spared are in the log, with the full path.
+    assert str(tmp_path / "x.ora") in caplog.text and "zip" in caplog.text
+    assert "PermissionError" in caplog.text and "UnidentifiedImageError" in caplog.text
+    assert win.open_path(str(full))  # and it opens once it can be read
+
+
+def test_save_and_export_errors_are_plain(win, prompts, tmp_path: Path) -> None:  # noqa: ANN001
+    _paint_two_layers(win)
+    (tmp_path / "taken.ora").mkdir()  # a folder where the file should go
+    assert not win.save_to(str(tmp_path / "taken.ora"))
+    _shown(prompts.errors[-1][1], "taken.ora")
+    assert "a folder has that name" in prompts.errors[-1][1]
+    assert not win.save_to(str(tmp_path / "no" / "such" / "folder" / "a.ora"))
+    _shown(prompts.errors[-1][1], "a.ora")
+    assert "its folder does not exist" in prompts.errors[-1][1]
+    assert not win.export_to(str(tmp_path / "bad.xyz"))
+    _shown(prompts.errors[-1][1], "bad.xyz")
+    assert not win.save_to(str(tmp_path / "wrong.png"))
+    _shown(prompts.errors[-1][1], "wrong.png")

@@ -10,7 +10,7 @@ from typing import Any
 
 from ..document import Document
 from .atomic import atomic_write
-from .errors import FileFormatError, PathLike, describe
+from .errors import FileFormatError, PathLike, check_file, describe, kind_of
 from .images import (
     export_jpeg,
     export_png,
@@ -42,11 +42,12 @@ def _is_zip(path: PathLike) -> bool:
         with open(path, "rb") as f:
             return f.read(4) == ZIP_MAGIC
     except OSError as exc:
-        raise FileFormatError(path, describe(exc)) from exc
+        raise FileFormatError(path, describe(exc), kind_of(exc)) from exc
 
 
 def load_document(path: PathLike) -> Document:
     """Open an .ora file or a flat image as a new Document."""
+    check_file(path)
     if _ext(path) == ".ora" or _is_zip(path):
         return load_ora(path)
     return open_image_document(path)

@@ -20,7 +20,7 @@ from ..document import Document
 from ..layer import Layer
 from ..provenance import LAYERS_CHUNK, layers_json
 from .atomic import atomic_write
-from .errors import FileFormatError, PathLike, fail, reading
+from .errors import FileFormatError, PathLike, check_file, fail, reading
 
 READ_FORMATS = ("PNG", "JPEG", "WEBP", "TIFF")  # camera MPO files open as JPEG
 MAX_IMAGE_PIXELS = 1 << 28  # 268 M pixels (16384 x 16384): 1 GiB as RGBA8
@@ -51,7 +51,7 @@ def decode(source: PathLike | IO[bytes], path: PathLike, what: str = "",
                 fail(path, f"{prefix}the image is empty ({w}x{h})")
             if w * h > cap:
                 fail(path, f"{prefix}the image is {w}x{h} pixels, over the limit of {cap} "
-                     "(possible decompression bomb)")
+                     "(possible decompression bomb)", "too_large")
             if check_size is not None:
                 check_size(w, h)
             im.seek(0)
@@ -126,6 +126,7 @@ def to_rgba(im: Image.Image) -> np.ndarray:
 
 def load_image(path: PathLike) -> np.ndarray:
     """Read a PNG, JPEG, WebP or TIFF file as (h, w, 4) uint8 straight RGBA."""
+    check_file(path)
     return decode(os.fspath(path), path)[0]
 
 
@@ -137,12 +138,13 @@ def _layer_name(path: PathLike) -> str:
 
 def open_image_document(path: PathLike) -> Document:
     """A new document holding the image as one layer named after the file."""
+    check_file(path)
     pixels, info = decode(os.fspath(path), path)
     h, w = pixels.shape[:2]
     try:
         doc = Document(w, h)
     except ValueError as exc:
-        raise FileFormatError(path, str(exc)) from exc
+        raise FileFormatError(path, str(exc), "too_large") from exc
     layer = Layer(name=_layer_name(path))
     layer.tiles.write(0, 0, pixels)
     layer.parent = doc.root

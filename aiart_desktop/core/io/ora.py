@@ -28,7 +28,7 @@ from ..geometry import Rect
 from ..layer import Group, Layer, Node
 from . import ora_stack as xs
 from .atomic import atomic_write
-from .errors import PathLike, fail, reading
+from .errors import PathLike, check_file, fail, reading
 from .images import decode, png_bytes
 from .ora_history import read_history, write_history
 from .safezip import SafeZip, safe_member_name
@@ -48,6 +48,7 @@ PNG_LEVEL = 3  # fast, still small; PNG members are stored, not deflated again
 # ---- loading ----------------------------------------------------------------------------------
 def load_ora(path: PathLike) -> Document:
     """Read an OpenRaster file into a brand-new Document (history clean, path set)."""
+    check_file(path)
     with SafeZip(path) as z:
         _check_mimetype(z, path)
         if not z.has(STACK):

@@ -12,7 +12,7 @@ import zipfile
 from dataclasses import dataclass
 from types import TracebackType
 
-from .errors import FileFormatError, PathLike, describe
+from .errors import FileFormatError, PathLike, describe, kind_of
 
 MiB = 1 << 20
 
@@ -58,9 +58,10 @@ class SafeZip:
         except FileFormatError:
             raise
         except zipfile.BadZipFile as exc:
-            raise FileFormatError(path, f"it is not a valid zip archive ({exc})") from exc
+            raise FileFormatError(path, "it is not a zip archive, as an OpenRaster file "
+                                  "must be") from exc
         except (OSError, ValueError, EOFError, RuntimeError) as exc:
-            raise FileFormatError(path, describe(exc)) from exc
+            raise FileFormatError(path, describe(exc), kind_of(exc)) from exc
         infos = self._zip.infolist()
         if len(infos) > self.limits.max_members:
             self.close()
