@@ -21,6 +21,7 @@ from aiart_desktop.ai.style_library import StyleLibrary
 from aiart_desktop.core import selection as sel
 from aiart_desktop.core.document import Document
 from aiart_desktop.qt.ai_dock import install_ai_dock
+from aiart_desktop.qt.convert import qimage_to_array
 from aiart_desktop.qt.panels.style_gallery import install_style_gallery
 
 WAIT = 30_000
@@ -273,3 +274,108 @@ def test_your_picture_button_and_a_drop_on_the_panel_add_styles(qtbot, win, stop
     with qtbot.waitSignal(g.imported, timeout=WAIT) as blocker:
         _drop(g, [pics[1]])          # anywhere on the panel, not only on the grid
     assert blocker.args[0].name == "mine 1" and g.user_grid.count() == 2
+
+
+def _with_generations(win, tmp_path: Path):  # noqa: ANN001, ANN201
+    """The Generations dock as the real window has it: it notes every finished job in the
+    document's metadata, which moves the document's revision without touching a pixel."""
+    from aiart_desktop.ai import gen_history as gh
+    from aiart_desktop.qt.panels.generation_history import install_generation_history
+
+    return install_generation_history(win, user_store=gh.UserHistory(tmp_path / "user"))
+
+
+def test_apply_after_a_preview_applies_it_without_styling_again(qtbot, win, stop_workers,
+                                                                 tmp_path) -> None:
+    g = gallery_window(win, stop_workers, tmp_path)
+    gen = _with_generations(win, tmp_path)
+    try:
+        g.auto_preview.setChecked(False)
+        doc = win.doc
+        doc.set_selection(sel.rect_mask(96, 80, sel_rect_small().expanded(16)))
+        started: list[int] = []
+        win.ai_worker.started.connect(started.append)
+        g.pick("Starry swirls")
+        with qtbot.waitSignal(gen.recorded, timeout=WAIT):
+            assert g.preview() > 0
+        qtbot.waitUntil(lambda: not g.running, timeout=WAIT)
+        revision = g.result.request.revision
+        assert doc.revision != revision        # the history note moved it: not a pixel
+        assert g.preview_is_current() and "not applied yet" in g.status.text()
+        shown, rect = qimage_to_array(g.preview_image[0].copy()), g.preview_image[1]
+        before = doc.flatten().copy()
+        layer = g.apply_style()                # at once: no second job
+        assert layer is not None and len(started) == 1 and not g.running
+        # The layer holds exactly what the preview showed.
+        inside = shown[..., 3] > 0
+        assert inside.sum() > 100
+        assert np.array_equal(layer.read(rect)[inside], shown[inside])
+        assert "Added layer “Style: Starry swirls”" in g.status.text()
+        win.undo()
+        qtbot.waitUntil(lambda: "Ctrl+Z" not in g.status.text(), timeout=WAIT)
+        assert "removed" in g.status.text() and np.array_equal(doc.flatten(), before)
+
+        # Another selection, other settings or other pixels: Apply styles again.
+        for change in (lambda: doc.set_selection(sel.rect_mask(96, 80, sel_rect_small())),
+                       lambda: g.controls.strength.setValue(40),
+                       lambda: doc.put_pixels(doc.active_layer, 6, 6,    # on top
+                                              np.full((4, 4, 4), 255, np.uint8))):
+            with qtbot.waitSignal(g.job_ended, timeout=WAIT):
+                g.preview()
+            assert g.preview_is_current()
+            change()
+            assert not g.preview_is_current()
+            qtbot.waitUntil(lambda: "no longer matches" in g.status.text(), timeout=WAIT)
+            n, layers = len(started), len(doc.layers)
+            with qtbot.waitSignal(g.applied, timeout=WAIT):
+                assert g.apply_style() is None   # runs first
+            assert len(started) == n + 1 and len(doc.layers) == layers + 1
+    finally:
+        gen.shutdown()
+
+
+def test_discard_and_cancel_leave_status_lines_that_are_true(qtbot, win, stop_workers,
+                                                              tmp_path) -> None:
+    g = gallery_window(win, stop_workers, tmp_path)
+    g.auto_preview.setChecked(False)
+    g.pick("Style 12")                         # an old id still picks (and shows the name)
+    assert "Soft impressionist" in g.status.text()
+    with qtbot.waitSignal(g.job_ended, timeout=WAIT):
+        g.preview()
+    assert "not applied yet" in g.status.text() and g.discard_button.isVisible()
+    QTest.mouseClick(g.discard_button, Qt.MouseButton.LeftButton)
+    assert g.result is None and g.preview_image is None
+    assert "not applied" not in g.status.text() and "discarded" in g.status.text()
+    assert not g.discard_button.isVisible()
+    # Picking another style says what Enter and the buttons do now.
+    g.pick("Style 14")
+    assert "Cool watercolour" in g.status.text() and "Preview (Enter)" in g.status.text()
+
+
+def test_enter_previews_then_applies_from_any_field_of_the_dock(qtbot, win, stop_workers,
+                                                                 tmp_path) -> None:
+    g = gallery_window(win, stop_workers, tmp_path)
+    g.auto_preview.setChecked(False)
+    doc = win.doc
+    doc.set_selection(sel.rect_mask(96, 80, sel_rect_small().expanded(12)))
+    g.pick("Style 24")
+    layers = len(doc.layers)
+    for field in (g.controls.scale, g.controls.strength, g.builtin_grid):
+        field.setFocus()
+        # First Enter: no preview yet, so it previews (nothing is added).
+        with qtbot.waitSignal(g.job_ended, timeout=WAIT):
+            QTest.keyClick(field, Qt.Key.Key_Return)
+        assert g.result is not None and len(doc.layers) == layers
+        # Second Enter: applies that preview, at once.
+        with qtbot.waitSignal(g.applied, timeout=1000):
+            QTest.keyClick(field, Qt.Key.Key_Enter)
+        layers += 1
+        assert len(doc.layers) == layers and not g.running and g.result is None
+        win.undo()
+        layers -= 1
+    # Enter on a grid item applies once (the list's own activation does not apply twice).
+    with qtbot.waitSignal(g.job_ended, timeout=WAIT):
+        g.preview()
+    QTest.keyClick(g.builtin_grid, Qt.Key.Key_Return)
+    qtbot.wait(200)
+    assert len(doc.layers) == layers + 1 and not g.running

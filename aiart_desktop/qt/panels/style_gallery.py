@@ -4,22 +4,24 @@ controls, and style transfer through the window's one AI worker.
     gallery = install_style_gallery(win)   # after install_ai_dock(win): shares win.ai_worker
 
 Picking a style previews it on the canvas (a job on the worker, with progress and Cancel/Esc);
-"Apply style" (or Enter, or a double-click) adds the previewed result as a new layer in one
-undo step (`ai.apply.apply_result`), running the job first when there is no fresh preview, as
-Photoshop's Neural Filters do with their preview and OK. The worker is shared with the AI
+"Apply style" (or a double-click) adds the previewed result as a new layer in one undo step
+(`ai.apply.apply_result`) — the preview itself when it is still current, otherwise styling
+first — as Photoshop's Neural Filters do with their preview and OK. Enter applies a current
+preview, or previews when there is none (style_jobs.py). The status line is always derived
+from the state it describes. The worker is shared with the AI
 panel: the gallery answers only to its own job ids and never queues behind another job.
-Pictures dragged in from the desktop, or added with "Add…", go to the user's style library
+Pictures dragged in from the desktop, or added with "Your picture…", go to the user's style library
 (`ai.style_library`), imported on a background thread; right-click renames or removes them.
 """
 from __future__ import annotations
 
-import time
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QHideEvent, QIcon, QImage, QShowEvent
+from PySide6.QtGui import QHideEvent, QIcon, QImage, QKeyEvent, QShowEvent
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QCheckBox,
     QFileDialog,
     QHBoxLayout,
@@ -32,27 +34,28 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...ai.errors import AiError
-from ...ai.style_builtins import BUILTINS, builtin_name
+from ...ai.style_builtins import BUILTINS, builtin_index
 from ...ai.style_library import StyleLibrary, builtin_styles_async
 from ...core.geometry import Rect
 from ..convert import array_to_qimage
-from .style_controls import StyleControls, style_request
+from .style_controls import StyleControls
 from .style_grid import KEY_ROLE, KIND_ROLE, StyleGrid, placeholder_icon, plus_icon
+from .style_jobs import StyleJobs
 from .style_user import UserStyles
 from .variations import blended_rgba
 
 if TYPE_CHECKING:
-    from ...ai.requests import AiResult, StyleRequest
+    from ...ai.requests import AiResult
     from ...core.document import Document
     from ...core.layer import Layer
     from ..worker import AiWorker
 
 PICTURE_FILTER = "Pictures (*.png *.jpg *.jpeg *.webp *.tif *.tiff);;All files (*)"
 AUTO_DELAY_MS = 120
+RECHECK_MS = 250   # after a document change, re-check the status line
 
 
-class StyleGallery(UserStyles, QWidget):
+class StyleGallery(StyleJobs, UserStyles, QWidget):
     preview_changed = Signal(object, object)   # QImage | None, Rect | None
     message = Signal(str)                      # a line for the status bar
     applied = Signal(object)                   # the new Layer
@@ -77,6 +80,13 @@ class StyleGallery(UserStyles, QWidget):
         self._job = 0
         self._job_doc: Document | None = None
         self._job_key: tuple[Any, ...] | None = None
+        self._job_revision = -1
+        self._fresh: tuple[Any, ...] | None = None    # (stamp, is the preview current)
+        self._applied: tuple[Layer, Document] | None = None  # the last layer we added
+        self._note = ""                                # what just happened (status line)
+        self._watched: Document | None = None
+        self._recheck = QTimer(self, singleShot=True, interval=RECHECK_MS)
+        self._recheck.timeout.connect(self._sync)
         self._apply_when_done = False
         self._t0 = 0.0
         self._preview: tuple[QImage, Rect] | None = None
@@ -114,7 +124,7 @@ class StyleGallery(UserStyles, QWidget):
         for grid in (self.user_grid, self.builtin_grid):
             grid.files_dropped.connect(self.import_files)
             grid.currentItemChanged.connect(self._picked)
-            grid.itemActivated.connect(lambda _item: self.apply_style())
+            grid.itemDoubleClicked.connect(lambda _item: self.apply_style())
         self.add_button = QPushButton("Your picture…")
         self.add_button.setIcon(plus_icon())
         self.add_button.setToolTip("Use a painting or photo of your own as the style: pick "
@@ -130,13 +140,13 @@ class StyleGallery(UserStyles, QWidget):
         self.controls.changed.connect(self._settings_changed)
         self.preview_button = QPushButton("Preview")
         self.preview_button.setToolTip("Style the area and show it on the canvas, without "
-                                       "changing the picture")
+                                       "changing the picture (Enter)")
         self.preview_button.clicked.connect(self.preview)
         self.apply_button = QPushButton("Apply style")
         self.apply_button.setMinimumHeight(30)
         self.apply_button.setStyleSheet("QPushButton { font-weight: 600; }")
-        self.apply_button.setToolTip("Add the styled area as a new layer (Enter); Ctrl+Z "
-                                     "removes it")
+        self.apply_button.setToolTip("Add the styled area as a new layer (Enter, once it is "
+                                     "previewed); Ctrl+Z removes it")
         self.apply_button.clicked.connect(self.apply_style)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setToolTip("Stop styling (Esc); nothing is changed")
@@ -225,7 +235,10 @@ class StyleGallery(UserStyles, QWidget):
         return None
 
     def pick(self, key: str) -> bool:
-        """Pick a style by key ("Style 3" or a library id), as a click would."""
+        """Pick a style by key ("Style 3", a built-in's name, or a library id), as a click
+        would."""
+        if (i := builtin_index(key)) is not None:
+            key = f"Style {i}"
         for grid in (self.builtin_grid, self.user_grid):
             item = grid.find_key(key)
             if item is not None:
@@ -241,9 +254,7 @@ class StyleGallery(UserStyles, QWidget):
         other = self.builtin_grid if item.listWidget() is self.user_grid else self.user_grid
         other.clearSelection()
         other.setCurrentItem(None)  # type: ignore[arg-type]
-        if not self._job:
-            self.status.setText(f"“{item.text()}”: Preview shows it on the canvas; Apply style "
-                                "adds it as a new layer.")
+        self._note = ""
         self._sync()
         if self.auto_preview.isChecked() and self.isVisible():
             self._auto.start()
@@ -251,6 +262,7 @@ class StyleGallery(UserStyles, QWidget):
     def _settings_changed(self) -> None:
         if self.result is not None or self._job:
             self._auto.start()
+        self._sync()
 
     # ---- document ---------------------------------------------------------------------------
     @property
@@ -262,158 +274,30 @@ class StyleGallery(UserStyles, QWidget):
         if doc is self._doc:
             return
         self._doc = doc
+        self._watch(doc)
         if self._job:
             self.worker.cancel(self._job)
+        self._applied = None
         self.discard()
-
-    # ---- running -----------------------------------------------------------------------------
-    @property
-    def running(self) -> bool:
-        return self._job != 0
-
-    def _key(self) -> tuple[Any, ...] | None:
-        style = self.current_style()
-        doc = self.doc
-        if style is None or doc is None:
-            return None
-        p = self.controls.params()
-        return (style[0], style[1], p["strength"], p["style_scale"], p["preserve_colors"],
-                self.controls.current_target(), id(doc), doc.revision)
-
-    def preview(self) -> int:
-        """Style the target with the picked style on the worker; the job id (0: refused, with
-        the reason shown). A preview already running for this panel is replaced."""
-        return self._submit(apply=False)
-
-    def apply_style(self) -> Layer | None:
-        """Apply the fresh preview as a new layer; with none, style first and apply when the
-        job is done (then returns None)."""
-        if self.result is not None and self._result_key == self._key() and \
-                self.result_doc is self.doc:
-            return self._apply_result()
-        self._submit(apply=True)
-        return None
-
-    def _submit(self, apply: bool) -> int:
-        self._auto.stop()
-        doc, style = self.doc, self.current_style()
-        if doc is None:
-            return 0
-        if style is None:
-            self._show_error("Pick a style first: one of the built-in styles or your own.")
-            return 0
-        if self._job:
-            self.worker.cancel(self._job)
-            self._job = 0
-        elif self.worker.busy:
-            self._show_error("The AI worker is busy with another job (the AI panel). Wait "
-                             "for it, or cancel it there, then try again.")
-            return 0
-        try:
-            request = self._make_request(doc, *style)
-        except AiError as exc:
-            self._show_error(str(exc))
-            return 0
-        self._show_error("")
-        self._job_doc, self._job_key, self._apply_when_done = doc, self._key(), apply
-        self._t0 = time.perf_counter()
-        self._job = self.worker.submit(request)
-        self.progress.setRange(0, 0)
-        self.run_row.show()
-        self.status.setText(f"Styling with “{style[2]}”…")
-        self.running_changed.emit(True)
+        self._note = ""
         self._sync()
-        return self._job
 
-    def _make_request(self, doc: Document, kind: str, key: str, name: str) -> StyleRequest:
-        params = self.controls.params()
-        target = self.controls.current_target()
-        if kind == "user":
-            return style_request(doc, target, style=name, style_image=self.library.pixels(key),
-                                 **params)
-        return style_request(doc, target, style=key, **params)
+    def _watch(self, doc: Document | None) -> None:
+        """Re-check the status line (is the preview still current, is our layer still there)
+        shortly after the document changes."""
+        old, self._watched = self._watched, doc
+        if old is not None:
+            for sig in (old.revision_changed, old.structure_changed):
+                try:
+                    sig.disconnect(self._doc_changed)
+                except ValueError:
+                    pass
+        if doc is not None:
+            doc.revision_changed.connect(self._doc_changed)
+            doc.structure_changed.connect(self._doc_changed)
 
-    def cancel(self) -> None:
-        if self._job:
-            self.worker.cancel(self._job)
-            self.status.setText("Cancelling…")
-
-    def _mine(self, job: int) -> bool:
-        return job != 0 and job == self._job
-
-    def _on_progress(self, job: int, step: int, total: int, _image: object) -> None:
-        if self._mine(job):
-            self.progress.setRange(0, max(1, total))
-            self.progress.setValue(min(step, total))
-
-    def _end_job(self) -> Document | None:
-        doc = self._job_doc
-        self._job, self._job_doc = 0, None
-        self.run_row.hide()
-        self.running_changed.emit(False)
-        return doc
-
-    def _ended(self, how: str) -> None:
-        self._sync()
-        self.job_ended.emit(how)
-
-    def _on_finished(self, job: int, result: AiResult) -> None:
-        if not self._mine(job):
-            return
-        apply, key = self._apply_when_done, self._job_key
-        doc = self._end_job()
-        if doc is not self.doc:
-            self._ended("finished")
-            return
-        self.result, self.result_doc, self._result_key = result, doc, key
-        self._restore_preview()
-        dt = time.perf_counter() - self._t0
-        if apply:
-            self._apply_result()
-        else:
-            self.status.setText(f"Styled in {dt:.1f} s; previewed on the canvas, not applied "
-                                "yet. Apply style (Enter) adds it as a new layer.")
-        self._ended("finished")
-
-    def _on_failed(self, job: int, message: str) -> None:
-        if self._mine(job):
-            self._end_job()
-            self._show_error(message[:1].upper() + message[1:])
-            self.status.setText("Styling failed; nothing was changed.")
-            self.message.emit(f"Style: {message}")
-            self._ended("failed")
-
-    def _on_cancelled(self, job: int) -> None:
-        if self._mine(job):
-            self._end_job()
-            self.status.setText("Cancelled; nothing was changed.")
-            self.message.emit("Style transfer cancelled")
-            self._ended("cancelled")
-
-    def _apply_result(self) -> Layer | None:
-        from ...ai.apply import apply_result
-
-        r, doc = self.result, self.doc
-        if r is None or doc is None or self.result_doc is not doc:
-            return None
-        name = f"Style: {builtin_name(getattr(r.request, 'style', '') or 'image')}"
-        try:
-            layer = apply_result(doc, r, 0, name=name)
-        except AiError as exc:
-            self._show_error(str(exc))
-            return None
-        self.result, self.result_doc, self._result_key = None, None, None
-        self._set_preview(None, None)
-        self.status.setText(f"Added layer “{layer.name}”. Ctrl+Z removes it.")
-        self.message.emit(f"Style: added layer “{layer.name}”")
-        self.applied.emit(layer)
-        self._sync()
-        return layer
-
-    def discard(self) -> None:
-        self.result, self.result_doc, self._result_key = None, None, None
-        self._set_preview(None, None)
-        self._sync()
+    def _doc_changed(self, *_: object) -> None:
+        self._recheck.start()
 
     def _show_error(self, text: str) -> None:
         self.error.setText(text)
@@ -461,7 +345,19 @@ class StyleGallery(UserStyles, QWidget):
     def dropEvent(self, event: Any) -> None:  # noqa: N802
         self.user_grid.dropEvent(event)
 
-    # ---- enabled states ------------------------------------------------------------------------
+    # ---- keys ------------------------------------------------------------------------------------
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        """Enter anywhere in the dock (a grid, a field, a button without a key of its own):
+        apply the current preview, or preview when there is none. Fields pass Enter on to
+        their parent after taking their value, so this is where it arrives."""
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and \
+                self.user_grid.state() != QAbstractItemView.State.EditingState:
+            event.accept()
+            self.enter()
+            return
+        super().keyPressEvent(event)
+
+    # ---- state: buttons and the status line ------------------------------------------------------
     def _sync(self) -> None:
         running = bool(self._job)
         has_style = self.current_style() is not None
@@ -469,6 +365,42 @@ class StyleGallery(UserStyles, QWidget):
         self.apply_button.setEnabled(has_style and self.doc is not None)
         self.cancel_button.setEnabled(running)
         self.discard_button.setVisible(self.result is not None)
+        self.status.setText(self._status_text())
+
+    def _tell(self, text: str) -> None:
+        """Say what just happened (until the state changes)."""
+        self._note = text
+        self._sync()
+
+    def _status_text(self) -> str:
+        """The status line, from the state it describes (never left over from an earlier one)."""
+        style = self.current_style()
+        shown = f"“{style[2]}”" if style else ""
+        if self._job:
+            if self._note:
+                return self._note
+            then = " and adding it as a layer" if self._apply_when_done else ""
+            return f"Styling with {shown}{then}… Esc cancels."
+        if self.result is not None:
+            lead = f"{self._note} " if self._note else ""
+            if self.preview_is_current():
+                return (f"{lead}Previewed on the canvas, not applied yet: Apply style (Enter) "
+                        "adds it as a new layer.")
+            return ("The preview no longer matches the settings or the picture: Apply style "
+                    "(Enter) styles it again.")
+        if self._applied is not None:
+            layer, doc = self._applied
+            if doc is self.doc and layer in doc.layers:
+                return f"Added layer “{layer.name}”. Ctrl+Z removes it."
+            self._applied = None
+            if not self._note:
+                self._note = f"“{layer.name}” was removed (undone)."
+        if self._note:
+            return self._note
+        if style is not None:
+            return (f"{shown}: Preview (Enter) shows it on the canvas; Apply style adds it as "
+                    "a new layer.")
+        return "Pick a style, or use a picture of your own."
 
 
 def _heading(text: str) -> QLabel:

@@ -14,8 +14,6 @@ from ...ai.style_library import background
 from .style_grid import KEY_ROLE, placeholder_icon
 
 if TYPE_CHECKING:
-    from PySide6.QtWidgets import QLabel
-
     from ...ai.style_library import StyleLibrary
     from .style_grid import StyleGrid
 
@@ -25,7 +23,6 @@ class UserStyles:
 
     library: StyleLibrary
     user_grid: StyleGrid
-    status: QLabel
     _filling: bool
     _result_key: tuple[Any, ...] | None
     ask_files: Any
@@ -34,6 +31,7 @@ class UserStyles:
     message: Any
 
     if TYPE_CHECKING:
+        def _tell(self, text: str) -> None: ...
         def _in_background(self, future: Future[Any], callback: Any) -> None: ...
         def _show_error(self, text: str) -> None: ...
         def _current_key(self, kind: str) -> str | None: ...
@@ -69,7 +67,7 @@ class UserStyles:
         """Add pictures to the library on the background thread; each one reports through
         `imported` (the new entry or the reason it was refused)."""
         for path in paths:
-            self.status.setText("Adding style pictures…")
+            self._tell("Adding style pictures…")
             self._in_background(background().submit(self.library.import_file, path),
                                 self._import_done)
 
@@ -78,12 +76,12 @@ class UserStyles:
             entry = future.result()
         except (AiError, OSError) as exc:
             self._show_error(str(exc))
-            self.status.setText("Nothing was added.")
+            self._tell("Nothing was added.")
             self.imported.emit(str(exc))
             return
         self._show_error("")
         self.refresh_user_styles(select=entry.id)
-        self.status.setText(f"Added “{entry.name}” to your styles.")
+        self._tell(f"Added “{entry.name}” to your styles.")
         self.message.emit(f"Style picture “{entry.name}” added")
         self.imported.emit(entry)
 
@@ -112,7 +110,7 @@ class UserStyles:
         self._filling = True
         item.setText(entry.name)
         self._filling = False
-        self.status.setText(f"Renamed to “{entry.name}”.")
+        self._tell(f"Renamed to “{entry.name}”.")
 
     def rename_style(self, key: str, name: str) -> bool:
         item = self.user_grid.find_key(key)
@@ -134,5 +132,5 @@ class UserStyles:
         if self._result_key is not None and self._result_key[1] == key:
             self.discard()
         self.refresh_user_styles()
-        self.status.setText(f"Removed “{entry.name}”.")
+        self._tell(f"Removed “{entry.name}”.")
         return True

@@ -1,0 +1,271 @@
+"""The Style dock's jobs: preview, apply, Enter, cancel, discard, and the worker's answers.
+
+A finished preview is applied as it is when nothing it depends on has changed: the same
+style and settings (`_key`) and the same pixels and selection under the same target
+(`preview_is_current`: the document's revision, or, when that moved for another reason —
+the generation history noting the job bumps it — the captured region compared pixel for
+pixel). Otherwise Apply styles again and applies when done. Enter applies a current preview,
+or runs the preview when there is none (a second Enter then applies), as the dock's hints say.
+"""
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ...ai.errors import AiError
+from ...ai.style_builtins import builtin_name
+from .style_controls import style_request
+
+if TYPE_CHECKING:
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QCheckBox, QProgressBar, QWidget
+
+    from ...ai.requests import AiResult, StyleRequest
+    from ...ai.style_library import StyleLibrary
+    from ...core.document import Document
+    from ...core.layer import Layer
+    from ..worker import AiWorker
+    from .style_controls import StyleControls
+
+
+def _same(a: np.ndarray | None, b: np.ndarray | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return a.shape == b.shape and bool(np.array_equal(a, b))
+
+
+class StyleJobs:
+    """Mixed into StyleGallery (which provides the widgets, signals and helpers named here)."""
+
+    worker: AiWorker
+    library: StyleLibrary
+    controls: StyleControls
+    auto_preview: QCheckBox
+    progress: QProgressBar
+    run_row: QWidget
+    result: AiResult | None
+    result_doc: Document | None
+    _result_key: tuple[Any, ...] | None
+    _job: int
+    _job_doc: Document | None
+    _job_key: tuple[Any, ...] | None
+    _job_revision: int
+    _apply_when_done: bool
+    _t0: float
+    _auto: QTimer
+    _fresh: tuple[Any, ...] | None
+    _applied: tuple[Layer, Document] | None
+    _note: str
+    running_changed: Any
+    job_ended: Any
+    applied: Any
+    message: Any
+
+    if TYPE_CHECKING:
+        @property
+        def doc(self) -> Document | None: ...
+        def current_style(self) -> tuple[str, str, str] | None: ...
+        def _show_error(self, text: str) -> None: ...
+        def _sync(self) -> None: ...
+        def _set_preview(self, image: Any, rect: Any) -> None: ...
+        def _restore_preview(self) -> None: ...
+
+    # ---- what a result depends on -------------------------------------------------------------
+    def _key(self) -> tuple[Any, ...] | None:
+        """The style and settings a result is made with (the pixels are checked apart)."""
+        style = self.current_style()
+        doc = self.doc
+        if style is None or doc is None:
+            return None
+        p = self.controls.params()
+        return (style[0], style[1], p["strength"], p["style_scale"], p["preserve_colors"],
+                self.controls.current_target(), id(doc))
+
+    def preview_is_current(self) -> bool:
+        """True when Apply can add the previewed result as it is: same style, settings,
+        document, target area and pixels as when it was made."""
+        r, doc = self.result, self.doc
+        if r is None or doc is None or self.result_doc is not doc or \
+                self._result_key != self._key():
+            return False
+        req: Any = r.request
+        if int(getattr(req, "revision", -1)) == doc.revision:
+            return True
+        stamp = (id(r), doc.revision, self._result_key)
+        if self._fresh is not None and self._fresh[0] == stamp:
+            return bool(self._fresh[1])
+        try:  # the area as it is now (no style picture needed to compare it)
+            now: Any = style_request(doc, self.controls.current_target(), style="Style 0",
+                                     **self.controls.params())
+        except AiError:
+            same = False
+        else:
+            same = now.rect == req.rect and _same(now.image, req.image) and \
+                _same(now.mask, req.mask)
+        self._fresh = (stamp, same)
+        return same
+
+    # ---- the dock's actions --------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self._job != 0
+
+    def preview(self) -> int:
+        """Style the target with the picked style on the worker; the job id (0: refused, with
+        the reason shown). A preview already running for this panel is replaced."""
+        return self._submit(apply=False)
+
+    def apply_style(self) -> Layer | None:
+        """Apply the current preview as a new layer (returned). With none, style first and
+        apply when the job is done (then returns None); a preview of these settings already
+        running is applied when it ends instead of being started again."""
+        if self.preview_is_current():
+            return self._apply_result()
+        if self._running_same():
+            self._apply_when_done = True
+            self._sync()
+            return None
+        self._submit(apply=True)
+        return None
+
+    def enter(self) -> Layer | None:
+        """What Enter does in the dock: apply the current preview; with none, run the preview
+        (or, with one of these settings running, apply it when it ends)."""
+        if self.preview_is_current() or self._running_same():
+            return self.apply_style()
+        self.preview()
+        return None
+
+    def _running_same(self) -> bool:
+        doc = self.doc
+        return bool(self._job) and self._job_doc is doc and doc is not None and \
+            self._job_key == self._key() and self._job_revision == doc.revision
+
+    def _submit(self, apply: bool) -> int:
+        self._auto.stop()
+        doc, style = self.doc, self.current_style()
+        if doc is None:
+            return 0
+        if style is None:
+            self._show_error("Pick a style first: one of the built-in styles or your own.")
+            return 0
+        if self._job:
+            self.worker.cancel(self._job)
+            self._job = 0
+        elif self.worker.busy:
+            self._show_error("The AI worker is busy with another job (the AI panel). Wait "
+                             "for it, or cancel it there, then try again.")
+            return 0
+        try:
+            request = self._make_request(doc, *style)
+        except AiError as exc:
+            self._show_error(str(exc))
+            return 0
+        self._show_error("")
+        self._note = ""
+        self._job_doc, self._job_key, self._apply_when_done = doc, self._key(), apply
+        self._job_revision = doc.revision
+        self._t0 = time.perf_counter()
+        self._job = self.worker.submit(request)
+        self.progress.setRange(0, 0)
+        self.run_row.show()
+        self.running_changed.emit(True)
+        self._sync()
+        return self._job
+
+    def _make_request(self, doc: Document, kind: str, key: str, name: str) -> StyleRequest:
+        params = self.controls.params()
+        target = self.controls.current_target()
+        if kind == "user":
+            return style_request(doc, target, style=name, style_image=self.library.pixels(key),
+                                 **params)
+        return style_request(doc, target, style=key, **params)
+
+    def cancel(self) -> None:
+        if self._job:
+            self.worker.cancel(self._job)
+            self._note = "Cancelling…"
+            self._sync()
+
+    def discard(self) -> None:
+        """Drop the preview; the picture was never changed by it."""
+        had = self.result is not None
+        self.result, self.result_doc, self._result_key = None, None, None
+        self._set_preview(None, None)
+        if had:
+            self._note = "Preview discarded; the picture is unchanged."
+        self._sync()
+
+    # ---- the worker's answers ------------------------------------------------------------------
+    def _mine(self, job: int) -> bool:
+        return job != 0 and job == self._job
+
+    def _on_progress(self, job: int, step: int, total: int, _image: object) -> None:
+        if self._mine(job):
+            self.progress.setRange(0, max(1, total))
+            self.progress.setValue(min(step, total))
+
+    def _end_job(self) -> Document | None:
+        doc = self._job_doc
+        self._job, self._job_doc = 0, None
+        self.run_row.hide()
+        self.running_changed.emit(False)
+        return doc
+
+    def _ended(self, how: str) -> None:
+        self._sync()
+        self.job_ended.emit(how)
+
+    def _on_finished(self, job: int, result: AiResult) -> None:
+        if not self._mine(job):
+            return
+        apply, key = self._apply_when_done, self._job_key
+        doc = self._end_job()
+        if doc is not self.doc:
+            self._ended("finished")
+            return
+        self.result, self.result_doc, self._result_key = result, doc, key
+        self._fresh = None
+        self._restore_preview()
+        self._note = f"Styled in {time.perf_counter() - self._t0:.1f} s."
+        if apply:
+            self._apply_result()
+        self._ended("finished")
+
+    def _on_failed(self, job: int, message: str) -> None:
+        if self._mine(job):
+            self._end_job()
+            self._show_error(message[:1].upper() + message[1:])
+            self._note = "Styling failed; nothing was changed."
+            self.message.emit(f"Style: {message}")
+            self._ended("failed")
+
+    def _on_cancelled(self, job: int) -> None:
+        if self._mine(job):
+            self._end_job()
+            self._note = "Cancelled; nothing was changed."
+            self.message.emit("Style transfer cancelled")
+            self._ended("cancelled")
+
+    def _apply_result(self) -> Layer | None:
+        from ...ai.apply import apply_result
+
+        r, doc = self.result, self.doc
+        if r is None or doc is None or self.result_doc is not doc:
+            return None
+        name = f"Style: {builtin_name(getattr(r.request, 'style', '') or 'image')}"
+        try:
+            layer = apply_result(doc, r, 0, name=name)
+        except AiError as exc:
+            self._show_error(str(exc))
+            return None
+        self.result, self.result_doc, self._result_key = None, None, None
+        self._applied = (layer, doc)
+        self._note = ""
+        self._set_preview(None, None)
+        self.message.emit(f"Style: added layer “{layer.name}”")
+        self.applied.emit(layer)
+        self._sync()
+        return layer
