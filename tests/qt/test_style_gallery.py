@@ -10,10 +10,19 @@ import ai_support
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtCore import QMimeData, QPoint, QPointF, QSize, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QWheelEvent
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QAbstractSpinBox,
+    QApplication,
+    QComboBox,
+    QLabel,
+    QProgressBar,
+    QScrollBar,
+    QWidget,
+)
 
 from aiart_desktop.ai.capture import make_request
 from aiart_desktop.ai.engine import Engine
@@ -379,3 +388,112 @@ def test_enter_previews_then_applies_from_any_field_of_the_dock(qtbot, win, stop
     QTest.keyClick(g.builtin_grid, Qt.Key.Key_Return)
     qtbot.wait(200)
     assert len(doc.layers) == layers + 1 and not g.running
+
+
+def _in_view(w) -> bool:  # noqa: ANN001
+    """Every pixel of `w` is on screen in its dock (not clipped, not scrolled away)."""
+    return w.isVisible() and w.visibleRegion().boundingRect() == w.rect()
+
+
+def _nothing_cut_sideways(g) -> None:  # noqa: ANN001
+    content = g.scroll.widget()
+    assert content.width() >= content.minimumSizeHint().width()
+    assert not g.scroll.horizontalScrollBar().isVisible()
+    for w in g.findChildren(QWidget):
+        if not w.isVisible() or isinstance(w, QScrollBar):
+            continue
+        if isinstance(w, QAbstractButton | QComboBox | QAbstractSpinBox | QProgressBar) or (
+                isinstance(w, QLabel) and not w.wordWrap()):
+            assert w.width() >= w.minimumSizeHint().width(), (w, w.width())
+            right = w.mapTo(g, QPoint(w.width(), 0)).x()
+            assert right <= g.width(), (w, right, g.width())
+
+
+@pytest.mark.parametrize("size", [QSize(1350, 680), QSize(1400, 900)])
+def test_the_style_dock_keeps_its_buttons_in_view_at_laptop_sizes(
+        qtbot, win, stop_workers, tmp_path, size: QSize) -> None:
+    """1350×680 is a 1366×768 screen less the task bar and the window frame."""
+    g = gallery_window(win, stop_workers, tmp_path, painting(800, 600))
+    gen = _with_generations(win, tmp_path)
+    try:
+        g.auto_preview.setChecked(False)
+        win.showNormal()
+        win.resize(size)
+        dock = win.docks["styleDock"]
+        dock.show()
+        dock.raise_()
+        QApplication.processEvents()
+        assert (win.width(), win.height()) == (size.width(), size.height())
+        assert _in_view(g.apply_button) and _in_view(g.preview_button)
+        assert _in_view(g.add_button) and _in_view(g.picture_hint)
+        _nothing_cut_sideways(g)
+        # While a job runs: progress and Cancel too.
+        g.pick("Style 2")
+        g.controls.scale.setValue(0.5)        # a dozen tiles: it runs a while
+        with qtbot.waitSignal(g.job_ended, timeout=WAIT):
+            assert g.preview() > 0
+            QApplication.processEvents()
+            for w in (g.apply_button, g.preview_button, g.progress, g.cancel_button,
+                      g.status):
+                assert _in_view(w), w
+            _nothing_cut_sideways(g)
+            g.cancel()
+        # With an error shown and a preview to discard, the buttons stay in view.
+        g.controls.scale.setValue(1.0)
+        win.doc.set_selection(sel.rect_mask(800, 600, sel_rect_small()))
+        with qtbot.waitSignal(g.job_ended, timeout=WAIT):
+            g.preview()
+        other = win.ai_worker.submit(make_request(painting(1024, 1024), "style", tile=128,
+                                                  overlap=8))
+        g.controls.strength.setValue(30)       # stale now: Preview must run, and is refused
+        assert g.preview() == 0 and g.error.isVisible()
+        QApplication.processEvents()
+        for w in (g.apply_button, g.preview_button, g.discard_button, g.error, g.status):
+            assert _in_view(w), w
+        win.ai_worker.cancel(other)
+        qtbot.waitUntil(lambda: not win.ai_worker.busy, timeout=WAIT)
+    finally:
+        gen.shutdown()
+
+
+def _wheel(widget, dy: int = -120):  # noqa: ANN001, ANN202
+    """A wheel notch over the middle of `widget`, delivered as Qt delivers a real one: to the
+    widget, then to each parent while it is ignored (QApplication only propagates spontaneous
+    wheel events, which a test cannot make). Returns the widget that took it."""
+    centre = widget.rect().center()
+    w = widget
+    while w is not None:
+        local = QPointF(w.mapFrom(widget, centre))
+        ev = QWheelEvent(local, QPointF(widget.mapToGlobal(centre)), QPoint(0, 0),
+                         QPoint(0, dy), Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier,
+                         Qt.ScrollPhase.NoScrollPhase, False)
+        QApplication.sendEvent(w, ev)
+        if ev.isAccepted():
+            return w
+        if w.isWindow():
+            return None
+        w = w.parentWidget()
+    return None
+
+
+def test_the_wheel_over_a_field_without_focus_scrolls_the_dock(qtbot, win, stop_workers,
+                                                                tmp_path) -> None:
+    g = gallery_window(win, stop_workers, tmp_path)
+    g.auto_preview.setChecked(False)
+    g.scroll.setFixedHeight(120)                 # a short dock: the panel scrolls
+    QApplication.processEvents()
+    bar = g.scroll.verticalScrollBar()
+    assert bar.maximum() > 0
+    c = g.controls
+    for field, value in ((c.strength, c.strength.value), (c.scale, c.scale.value),
+                         (c.target, c.target.currentIndex)):
+        bar.setValue(bar.maximum() // 2)
+        start, before = bar.value(), value()
+        assert not field.hasFocus()
+        assert _wheel(field, -120) is g.scroll.viewport(), field
+        assert value() == before, field                  # the value did not change ...
+        assert bar.value() > start, field                # ... the panel scrolled
+    # A field the painter clicked into (focus) takes the wheel, as in Krita.
+    c.scale.setFocus()
+    before = c.scale.value()
+    assert _wheel(c.scale, 120) is c.scale and c.scale.value() > before

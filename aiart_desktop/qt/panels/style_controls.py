@@ -98,6 +98,9 @@ class StyleControls(QWidget):
                                  "white); take only the style's strokes and texture. Untick "
                                  "for the style's own palette.")
         self.target = QComboBox()
+        self.target.setSizeAdjustPolicy(  # never wider than the dock: the popup shows it all
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.target.setMinimumContentsLength(10)
         for key, text, tip in TARGETS:
             self.target.addItem(text, key)
             self.target.setItemData(self.target.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)

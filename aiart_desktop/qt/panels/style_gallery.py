@@ -24,12 +24,14 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QFileDialog,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QListWidgetItem,
     QMessageBox,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -39,10 +41,11 @@ from ...ai.style_library import StyleLibrary, builtin_styles_async
 from ...core.geometry import Rect
 from ..convert import array_to_qimage
 from .style_controls import StyleControls
-from .style_grid import KEY_ROLE, KIND_ROLE, StyleGrid, placeholder_icon, plus_icon
+from .style_grid import CELL, KEY_ROLE, KIND_ROLE, StyleGrid, placeholder_icon, plus_icon
 from .style_jobs import StyleJobs
 from .style_user import UserStyles
 from .variations import blended_rgba
+from .widgets import guard_wheel
 
 if TYPE_CHECKING:
     from ...ai.requests import AiResult
@@ -130,10 +133,9 @@ class StyleGallery(StyleJobs, UserStyles, QWidget):
         self.add_button.setToolTip("Use a painting or photo of your own as the style: pick "
                                    "files, or drag them onto this panel")
         self.add_button.clicked.connect(self.add_pictures)
-        self.picture_hint = QLabel("Any painting or photo can be a style: pick it, or drop it "
-                                   "here.")
+        self.picture_hint = QLabel("Any painting or photo can be a style: drop it here.")
         self.picture_hint.setWordWrap(True)
-        self.picture_hint.setStyleSheet("color: palette(mid);")
+        self.picture_hint.setStyleSheet("color: #aab0b8;")
         self.auto_preview = QCheckBox("Preview on the canvas when picked")
         self.auto_preview.setChecked(True)
         self.controls = StyleControls()
@@ -162,34 +164,57 @@ class StyleGallery(StyleJobs, UserStyles, QWidget):
         self.error.setStyleSheet("color: #ff8a80;")
         self.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(6, 6, 6, 6)
+        # What scrolls when the dock is short: the styles and the settings. The buttons, the
+        # progress and the status line stay in sight below it at any dock height.
+        upper = QWidget()
+        upper.setObjectName("StyleGalleryContent")
+        up = QVBoxLayout(upper)
+        up.setContentsMargins(0, 0, 0, 0)
         head = QHBoxLayout()
         head.addWidget(_heading("Your styles"), 1)
         head.addWidget(self.add_button)
-        lay.addLayout(head)
-        lay.addWidget(self.picture_hint)
-        lay.addWidget(self.user_grid)
-        lay.addWidget(_heading("Built-in styles"))
-        lay.addWidget(self.builtin_grid, 1)
-        lay.addWidget(self.auto_preview)
-        lay.addWidget(self.controls)
+        up.addLayout(head)
+        up.addWidget(self.picture_hint)
+        up.addWidget(self.user_grid)
+        up.addWidget(_heading("Built-in styles"))
+        up.addWidget(self.builtin_grid, 1)
+        up.addWidget(self.auto_preview)
+        up.addWidget(self.controls)
+        self.scroll = QScrollArea()
+        self.scroll.setWidget(upper)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll.setMinimumHeight(0)
+        # Never narrower than the content needs (so nothing is cut off at the side).
+        self.scroll.setMinimumWidth(upper.minimumSizeHint().width()
+                                    + self.scroll.verticalScrollBar().sizeHint().width())
+
         buttons = QHBoxLayout()
         buttons.addWidget(self.preview_button)
         buttons.addWidget(self.apply_button, 1)
-        lay.addLayout(buttons)
         self.run_row = QWidget()  # progress and Cancel: shown only while styling
         run = QHBoxLayout(self.run_row)
         run.setContentsMargins(0, 0, 0, 0)
         run.addWidget(self.progress, 1)
         run.addWidget(self.cancel_button)
-        lay.addWidget(self.run_row)
+        row = QHBoxLayout()      # the run row while styling, Discard preview while previewing
+        row.addWidget(self.run_row, 1)
+        row.addWidget(self.discard_button)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(6, 6, 6, 6)
+        lay.addWidget(self.scroll, 1)
+        lay.addLayout(buttons)
+        lay.addLayout(row)
         lay.addWidget(self.status)
         lay.addWidget(self.error)
-        lay.addWidget(self.discard_button)
         self.error.hide()
         self.run_row.hide()
+        self.builtin_grid.setMinimumHeight(CELL.height() + 2 * self.builtin_grid.frameWidth() + 4)
         self.user_grid.fit_rows(2)
+        self.user_grid.setVisible(self.user_grid.count() > 0)  # empty: the hint says it all
+        # The wheel over a field that has no focus scrolls the panel instead of changing it.
+        guard_wheel(self)
         self._sync()
 
     # ---- background work -------------------------------------------------------------------
@@ -364,7 +389,7 @@ class StyleGallery(StyleJobs, UserStyles, QWidget):
         self.preview_button.setEnabled(has_style and self.doc is not None)
         self.apply_button.setEnabled(has_style and self.doc is not None)
         self.cancel_button.setEnabled(running)
-        self.discard_button.setVisible(self.result is not None)
+        self.discard_button.setVisible(self.result is not None and not running)
         self.status.setText(self._status_text())
 
     def _tell(self, text: str) -> None:

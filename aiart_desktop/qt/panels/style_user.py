@@ -54,6 +54,7 @@ class UserStyles:
         finally:
             self._filling = False
         self.user_grid.fit_rows(2)
+        self.user_grid.setVisible(self.user_grid.count() > 0)  # empty: the hint says it all
         item = self.user_grid.find_key(current) if current else None
         if item is not None:
             self.user_grid.setCurrentItem(item)
