@@ -201,15 +201,27 @@ class Engine:
             if on_progress is not None:
                 on_progress(ProgressInfo(done, total, phase="styling"))
 
-        styled = style.transfer(original, st, strength=float(req.strength),
-                                style_scale=float(req.style_scale),
-                                preserve_colors=bool(req.preserve_colors), tile=int(req.tile),
-                                overlap=int(req.overlap), cancelled=stop, on_progress=tiles)
+        # The region carries the wide context diffusion wants; the style network needs only
+        # the selection and a margin (CONTEXT_MARGIN), so only that is styled. Outside it the
+        # blend mask is zero: the original pixels stay there.
         sb = _bounds(sel)
+        m = style.CONTEXT_MARGIN
+        h, w = sel.shape
+        x0, y0 = max(0, sb.x - m), max(0, sb.y - m)
+        x1, y1 = min(w, sb.x + sb.w + m), min(h, sb.y + sb.h + m)
+        part = np.ascontiguousarray(original[y0:y1, x0:x1])
+        done = style.transfer(part, st, strength=float(req.strength),
+                              style_scale=float(req.style_scale),
+                              preserve_colors=bool(req.preserve_colors), tile=int(req.tile),
+                              overlap=int(req.overlap), cancelled=stop, on_progress=tiles)
+        if (x0, y0, x1, y1) == (0, 0, w, h):
+            styled = done
+        else:
+            styled = np.array(original, copy=True)
+            styled[y0:y1, x0:x1] = done
         alpha = region.blend_mask(sel, region.default_feather(sb.w, sb.h))
         if stop():
             raise Cancelled()
-        h, w = sel.shape
         rec = style.style_record(st)
         extra: dict[str, Any] = {
             "timings": {"generate_s": time.perf_counter() - t0},

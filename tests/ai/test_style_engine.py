@@ -76,3 +76,33 @@ def test_cancel_between_tiles_and_bad_requests() -> None:
         make_request(doc, "style", style_scale=9)
     with pytest.raises(RequestError, match="does not exist"):
         Engine(device="cpu").run(make_request(doc, "style", style="No such style"))
+
+
+def test_the_engine_styles_only_the_selection_and_its_margin_in_one_run() -> None:
+    """The request's region carries diffusion's wide context; the style job runs the network
+    once on the selection plus CONTEXT_MARGIN (what the bare call would get) and leaves the
+    rest of the region as it was (the blend mask is zero there)."""
+    from aiart_desktop.ai.style import CONTEXT_MARGIN, DEFAULT_TILE, style_transfer
+
+    doc = painting(400)
+    doc.set_selection(sel.ellipse_mask(400, 400, 80, 90, 330, 300))
+    req = make_request(doc, "style", style="Style 19", strength=0.85, preserve_colors=True,
+                       tile=DEFAULT_TILE)
+    steps: list[tuple[int, int]] = []
+    result = Engine(device="cpu").run(req, lambda p: steps.append((p.step, p.total)))
+    mask = req.selection()
+    ys, xs = np.nonzero(mask)
+    m = CONTEXT_MARGIN
+    y0, y1 = max(0, ys.min() - m), min(mask.shape[0], ys.max() + 1 + m)
+    x0, x1 = max(0, xs.min() - m), min(mask.shape[1], xs.max() + 1 + m)
+    assert (y1 - y0, x1 - x0) < mask.shape   # the region is wider than what is styled
+    original = np.ascontiguousarray(req.image[..., :3])
+    alone = style_transfer(np.ascontiguousarray(original[y0:y1, x0:x1]), "Style 19",
+                           strength=0.85, preserve_colors=True, tile=DEFAULT_TILE)
+    out = result.images[0]
+    assert np.array_equal(out[y0:y1, x0:x1], alone)          # exactly the bare network's
+    outside = np.ones(mask.shape, bool)
+    outside[y0:y1, x0:x1] = False
+    assert np.array_equal(out[outside], original[outside])  # nothing else was styled
+    assert (result.alpha[outside] == 0).all()
+    assert steps[-1] == (1, 1)                               # one run, no tiles

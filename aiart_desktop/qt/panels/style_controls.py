@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...ai.errors import RequestError
+from ...ai.style import DEFAULT_TILE
 
 if TYPE_CHECKING:
     from ...ai.requests import StyleRequest
@@ -132,7 +133,8 @@ class StyleControls(QWidget):
     def params(self) -> dict[str, Any]:
         return {"strength": self.strength.value() / 100.0,
                 "style_scale": float(self.scale.value()),
-                "preserve_colors": self.preserve.isChecked()}
+                "preserve_colors": self.preserve.isChecked(),
+                "tile": DEFAULT_TILE}   # a typical selection is one network run
 
     def current_target(self) -> str:
         return str(self.target.currentData())

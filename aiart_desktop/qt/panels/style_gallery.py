@@ -43,6 +43,7 @@ from ..convert import array_to_qimage
 from .style_controls import StyleControls
 from .style_grid import CELL, KEY_ROLE, KIND_ROLE, StyleGrid, placeholder_icon, plus_icon
 from .style_jobs import StyleJobs
+from .style_progress import StyleProgress
 from .style_user import UserStyles
 from .variations import blended_rgba
 from .widgets import guard_wheel
@@ -84,6 +85,7 @@ class StyleGallery(StyleJobs, UserStyles, QWidget):
         self._job_doc: Document | None = None
         self._job_key: tuple[Any, ...] | None = None
         self._job_revision = -1
+        self._took = 0.0
         self._fresh: tuple[Any, ...] | None = None    # (stamp, is the preview current)
         self._applied: tuple[Layer, Document] | None = None  # the last layer we added
         self._note = ""                                # what just happened (status line)
@@ -156,7 +158,8 @@ class StyleGallery(StyleJobs, UserStyles, QWidget):
         self.discard_button = QPushButton("Discard preview")
         self.discard_button.clicked.connect(self.discard)
         self.progress = QProgressBar()
-        self.progress.setFormat("%v / %m tiles")
+        self.progress.setTextVisible(True)
+        self.meter = StyleProgress(self.progress, self)   # live, with a time estimate
         self.status = QLabel("Pick a style.")
         self.status.setWordWrap(True)
         self.error = QLabel()

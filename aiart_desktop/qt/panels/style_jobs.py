@@ -17,10 +17,11 @@ import numpy as np
 from ...ai.errors import AiError
 from ...ai.style_builtins import builtin_name
 from .style_controls import style_request
+from .style_progress import StyleProgress, work_pixels
 
 if TYPE_CHECKING:
     from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QCheckBox, QProgressBar, QWidget
+    from PySide6.QtWidgets import QCheckBox, QWidget
 
     from ...ai.requests import AiResult, StyleRequest
     from ...ai.style_library import StyleLibrary
@@ -43,7 +44,7 @@ class StyleJobs:
     library: StyleLibrary
     controls: StyleControls
     auto_preview: QCheckBox
-    progress: QProgressBar
+    meter: StyleProgress
     run_row: QWidget
     result: AiResult | None
     result_doc: Document | None
@@ -54,6 +55,7 @@ class StyleJobs:
     _job_revision: int
     _apply_when_done: bool
     _t0: float
+    _took: float
     _auto: QTimer
     _fresh: tuple[Any, ...] | None
     _applied: tuple[Layer, Document] | None
@@ -169,7 +171,7 @@ class StyleJobs:
         self._job_revision = doc.revision
         self._t0 = time.perf_counter()
         self._job = self.worker.submit(request)
-        self.progress.setRange(0, 0)
+        self.meter.start(style[0], work_pixels(request, style[0]))
         self.run_row.show()
         self.running_changed.emit(True)
         self._sync()
@@ -204,10 +206,10 @@ class StyleJobs:
 
     def _on_progress(self, job: int, step: int, total: int, _image: object) -> None:
         if self._mine(job):
-            self.progress.setRange(0, max(1, total))
-            self.progress.setValue(min(step, total))
+            self.meter.tiles(min(step, total), total)
 
-    def _end_job(self) -> Document | None:
+    def _end_job(self, finished: bool = False) -> Document | None:
+        self._took = self.meter.finish(finished)
         doc = self._job_doc
         self._job, self._job_doc = 0, None
         self.run_row.hide()
@@ -222,14 +224,14 @@ class StyleJobs:
         if not self._mine(job):
             return
         apply, key = self._apply_when_done, self._job_key
-        doc = self._end_job()
+        doc = self._end_job(finished=True)
         if doc is not self.doc:
             self._ended("finished")
             return
         self.result, self.result_doc, self._result_key = result, doc, key
         self._fresh = None
         self._restore_preview()
-        self._note = f"Styled in {time.perf_counter() - self._t0:.1f} s."
+        self._note = f"Styled in {self._took:.1f} s."
         if apply:
             self._apply_result()
         self._ended("finished")
