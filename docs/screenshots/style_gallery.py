@@ -1,10 +1,12 @@
 """Screenshot of the Style dock after a real run: the landscape of `make_screenshots.py`, one
 picture of the user's added to "Your styles" (a swirl painted here with numpy, imported through
 the style library like a dropped file), an ellipse selection over the sun and the hills styled
-with a built-in style and applied as a layer through the window's AI worker, the selection
-still showing.
+with a built-in style ("Starry swirls", the dock's defaults: keep my colours, 85 %) and
+applied as a layer through the window's AI worker, the selection still showing.
 
     xvfb-run -s "-screen 0 1600x1000x24" .venv/bin/python docs/screenshots/style_gallery.py
+    xvfb-run -s "-screen 0 1366x768x24" .venv/bin/python docs/screenshots/style_gallery.py \
+        1366x768 style_gallery_1366.png      # a laptop: the window fills the screen
 """
 from __future__ import annotations
 
@@ -56,11 +58,14 @@ def wait(app, until, ms: int = 30_000) -> bool:  # noqa: ANN001
 
 
 def main() -> int:
+    size = sys.argv[1] if len(sys.argv) > 1 else "1600x1000"
+    name = sys.argv[2] if len(sys.argv) > 2 else "style_gallery.png"
+    w, h = (int(v) for v in size.split("x"))
     app = create_app([])
     win = MainWindow(autosave=False)
     install_ai_dock(win)
     gallery = install_style_gallery(win)
-    win.resize(1600, 1000)
+    win.resize(w, h)
     win.show()
     QTest.qWaitForWindowExposed(win)
     paint(win)
@@ -68,7 +73,8 @@ def main() -> int:
     dock.show()
     dock.raise_()
     win.resizeDocks([dock], [340], Qt.Orientation.Horizontal)
-    win.resizeDocks([win.docks["colorDock"], dock], [150, 820], Qt.Orientation.Vertical)
+    if h >= 1000:
+        win.resizeDocks([win.docks["colorDock"], dock], [150, 820], Qt.Orientation.Vertical)
     app.processEvents()
     gallery.import_files([str(swirl_picture(Path(_tmp) / "Swirls.png"))])
     if not wait(app, lambda: gallery.builtins_ready and gallery.user_grid.count() == 1):
@@ -79,7 +85,6 @@ def main() -> int:
     gallery.auto_preview.setChecked(False)
     gallery.pick(STYLE)
     gallery.auto_preview.setChecked(True)   # as the painter has it; Apply runs at once
-    gallery.controls.strength.setValue(85)
     gallery.apply_button.click()
     if not wait(app, lambda: not gallery.running) or gallery.error.text():
         print("styling did not finish:", gallery.error.text(), gallery.status.text())
@@ -90,7 +95,7 @@ def main() -> int:
     for _ in range(5):
         app.processEvents()
         QTest.qWait(30)
-    out = HERE / "style_gallery.png"
+    out = HERE / name
     win.grab().save(str(out))
     print(f"wrote {out}: layer {layer.name!r}, {gallery.status.text()}")
     doc.history.set_clean()

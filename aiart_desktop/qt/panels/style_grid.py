@@ -17,7 +17,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QAbstractItemView, QListView, QListWidget, QListWidgetItem, QWidget
 
 ICON = 64
-CELL = QSize(ICON + 16, ICON + 30)
+CELL = QSize(ICON + 28, ICON + 30)   # room for the longest word of a style name
 KIND_ROLE = Qt.ItemDataRole.UserRole          # "builtin" | "user"
 KEY_ROLE = Qt.ItemDataRole.UserRole + 1       # "Style 7" | a library id
 PICTURE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff")
