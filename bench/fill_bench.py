@@ -22,6 +22,8 @@ the second is the region mirrored, the same work). Prints
   this machine), and job_2_vs_bare_2_threads_ratio.
 - *_cpu_* figures: the same ratios in CPU seconds of the whole process (every thread): the work
   done, which the other programs on a busy machine disturb much less than the wall clock.
+- capture_ms, prepare_ms, finish_ms: the app's own work around the fill (make_request; the
+  engine before and after the fill: region, masks, blend mask), job 1.
 - progress_reports_1, first_report_ms: how many ProgressInfo reports one job sends and when
   the first one arrives (the dock's bar moves during the fill).
 
@@ -154,13 +156,19 @@ def main() -> None:
         return time.perf_counter() - t0
 
     reports: list[tuple[float, ProgressInfo]] = []
+    parts: dict[str, list[float]] = {"capture": [], "prepare": [], "finish": []}
 
     def job(n: int) -> float:
         reports.clear()
         c0, t0 = time.process_time(), time.perf_counter()
         req: AiRequest = make_request(doc, "inpaint", batch_size=n, **params)
+        t1 = time.perf_counter()
         res = engine.run(req, lambda p: reports.append((time.perf_counter() - t0, p)))
         assert res.backend == "classical" and len(res.images) == n
+        if n == 1:
+            parts["capture"].append(t1 - t0)
+            parts["prepare"].append(res.info["timings"]["prepare_s"])
+            parts["finish"].append(res.info["timings"]["finish_s"])
         cpu[f"job_{n}"].append(time.process_time() - c0)
         return time.perf_counter() - t0
 
@@ -170,7 +178,7 @@ def main() -> None:
     pm.set_random_seed(pm_seed)  # type: ignore[attr-defined]
     ref = pm.inpaint(rgb, hole, patch_size=3)  # type: ignore[attr-defined]
     assert np.array_equal(same[hole > 0], ref[hole > 0]), "the job and the bare call differ"
-    for v in cpu.values():
+    for v in [*cpu.values(), *parts.values()]:
         v.clear()
     bares, b2s, j1s, j2s, nrep, first = [], [], [], [], [], []
     for _ in range(args.runs):
@@ -197,6 +205,7 @@ def main() -> None:
         "job_1_cpu_vs_bare_cpu_ratio": round(med(cpu["job_1"]) / med(cpu["bare"]), 3),
         "job_2_cpu_per_variation_vs_bare_cpu_ratio":
             round(med(cpu["job_2"]) / (2 * med(cpu["bare"])), 3),
+        **{f"{k}_ms": round(med(v) * 1000, 1) for k, v in parts.items()},
         "progress_reports_1": int(med(nrep)),
         "first_report_ms": round(med(first) * 1000, 1),
     }, args.json)
