@@ -136,7 +136,6 @@ def install_ai_dock(win: Any, *, registry: ModelRegistry | None = None,
     dock.setWidget(panel)
     if old is not None:
         old.deleteLater()
-    dock.setMinimumWidth(max(dock.minimumWidth(), 300))
     win.ai_panel, win.ai_worker = panel, worker
 
     # Follow the window's document: MainWindow.set_document tells the panel about later ones.

@@ -20,7 +20,17 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QByteArray, QEvent, QObject, QPointF, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import (
+    QByteArray,
+    QEvent,
+    QObject,
+    QPointF,
+    QRect,
+    QSize,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import QAction, QCloseEvent, QColor, QDragEnterEvent, QDropEvent, QPalette
 from PySide6.QtWidgets import (
     QApplication,
@@ -137,7 +147,7 @@ class MainWindow(FileOps, QMainWindow):
         self._build_docks({**{key: _Placeholder(*DOCK_HINTS[key]) for key, _t, _r in DOCKS[:-1]},
                            "aiDock": _ai_placeholder()})
         self._build_status_bar()
-        self.resize(1400, 900)
+        self.fit_to_screen()
         self._restore_layout()
 
     def _build_or_quit(self, autosave: bool, ai: bool) -> None:
@@ -231,7 +241,7 @@ class MainWindow(FileOps, QMainWindow):
         w, h = getattr(s, "new_width", 2048), getattr(s, "new_height", 2048)
         bg = None if getattr(s, "new_transparent", False) else (255, 255, 255, 255)
         if not lazy:
-            self.resize(1400, 900)
+            self.fit_to_screen()
         self.set_document(Document.new(w, h, bg))
         if ai:  # after the first frame: the AI panel is not needed to show the window
             _after_first_paint(self, self._install_ai)
@@ -309,12 +319,29 @@ class MainWindow(FileOps, QMainWindow):
             self.state.apply_preset(preset)
             self.state.update_brush(size=getattr(s, "brush_size", preset.size))
 
+    def fit_to_screen(self) -> None:
+        """The default size (DEFAULT_SIZE), or the screen's available area when that is
+        smaller (then maximized too, as Krita opens on a laptop), centred on the screen."""
+        avail = _available(self)
+        geo, maximize = initial_geometry(avail, self.minimumSizeHint())
+        self.setGeometry(geo)
+        if maximize:
+            self.setWindowState(self.windowState() | Qt.WindowState.WindowMaximized)
+
     def _restore_layout(self) -> None:
+        """The saved window geometry, only if it still fits the screen (a layout saved on a
+        big monitor must not open off-screen on the laptop), then the docks' layout."""
         s = self.settings
         geo = _b64decode(getattr(s, "window_geometry", ""))
         state = _b64decode(getattr(s, "window_state", ""))
         if geo is not None:
-            self.restoreGeometry(geo)
+            before = self.geometry()
+            maximized = bool(self.windowState() & Qt.WindowState.WindowMaximized)
+            if self.restoreGeometry(geo) and not self.isMaximized() \
+                    and not fits(self.frameGeometry(), _available(self)):
+                self.setGeometry(before)   # saved elsewhere: keep the fitted default
+                if maximized:
+                    self.setWindowState(self.windowState() | Qt.WindowState.WindowMaximized)
         if state is not None:
             self.restoreState(state)
 
@@ -565,6 +592,39 @@ class MainWindow(FileOps, QMainWindow):
 
 
 # ---- helpers -------------------------------------------------------------------------------
+DEFAULT_SIZE = QSize(1400, 900)
+SCREEN_MARGIN = QSize(16, 48)   # room for the window frame and title bar
+
+
+def initial_geometry(avail: QRect, minimum: QSize | None = None,
+                     default: QSize = DEFAULT_SIZE) -> tuple[QRect, bool]:
+    """(geometry, maximize?) for a new window on a screen whose available area (without the
+    task bar) is `avail`: the default size centred when it fits, else the whole area (and
+    maximized). Never smaller than `minimum`, never placed off the area's top-left."""
+    room = QSize(max(1, avail.width() - SCREEN_MARGIN.width()),
+                 max(1, avail.height() - SCREEN_MARGIN.height()))
+    maximize = default.width() > room.width() or default.height() > room.height()
+    size = default.boundedTo(room)
+    if minimum is not None:
+        size = size.expandedTo(minimum)
+    # The geometry is the client area: the frame's title bar sits above it.
+    x = avail.x() + SCREEN_MARGIN.width() // 2 + max(0, (room.width() - size.width()) // 2)
+    y = avail.y() + SCREEN_MARGIN.height() * 2 // 3 \
+        + max(0, (room.height() - size.height()) // 2)
+    return QRect(x, y, size.width(), size.height()), maximize
+
+
+def fits(frame: QRect, avail: QRect) -> bool:
+    """`frame` (a window with its title bar) lies inside the available area, give or take
+    a few pixels of frame."""
+    return avail.adjusted(-8, -8, 8, 8).contains(frame)
+
+
+def _available(win: QWidget) -> QRect:
+    screen = win.screen() or QApplication.primaryScreen()
+    return screen.availableGeometry() if screen is not None else QRect(0, 0, 1366, 728)
+
+
 def _rgb(c: QColor) -> tuple[int, int, int]:
     return (c.red(), c.green(), c.blue())
 

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from aiart_desktop.core.document import Document
@@ -74,6 +75,7 @@ def win(qtbot, prompts: StubPrompts):  # noqa: ANN001, ANN201
 
     w = MainWindow(settings=Settings(), prompts=prompts, autosave=False, ai=False)  # type: ignore[arg-type]
     qtbot.addWidget(w)
+    w.setWindowState(Qt.WindowState.WindowNoState)  # fit_to_screen maximizes on a small screen
     w.resize(1100, 760)
     w.show()
     qtbot.waitExposed(w)

@@ -99,7 +99,7 @@ def test_cancel_mid_run_leaves_document_untouched_worker_reusable(
 
 
 def test_pipeline_exception_shows_error_next_job_works(
-        qtbot, win, stop_workers, tiny_registry, tiny_engine, monkeypatch) -> None:
+        qtbot, win, stop_workers, tiny_registry, tiny_engine, monkeypatch, caplog) -> None:
     import diffusers
 
     panel = _panel(win, stop_workers, tiny_registry, tiny_engine)
@@ -112,7 +112,11 @@ def test_pipeline_exception_shows_error_next_job_works(
     before = win.doc.flatten()
     panel.generate()
     _finish(qtbot, panel)
-    assert panel.error.isVisible() and "boom inside the pipeline" in panel.error.text()
+    # Two plain lines naming the model; the exception itself is in the log.
+    text = panel.error.text()
+    assert panel.error.isVisible() and "tiny-inpaint" in text and len(text.splitlines()) <= 2
+    assert "RuntimeError" not in text and "boom inside the pipeline" not in text
+    assert "boom inside the pipeline" in caplog.text
     assert panel.result is None and np.array_equal(win.doc.flatten(), before)
     monkeypatch.undo()
     panel.generate()

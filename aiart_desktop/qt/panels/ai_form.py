@@ -293,12 +293,16 @@ class AiForm(QWidget):
     def _more_summary(self) -> None:
         """The folded section's title says what is set, so nothing hides surprises."""
         if self.current_model() == CLASSICAL:
-            text = "More settings (not used by the classical fill)"
+            text = "More settings (not used)"
+            tip = "Negative prompt, steps, guidance and sampler: not used by the classical fill"
         else:
-            neg = "negative prompt, " if self.negative.toPlainText().strip() else ""
-            text = (f"{neg}{self.steps.value()} steps, guidance {self.guidance.value():g}, "
+            neg = "negative, " if self.negative.toPlainText().strip() else ""
+            text = (f"{neg}{self.steps.value()} steps, CFG {self.guidance.value():g}, "
                     f"{self.scheduler.currentText()}")
+            tip = ("Negative prompt, steps, guidance (CFG) and sampler" +
+                   (" — a negative prompt is set" if neg else ""))
         self.more.setText(text)
+        self.more.setToolTip(tip)
 
     # ---- state -----------------------------------------------------------------------------
     def current_op(self) -> str:

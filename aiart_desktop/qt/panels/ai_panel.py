@@ -51,7 +51,7 @@ from .ai_preview import LiveMask, canvas_rect, live_rect
 from .interpolation import ExploreMixin, InterpolationStrip
 from .messages import short_message
 from .variations import VariationsBox, blended_rgba
-from .widgets import guard_wheel
+from .widgets import guard_wheel, scroll_body
 
 if TYPE_CHECKING:
     from ...ai.models import ModelRegistry
@@ -102,6 +102,7 @@ class AiPanel(ExploreMixin, QWidget):
         self._previewing = False            # the canvas shows the picked variation
         self._applied: list[tuple[AiResult, int, Layer]] = []   # (result, variation, layer)
         self._headline = ""                 # "2 results in 1.3 s (model)"
+        self._placement_note: tuple[Layer | None, str] = (None, "")  # the last apply's note
         self._build()
         worker.started.connect(self._on_started)
         worker.progress.connect(self._on_progress)
@@ -199,6 +200,9 @@ class AiPanel(ExploreMixin, QWidget):
         self.interp.hide()
         self.error.hide()
         self.progress.hide()
+        # A very short dock (a small screen at 150 %): the whole panel scrolls rather than
+        # forcing the window taller than the screen. Any taller, only the form scrolls.
+        scroll_body(self)
         guard_wheel(self)
         self._sync()
 
@@ -418,6 +422,7 @@ class AiPanel(ExploreMixin, QWidget):
         n = len(result.images)
         how = "classical fill" if result.backend == "classical" else result.model_name
         self._headline = f"{n} result{'s' * (n != 1)} in {dt:.1f} s ({how})."
+        self.message.emit(f"AI: {self._headline}")
         take_focus = self._focus_is_free()
         self.strip.set_result(result)   # picks the first: previewed on the canvas
         self._mark_applied()
@@ -425,7 +430,6 @@ class AiPanel(ExploreMixin, QWidget):
             self.strip.setFocus(Qt.FocusReason.OtherFocusReason)
         self._describe()
         self._sync()
-        self.message.emit(f"AI: {n} result{'s' * (n != 1)} ready")
 
     def _focus_is_free(self) -> bool:
         """The strip may take the keyboard focus (so ← → pick at once): unless the user is
@@ -495,28 +499,29 @@ class AiPanel(ExploreMixin, QWidget):
         self._set_preview(img, canvas_rect(r.request, r.rect))
 
     def _describe(self) -> None:
-        """The status line for the variations, from their state now."""
+        """The status line for the variations, from their state now (two short lines; how
+        long the job took, and with which model, in its tooltip)."""
         r, i = self.result, self.strip.chosen()
         if r is None:
             return
         n = len(r.images)
-        keys = "← → pick another, " if n > 1 and self.strip.hasFocus() else (
-            "Click another to compare; " if n > 1 else "")
+        focus = self.strip.hasFocus()
         layer = self.applied_layer(r, i) if i >= 0 else None
         if i < 0:
-            text = f"{self._headline} Click a variation to preview it."
+            text = "Click a variation to preview it on the canvas."
         elif layer is not None:
-            text = (f"Variation {i + 1} is on the layer “{layer.name}” (Ctrl+Z removes it)."
-                    + (" Pick another to compare." if n > 1 else ""))
+            placed, note = self._placement_note
+            text = (f"Variation {i + 1} is on the layer “{layer.name}”; Ctrl+Z removes it."
+                    + (f" {note}" if placed is layer and note else ""))
         elif self._previewing:
-            enter = "Enter or Apply" if self.strip.hasFocus() else "Apply"
-            text = (f"{self._headline} Variation {i + 1} is previewed on the canvas, not "
-                    f"applied yet. {keys}{enter} adds it as a new layer.")
+            keys = "← → pick, Enter applies." if focus and n > 1 else (
+                "Enter or Apply adds it as a layer." if focus else "Apply adds it as a layer.")
+            text = f"Variation {i + 1} of {n} is previewed on the canvas, not applied yet. {keys}"
         else:
-            text = (f"Variation {i + 1} is not on the canvas. Apply adds it as a new layer; "
-                    "click a variation to preview it.")
-        self.status.setText(" ".join(text.split()))
-
+            text = (f"Variation {i + 1} is not on the canvas (undone). Apply adds it again; "
+                    "click one to preview it.")
+        self.status.setText(text)
+        self.status.setToolTip(self._headline)
     def apply(self, index: int | None = None) -> Layer | None:
         """Put variation `index` (default: the picked one) on a new layer: one undo step. A
         variation already applied (and not undone) is not added again: its layer is
@@ -538,15 +543,17 @@ class AiPanel(ExploreMixin, QWidget):
         return layer
 
     def _apply_one(self, r: AiResult, i: int) -> Layer | None:
-        from ...ai.apply import apply_result
+        from ...ai.apply import apply_result, placement
 
         assert self.doc is not None
         try:
+            note = placement(self.doc, r).note
             layer = apply_result(self.doc, r, i)
         except AiError as exc:
             self._show_error(str(exc))
             return None
         self._applied.append((r, i, layer))
+        self._placement_note = (layer, note)
         self._show_error("")
         self._previewing = False
         self._set_preview(None, None)

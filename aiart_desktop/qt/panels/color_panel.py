@@ -98,7 +98,7 @@ class SVSquare(_Picker):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._h, self._s, self._v = 0.0, 0.0, 0.0
-        self.setMinimumSize(120, 120)
+        self.setMinimumSize(90, 90)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
     def sizeHint(self) -> QSize:
@@ -311,6 +311,8 @@ class ColorPanel(QWidget):
         self.swatch.reset_clicked.connect(self.reset)
         self.recent_swatches.picked.connect(self.set_foreground)
         self.hex_edit.editingFinished.connect(self._hex_entered)
+        # No taller than it needs: a tall window gives its height to the Layers / AI docks.
+        self.setMaximumHeight(self.sizeHint().height() + 24)
         self._refresh()
 
     # ---- public API ------------------------------------------------------------------------

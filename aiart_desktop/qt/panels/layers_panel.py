@@ -144,6 +144,7 @@ class LayersPanel(QWidget):
         lay.setSpacing(6)
         lay.addLayout(top)
         lay.addLayout(row)
+        self.tree.setMinimumHeight(48)   # two rows: a short window keeps its docks
         lay.addWidget(self.tree, 1)
         lay.addLayout(buttons)
         self._sync_widgets()

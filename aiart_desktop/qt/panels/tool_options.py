@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..canvas.state import MAX_SIZE, MIN_SIZE, PAINT_TOOLS, SELECT_TOOLS, ToolState
-from .widgets import SliderSpin
+from .widgets import SliderSpin, guard_wheel, scroll_body
 
 TOOL_TITLES = {
     "brush": "Brush", "eraser": "Eraser", "fill": "Fill bucket", "picker": "Colour picker",
@@ -184,6 +184,8 @@ class ToolOptionsPanel(QWidget):
         state.brush_changed.connect(self.sync)
         state.fill_changed.connect(self.sync)
         state.select_changed.connect(self.sync)
+        scroll_body(self)   # a short window scrolls the options instead of growing taller
+        guard_wheel(self)
         self.sync()
 
     def _set(self, **changes: float) -> None:

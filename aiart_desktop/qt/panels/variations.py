@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from ...ai.requests import AiResult
 
 THUMB = 76
+MIN_THUMB = 52
 CELL_W, CELL_H = THUMB + 14, THUMB + 38
 
 
@@ -140,10 +141,17 @@ class VariationStrip(QListWidget):
                             + f"\n{self.result.parameters(i)}")
 
     def _fit_rows(self) -> None:
-        """As tall as the rows of thumbnails need, so none hides below the dock's fold."""
-        per_row = max(1, (self.viewport().width() - 4) // CELL_W)
+        """Thumbnails as big as THUMB, smaller (down to MIN_THUMB) when that puts the whole
+        batch on one row; as tall as its rows need, so none hides below the dock's fold."""
+        n, width = max(1, self.count()), self.viewport().width() - 6
+        side = max(MIN_THUMB, min(THUMB, width // n - (CELL_W - THUMB)))
+        cell = QSize(side + (CELL_W - THUMB), side + (CELL_H - THUMB))
+        if self.gridSize() != cell:
+            self.setIconSize(QSize(side, side))
+            self.setGridSize(cell)
+        per_row = max(1, width // cell.width())
         rows = max(1, -(-self.count() // per_row))
-        h = rows * CELL_H + 2 * self.frameWidth() + 8
+        h = rows * cell.height() + 2 * self.frameWidth() + 6
         if self.minimumHeight() != h:
             self.setMinimumHeight(h)
             self.setMaximumHeight(h)
@@ -209,7 +217,7 @@ class VariationsBox(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(4)
-        lay.addWidget(self.title)
+        self.title.hide()   # the strip speaks for itself; its height goes to the form
         lay.addWidget(self.strip)
         row = QHBoxLayout()
         for b in (self.apply_button, self.regen_button, self.discard_button):
@@ -224,7 +232,7 @@ class VariationsBox(QWidget):
     def show_results(self, on: bool, explore: bool = True) -> None:
         """Without results only Load settings shows (it can read the active AI layer); the
         exploration row only for results a diffusion model made."""
-        for w in (self.title, self.strip, self.apply_button, self.discard_button):
+        for w in (self.strip, self.apply_button, self.discard_button):
             w.setVisible(on)
         for w in (self.between_button, self.frames, self.more_button, self.amount):
             w.setVisible(on and explore)

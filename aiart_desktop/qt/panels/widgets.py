@@ -3,14 +3,16 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QComboBox,
     QDoubleSpinBox,
     QHBoxLayout,
     QLabel,
+    QScrollArea,
     QSlider,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -128,3 +130,62 @@ class SliderSpin(QWidget):
         finally:
             self._syncing = False
         self.value_changed.emit(v)
+
+
+class _PlainLayout(QVBoxLayout):
+    """A box layout that does not report height-for-width (see `scroll_body`)."""
+
+    def hasHeightForWidth(self) -> bool:  # noqa: N802
+        return False
+
+
+class BodyScroll(QScrollArea):
+    """A vertical scroll area whose minimum width follows its content's (so a dock never
+    clips its content sideways) and whose minimum height is small (so it never forces the
+    window taller)."""
+
+    def __init__(self, body: QWidget, min_height: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._min_h = min_height
+        self.setWidget(body)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        body.installEventFilter(self)
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802
+        if obj is self.widget() and event.type() == QEvent.Type.LayoutRequest:
+            self.updateGeometry()   # the content's minimum width may have changed
+        return super().eventFilter(obj, event)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802
+        body = self.widget()
+        w = body.minimumSizeHint().width() if body is not None else 0
+        if self.verticalScrollBar().isVisible():
+            w += self.verticalScrollBar().sizeHint().width()
+        return QSize(w, self._min_h)
+
+
+def scroll_body(panel: QWidget, min_height: int = 60) -> QScrollArea:
+    """Move `panel`'s layout into a vertical scroll area that becomes its only child, so the
+    panel (a dock's content) can be shorter than its content: a scroll bar appears instead of
+    the dock forcing a taller window. Wide content is never scrolled sideways: the dock keeps
+    the content's minimum width. Returns the scroll area (`panel.body_scroll` too)."""
+    content = QWidget()
+    content.setObjectName(f"{panel.objectName() or 'panel'}Body")
+    old = panel.layout()
+    if old is not None:
+        content.setLayout(old)   # takes the layout (and its widgets) over from the panel
+    # The scroll area sizes a height-for-width body (word-wrapped labels) to its preferred
+    # height, never less: then a stretching part (a scrolling form) could not shrink and the
+    # whole panel would scroll. Between the two, a layout that does not ask for it.
+    body = QWidget()
+    wrap = _PlainLayout(body)
+    wrap.setContentsMargins(0, 0, 0, 0)
+    wrap.addWidget(content)
+    area = BodyScroll(body, min_height, panel)
+    lay = QVBoxLayout(panel)
+    lay.setContentsMargins(0, 0, 0, 0)
+    lay.addWidget(area)
+    panel.body_scroll = area  # type: ignore[attr-defined]
+    return area
