@@ -360,10 +360,12 @@ class DiffusionBackend:
                  cancelled: Callable[[], bool], preview_vae: str | None = None
                  ) -> list[np.ndarray]:
         """Run `job` with model `info`; one RGB8 image per seed."""
+        if on_progress and self.loaded != str(info.path):
+            # Importing torch and diffusers (first job) and reading the weights take seconds
+            # with no steps to count: total 0 says "busy", not a full bar.
+            on_progress(ProgressInfo(0, 0, None, "loading the model"))
         torch, _ = _imports()
         with self._lock:
-            if on_progress and self.loaded != str(info.path):
-                on_progress(ProgressInfo(0, 1, None, "loading model"))
             self.load(info)
             if cancelled():
                 raise Cancelled()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import atexit
 import itertools
+import logging
 import queue
 import threading
 import time
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from ..ai.engine import Engine
     from ..ai.requests import AiRequest, ProgressInfo
 
+log = logging.getLogger(__name__)
 PREVIEW_INTERVAL_S = 1 / 30   # previews are sent at most this often (step counts always are)
 
 
@@ -222,8 +224,10 @@ class AiWorker(QObject):
             outcome = (self.cancelled, (job_id,))
         except AiError as exc:
             outcome = (self.failed, (job_id, str(exc)))
-        except Exception as exc:  # noqa: BLE001 - the worker must survive anything
-            outcome = (self.failed, (job_id, f"the AI job failed: {type(exc).__name__}: {exc}"))
+        except Exception:  # noqa: BLE001 - the worker must survive anything
+            log.exception("AI job %d failed", job_id)
+            outcome = (self.failed, (job_id, "the AI job failed unexpectedly; nothing was "
+                                             "changed.\nThe details are in the log."))
         else:
             outcome = ((self.cancelled, (job_id,)) if self.is_cancelled(job_id)
                        else (self.finished, (job_id, result)))

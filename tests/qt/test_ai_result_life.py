@@ -10,7 +10,7 @@ import ai_support
 import numpy as np
 import pytest
 from ai_support import dock_window, set_form
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QObject, Qt, Slot
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
@@ -196,3 +196,40 @@ def test_rerun_in_generations_leaves_the_form_alone(qtbot, win, stop_workers, ti
         assert "copied into the AI panel" in gen.status.text()
     finally:
         gen.shutdown()
+
+
+def test_the_first_job_shows_real_progress_while_the_model_loads(
+        qtbot, win, stop_workers, tiny_registry) -> None:
+    from aiart_desktop.ai.engine import Engine
+
+    panel = _panel(win, stop_workers, tiny_registry, Engine(tiny_registry, device="cpu"))
+    set_form(panel, batch=1, steps=3)
+    events: list[tuple[str, int, int]] = []
+    phase = [""]
+    bars: list[tuple[str, int, int]] = []   # what the dock's bar showed, per phase
+
+    def on_status(_job: int, p: str) -> None:
+        phase[0] = p
+
+    def on_progress(_job: int, step: int, total: int, _img: object) -> None:
+        events.append((phase[0], step, total))
+
+    class Watcher(QObject):   # lives on the UI thread: its slot runs after the panel's
+        @Slot(int, int, int, object)
+        def shown(self, _job: int, _s: int, _t: int, _img: object) -> None:
+            bars.append((panel._phase, panel.progress.value(), panel.progress.maximum()))
+
+    watcher = Watcher()
+    panel.worker.status.connect(on_status, Qt.ConnectionType.DirectConnection)
+    panel.worker.progress.connect(on_progress, Qt.ConnectionType.DirectConnection)
+    panel.worker.progress.connect(watcher.shown)
+    _run(qtbot, panel, 1)
+    phases = [p for p, _s, _t in events]
+    assert "loading the model" in phases and "generating" in phases
+    load = phases.index("loading the model")
+    assert load < phases.index("generating")
+    assert all(t == 0 for p, _s, t in events if p == "loading the model")   # busy, not full
+    # While it loads, the bar is a busy indicator, never a full bar of the previous phase.
+    loading = [b for b in bars if b[0] == "loading the model"]
+    assert loading and all(mx == 0 for _p, _v, mx in loading), (events, bars)
+    assert any(p == "generating" and mx == 3 for p, _v, mx in bars)

@@ -102,6 +102,7 @@ class AiPanel(ExploreMixin, QWidget):
         self._previewing = False            # the canvas shows the picked variation
         self._applied: list[tuple[AiResult, int, Layer]] = []   # (result, variation, layer)
         self._headline = ""                 # "2 results in 1.3 s (model)"
+        self._phase = ""                    # what the running job is doing
         self._placement_note: tuple[Layer | None, str] = (None, "")  # the last apply's note
         self._build()
         worker.started.connect(self._on_started)
@@ -333,6 +334,7 @@ class AiPanel(ExploreMixin, QWidget):
         self._live_mask = LiveMask(request)
         self._t0 = time.perf_counter()
         self._previewing = False
+        self._phase = ""
         self._job = self.worker.submit(request)
         self.progress.setRange(0, 0)
         self.progress.setFormat("")
@@ -373,6 +375,7 @@ class AiPanel(ExploreMixin, QWidget):
 
     def _on_status(self, job: int, phase: str) -> None:
         if self._mine(job):
+            self._phase = phase
             self.status.setText(phase[:1].upper() + phase[1:] + "…")
 
     def _on_progress(self, job: int, step: int, total: int, image: QImage | None) -> None:
@@ -384,7 +387,9 @@ class AiPanel(ExploreMixin, QWidget):
         else:
             self.progress.setRange(0, total)
             self.progress.setValue(min(step, total))
-            self.progress.setFormat("%v / %m")
+            # Checking the model reads its weights: the bar counts megabytes, not steps.
+            self.progress.setFormat("%v / %m MB" if self._phase.startswith("checking")
+                                    else "%v / %m")
         if image is not None and self._job_request is not None and self._live_mask:
             self.live.setPixmap(QPixmap.fromImage(image).scaled(
                 PREVIEW_SIDE * 2, PREVIEW_SIDE - 6, Qt.AspectRatioMode.KeepAspectRatio,
