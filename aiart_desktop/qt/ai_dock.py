@@ -187,8 +187,7 @@ def install_ai_dock(win: Any, *, registry: ModelRegistry | None = None,
             menu.addAction(a)
         menu.addSeparator()
         menu.addAction(act_models)
-        menu.addAction(act_gpu)
-        menu.addAction(dock.toggleViewAction())
+        menu.addAction(act_gpu)   # the panels' toggles live in View › Panels
         help_menu = next((m.menuAction() for m in win.menuBar().findChildren(type(menu))
                           if m.title().replace("&", "") == "Help"), None)
         if help_menu is not None:

@@ -202,7 +202,9 @@ def test_c2pa_signing_dialog_checks_the_files(win, gen, tmp_path: Path) -> None:
     ai_menu = next(m for m in win.menuBar().findChildren(type(win.panels_menu))
                    if m.title().replace("&", "") == "AI")
     assert win.c2pa_action in ai_menu.actions()
-    assert win.docks["generationsDock"].toggleViewAction() in ai_menu.actions()
+    # Panel toggles live in View › Panels only: none hides in the AI menu as a bare "AI".
+    assert win.docks["generationsDock"].toggleViewAction() not in ai_menu.actions()
+    assert not [a.text() for a in ai_menu.actions() if a.isCheckable()]
     cert, key, _ = make_chain(tmp_path / "pki")
     dlg = C2paSettingsDialog(win.settings, win)
     ok = dlg.buttons.button(dlg.buttons.StandardButton.Ok)

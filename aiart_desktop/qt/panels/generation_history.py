@@ -385,7 +385,7 @@ class GenerationHistoryPanel(QWidget):
 def install_generation_history(win: Any, *, user_store: gh.UserHistory | None = None
                                ) -> GenerationHistoryPanel:
     """Add the Generations dock to `win` (after `install_ai_dock(win)`), tabified with the
-    Undo History dock, with a toggle in View › Panels and in the AI menu (and AI › C2PA
+    Undo History dock, with a toggle in View › Panels (and AI › C2PA
     Signing… for the export certificate); returns the panel."""
     if getattr(win, "ai_worker", None) is None:
         raise RuntimeError("install the AI dock first: the Generations panel records its jobs")
@@ -418,7 +418,6 @@ def install_generation_history(win: Any, *, user_store: gh.UserHistory | None = 
         ai_menu = next((m for m in win.menuBar().findChildren(QMenu)
                         if m.title().replace("&", "") == "AI"), None)
         if ai_menu is not None and ai_menu is not panels_menu:
-            ai_menu.addAction(toggle)
             signing = ai_menu.addAction("C2PA &Signing\u2026")
             signing.setToolTip("The certificate that signs the C2PA manifest of exported PNGs")
             signing.triggered.connect(lambda _c=False: open_c2pa_settings(win))
