@@ -49,7 +49,8 @@ def test_apply_twice_adds_one_layer_and_marks_the_variation(
     QTest.mouseClick(panel.apply_button, Qt.MouseButton.LeftButton)
     layer = doc.active_layer
     assert len(_ai_layers(doc)) == 1 and len(doc.history._undo) == undo0 + 1
-    assert "applied" in panel.strip.item(0).text() and "applied" not in panel.strip.item(1).text()
+    assert "\u2713" in panel.strip.item(0).text() and "\u2713" not in panel.strip.item(1).text()
+    assert "applied" in panel.strip.item(0).toolTip()
     assert not panel.apply_button.isEnabled() and panel.apply_button.text() == "Applied"
     assert "Ctrl+Z removes it" in panel.status.text() and layer.name in panel.status.text()
     # A second Apply (button, Enter in the strip, the menu action) adds nothing.
@@ -63,13 +64,13 @@ def test_apply_twice_adds_one_layer_and_marks_the_variation(
     # Undo: the mark, the button and the status line follow; it can be applied again.
     win.undo()
     assert not _ai_layers(doc)
-    assert "applied" not in panel.strip.item(0).text() and panel.apply_button.isEnabled()
+    assert "\u2713" not in panel.strip.item(0).text() and panel.apply_button.isEnabled()
     assert "Ctrl+Z" not in panel.status.text() and "not on the canvas" in panel.status.text()
     assert panel.apply() is not None and len(_ai_layers(doc)) == 1
     # Redo after an undo of that second apply brings the mark back.
     win.undo()
     win.redo()
-    assert "applied" in panel.strip.item(0).text() and not panel.apply_button.isEnabled()
+    assert "\u2713" in panel.strip.item(0).text() and not panel.apply_button.isEnabled()
 
 
 def test_cancel_after_an_applied_expand_leaves_no_preview_and_no_duplicate(

@@ -145,6 +145,11 @@ def test_the_ai_panel_keeps_its_button_and_variations_in_view(
             assert _in_view(w), (w, w.visibleRegion().boundingRect(), w.rect())
         last = panel.strip.visualItemRect(panel.strip.item(3))
         assert panel.strip.viewport().rect().contains(last)
+        # The strip is as tall as its rows, no taller: the rest of the height is the form's.
+        rows = -(-4 // max(1, panel.strip.viewport().width() // panel.strip.gridSize().width()))
+        assert panel.strip.height() <= rows * panel.strip.gridSize().height() + 12
+        if size.height() >= 900:
+            assert panel.scroll.height() >= 150   # the prompt and settings stay usable
         # Nothing is clipped sideways: the content is at least as wide as it needs.
         body = panel.body_scroll.widget()
         assert body.width() >= body.minimumSizeHint().width()

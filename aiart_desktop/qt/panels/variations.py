@@ -124,16 +124,16 @@ class VariationStrip(QListWidget):
             self.picked.emit(-1)
 
     def set_applied(self, indices: set[int]) -> None:
-        """Mark the variations that are on a layer now ("✓ applied" under the thumbnail)."""
+        """Mark the variations that are on a layer now (a tick under the thumbnail)."""
         if self.result is None or indices == getattr(self, "_applied", set()):
             return
         self._applied = set(indices)
         for i, seed in enumerate(self.result.seeds[:self.count()]):
             item = self.item(i)
             label = seed_label(self.result, i, seed)
-            if i in indices:
+            if i in indices:   # a tick and green text: applied (the tooltip says so)
                 first, _, rest = label.partition("\n")
-                label = f"{first} \u2713 applied\n{rest}"
+                label = f"{first} \u2713\n{rest}"
             item.setText(label)
             item.setForeground(QColor(140, 220, 140) if i in indices else QColor())
             item.setToolTip(f"Variation {i + 1}, seed {seed}"
@@ -152,9 +152,8 @@ class VariationStrip(QListWidget):
         per_row = max(1, width // cell.width())
         rows = max(1, -(-self.count() // per_row))
         h = rows * cell.height() + 2 * self.frameWidth() + 6
-        if self.minimumHeight() != h:
-            self.setMinimumHeight(h)
-            self.setMaximumHeight(h)
+        if self.minimumHeight() != h or self.maximumHeight() != h:
+            self.setFixedHeight(h)
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
         super().resizeEvent(event)
