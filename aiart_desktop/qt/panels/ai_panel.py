@@ -660,7 +660,9 @@ class AiPanel(ExploreMixin, QWidget):
         self.apply_button.setText("Applied" if has and not self.apply_button.isEnabled()
                                   else "Apply")
         self.discard_button.setEnabled(self.result is not None)
-        self.regen_button.setEnabled(not running and self._source_record() is not None)
+        source = self._source_record() is not None
+        self.regen_button.setEnabled(not running and source)
+        self.regen_button.setVisible(self.result is not None or source)
         diffusion = (self.result is not None and self.result.backend == "diffusers"
                      and self.result.request.mix is None)
         self.results.show_results(self.result is not None, explore=diffusion)

@@ -42,7 +42,7 @@ from ...ai import gen_history as gh
 from ...core.geometry import Rect
 from ..dialogs.c2pa_settings import open_c2pa_settings
 from .generation_details import GenerationDetails, png_pixmap, summary_line
-from .widgets import scroll_body
+from .widgets import guard_wheel, scroll_body
 
 if TYPE_CHECKING:
     from ...core.document import Document
@@ -141,6 +141,7 @@ class GenerationHistoryPanel(QWidget):
         lay.addWidget(split, 1)
         lay.addWidget(self.status)
         scroll_body(self)   # a short window scrolls the panel instead of growing taller
+        guard_wheel(self)
 
     def _connect(self) -> None:
         worker = self.win.ai_worker
