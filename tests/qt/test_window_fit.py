@@ -159,3 +159,16 @@ def test_the_ai_panel_keeps_its_button_and_variations_in_view(
         assert color.widget().height() <= win.color_panel.sizeHint().height() + 24
     finally:
         win.generations_panel.shutdown()
+
+
+def test_panel_toggles_are_named_as_panels_in_view_panels(qtbot, prompts, tiny_registry,
+                                                          tiny_engine, stop_workers) -> None:
+    win = _full_window(qtbot, prompts, tiny_registry, tiny_engine, stop_workers)
+    try:
+        ai_menu = next(a.menu() for a in win.menuBar().actions()
+                       if a.text().replace("&", "") == "AI")
+        assert not [a.text() for a in ai_menu.actions() if a.isCheckable()]
+        shown = {a.text().replace("&", "") for a in win.panels_menu.actions()}
+        assert {"AI", "Style", "Generations", "Layers", "Colour"} <= shown
+    finally:
+        win.generations_panel.shutdown()

@@ -162,8 +162,12 @@ class AiForm(QWidget):
         # Refine from a reference style: a built-in style or a picture, restyled then repainted.
         self.reference = QComboBox()
         self.reference.addItem("None", "")
-        for i in range(26):  # the built-in fast style networks' styles (ai/style.py)
-            self.reference.addItem(f"Style {i}", f"Style {i}")
+        from ...ai.style_builtins import BUILTINS
+
+        for b in BUILTINS:  # the built-in styles (ai/style_builtins.py), painterly first
+            self.reference.addItem(b.name, b.id)   # data: the stable id "Style N"
+            self.reference.setItemData(self.reference.count() - 1, b.look,
+                                       Qt.ItemDataRole.ToolTipRole)
         self.reference.setToolTip("Refine in the style of a reference: the region is first "
                                   "restyled (fast style transfer), then repainted by the model "
                                   "at the strength above")

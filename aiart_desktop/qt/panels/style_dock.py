@@ -134,6 +134,5 @@ def install(win: Any, *, library: StyleLibrary | None = None) -> StyleGallery:
     if hasattr(win, "menuBar"):
         menu = _ai_menu(win)
         menu.addSeparator()
-        menu.addAction(act_open)
-        menu.addAction(dock.toggleViewAction())
+        menu.addAction(act_open)   # its panel toggle lives in View › Panels
     return gallery
