@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import QMenu, QToolBar
+from PySide6.QtWidgets import QMainWindow, QMenu, QToolBar
 
 from .resources import icon
 
@@ -214,6 +214,16 @@ def _build_menus(win: MainWindow, a: Actions) -> None:
 
     m = mb.addMenu("&Help")
     _add(m, a.shortcuts, None, a.log_folder, None, a.about)
+
+
+def window_menu(win: QMainWindow, title: str) -> QMenu | None:
+    """The menu bar's menu titled `title` (mnemonic "&" ignored) that is on the bar now (a
+    replaced menu may linger as a child until it is deleted)."""
+    bar = win.menuBar()
+    for m in bar.findChildren(QMenu):
+        if m.title().replace("&", "") == title and m.menuAction() in bar.actions():
+            return m
+    return None
 
 
 def _build_toolbar(win: MainWindow, a: Actions) -> None:

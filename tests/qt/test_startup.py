@@ -102,6 +102,12 @@ def test_create_window_lazy_opens_the_file_argument_after_ready(qtbot, tmp_path:
     assert w.docks["styleDock"].widget() is w.style_gallery
     titles = [a.text().replace("&", "") for a in w.menuBar().actions()]
     assert titles == ["File", "Edit", "Image", "Layer", "Select", "View", "AI", "Help"]
+    # Every dock's items reach the real AI menu, not the skeleton's placeholder.
+    qtbot.waitUntil(lambda: getattr(w, "generations_panel", None) is not None, timeout=10000)
+    ai_menu = next(a.menu() for a in w.menuBar().actions() if a.text() == "&AI")
+    items = [a.text().replace("&", "") for a in ai_menu.actions() if not a.isSeparator()]
+    assert {"Run AI", "Model Manager…", "Style Transfer…", "C2PA Signing…"} <= set(items)
+    assert not [a.text() for a in ai_menu.actions() if a.isCheckable()]
     if w.autosave is not None:
         w.autosave.discard()
 

@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
 
 from ...ai import gen_history as gh
 from ...core.geometry import Rect
+from ..actions import window_menu
 from ..dialogs.c2pa_settings import open_c2pa_settings
 from .generation_details import GenerationDetails, png_pixmap, summary_line
 from .widgets import guard_wheel, scroll_body
@@ -416,8 +417,7 @@ def install_generation_history(win: Any, *, user_store: gh.UserHistory | None = 
     if isinstance(panels_menu, QMenu):
         panels_menu.addAction(toggle)
     if hasattr(win, "menuBar"):
-        ai_menu = next((m for m in win.menuBar().findChildren(QMenu)
-                        if m.title().replace("&", "") == "AI"), None)
+        ai_menu = window_menu(win, "AI")   # not the skeleton's placeholder AI menu
         if ai_menu is not None and ai_menu is not panels_menu:
             signing = ai_menu.addAction("C2PA &Signing\u2026")
             signing.setToolTip("The certificate that signs the C2PA manifest of exported PNGs")
