@@ -18,8 +18,11 @@ def log_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
     monkeypatch.setattr(logs, "_handler", None)
     root = logging.getLogger()
     before = list(root.handlers)
+    # pytest records warnings per test: let setup_logging install its capture afresh, inside.
+    logging.captureWarnings(False)
     path = logs.setup_logging()
     yield path
+    logging.captureWarnings(False)
     for h in root.handlers[:]:
         if h not in before:
             root.removeHandler(h)
