@@ -36,6 +36,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from aiart_desktop.core.document import Document
+from aiart_desktop.core.io.atomic import pid_alive
 from aiart_desktop.core.layer import Group, clone_node
 from aiart_desktop.settings import recovery_dir as default_recovery_dir
 
@@ -81,40 +82,6 @@ def _start_time(pid: int) -> float | None:
         return float(psutil.Process(pid).create_time())
     except Exception:
         return None
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether process `pid` is running (zombies count as dead)."""
-    if pid <= 0:
-        return False
-    if sys.platform.startswith("linux"):
-        try:
-            with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
-                return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-        except FileNotFoundError:
-            return False
-        except (OSError, IndexError):
-            return True
-    if os.name == "nt":
-        import ctypes
-
-        k32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
-        handle = k32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
-        if not handle:
-            return bool(k32.GetLastError() == 5)  # access denied: it exists
-        code = ctypes.c_ulong()
-        try:
-            ok = k32.GetExitCodeProcess(handle, ctypes.byref(code))
-            return not ok or code.value == 259  # STILL_ACTIVE
-        finally:
-            k32.CloseHandle(handle)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _owner_alive(lock: dict[str, Any]) -> bool:
