@@ -128,46 +128,25 @@ def make_request(doc: Document, op: str, *, margin: int | None = None,
 
 
 # ---- re-running a record ------------------------------------------------------------------------
-RECORD_FIELDS = ("prompt", "negative_prompt", "steps", "guidance", "scheduler", "batch_size")
-
-
 def params_from_record(rec: dict[str, Any], model: str) -> tuple[str, dict[str, Any]]:
     """(op, request fields) that re-make the job a provenance record describes, on the
     document's current selection, with `model` (the record's own model when it is installed;
-    the caller decides). The seed is the record's; a reference picture is read again from its
-    file. Raises RequestError for a record that cannot be re-run (a style transfer, a reference
-    whose pixels were never saved as a file, an unknown operation)."""
+    the caller decides): `requests.request_params`, plus the pixels of a reference picture read
+    again from its file. Raises RequestError for a record that cannot be re-run here (a style
+    transfer: the Style panel re-runs those; a reference whose pixels were never a file)."""
+    from .requests import request_params
+
     op = str(rec.get("op", ""))
     if op == STYLE:
         raise RequestError("style transfers are re-run from the Style panel")
     if op not in OPS:
         raise RequestError(f"this generation's operation ({op or 'none'}) cannot be re-run")
-    params: dict[str, Any] = {k: rec[k] for k in RECORD_FIELDS if rec.get(k) is not None}
-    params["model"] = model
-    if rec.get("seed") is not None:
-        params["seed"] = int(rec["seed"])
-    if op in ("inpaint", "img2img") and isinstance(rec.get("strength"), (int, float)):
-        params["strength"] = float(rec["strength"])
-    if op == "outpaint":
-        params.update(direction=str(rec.get("direction", "right")),
-                      pixels=int(rec.get("pixels", 256)))
-    if rec.get("style_preset"):
-        params["style_preset"] = str(rec["style_preset"])
-    from .latents import LatentMix
-
-    mix = LatentMix.from_record(rec)
-    if mix is not None:
-        params.update(mix=mix, batch_size=len(mix))
-    ip_ref = str(rec.get("ip_adapter_reference") or "")
-    if float(rec.get("ip_adapter_scale") or 0.0) > 0.0:
-        params.update(ip_adapter_scale=float(rec["ip_adapter_scale"]),
-                      ip_adapter=str(rec.get("ip_adapter") or ""),
-                      ip_adapter_image=_reference_pixels(ip_ref), ip_adapter_reference=ip_ref)
-    ref = str(rec.get("style_reference") or "")
-    if op == "img2img" and ref:
-        params.update(style_reference=ref, style_mix=float(rec.get("style_mix", 1.0)))
-        if not ref.startswith("Style "):
-            params["style_image"] = _reference_pixels(ref)
+    params = request_params(rec, model=model)
+    if float(params.get("ip_adapter_scale") or 0.0) > 0.0:
+        params["ip_adapter_image"] = _reference_pixels(str(params.get("ip_adapter_reference")))
+    ref = str(params.get("style_reference") or "")
+    if op == "img2img" and ref and not ref.startswith("Style "):
+        params["style_image"] = _reference_pixels(ref)
     return op, params
 
 

@@ -27,7 +27,9 @@ def test_style_request_styles_the_selection_only_and_applies_as_one_layer(tmp_pa
     assert result.backend == "style" and len(result.images) == 1
     assert steps and steps[-1][0] == steps[-1][1] and {s[2] for s in steps} == {"styling"}
     layer = apply_result(doc, result)
-    assert layer.name == "Style: Style 3"
+    from aiart_desktop.ai.style_builtins import builtin_name
+
+    assert layer.name == f"Style: {builtin_name('Style 3')}" != "Style: Style 3"  # its name
     after = doc.flatten()
     outside, inside = mask == 0, mask == 255
     assert np.array_equal(after[outside], before[outside])
