@@ -63,7 +63,7 @@ def export(argv: list[str]) -> int:
         doc = load_document(ns.input)
         opts: dict[str, object] = {"quality": ns.quality}
         if ext == ".png" and ns.parameters == "auto":
-            from .ai.export_parameters import document_parameters
+            from .ai.records.export_parameters import document_parameters
 
             opts["parameters"] = document_parameters(doc) or doc.metadata.get("parameters")
         if ext == ".png" and not ns.no_c2pa:
@@ -85,7 +85,7 @@ def export(argv: list[str]) -> int:
 
 def _export_png(doc: object, ns: argparse.Namespace, opts: dict[str, object]) -> str:
     """Write the PNG with a C2PA manifest when there is a certificate; the outcome's line."""
-    from .ai.c2pa_manifest import export_png_with_c2pa, load_credentials
+    from .ai.records.c2pa_manifest import export_png_with_c2pa, load_credentials
 
     params = opts.get("parameters")
     if ns.c2pa_cert is not None:

@@ -163,7 +163,7 @@ def selftest(model: str | None, out_dir: Path) -> int:
     from .ai.apply import apply_result
     from .ai.capture import make_request
     from .ai.engine import Engine
-    from .ai.models import ModelRegistry
+    from .ai.models.registry import ModelRegistry
     from .core import selection
     from .core.brush import BrushSettings, Stroke
     from .core.geometry import Rect
@@ -233,8 +233,8 @@ def selftest(model: str | None, out_dir: Path) -> int:
     def png_export() -> str:
         from PIL import Image
 
-        from .ai.c2pa_manifest import export_png_with_c2pa, read_manifest
-        from .ai.export_parameters import document_parameters
+        from .ai.records.c2pa_manifest import export_png_with_c2pa, read_manifest
+        from .ai.records.export_parameters import document_parameters
 
         doc, png = ctx["doc"], out_dir / "selftest.png"
         params = document_parameters(doc)

@@ -98,7 +98,7 @@ def main() -> int:
     from tiny_models import build_sd
 
     from aiart_desktop.ai.engine import Engine
-    from aiart_desktop.ai.models import ModelRegistry
+    from aiart_desktop.ai.models.registry import ModelRegistry
     from aiart_desktop.core import selection
     from aiart_desktop.core.document import Document
     from aiart_desktop.core.geometry import Rect

@@ -52,10 +52,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from _report import emit  # noqa: E402
 
-from aiart_desktop.ai import classical, region  # noqa: E402
+from aiart_desktop.ai import region  # noqa: E402
+from aiart_desktop.ai.backends import classical  # noqa: E402
 from aiart_desktop.ai.capture import make_request  # noqa: E402
 from aiart_desktop.ai.engine import Engine  # noqa: E402
-from aiart_desktop.ai.models import ModelRegistry  # noqa: E402
+from aiart_desktop.ai.models.registry import ModelRegistry  # noqa: E402
 from aiart_desktop.ai.requests import AiRequest, ProgressInfo  # noqa: E402
 from aiart_desktop.core import selection as sel  # noqa: E402
 from aiart_desktop.core.brush import BrushSettings, Stroke  # noqa: E402

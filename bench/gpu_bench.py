@@ -31,7 +31,7 @@ from _report import emit  # noqa: E402
 from aiart_desktop.ai.apply import apply_result  # noqa: E402
 from aiart_desktop.ai.capture import make_request  # noqa: E402
 from aiart_desktop.ai.engine import Engine  # noqa: E402
-from aiart_desktop.ai.models import ModelRegistry  # noqa: E402
+from aiart_desktop.ai.models.registry import ModelRegistry  # noqa: E402
 from aiart_desktop.core import selection as sel  # noqa: E402
 from aiart_desktop.core.document import Document  # noqa: E402
 from aiart_desktop.core.geometry import Rect  # noqa: E402

@@ -46,8 +46,8 @@ os.environ.setdefault("AIART_DATA_DIR", os.path.join(_tmp, "data"))
 
 from _report import emit  # noqa: E402
 
-from aiart_desktop.ai.style import session, style_transfer  # noqa: E402
-from aiart_desktop.ai.style_tiles import run_tiles_raw  # noqa: E402
+from aiart_desktop.ai.backends.style import session, style_transfer  # noqa: E402
+from aiart_desktop.ai.backends.style_tiles import run_tiles_raw  # noqa: E402
 
 STYLE = 7
 TILE, OVERLAP = 512, 64
@@ -120,9 +120,9 @@ def dock_figures(runs: int) -> dict[str, object]:
     from PySide6.QtCore import QEventLoop
     from PySide6.QtWidgets import QApplication
 
-    from aiart_desktop.ai import style
+    from aiart_desktop.ai.backends import style
     from aiart_desktop.ai.engine import Engine
-    from aiart_desktop.ai.style_library import StyleLibrary
+    from aiart_desktop.ai.styles.library import StyleLibrary
     from aiart_desktop.core import selection as sel
     from aiart_desktop.core.document import Document
     from aiart_desktop.core.geometry import Rect

@@ -30,8 +30,8 @@ def main(model_dir: str, out_dir: str, idle_s: float = 15.0) -> int:
     from PySide6.QtWidgets import QApplication
 
     from aiart_desktop.ai.apply import apply_result
+    from aiart_desktop.ai.backends.style import builtin_styles
     from aiart_desktop.ai.capture import make_request
-    from aiart_desktop.ai.style import builtin_styles
     from aiart_desktop.core.geometry import Rect
     from aiart_desktop.core.selection import rect_mask
     from aiart_desktop.qt.main_window import create_app, create_window

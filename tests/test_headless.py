@@ -20,7 +20,7 @@ pkg = importlib.import_module({pkg!r})
 for m in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + '.'):
     importlib.import_module(m.name)
 bad = [m for m in ('torch', 'diffusers', 'transformers') if m in sys.modules]
-assert not bad or {pkg!r} == 'aiart_desktop.ai.diffusion', bad
+assert not bad or {pkg!r} == 'aiart_desktop.ai.backends.local', bad
 print('ok')
 """
 

@@ -1,7 +1,8 @@
-"""AI on the selection: requests, region handling, engines, models. No Qt here; torch,
-diffusers and transformers are imported only in `diffusion.py`, and only when a model runs.
+"""AI on the selection: requests, region handling, the engine, backends, models, records.
+No Qt here; torch, diffusers and transformers are imported only by the local backend
+(`backends/local.py`), and only when a model runs. The map: docs/architecture.md.
 
-The flow (see DESIGN.md), with the functions each step calls::
+The flow, with the functions each step calls::
 
     from aiart_desktop.ai.capture import make_request      # UI thread: copy the region
     from aiart_desktop.ai import engine                     # worker thread: run it
@@ -14,8 +15,9 @@ The flow (see DESIGN.md), with the functions each step calls::
 
 Modules: `requests` (request / result / progress types), `capture` (document -> request,
 outpaint canvas helpers), `region` (context, snapping, scaling, masks, colour matching),
-`engine` (backend choice, the job), `diffusion` (diffusers pipelines), `classical`
-(PatchMatch / OpenCV fill), `models` + `catalogue` + `checkpoints` + `downloads` (model
-registry), `previews` (latent -> RGB), `apply` (result -> layer), `errors`, `cli_run`
-(`aiart-desktop run`).
+`engine` (backend choice, the job), `apply` (result -> layer), `latents` (exploration),
+`errors`, `cli_run` (`aiart-desktop run`). Subpackages: `backends` (the local diffusers
+backend, the classical fill, the style networks, cheap previews), `models` (the registry, the
+catalogue, checkpoints, downloads, hashes, IP-Adapters), `styles` (built-in styles, the user's
+style library, text presets), `records` (generation history, PNG parameters, C2PA).
 """

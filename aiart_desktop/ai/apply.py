@@ -34,7 +34,7 @@ def layer_name(result: AiResult) -> str:
     """A short layer name from the prompt ("Fill" / "Generate"... when there is none)."""
     words = " ".join(result.request.prompt.split())
     if not words and result.request.op == "style":
-        from .style_builtins import builtin_name
+        from .styles.builtins import builtin_name
 
         style = str(result.info.get("style_name") or getattr(result.request, "style", ""))
         return f"Style: {builtin_name(style)}"

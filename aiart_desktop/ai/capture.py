@@ -154,6 +154,6 @@ def _reference_pixels(ref: str) -> np.ndarray:
     if not ref or ref == "image":
         raise RequestError("the reference picture of this generation was not kept as a file: "
                            "use Load settings and choose the picture again")
-    from .style import style_image_rgb
+    from .backends.style import style_image_rgb
 
     return style_image_rgb(ref)

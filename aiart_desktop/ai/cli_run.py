@@ -95,7 +95,7 @@ def run(argv: list[str]) -> int:
     from .capture import make_request
     from .engine import Engine
     from .errors import AiError, Cancelled
-    from .models import ModelRegistry
+    from .models.registry import ModelRegistry
 
     params: dict[str, Any] = {"prompt": ns.prompt, "negative_prompt": ns.negative,
                               "model": ns.model, "seed": ns.seed, "batch_size": ns.batch}

@@ -22,13 +22,14 @@ import cv2
 import numpy as np
 
 from ..core.geometry import Rect
-from . import classical, region
+from . import region
+from .backends import classical
+from .backends.local import DiffusionBackend, Job
 from .capture import outpaint_layout
-from .diffusion import DiffusionBackend, Job
 from .errors import AiError, Cancelled, RequestError
-from .ip_adapter import IpAdapterJob, pixels_sha256
-from .model_hash import file_sha256
-from .models import ModelInfo, ModelRegistry
+from .models.ip_adapter import IpAdapterJob, pixels_sha256
+from .models.model_hash import file_sha256
+from .models.registry import ModelInfo, ModelRegistry
 from .requests import (
     AUTO,
     CLASSICAL,
@@ -40,7 +41,7 @@ from .requests import (
     ProgressInfo,
     StyleRequest,
 )
-from .style_presets import compose
+from .styles.presets import compose
 
 NO_MODEL_HINT = ("no diffusion model is installed: open the model manager to download "
                  "SD-Turbo (2.6 GB), or add a diffusers folder or a .safetensors checkpoint. "
@@ -168,7 +169,7 @@ class Engine:
     @staticmethod
     def _model_hash(info: ModelInfo, on_progress: ProgressFn | None,
                     stop: Callable[[], bool]) -> str | None:
-        from .model_hash import model_sha256
+        from .models.model_hash import model_sha256
 
         def report(done: int, total: int) -> None:  # per 4 MiB read: cancel works here too
             if stop():
@@ -185,7 +186,7 @@ class Engine:
     def _style(self, req: StyleRequest, on_progress: ProgressFn | None,
                stop: Callable[[], bool]) -> AiResult:
         """Fast style transfer of the request's region (onnxruntime; no diffusion model)."""
-        from . import style
+        from .backends import style
 
         t0 = time.perf_counter()
         rect, original, sel = _geometry(req)
@@ -236,7 +237,7 @@ class Engine:
                          facts: dict[str, Any]) -> np.ndarray:
         """The region restyled with the reference (fast style network): the picture the
         diffusion model then repaints at the request's strength."""
-        from . import style
+        from .backends import style
 
         spec = req.style_image if req.style_image is not None else req.style_reference
         st = style.resolve_style(spec)
@@ -264,7 +265,7 @@ class Engine:
         if req.ip_adapter_image is not None:
             rgb = region.rgba_to_rgb(req.ip_adapter_image)
         else:
-            from .style import style_image_rgb
+            from .backends.style import style_image_rgb
 
             rgb = style_image_rgb(req.ip_adapter_reference)  # StyleError names the file
         facts.update(ip_adapter=adapter.id,

@@ -27,7 +27,7 @@ SCHEDULERS: dict[str, str] = {
     "lcm": "LCM",
 }
 OPS = ("inpaint", "img2img", "txt2img", "outpaint")
-STYLE = "style"  # fast neural style transfer (ai/style.py): no diffusion model needed
+STYLE = "style"  # fast neural style transfer (ai/backends/style.py): no diffusion model needed
 DIRECTIONS = ("left", "right", "top", "bottom")
 CLASSICAL = "classical"
 AUTO = "auto"  # the last used installed model, or the classical fill when none is installed
@@ -85,8 +85,8 @@ class AiRequest:
     canvas_size: tuple[int, int] = (0, 0)  # document (width, height) at capture time
     color_match: bool = True            # match the result's colours to its surroundings
     mix: LatentMix | None = None        # latent exploration (in-betweens, more like this)
-    style_preset: str = ""              # text style preset (ai/style_presets.py) or ""
-    # IP-Adapter (ai/ip_adapter.py): a reference picture steers the model at this scale
+    style_preset: str = ""              # text style preset (ai/styles/presets.py) or ""
+    # IP-Adapter (ai/models/ip_adapter.py): a reference picture steers the model at this scale
     # (0 = off). `ip_adapter_image` holds its pixels (copied at capture time); without them
     # the picture file `ip_adapter_reference` is read when the job runs (re-make from a record).
     # `ip_adapter` names the adapter; "" = the installed one that fits the model.
@@ -130,7 +130,7 @@ class AiRequest:
             if self.model == CLASSICAL:
                 raise RequestError("in-betweens and 'more like this' need a diffusion model")
         if self.style_preset:
-            from .style_presets import preset_named
+            from .styles.presets import preset_named
 
             preset_named(self.style_preset)  # raises for an unknown preset
         self._check_ip_adapter()
@@ -215,7 +215,7 @@ class Img2ImgRequest(AiRequest):
 
     Style from a reference: with `style_reference` set (a built-in style name or a picture
     file; `style_image` holds its pixels, copied at capture time), the region is first
-    restyled with the fast style network (ai/style.py, `style_mix` of it blended in), then
+    restyled with the fast style network (ai/backends/style.py, `style_mix` of it blended in), then
     repainted by the diffusion model at `strength`, which keeps the reference's colours and
     strokes but redraws them coherently with the prompt.
     """
@@ -410,7 +410,7 @@ def parameters_text(record: dict[str, Any], size: tuple[int, int] | None = None)
     w, h = size or tuple(record.get("size") or record["rect"][2:4])
     prompt, negative = str(record.get("prompt", "")), str(record.get("negative_prompt") or "")
     if record.get("style_preset"):  # the text the model read: the preset's phrases added
-        from .style_presets import compose
+        from .styles.presets import compose
 
         prompt, negative = compose(prompt, negative, str(record["style_preset"]))
     lines = [prompt]

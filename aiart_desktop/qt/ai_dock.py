@@ -24,7 +24,7 @@ from .worker import AiWorker
 
 if TYPE_CHECKING:
     from ..ai.engine import Engine
-    from ..ai.models import ModelRegistry
+    from ..ai.models.registry import ModelRegistry
 
 
 CAPTION_H = 20

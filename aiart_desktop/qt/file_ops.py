@@ -216,7 +216,7 @@ class FileOps:
             return False
         opts = {} if quality is None else {"quality": quality}
         if _ext(path) == ".png":
-            from ..ai.export_parameters import document_parameters
+            from ..ai.records.export_parameters import document_parameters
 
             params = document_parameters(doc) or doc.metadata.get("parameters")
             if params is not None:
@@ -224,7 +224,7 @@ class FileOps:
         note = ""
         try:
             if ext == ".png":  # with a signed C2PA manifest when a certificate is set
-                from ..ai.c2pa_manifest import export_png_with_c2pa
+                from ..ai.records.c2pa_manifest import export_png_with_c2pa
 
                 outcome = export_png_with_c2pa(doc, path, parameters=opts.get("parameters"),
                                                settings=self.settings)

@@ -29,7 +29,7 @@ from PySide6.QtTest import QTest  # noqa: E402
 from tiny_models import build_sd  # noqa: E402
 
 from aiart_desktop.ai.engine import Engine  # noqa: E402
-from aiart_desktop.ai.models import ModelRegistry  # noqa: E402
+from aiart_desktop.ai.models.registry import ModelRegistry  # noqa: E402
 from aiart_desktop.core import selection  # noqa: E402
 from aiart_desktop.core.geometry import Rect  # noqa: E402
 from aiart_desktop.qt.ai_dock import install_ai_dock  # noqa: E402

@@ -22,7 +22,7 @@ sys.path.insert(0, str(HERE))
 
 from style_paintings import pixels, sketch, still_life  # noqa: E402
 
-from aiart_desktop.ai.style import DEFAULT_TILE, builtin_styles, style_transfer  # noqa: E402
+from aiart_desktop.ai.backends.style import DEFAULT_TILE, builtin_styles, style_transfer  # noqa: E402
 
 DEFAULTS = {"strength": 0.85, "style_scale": 1.0, "preserve_colors": True}
 COLS, CELL = 6, 260

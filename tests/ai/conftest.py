@@ -1,5 +1,6 @@
 """Tiny random-weight pipelines built once per test session, saved with `save_pretrained`, and
-registered in a models folder through `aiart_desktop.ai.models`, exactly like user models."""
+registered in a models folder through `aiart_desktop.ai.models.registry`, exactly like user
+models."""
 from __future__ import annotations
 
 import os
@@ -15,7 +16,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from tiny_models import build_sd, build_sdxl, build_taesd  # noqa: E402
 
 from aiart_desktop.ai.engine import Engine  # noqa: E402
-from aiart_desktop.ai.models import ModelRegistry  # noqa: E402
+from aiart_desktop.ai.models.registry import ModelRegistry  # noqa: E402
 from aiart_desktop.core import selection as sel  # noqa: E402
 from aiart_desktop.core.document import Document  # noqa: E402
 from aiart_desktop.core.geometry import Rect  # noqa: E402

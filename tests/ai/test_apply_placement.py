@@ -15,7 +15,7 @@ import pytest
 from aiart_desktop.ai.apply import apply_result, placement, variant_preview
 from aiart_desktop.ai.capture import make_request
 from aiart_desktop.ai.engine import Engine
-from aiart_desktop.ai.models import ModelRegistry
+from aiart_desktop.ai.models.registry import ModelRegistry
 from aiart_desktop.core import selection as sel
 from aiart_desktop.core.brush import BrushSettings, Stroke
 from aiart_desktop.core.document import Document

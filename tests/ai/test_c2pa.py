@@ -15,7 +15,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from PIL import Image
 
 from aiart_desktop import app
-from aiart_desktop.ai import c2pa_manifest as cm
+from aiart_desktop.ai.records import c2pa_manifest as cm
 from aiart_desktop.core.document import Document
 from aiart_desktop.core.io import save_ora
 from aiart_desktop.settings import Settings

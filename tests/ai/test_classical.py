@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from aiart_desktop.ai import classical
 from aiart_desktop.ai.apply import apply_result
+from aiart_desktop.ai.backends import classical
 from aiart_desktop.ai.capture import make_request
 from aiart_desktop.ai.engine import Engine
 from aiart_desktop.ai.errors import RequestError

@@ -13,9 +13,9 @@ from types import SimpleNamespace
 import pytest
 from loopback_hub import LoopbackServer, closed_port, real_hub
 
-from aiart_desktop.ai import downloads
 from aiart_desktop.ai.errors import DownloadError, OfflineError
-from aiart_desktop.ai.models import ModelRegistry
+from aiart_desktop.ai.models import downloads
+from aiart_desktop.ai.models.registry import ModelRegistry
 
 CLASS_NAME = re.compile(r"\b[A-Z][a-z]+[A-Z]\w*(Error|Exception|Enabled)\b|Traceback")
 
@@ -31,7 +31,7 @@ def test_no_network_with_the_real_hub_says_so_and_leaves_nothing(tmp_path, monke
                                                                   caplog) -> None:
     real_hub(monkeypatch, closed_port())
     reg = ModelRegistry(tmp_path / "models", allow_pickle=False)
-    with caplog.at_level(logging.WARNING, logger="aiart_desktop.ai.downloads"):
+    with caplog.at_level(logging.WARNING, logger="aiart_desktop.ai.models.downloads"):
         with pytest.raises(OfflineError) as info:
             reg.download("sd-turbo")
     assert info.value.reason == "network"
@@ -73,7 +73,7 @@ def test_server_refusals_are_told_apart(tmp_path, monkeypatch, caplog, status, h
     reg = ModelRegistry(tmp_path / "models", allow_pickle=False)
     with LoopbackServer(status, headers) as server:
         real_hub(monkeypatch, server.url)
-        with caplog.at_level(logging.WARNING, logger="aiart_desktop.ai.downloads"):
+        with caplog.at_level(logging.WARNING, logger="aiart_desktop.ai.models.downloads"):
             with pytest.raises(DownloadError) as info:
                 reg.download("sd-turbo")
     assert server.paths, "the real hub client asked the loopback server"

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from aiart_desktop.ai.apply import apply_result
+from aiart_desktop.ai.backends.local import select_device
 from aiart_desktop.ai.capture import make_request
-from aiart_desktop.ai.diffusion import select_device
 from aiart_desktop.ai.engine import Engine
 from aiart_desktop.ai.errors import AiError, Cancelled, GenerationError, OutOfMemoryError
-from aiart_desktop.ai.models import ModelRegistry
+from aiart_desktop.ai.models.registry import ModelRegistry
 from aiart_desktop.ai.requests import SCHEDULERS
 
 CASES = [(m, op) for m in ("sd", "sd-inpaint", "sdxl", "sdxl-inpaint")

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from aiart_desktop.ai import gen_history as gh
 from aiart_desktop.ai.apply import apply_result
 from aiart_desktop.ai.capture import make_request
 from aiart_desktop.ai.engine import Engine
+from aiart_desktop.ai.records import gen_history as gh
 from aiart_desktop.core.document import HISTORY_KEY, Document
 from aiart_desktop.core.io import load_ora, save_ora
 from aiart_desktop.core.io.ora_history import HISTORY_JSON

@@ -15,11 +15,11 @@ import pytest
 from PIL import Image
 from tiny_ip_adapter import build_ip_adapter
 
-from aiart_desktop.ai import ip_adapter
 from aiart_desktop.ai.capture import make_request
 from aiart_desktop.ai.engine import Engine
 from aiart_desktop.ai.errors import AiError, ModelNotFoundError, RequestError
-from aiart_desktop.ai.models import ModelRegistry
+from aiart_desktop.ai.models import ip_adapter
+from aiart_desktop.ai.models.registry import ModelRegistry
 from aiart_desktop.ai.requests import Txt2ImgRequest, parameters_text, request_params
 from aiart_desktop.core.geometry import Rect
 

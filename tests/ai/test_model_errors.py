@@ -18,7 +18,7 @@ from safetensors.torch import load_file, save_file
 from aiart_desktop.ai.capture import make_request
 from aiart_desktop.ai.engine import Engine
 from aiart_desktop.ai.errors import AiError, GenerationError, ModelLoadError
-from aiart_desktop.ai.models import ModelRegistry
+from aiart_desktop.ai.models.registry import ModelRegistry
 
 RAW = re.compile(r"size mismatch|torch\.Size|state_dict|RuntimeError|ValueError|Traceback")
 

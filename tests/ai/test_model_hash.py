@@ -6,9 +6,9 @@ import json
 import shutil
 from pathlib import Path
 
-from aiart_desktop.ai import model_hash as mh
 from aiart_desktop.ai.capture import make_request
-from aiart_desktop.ai.export_parameters import record_parameters
+from aiart_desktop.ai.models import model_hash as mh
+from aiart_desktop.ai.records.export_parameters import record_parameters
 
 
 def test_file_hash_is_sha256_and_folder_hash_follows_the_weights(tmp_path: Path) -> None:

@@ -10,9 +10,6 @@ import numpy as np
 import pytest
 from safetensors.numpy import save_file
 
-from aiart_desktop.ai import downloads
-from aiart_desktop.ai.catalogue import CATALOGUE, catalogue_entry
-from aiart_desktop.ai.checkpoints import config_folder, inspect_checkpoint, inspect_folder
 from aiart_desktop.ai.errors import (
     Cancelled,
     IncompleteModelError,
@@ -21,7 +18,10 @@ from aiart_desktop.ai.errors import (
     OfflineError,
     UnsafeCheckpointError,
 )
-from aiart_desktop.ai.models import ModelRegistry
+from aiart_desktop.ai.models import downloads
+from aiart_desktop.ai.models.catalogue import CATALOGUE, catalogue_entry
+from aiart_desktop.ai.models.checkpoints import config_folder, inspect_checkpoint, inspect_folder
+from aiart_desktop.ai.models.registry import ModelRegistry
 
 
 @pytest.fixture

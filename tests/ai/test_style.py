@@ -8,15 +8,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from aiart_desktop.ai.errors import Cancelled, RequestError
-from aiart_desktop.ai.style import (
+from aiart_desktop.ai.backends.style import (
     StyleError,
     apply_style,
     builtin_styles,
     style_region,
     style_transfer,
 )
-from aiart_desktop.ai.style_tiles import tile_starts
+from aiart_desktop.ai.backends.style_tiles import tile_starts
+from aiart_desktop.ai.errors import Cancelled, RequestError
 from aiart_desktop.core import selection as sel
 from aiart_desktop.core.document import Document
 from aiart_desktop.core.geometry import Rect

@@ -10,7 +10,7 @@ from aiart_desktop.ai.apply import apply_result
 from aiart_desktop.ai.capture import make_request
 from aiart_desktop.ai.engine import Engine
 from aiart_desktop.ai.errors import Cancelled, RequestError
-from aiart_desktop.ai.export_parameters import record_parameters
+from aiart_desktop.ai.records.export_parameters import record_parameters
 from aiart_desktop.ai.requests import StyleRequest, request_params
 from aiart_desktop.core import selection as sel
 
@@ -27,7 +27,7 @@ def test_style_request_styles_the_selection_only_and_applies_as_one_layer(tmp_pa
     assert result.backend == "style" and len(result.images) == 1
     assert steps and steps[-1][0] == steps[-1][1] and {s[2] for s in steps} == {"styling"}
     layer = apply_result(doc, result)
-    from aiart_desktop.ai.style_builtins import builtin_name
+    from aiart_desktop.ai.styles.builtins import builtin_name
 
     assert layer.name == f"Style: {builtin_name('Style 3')}" != "Style: Style 3"  # its name
     after = doc.flatten()
@@ -84,7 +84,7 @@ def test_the_engine_styles_only_the_selection_and_its_margin_in_one_run() -> Non
     """The request's region carries diffusion's wide context; the style job runs the network
     once on the selection plus CONTEXT_MARGIN (what the bare call would get) and leaves the
     rest of the region as it was (the blend mask is zero there)."""
-    from aiart_desktop.ai.style import CONTEXT_MARGIN, DEFAULT_TILE, style_transfer
+    from aiart_desktop.ai.backends.style import CONTEXT_MARGIN, DEFAULT_TILE, style_transfer
 
     doc = painting(400)
     doc.set_selection(sel.ellipse_mask(400, 400, 80, 90, 330, 300))

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from aiart_desktop.ai import style_library as sl
 from aiart_desktop.ai.capture import make_request
 from aiart_desktop.ai.engine import Engine
-from aiart_desktop.ai.style_library import StyleLibrary, StyleLibraryError, builtin_styles_async
+from aiart_desktop.ai.styles import library as sl
+from aiart_desktop.ai.styles.library import StyleLibrary, StyleLibraryError, builtin_styles_async
 from aiart_desktop.core.document import Document
 from aiart_desktop.settings import paths
 

@@ -1,7 +1,7 @@
 """Tiny random-weight Stable Diffusion / SDXL pipelines, saved as real diffusers folders.
 
 The tests (and `bench/ai_bench.py`) build these once and then load them through
-`aiart_desktop.ai.models` exactly like a model the user added. Everything is real diffusers
+`aiart_desktop.ai.models.registry` exactly like a model the user added. Everything is real diffusers
 code; only the sizes are small. A byte-level CLIP vocabulary is written to disk so the tokenizer
 loads without any download.
 """
@@ -23,7 +23,7 @@ SCHEDULER = {
 
 def byte_vocab() -> dict[str, int]:
     """CLIP-style vocabulary: every byte-level character, alone and as a word end."""
-    from aiart_desktop.ai.checkpoints import byte_level_chars
+    from aiart_desktop.ai.models.checkpoints import byte_level_chars
 
     chars = byte_level_chars()
     tokens = chars + [c + "</w>" for c in chars] + ["<|startoftext|>", "<|endoftext|>"]

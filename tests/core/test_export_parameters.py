@@ -13,10 +13,10 @@ from PIL import Image
 
 from aiart_desktop import app
 from aiart_desktop.ai.apply import apply_result
-from aiart_desktop.ai.c2pa_manifest import export_png_with_c2pa
 from aiart_desktop.ai.capture import make_request
 from aiart_desktop.ai.engine import Engine
-from aiart_desktop.ai.export_parameters import document_parameters
+from aiart_desktop.ai.records.c2pa_manifest import export_png_with_c2pa
+from aiart_desktop.ai.records.export_parameters import document_parameters
 from aiart_desktop.core.document import Document
 from aiart_desktop.core.geometry import Rect
 from aiart_desktop.core.io import export_png, load_ora, save_ora

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from aiart_desktop.ai.export_parameters import document_parameters
+from aiart_desktop.ai.records.export_parameters import document_parameters
 from aiart_desktop.core.document import Document
 from aiart_desktop.core.layer import Layer
 from aiart_desktop.core.provenance import ai_fraction, ai_layers

@@ -18,7 +18,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "ai"
 from tiny_models import build_sd  # noqa: E402
 
 from aiart_desktop.ai.engine import Engine  # noqa: E402
-from aiart_desktop.ai.models import ModelRegistry  # noqa: E402
+from aiart_desktop.ai.models.registry import ModelRegistry  # noqa: E402
 from aiart_desktop.core import selection as sel  # noqa: E402
 from aiart_desktop.core.document import Document  # noqa: E402
 from aiart_desktop.core.geometry import Rect  # noqa: E402

@@ -17,9 +17,9 @@ from loopback_hub import LoopbackServer, closed_port, real_hub
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
-from aiart_desktop.ai import downloads
-from aiart_desktop.ai.catalogue import catalogue_entry
-from aiart_desktop.ai.models import ModelRegistry
+from aiart_desktop.ai.models import downloads
+from aiart_desktop.ai.models.catalogue import catalogue_entry
+from aiart_desktop.ai.models.registry import ModelRegistry
 from aiart_desktop.qt.dialogs.model_manager import ModelManagerDialog
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")

@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtTest import QTest
 
 from aiart_desktop.ai.engine import Engine
-from aiart_desktop.ai.models import ModelRegistry
+from aiart_desktop.ai.models.registry import ModelRegistry
 from aiart_desktop.ai.requests import CLASSICAL
 
 WAIT = 30_000

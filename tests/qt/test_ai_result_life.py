@@ -14,7 +14,7 @@ from PySide6.QtCore import QObject, Qt, Slot
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from aiart_desktop.ai import gen_history as gh
+from aiart_desktop.ai.records import gen_history as gh
 from aiart_desktop.ai.requests import CLASSICAL
 
 WAIT = 30_000

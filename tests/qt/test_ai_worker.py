@@ -100,7 +100,7 @@ def test_failures_come_back_as_messages(qtbot, stop_workers, tiny_engine) -> Non
 
 def test_non_ai_exception_and_oom_message(qtbot, stop_workers, tiny_engine, monkeypatch
                                           ) -> None:
-    from aiart_desktop.ai import diffusion
+    from aiart_desktop.ai.backends import local as diffusion
 
     worker = AiWorker(engine=tiny_engine)
     stop_workers.append(worker)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from ai_support import dock_window, set_form
 
-from aiart_desktop.ai import gen_history as gh
+from aiart_desktop.ai.records import gen_history as gh
 from aiart_desktop.qt.panels.generation_history import (
     ALL,
     GenerationHistoryPanel,
@@ -219,7 +219,7 @@ def test_c2pa_signing_dialog_checks_the_files(win, gen, tmp_path: Path) -> None:
     s = win.settings
     assert (s.c2pa_cert, s.c2pa_key, s.c2pa_sign) == (str(cert), str(key), True)
     # The window's settings now sign an export (the hook the window's File › Export calls).
-    from aiart_desktop.ai.c2pa_manifest import export_png_with_c2pa, read_manifest
+    from aiart_desktop.ai.records.c2pa_manifest import export_png_with_c2pa, read_manifest
 
     out = tmp_path / "signed.png"
     assert export_png_with_c2pa(win.doc, out, settings=s).signed

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from aiart_desktop.ai.capture import make_request
 from aiart_desktop.ai.engine import Engine
-from aiart_desktop.ai.style_library import StyleLibrary
+from aiart_desktop.ai.styles.library import StyleLibrary
 from aiart_desktop.core import selection as sel
 from aiart_desktop.core.document import Document
 from aiart_desktop.qt.ai_dock import install_ai_dock
@@ -288,7 +288,7 @@ def test_your_picture_button_and_a_drop_on_the_panel_add_styles(qtbot, win, stop
 def _with_generations(win, tmp_path: Path):  # noqa: ANN001, ANN201
     """The Generations dock as the real window has it: it notes every finished job in the
     document's metadata, which moves the document's revision without touching a pixel."""
-    from aiart_desktop.ai import gen_history as gh
+    from aiart_desktop.ai.records import gen_history as gh
     from aiart_desktop.qt.panels.generation_history import install_generation_history
 
     return install_generation_history(win, user_store=gh.UserHistory(tmp_path / "user"))

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from PySide6.QtWidgets import QProgressBar
 
+from aiart_desktop.ai.backends.style import CONTEXT_MARGIN
 from aiart_desktop.ai.capture import make_request
-from aiart_desktop.ai.style import CONTEXT_MARGIN
 from aiart_desktop.core import selection as sel
 from aiart_desktop.core.document import Document
 from aiart_desktop.core.geometry import Rect

@@ -50,7 +50,7 @@ def test_a_new_window_opens_inside_the_available_area(avail: QRect) -> None:
 
 
 def _full_window(qtbot, prompts, registry, engine, stop_workers) -> MainWindow:  # noqa: ANN001
-    from aiart_desktop.ai import gen_history as gh
+    from aiart_desktop.ai.records import gen_history as gh
     from aiart_desktop.qt.panels.generation_history import install_generation_history
     from aiart_desktop.qt.panels.style_gallery import install_style_gallery
     from aiart_desktop.settings import Settings

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...ai.c2pa_manifest import C2paError, load_credentials
+from ...ai.records.c2pa_manifest import C2paError, load_credentials
 
 PEM_FILTER = "PEM files (*.pem *.crt *.cer *.key);;All files (*)"
 

@@ -36,9 +36,9 @@ from PySide6.QtWidgets import (
 from ...ai.errors import AiError, Cancelled, DownloadError, quoted
 
 if TYPE_CHECKING:
-    from ...ai.catalogue import CatalogueEntry
-    from ...ai.ip_adapter import IpAdapterInfo
-    from ...ai.models import ModelInfo, ModelRegistry
+    from ...ai.models.catalogue import CatalogueEntry
+    from ...ai.models.ip_adapter import IpAdapterInfo
+    from ...ai.models.registry import ModelInfo, ModelRegistry
     from ..worker import AiWorker
 
 PICKLE_SUFFIXES = (".ckpt", ".bin", ".pt", ".pth", ".pkl")
@@ -248,7 +248,7 @@ class ModelManagerDialog(QDialog):
                                "panel, next to the reference picture")
             item.setToolTip(3, str(a.root))
             self.installed.addTopLevelItem(item)
-        from ...ai.catalogue import catalogue_entry
+        from ...ai.models.catalogue import catalogue_entry
 
         self._problems: dict[str, str] = {}
         for mid, why in self.registry.problems().items():
@@ -294,7 +294,7 @@ class ModelManagerDialog(QDialog):
         return None if item is None else item.data(0, 256)
 
     def _selected_entry(self) -> CatalogueEntry | None:
-        from ...ai.catalogue import catalogue_entry
+        from ...ai.models.catalogue import catalogue_entry
 
         item = self.catalogue.currentItem()
         return None if item is None else catalogue_entry(item.data(0, 256))
@@ -386,7 +386,7 @@ class ModelManagerDialog(QDialog):
         if sel is None:
             return False
         mid, source = sel
-        from ...ai.catalogue import catalogue_entry
+        from ...ai.models.catalogue import catalogue_entry
 
         if source == "catalogue" or catalogue_entry(mid) is not None:
             folder = self.registry.catalogue_folder(mid)
@@ -440,7 +440,7 @@ class ModelManagerDialog(QDialog):
                 text += "\n" + HAVE_ONE
             self._say(text, error=reason != "cancelled")
         else:
-            from ...ai.catalogue import IP_ADAPTER, catalogue_entry
+            from ...ai.models.catalogue import IP_ADAPTER, catalogue_entry
 
             self.progress.setValue(1000)
             e = catalogue_entry(entry_id)

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...ai.export_parameters import record_parameters
+from ...ai.records.export_parameters import record_parameters
 from ...core.provenance import LayerShare, ProvenanceReport, ai_fraction
 
 if TYPE_CHECKING:

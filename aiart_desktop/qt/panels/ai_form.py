@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 
 from ...ai.latents import INTERPOLATE, LatentMix
 from ...ai.requests import CLASSICAL, DIRECTIONS, MAX_SEED, SCHEDULERS, random_seed
-from ...ai.style_presets import PRESETS
+from ...ai.styles.presets import PRESETS
 from .widgets import SliderSpin
 
 # (op, combo label, run-button label, hint)
@@ -162,9 +162,9 @@ class AiForm(QWidget):
         # Refine from a reference style: a built-in style or a picture, restyled then repainted.
         self.reference = QComboBox()
         self.reference.addItem("None", "")
-        from ...ai.style_builtins import BUILTINS
+        from ...ai.styles.builtins import BUILTINS
 
-        for b in BUILTINS:  # the built-in styles (ai/style_builtins.py), painterly first
+        for b in BUILTINS:  # the built-in styles (ai/styles/builtins.py), painterly first
             self.reference.addItem(b.name, b.id)   # data: the stable id "Style N"
             self.reference.setItemData(self.reference.count() - 1, b.look,
                                        Qt.ItemDataRole.ToolTipRole)
@@ -480,14 +480,14 @@ class AiForm(QWidget):
         ref = str(self.reference.currentData() or "")
         ip_ref = self._ip_reference()
         if ip_ref and self.current_model() != CLASSICAL:
-            from ...ai.style import style_image_rgb
+            from ...ai.backends.style import style_image_rgb
 
             p.update(ip_adapter_scale=round(self.ip_scale.value() / 100.0, 4),
                      ip_adapter_reference=ip_ref, ip_adapter_image=style_image_rgb(ip_ref))
         elif op == "img2img" and ref and self.current_model() != CLASSICAL:
             p["style_reference"] = ref
             if not ref.startswith("Style "):  # a picture: its pixels go in the request
-                from ...ai.style import style_image_rgb
+                from ...ai.backends.style import style_image_rgb
 
                 p["style_image"] = style_image_rgb(ref)
         if op == "outpaint":

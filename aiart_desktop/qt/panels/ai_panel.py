@@ -54,7 +54,7 @@ from .variations import VariationsBox, blended_rgba
 from .widgets import guard_wheel, scroll_body
 
 if TYPE_CHECKING:
-    from ...ai.models import ModelRegistry
+    from ...ai.models.registry import ModelRegistry
     from ...ai.requests import AiRequest, AiResult
     from ...core.document import Document
     from ...core.layer import Layer, Node
@@ -211,7 +211,7 @@ class AiPanel(ExploreMixin, QWidget):
     @property
     def registry(self) -> ModelRegistry:
         if self._registry is None:
-            from ...ai.models import ModelRegistry
+            from ...ai.models.registry import ModelRegistry
 
             return ModelRegistry()
         return self._registry
@@ -233,7 +233,7 @@ class AiPanel(ExploreMixin, QWidget):
     def _model_picked(self, model: str) -> None:
         if self.settings is not None and model and model != CLASSICAL:
             self.settings.last_model = model
-        from ...ai.catalogue import catalogue_entry
+        from ...ai.models.catalogue import catalogue_entry
 
         entry = catalogue_entry(model)
         if entry is not None and entry.defaults:

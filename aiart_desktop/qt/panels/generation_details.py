@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...ai.gen_history import GenerationEntry
+from ...ai.records.gen_history import GenerationEntry
 from ...ai.requests import SCHEDULERS
 
 VARIANT_SIDE = 72

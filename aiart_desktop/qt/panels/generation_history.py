@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...ai import gen_history as gh
+from ...ai.records import gen_history as gh
 from ...core.geometry import Rect
 from ..actions import window_menu
 from ..dialogs.c2pa_settings import open_c2pa_settings

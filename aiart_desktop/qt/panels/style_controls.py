@@ -17,8 +17,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ...ai.backends.style import DEFAULT_TILE
 from ...ai.errors import RequestError
-from ...ai.style import DEFAULT_TILE
 
 if TYPE_CHECKING:
     from ...ai.requests import StyleRequest

@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication, QDockWidget, QMenu
 
-from ...ai.style_library import StyleLibrary
+from ...ai.styles.library import StyleLibrary
 from .style_gallery import StyleGallery
 
 DOCK_NAME = "styleDock"

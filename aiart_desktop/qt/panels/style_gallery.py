@@ -36,8 +36,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...ai.style_builtins import BUILTINS, builtin_index
-from ...ai.style_library import StyleLibrary, builtin_styles_async
+from ...ai.styles.builtins import BUILTINS, builtin_index
+from ...ai.styles.library import StyleLibrary, builtin_styles_async
 from ...core.geometry import Rect
 from ..convert import array_to_qimage
 from .style_controls import StyleControls

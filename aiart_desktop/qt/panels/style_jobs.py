@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ...ai.errors import AiError
-from ...ai.style_builtins import builtin_name
+from ...ai.styles.builtins import builtin_name
 from .style_controls import style_request
 from .style_progress import StyleProgress, work_pixels
 
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from PySide6.QtWidgets import QCheckBox, QWidget
 
     from ...ai.requests import AiResult, StyleRequest
-    from ...ai.style_library import StyleLibrary
+    from ...ai.styles.library import StyleLibrary
     from ...core.document import Document
     from ...core.layer import Layer
     from ..worker import AiWorker

@@ -15,8 +15,8 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QProgressBar
 
-from ...ai.style import ARBITRARY_SIZE, CONTEXT_MARGIN
-from ...ai.style_tiles import tile_count
+from ...ai.backends.style import ARBITRARY_SIZE, CONTEXT_MARGIN
+from ...ai.backends.style_tiles import tile_count
 
 TICK_MS = 100
 FIRST_GUESS = {"builtin": 0.5e6, "user": 0.5e6}   # network pixels per second, before measuring

@@ -10,11 +10,11 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QListWidgetItem, QMenu
 
 from ...ai.errors import AiError
-from ...ai.style_library import background
+from ...ai.styles.library import background
 from .style_grid import KEY_ROLE, placeholder_icon
 
 if TYPE_CHECKING:
-    from ...ai.style_library import StyleLibrary
+    from ...ai.styles.library import StyleLibrary
     from .style_grid import StyleGrid
 
 

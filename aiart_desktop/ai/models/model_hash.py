@@ -35,7 +35,7 @@ def _key(path: Path) -> str:
 
 
 def _cache_path() -> Path:
-    from ..settings.paths import data_dir
+    from ...settings.paths import data_dir
 
     return data_dir() / CACHE_FILE
 
@@ -51,7 +51,7 @@ def _load_cache() -> dict[str, str]:
 
 
 def _save_cache(entries: dict[str, str]) -> None:
-    from ..core.io.atomic import atomic_write
+    from ...core.io.atomic import atomic_write
 
     try:
         path = _cache_path()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .errors import RequestError
+from ..errors import RequestError
 
 
 @dataclass(frozen=True)

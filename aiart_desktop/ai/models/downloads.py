@@ -16,8 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..errors import AiError, Cancelled, DownloadError, OfflineError
 from .catalogue import CatalogueEntry
-from .errors import AiError, Cancelled, DownloadError, OfflineError
 
 # on_progress(bytes done, bytes total, current file name)
 DownloadProgress = Callable[[int, int, str], None]

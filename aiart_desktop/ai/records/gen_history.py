@@ -30,8 +30,8 @@ from PIL import Image
 from .user_history import UserHistory, user_history_dir
 
 if TYPE_CHECKING:
-    from ..core.document import Document
-    from .requests import AiResult
+    from ...core.document import Document
+    from ..requests import AiResult
 
 __all__ = ["GenerationEntry", "UserHistory", "add_to_document", "entries", "entry_from_result",
            "find_entry", "mark_applied", "new_id", "search", "thumbnail_png",
@@ -168,7 +168,7 @@ def entry_from_result(result: AiResult, when: float | None = None,
                       document: str = "") -> GenerationEntry:
     """The history entry of a finished job: its record, seeds and one thumbnail per variation
     (each as applying it would look: blended over the picture it was made from)."""
-    from .apply import variant_preview
+    from ..apply import variant_preview
 
     t = time.time() if when is None else float(when)
     rec = result.record(0)

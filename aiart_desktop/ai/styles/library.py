@@ -32,11 +32,11 @@ from typing import Any
 
 import numpy as np
 
-from ..core.io.atomic import atomic_write
-from ..core.io.errors import FileFormatError, PathLike, fail
-from ..core.io.images import decode
-from .region import rgba_to_rgb
-from .style import MIN_STYLE_SIDE, StyleError, StyleInfo, builtin_styles
+from ...core.io.atomic import atomic_write
+from ...core.io.errors import FileFormatError, PathLike, fail
+from ...core.io.images import decode
+from ..backends.style import MIN_STYLE_SIDE, StyleError, StyleInfo, builtin_styles
+from ..region import rgba_to_rgb
 
 INDEX = "index.json"
 THUMBS = ".thumbnails"
@@ -82,7 +82,7 @@ class StyleLibrary:
 
     def __init__(self, folder: PathLike | None = None) -> None:
         if folder is None:
-            from ..settings.paths import styles_dir
+            from ...settings.paths import styles_dir
 
             folder = styles_dir()
         self.folder = Path(folder)
@@ -309,7 +309,7 @@ def _read_checked(src: Path, label: str) -> tuple[np.ndarray, str, bytes]:
 def _probe(path: Path) -> tuple[int, int]:
     from PIL import Image
 
-    from ..core.io.errors import reading
+    from ...core.io.errors import reading
 
     with reading(path), Image.open(path) as im:
         return int(im.size[0]), int(im.size[1])

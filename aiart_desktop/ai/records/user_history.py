@@ -25,7 +25,7 @@ _NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}\.png$")
 
 
 def user_history_dir() -> Path:
-    from ..settings.paths import data_dir
+    from ...settings.paths import data_dir
 
     return data_dir() / "history"
 

@@ -34,7 +34,7 @@ from collections.abc import Callable, Sequence
 import cv2
 import numpy as np
 
-from .errors import Cancelled, RequestError
+from ..errors import Cancelled, RequestError
 
 METHODS = ("auto", "patchmatch", "telea", "ns")
 # PatchMatch's cost grows with the hole; above this many hole pixels OpenCV is used for "auto".

@@ -26,11 +26,11 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .. import __version__
-from ..core.provenance import ai_fraction
+from ... import __version__
+from ...core.provenance import ai_fraction
 
 if TYPE_CHECKING:
-    from ..core.document import Document
+    from ...core.document import Document
 
 APP = "AIArt Desktop"
 IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"
@@ -230,8 +230,8 @@ def export_png_with_c2pa(doc: Document, path: str | os.PathLike[str], *,
     """Write `doc` flattened as PNG (with the `parameters` text chunk) and, when credentials
     are given or the settings name them, a signed C2PA manifest. Atomic: on any error
     (C2paError, OSError) nothing is written."""
-    from ..core.io.atomic import atomic_write
-    from ..core.io.images import encode_png
+    from ...core.io.atomic import atomic_write
+    from ...core.io.images import encode_png
 
     creds = credentials if credentials is not None else (
         credentials_from_settings(settings) if settings is not None else None)

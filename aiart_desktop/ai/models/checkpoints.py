@@ -20,8 +20,8 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..settings.paths import resources_dir
-from .errors import (
+from ...settings.paths import resources_dir
+from ..errors import (
     IncompleteModelError,
     ModelLoadError,
     ModelNotFoundError,

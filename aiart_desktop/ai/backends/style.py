@@ -28,14 +28,14 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ..core.document import Document
-from ..core.geometry import Rect
-from ..core.io.errors import FileFormatError
-from ..core.io.images import load_image
-from ..core.layer import Layer
-from .errors import MissingDependencyError, ModelLoadError, RequestError
-from .region import layer_pixels, resize, rgba_to_rgb
-from .style_builtins import BUILTINS, BY_INDEX, builtin_index
+from ...core.document import Document
+from ...core.geometry import Rect
+from ...core.io.errors import FileFormatError
+from ...core.io.images import load_image
+from ...core.layer import Layer
+from ..errors import MissingDependencyError, ModelLoadError, RequestError
+from ..region import layer_pixels, resize, rgba_to_rgb
+from ..styles.builtins import BUILTINS, BY_INDEX, builtin_index
 from .style_tiles import ProgressFn, run_tiled
 
 NUM_BUILTIN = 26

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .errors import (
+from ..errors import (
     AiError,
     Cancelled,
     GenerationError,
@@ -29,12 +29,12 @@ from .errors import (
     OutOfMemoryError,
     quoted,
 )
+from ..requests import ProgressInfo
 from .previews import latent_preview, shrink
-from .requests import ProgressInfo
 
 if TYPE_CHECKING:
-    from .ip_adapter import Attached, IpAdapterJob
-    from .models import ModelInfo
+    from ..models.ip_adapter import Attached, IpAdapterJob
+    from ..models.registry import ModelInfo
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ class Job:
     mix: list[tuple[int, float]] | None = None
     prompt_b: str | None = None
     negative_b: str | None = None
-    ip: IpAdapterJob | None = None    # IP-Adapter and its reference picture (ai/ip_adapter.py)
+    ip: IpAdapterJob | None = None    # IP-Adapter and its reference (models/ip_adapter.py)
 
 
 class _Interrupt(Exception):
@@ -87,7 +87,7 @@ def _mixed_noise(torch: Any, partners: dict[int, tuple[Any, float]]) -> Any:
     exactly seed B's, and in between every draw walks the great circle from one to the other."""
     from torch.overrides import TorchFunctionMode
 
-    from .latents import slerp
+    from ..latents import slerp
 
     class MixedNoise(TorchFunctionMode):
         def __torch_function__(self, func: Any, types: Any, args: Any = (),
@@ -157,7 +157,7 @@ def _prompt_embeds(pipe: Any, arch: str, prompt: str, negative: str | None, cfg:
 def _lerp_prompts(pipe: Any, arch: str, job: Job, t: float, guidance: float,
                   torch: Any) -> dict[str, Any]:
     """Prompt embeddings lerped from the job's prompt (t = 0) to `prompt_b` (t = 1)."""
-    from .latents import lerp
+    from ..latents import lerp
 
     cfg = guidance > 1.0 and getattr(pipe.unet.config, "time_cond_proj_dim", None) is None
     a = _prompt_embeds(pipe, arch, job.prompt, job.negative_prompt or None, cfg, torch)
@@ -324,7 +324,7 @@ class DiffusionBackend:
         except (AiError, MemoryError):
             raise
         except Exception as exc:  # noqa: BLE001 - every loader failure names the file
-            from .checkpoints import load_failure
+            from ..models.checkpoints import load_failure
 
             raise load_failure(info.path, facts, exc) from exc
 
@@ -371,7 +371,7 @@ class DiffusionBackend:
                 raise Cancelled()
             pipe = self._pipeline(info, job.op)
             if job.ip is not None or self._ip is not None:
-                from .ip_adapter import attach
+                from ..models.ip_adapter import attach
 
                 if on_progress and job.ip is not None and self._ip is None:
                     on_progress(ProgressInfo(0, 1, None, "loading IP-Adapter"))
@@ -531,7 +531,7 @@ class DiffusionBackend:
 
 def pickle_facts(path: Any) -> Any:
     """What an (explicitly allowed) pickle checkpoint is, from its tensor names."""
-    from .checkpoints import facts_from_keys
+    from ..models.checkpoints import facts_from_keys
 
     torch, _ = _imports()
     try:

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..core.provenance import ai_fraction, main_layer
-from .requests import parameters_text
+from ...core.provenance import ai_fraction, main_layer
+from ..requests import parameters_text
 
 if TYPE_CHECKING:
-    from ..core.document import Document
+    from ...core.document import Document
 
 
 def record_parameters(record: dict[str, Any], size: tuple[int, int]) -> str:

@@ -27,13 +27,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..settings import data_dir, load_settings
+from ...settings import data_dir, load_settings
+from ..errors import AiError, ModelLoadError, ModelNotFoundError, RequestError, quoted
+from ..requests import CLASSICAL
 from .catalogue import CATALOGUE, IP_ADAPTER, CatalogueEntry, catalogue_entry
 from .checkpoints import ModelFacts, config_folder, inspect_checkpoint, inspect_folder
 from .downloads import DownloadProgress, download, holds_data
-from .errors import AiError, ModelLoadError, ModelNotFoundError, RequestError, quoted
 from .ip_adapter import IpAdapterInfo, check_fits, inspect_ip_adapter, install_hint, model_cross_dim
-from .requests import CLASSICAL
 
 REGISTRY_FILE = "registry.json"
 
@@ -349,7 +349,7 @@ class ModelRegistry:
         if source == "checkpoint":
             facts = inspect_checkpoint(path, allow)
             if not facts.config_kind:  # an allowed pickle: read its keys to know what it is
-                from .diffusion import pickle_facts
+                from ..backends.local import pickle_facts
 
                 facts = pickle_facts(path)
             if config:

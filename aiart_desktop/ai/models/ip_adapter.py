@@ -27,17 +27,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..errors import AiError, IncompleteModelError, ModelLoadError, ModelNotFoundError, RequestError
 from .checkpoints import PICKLE_EXTENSIONS, safetensors_header
-from .errors import (
-    AiError,
-    IncompleteModelError,
-    ModelLoadError,
-    ModelNotFoundError,
-    RequestError,
-)
 
 if TYPE_CHECKING:
-    from .models import ModelInfo
+    from .registry import ModelInfo
 
 PROJ = "image_proj.proj.weight"
 FIRST_K = "ip_adapter.1.to_k_ip.weight"

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .errors import Cancelled
+from ..errors import Cancelled
 
 # (h, w, 3) float32 [0,1] (maybe a non-contiguous view) -> a new array of the same shape
 TileFn = Callable[[np.ndarray], np.ndarray]
