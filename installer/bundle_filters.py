@@ -36,7 +36,7 @@ for base in ("diffusers.loaders", "diffusers.models", "diffusers.schedulers",
         except Exception:
             pass
 pkg = importlib.import_module("aiart_desktop.ai")
-for m in pkgutil.iter_modules(pkg.__path__, "aiart_desktop.ai."):
+for m in pkgutil.walk_packages(pkg.__path__, "aiart_desktop.ai."):  # subpackages too
     try:
         importlib.import_module(m.name)
     except Exception:
