@@ -449,7 +449,7 @@ def helper_main(argv: list[str]) -> int:
     disable_telemetry()  # pip and the verify step's torch import come after this
     if argv[:1] == ["verify"] and len(argv) == 2:
         sys.argv = ["verify", argv[1]]
-        exec(compile(VERIFY_CODE, "<gpu-verify>", "exec"), {"__name__": "__verify__"})  # noqa: S102
+        exec(compile(VERIFY_CODE, "<gpu-verify>", "exec"), {"__name__": "__verify__"})
         return 0
     if argv[:1] == ["pip"]:
         import runpy

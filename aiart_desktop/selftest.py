@@ -47,7 +47,7 @@ def process_start_epoch() -> float | None:
         import psutil
 
         return float(psutil.Process().create_time())
-    except Exception:  # noqa: BLE001 - optional
+    except Exception:  # optional
         return None
 
 
@@ -63,7 +63,7 @@ def startup_probe(timeout_ms: int = 60_000) -> int:
     seen: dict[str, float] = {}
 
     class FirstPaint(QObject):
-        def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802
+        def eventFilter(self, obj: QObject, event: QEvent) -> bool:
             if ("paint" not in seen and event.type() == QEvent.Type.Paint
                     and isinstance(obj, QWidget) and obj.window() is win):
                 seen["paint"] = time.time()
@@ -150,7 +150,7 @@ def _step(name: str, fn: Callable[[], str | None]) -> None:
         note = fn()
     except SelftestError:
         raise
-    except Exception as exc:  # noqa: BLE001 - every failure becomes a clear message
+    except Exception as exc:  # every failure becomes a clear message
         raise SelftestError(f"{type(exc).__name__}: {exc}") from exc
     ms = round((time.perf_counter() - t0) * 1000)
     print(f"selftest: {name} ok ({ms} ms){' - ' + note if note else ''}", flush=True)
@@ -304,9 +304,9 @@ def main(argv: list[str]) -> int:
                        if sys.stdout is None and args.out else None)
     if log:
         Path(log).parent.mkdir(parents=True, exist_ok=True)
-        sys.stdout = sys.stderr = open(log, "w", encoding="utf-8", buffering=1)  # noqa: SIM115
+        sys.stdout = sys.stderr = open(log, "w", encoding="utf-8", buffering=1)
     elif sys.stdout is None:  # windowed program without --out: nowhere to print
-        sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115
+        sys.stdout = sys.stderr = open(os.devnull, "w")
     if args.startup_probe:
         return startup_probe()
     if args.model and not Path(args.model).is_dir():

@@ -52,7 +52,7 @@ class Probe:
         return np.diff(np.asarray(self.ticks)) * 1000.0 if len(self.ticks) > 1 else np.zeros(1)
 
 
-def run_job(app: QApplication, panel, timeout_s: float = 300.0) -> dict[str, float]:  # noqa: ANN001
+def run_job(app: QApplication, panel, timeout_s: float = 300.0) -> dict[str, float]:
     probe = Probe()
     events = [0]
 

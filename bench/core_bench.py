@@ -17,12 +17,12 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from _report import emit  # noqa: E402
+from _report import emit
 
-from aiart_desktop.core import kernels  # noqa: E402
-from aiart_desktop.core.brush import BrushSettings, Stroke, dab_shape  # noqa: E402
-from aiart_desktop.core.document import Document  # noqa: E402
-from aiart_desktop.core.geometry import Rect  # noqa: E402
+from aiart_desktop.core import kernels
+from aiart_desktop.core.brush import BrushSettings, Stroke, dab_shape
+from aiart_desktop.core.document import Document
+from aiart_desktop.core.geometry import Rect
 
 
 def rss_mb() -> float:

@@ -17,9 +17,9 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from _report import emit  # noqa: E402
+from _report import emit
 
-from aiart_desktop.core import selection as sel  # noqa: E402
+from aiart_desktop.core import selection as sel
 
 SIZE = 4096
 

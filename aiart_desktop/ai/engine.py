@@ -87,7 +87,7 @@ class Engine:
             except MemoryError as exc:
                 raise AiError("not enough memory for this job: select a smaller area or make "
                               "fewer variations") from exc
-            except Exception as exc:  # noqa: BLE001 - never let a raw error reach the UI
+            except Exception as exc:  # never let a raw error reach the UI
                 import logging
 
                 logging.getLogger(__name__).error("the AI job failed", exc_info=True)

@@ -13,7 +13,7 @@ def quoted(path: str | os.PathLike[str]) -> str:
     return f"\u201c{name}\u201d"
 
 
-class Cancelled(Exception):  # noqa: N818 - a state, not a failure
+class Cancelled(Exception):  # a state, not a failure
     """The user cancelled the job; nothing was changed."""
 
     def __init__(self, message: str = "Cancelled") -> None:

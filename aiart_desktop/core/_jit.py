@@ -11,7 +11,7 @@ if "NUMBA_CACHE_DIR" not in os.environ:
 
     os.environ["NUMBA_CACHE_DIR"] = os.path.join(user_cache_dir("aiart-desktop"), "numba")
 
-from numba import njit  # noqa: E402
+from numba import njit
 
 F0 = np.float32(0.0)
 F1 = np.float32(1.0)

@@ -49,7 +49,7 @@ class CanvasPreview(QWidget):
         canvas.viewport().installEventFilter(self)
         self.hide()
 
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
         if event.type() == QEvent.Type.Resize:
             self.setGeometry(self.canvas.viewport().rect())
         return False
@@ -67,7 +67,7 @@ class CanvasPreview(QWidget):
             return None
         return self.canvas.doc_rect_to_view(self.rect_doc)
 
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
+    def paintEvent(self, event: QPaintEvent) -> None:
         r = self._view_rect()
         if self.image is None or r is None:
             return
@@ -97,7 +97,7 @@ class _CloseWatcher(QObject):
         self._win, self._stop = win, stop
         win.installEventFilter(self)
 
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
         if obj is not self._win or event.type() != QEvent.Type.Close:
             return False
         self._win.event(event)  # closeEvent: may ask to save, may refuse

@@ -75,7 +75,7 @@ class _Placeholder(QWidget):
         super().__init__()
         self._hint = QSize(w, h)
 
-    def sizeHint(self) -> QSize:  # noqa: N802
+    def sizeHint(self) -> QSize:
         return self._hint
 
 
@@ -155,7 +155,7 @@ class MainWindow(FileOps, QMainWindow):
         say so and quit with status 1 rather than leave a skeleton window that cannot work."""
         try:
             self._build(autosave, ai, True)
-        except Exception as exc:  # noqa: BLE001 - anything here leaves no usable window
+        except Exception as exc:  # anything here leaves no usable window
             import logging
 
             logging.getLogger(__name__).exception("the window could not be built")
@@ -362,7 +362,7 @@ class MainWindow(FileOps, QMainWindow):
         the painting program working and says what is missing."""
         try:
             self._install_ai_docks()
-        except Exception as exc:  # noqa: BLE001 - painting goes on without the AI docks
+        except Exception as exc:  # painting goes on without the AI docks
             import logging
 
             logging.getLogger(__name__).exception("the AI docks could not be installed")
@@ -539,7 +539,7 @@ class MainWindow(FileOps, QMainWindow):
             "Krita, GIMP and MyPaint open too.</p>" + about_licences_html())
 
     # ---- window events ---------------------------------------------------------------------
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+    def closeEvent(self, event: QCloseEvent) -> None:
         if not self._built:  # closed before the content was built: nothing to save
             event.accept()
             return
@@ -552,11 +552,11 @@ class MainWindow(FileOps, QMainWindow):
             self.autosave.discard()
         event.accept()
 
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if _dropped_paths(event):
             event.acceptProposedAction()
 
-    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+    def dropEvent(self, event: QDropEvent) -> None:
         paths = _dropped_paths(event)
         if not paths:
             return
@@ -700,7 +700,7 @@ class _FirstPaint(QObject):
         super().__init__(win)
         self.win, self.callback = win, callback
 
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
         if (event.type() == QEvent.Type.Paint and isinstance(obj, QWidget)
                 and obj.window() is self.win):
             QApplication.instance().removeEventFilter(self)

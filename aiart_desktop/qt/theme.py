@@ -71,8 +71,8 @@ class PainterStyle(QProxyStyle):
     """Fusion, except that the left button on a slider's track sets the value where it is
     clicked instead of stepping a page (10 %) towards it."""
 
-    def styleHint(self, hint: QStyle.StyleHint, option: QStyleOption | None = None,  # noqa: N802
-                  widget: Any = None, returnData: QStyleHintReturn | None = None) -> int:  # noqa: N803
+    def styleHint(self, hint: QStyle.StyleHint, option: QStyleOption | None = None,
+                  widget: Any = None, returnData: QStyleHintReturn | None = None) -> int:
         if hint == QStyle.StyleHint.SH_Slider_AbsoluteSetButtons:
             return Qt.MouseButton.LeftButton.value
         if hint == QStyle.StyleHint.SH_Slider_PageSetButtons:

@@ -192,7 +192,7 @@ class AiWorker(QObject):
     def _quietly(fn: Any) -> None:
         try:
             fn()
-        except Exception:  # noqa: BLE001 - housekeeping must never stop the worker
+        except Exception:  # housekeeping must never stop the worker
             pass
 
     def _run(self, job_id: int, request: AiRequest) -> None:
@@ -224,7 +224,7 @@ class AiWorker(QObject):
             outcome = (self.cancelled, (job_id,))
         except AiError as exc:
             outcome = (self.failed, (job_id, str(exc)))
-        except Exception:  # noqa: BLE001 - the worker must survive anything
+        except Exception:  # the worker must survive anything
             log.exception("AI job %d failed", job_id)
             outcome = (self.failed, (job_id, "the AI job failed unexpectedly; nothing was "
                                              "changed.\nThe details are in the log."))

@@ -38,7 +38,7 @@ from aiart_desktop.qt.main_window import MainWindow, create_app  # noqa: E402
 SKY = (520, 90, 256, 192)   # x, y, w, h of the selection
 
 
-def _wait(app, panel) -> None:  # noqa: ANN001
+def _wait(app, panel) -> None:
     for _ in range(1200):
         if not panel.running:
             return

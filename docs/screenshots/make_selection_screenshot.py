@@ -34,7 +34,7 @@ class Answers(Prompts):
         return FEATHER_PX
 
 
-def settle(app, win: MainWindow, rounds: int = 5) -> None:  # noqa: ANN001
+def settle(app, win: MainWindow, rounds: int = 5) -> None:
     for _ in range(rounds):
         app.processEvents()
         QTest.qWait(30)

@@ -48,7 +48,7 @@ def swirl_picture(path: Path, side: int = 320) -> Path:
     return path
 
 
-def wait(app, until, ms: int = 30_000) -> bool:  # noqa: ANN001
+def wait(app, until, ms: int = 30_000) -> bool:
     for _ in range(ms // 20):
         app.processEvents()
         if until():

@@ -19,8 +19,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from aiart_desktop.core.brush import SOFT, BrushSettings, Stroke  # noqa: E402
-from aiart_desktop.core.document import Document  # noqa: E402
+from aiart_desktop.core.brush import SOFT, BrushSettings, Stroke
+from aiart_desktop.core.document import Document
 
 Pt = tuple[float, float]
 
@@ -43,7 +43,7 @@ def jitter(c: tuple[int, int, int], rng: random.Random, amount: int = 18
 
 def dabs(doc: Document, rng: random.Random, cx: float, cy: float, rx: float, ry: float,
          colour_at, n: int, size: float, length: float = 18.0, angle: float | None = None
-         ) -> None:  # noqa: ANN001
+         ) -> None:
     """`n` short loaded strokes inside the ellipse (cx, cy, rx, ry); colour from
     `colour_at(u, v)` with u, v in [-1, 1] across the ellipse."""
     for _ in range(n):

@@ -13,13 +13,13 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-from tiny_models import build_sd, build_sdxl, build_taesd  # noqa: E402
+from tiny_models import build_sd, build_sdxl, build_taesd
 
-from aiart_desktop.ai.engine import Engine  # noqa: E402
-from aiart_desktop.ai.models.registry import ModelRegistry  # noqa: E402
-from aiart_desktop.core import selection as sel  # noqa: E402
-from aiart_desktop.core.document import Document  # noqa: E402
-from aiart_desktop.core.geometry import Rect  # noqa: E402
+from aiart_desktop.ai.engine import Engine
+from aiart_desktop.ai.models.registry import ModelRegistry
+from aiart_desktop.core import selection as sel
+from aiart_desktop.core.document import Document
+from aiart_desktop.core.geometry import Rect
 
 MODELS = ("sd", "sd-inpaint", "sdxl", "sdxl-inpaint")
 

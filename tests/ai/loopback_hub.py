@@ -55,7 +55,7 @@ class LoopbackServer:
                 if self.command != "HEAD":
                     self.wfile.write(body)
 
-            do_GET = do_HEAD = do_POST = _answer  # noqa: N815
+            do_GET = do_HEAD = do_POST = _answer
 
             def log_message(self, *args: Any) -> None:
                 return None

@@ -150,11 +150,11 @@ CASES: list[Callable[[], tuple[Document, bool]]] = [
 
 
 @pytest.fixture
-def classical(tmp_path) -> Engine:  # noqa: ANN001
+def classical(tmp_path) -> Engine:
     return Engine(ModelRegistry(tmp_path / "no-models", allow_pickle=False), device="cpu")
 
 
-def _preview_rgba(result, index: int) -> np.ndarray:  # noqa: ANN001
+def _preview_rgba(result, index: int) -> np.ndarray:
     """The AI panel's preview of variation `index` (`variant_preview`), as the canvas would
     show it with an opaque background: RGBA8 over `result.rect`."""
     rgb = variant_preview(result, index)
@@ -164,7 +164,7 @@ def _preview_rgba(result, index: int) -> np.ndarray:  # noqa: ANN001
 
 
 def _check_matches_preview(doc: Document, before: np.ndarray, result, preview: np.ndarray
-                           ) -> None:  # noqa: ANN001
+                           ) -> None:
     after = doc.flatten()
     r = result.rect
     inside = after[r.slices()].astype(int)
@@ -175,7 +175,7 @@ def _check_matches_preview(doc: Document, before: np.ndarray, result, preview: n
 
 
 @pytest.mark.parametrize("build", CASES, ids=lambda f: f.__name__[5:])
-def test_apply_shows_what_the_preview_showed(build, classical: Engine) -> None:  # noqa: ANN001
+def test_apply_shows_what_the_preview_showed(build, classical: Engine) -> None:
     doc, expect_moved = build()
     doc.set_selection(sel.rect_mask(SIZE, SIZE, SELECTION))
     active = doc.active

@@ -99,7 +99,7 @@ def _custom(manifest: dict) -> dict:
     return next(x for x in manifest["assertions"] if x["label"] == cm.PROVENANCE_LABEL)["data"]
 
 
-def test_signed_export_reads_back_with_assertions(chain, tmp_path: Path) -> None:  # noqa: ANN001
+def test_signed_export_reads_back_with_assertions(chain, tmp_path: Path) -> None:
     cert, key, ca = chain
     doc = _doc()
     out = tmp_path / "out.png"
@@ -126,7 +126,7 @@ def test_signed_export_reads_back_with_assertions(chain, tmp_path: Path) -> None
     assert layer["prompt"] == "a blue sea" and layer["share"] == pytest.approx(0.5)
 
 
-def test_source_type_follows_the_ai_share(chain, tmp_path: Path) -> None:  # noqa: ANN001
+def test_source_type_follows_the_ai_share(chain, tmp_path: Path) -> None:
     cert, key, _ = chain
     creds = cm.load_credentials(cert, key)
     all_ai = _doc()
@@ -151,7 +151,7 @@ def test_no_certificate_writes_plain_png_and_says_so(tmp_path: Path) -> None:
 
 
 def test_bad_credentials_are_clear_errors_and_nothing_is_written(chain, tmp_path: Path
-                                                                 ) -> None:  # noqa: ANN001
+                                                                 ) -> None:
     cert, key, _ = chain
     other_cert, _other_key, _ = make_chain(tmp_path / "other")
     garbage = tmp_path / "garbage.pem"
@@ -183,7 +183,7 @@ def test_bad_credentials_are_clear_errors_and_nothing_is_written(chain, tmp_path
                                                                           "keep.png"]
 
 
-def test_cli_export_signs_skips_and_refuses(chain, tmp_path: Path,  # noqa: ANN001
+def test_cli_export_signs_skips_and_refuses(chain, tmp_path: Path,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     cert, key, ca = chain
     src = tmp_path / "in.ora"

@@ -94,10 +94,10 @@ def test_local_failures_by_type() -> None:
             try:
                 if cause is not None:
                     raise cause
-            except BaseException as c:  # noqa: BLE001
+            except BaseException as c:
                 raise exc from c
             raise exc
-        except BaseException as e:  # noqa: BLE001
+        except BaseException as e:
             return e
 
     assert downloads.classify(OSError(errno.ENOSPC, "No space left on device")) == "disk_full"

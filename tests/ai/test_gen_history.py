@@ -22,12 +22,12 @@ from aiart_desktop.core.io.ora_history import HISTORY_JSON
 
 
 @pytest.fixture
-def classical(empty_registry) -> Engine:  # noqa: ANN001
+def classical(empty_registry) -> Engine:
     return Engine(empty_registry, device="cpu")
 
 
 def _result(engine: Engine, doc: Document, prompt: str = "a red boat", batch: int = 2,
-            seed: int = 7):  # noqa: ANN202
+            seed: int = 7):
     req = make_request(doc, "inpaint", prompt=prompt, model="classical", batch_size=batch,
                        seed=seed, negative_prompt="blurry")
     return engine.run(req)
@@ -39,7 +39,7 @@ def _entry(i: int, prompt: str, t: float) -> gh.GenerationEntry:
     return gh.GenerationEntry(gh.new_id(t), t, rec, [i], [png])
 
 
-def test_entry_from_a_real_result(classical: Engine, doc_factory) -> None:  # noqa: ANN001
+def test_entry_from_a_real_result(classical: Engine, doc_factory) -> None:
     doc = doc_factory()
     r = _result(classical, doc)
     e = gh.entry_from_result(r, when=1_700_000_000.0, document="pic.ora")
@@ -62,7 +62,7 @@ def test_entry_from_a_real_result(classical: Engine, doc_factory) -> None:  # no
 
 
 def test_document_history_apply_marks_variant_not_undoable(classical: Engine,
-                                                           doc_factory) -> None:  # noqa: ANN001
+                                                           doc_factory) -> None:
     doc = doc_factory()
     doc.history.set_clean()
     undo0, rev0 = len(doc.history._undo), doc.revision
@@ -88,7 +88,7 @@ def test_search_words_case_insensitive_newest_first() -> None:
 
 
 def test_ora_round_trip_is_bit_exact(classical: Engine, doc_factory, tmp_path: Path
-                                     ) -> None:  # noqa: ANN001
+                                     ) -> None:
     doc = doc_factory()
     for prompt, seed in (("a red boat", 1), ("ünïcödé \u2603 sky", 2)):
         gh.add_to_document(doc, gh.entry_from_result(_result(classical, doc, prompt, seed=seed)))

@@ -42,7 +42,7 @@ def _reshaped(src: Path, out: Path, prefix: str, count: int) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def checkpoint(model_folders, tmp_path_factory) -> tuple[Path, Path]:  # noqa: ANN001
+def checkpoint(model_folders, tmp_path_factory) -> tuple[Path, Path]:
     base = tmp_path_factory.mktemp("ckpt")
     good = write_sd15_checkpoint(model_folders["sd"], base / "tiny-sd15.safetensors")
     return good, config_copy(model_folders["sd"], base / "tiny-config")
@@ -108,7 +108,7 @@ def test_failure_while_generating_is_plain_and_logged(registry, doc_factory, mon
     engine.run(req)
     unet = next(iter(engine.backend._pipes.values())).unet
 
-    def boom(*a, **k):  # noqa: ANN002, ANN003
+    def boom(*a, **k):
         raise RuntimeError("boom inside the UNet: " + "tensor detail " * 200)
 
     monkeypatch.setattr(unet, "forward", boom)

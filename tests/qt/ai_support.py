@@ -15,13 +15,13 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "ai"))
 
-from tiny_models import build_sd  # noqa: E402
+from tiny_models import build_sd
 
-from aiart_desktop.ai.engine import Engine  # noqa: E402
-from aiart_desktop.ai.models.registry import ModelRegistry  # noqa: E402
-from aiart_desktop.core import selection as sel  # noqa: E402
-from aiart_desktop.core.document import Document  # noqa: E402
-from aiart_desktop.core.geometry import Rect  # noqa: E402
+from aiart_desktop.ai.engine import Engine
+from aiart_desktop.ai.models.registry import ModelRegistry
+from aiart_desktop.core import selection as sel
+from aiart_desktop.core.document import Document
+from aiart_desktop.core.geometry import Rect
 
 _BUILT: dict[str, Any] = {}
 SELECTION = Rect(72, 48, 40, 32)

@@ -69,7 +69,7 @@ def prompts() -> StubPrompts:
 
 
 @pytest.fixture
-def win(qtbot, prompts: StubPrompts):  # noqa: ANN001, ANN201
+def win(qtbot, prompts: StubPrompts):
     from aiart_desktop.qt.main_window import MainWindow
     from aiart_desktop.settings import Settings
 

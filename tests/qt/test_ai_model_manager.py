@@ -37,31 +37,31 @@ class Answers:
     def kwargs(self) -> dict:
         return dict(ask_folder=self._folder, ask_checkpoint=self._file, confirm=self._confirm)
 
-    def _folder(self, parent) -> str | None:  # noqa: ANN001
+    def _folder(self, parent) -> str | None:
         self.asked.append(("folder", None))
         return self.folder
 
-    def _file(self, parent, allow_pickle: bool) -> str | None:  # noqa: ANN001
+    def _file(self, parent, allow_pickle: bool) -> str | None:
         self.asked.append(("file", allow_pickle))
         return self.file
 
-    def _confirm(self, parent, text: str) -> bool:  # noqa: ANN001
+    def _confirm(self, parent, text: str) -> bool:
         self.asked.append(("confirm", text))
         return self.confirm
 
 
 @pytest.fixture
-def source(tiny_registry) -> Path:  # noqa: ANN001
+def source(tiny_registry) -> Path:
     return tiny_registry.resolve("tiny-sd").path
 
 
-def _dialog(qtbot, root: Path, answers: Answers) -> ModelManagerDialog:  # noqa: ANN001
+def _dialog(qtbot, root: Path, answers: Answers) -> ModelManagerDialog:
     dlg = ModelManagerDialog(ModelRegistry(root, allow_pickle=False), **answers.kwargs())
     qtbot.addWidget(dlg)
     return dlg
 
 
-def _rows(tree) -> list[list[str]]:  # noqa: ANN001
+def _rows(tree) -> list[list[str]]:
     return [[tree.topLevelItem(i).text(c) for c in range(tree.columnCount())]
             for i in range(tree.topLevelItemCount())]
 
@@ -182,7 +182,7 @@ def _plain(text: str) -> None:
     assert not re.search(r"[a-z][A-Z]\w*(Error|Exception)\b|Traceback|http", text), text
 
 
-def _download(qtbot, dlg: ModelManagerDialog, name: str) -> None:  # noqa: ANN001
+def _download(qtbot, dlg: ModelManagerDialog, name: str) -> None:
     names = [r[0] for r in _rows(dlg.catalogue)]
     dlg.catalogue.setCurrentItem(dlg.catalogue.topLevelItem(names.index(name)))
     QTest.mouseClick(dlg.download_button, Qt.MouseButton.LeftButton)

@@ -21,13 +21,13 @@ tiny_engine = ai_support.tiny_engine
 stop_workers = ai_support.stop_workers
 
 
-def _panel(win, stop_workers, registry, engine, doc=None):  # noqa: ANN001, ANN202
+def _panel(win, stop_workers, registry, engine, doc=None):
     panel = dock_window(win, registry, engine, doc)
     stop_workers.append(panel.worker)
     return panel
 
 
-def _finish(qtbot, panel) -> None:  # noqa: ANN001
+def _finish(qtbot, panel) -> None:
     qtbot.waitUntil(lambda: not panel.running, timeout=WAIT)
 
 
@@ -105,7 +105,7 @@ def test_pipeline_exception_shows_error_next_job_works(
     panel = _panel(win, stop_workers, tiny_registry, tiny_engine)
     set_form(panel, batch=1)
 
-    def boom(self, *a, **k):  # noqa: ANN001, ANN002, ANN003, ANN202
+    def boom(self, *a, **k):
         raise RuntimeError("boom inside the pipeline")
 
     monkeypatch.setattr(diffusers.StableDiffusionInpaintPipeline, "__call__", boom)

@@ -24,18 +24,18 @@ tiny_engine = ai_support.tiny_engine
 stop_workers = ai_support.stop_workers
 
 
-def _panel(win, stop_workers, registry, engine):  # noqa: ANN001, ANN202
+def _panel(win, stop_workers, registry, engine):
     panel = dock_window(win, registry, engine)
     stop_workers.append(panel.worker)
     return panel
 
 
-def _run(qtbot, panel, n: int) -> None:  # noqa: ANN001
+def _run(qtbot, panel, n: int) -> None:
     assert panel.generate()
     qtbot.waitUntil(lambda: not panel.running and panel.strip.count() == n, timeout=WAIT)
 
 
-def _ai_layers(doc) -> list:  # noqa: ANN001
+def _ai_layers(doc) -> list:
     return [la for la in doc.layers if la.provenance]
 
 

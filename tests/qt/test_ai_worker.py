@@ -24,7 +24,7 @@ stop_workers = ai_support.stop_workers
 WAIT = 30_000
 
 
-def _request(**kw):  # noqa: ANN003, ANN202
+def _request(**kw):
     kw.setdefault("model", "tiny-inpaint")
     kw.setdefault("steps", 3)
     return make_request(make_doc(), "inpaint", prompt="a boat", **kw)
@@ -49,7 +49,7 @@ def test_jobs_run_on_the_worker_thread_in_order(qtbot, stop_workers, tiny_engine
     run_threads: list[object] = []
     real_run = tiny_engine.run
 
-    def spy(*a, **k):  # noqa: ANN002, ANN003, ANN202
+    def spy(*a, **k):
         run_threads.append(QThread.currentThread())
         return real_run(*a, **k)
 
@@ -106,7 +106,7 @@ def test_non_ai_exception_and_oom_message(qtbot, stop_workers, tiny_engine, monk
     stop_workers.append(worker)
     log = _record(worker)
 
-    def oom(self, *a, **k):  # noqa: ANN001, ANN002, ANN003, ANN202
+    def oom(self, *a, **k):
         raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
     monkeypatch.setattr(diffusion.DiffusionBackend, "_run", oom)

@@ -15,12 +15,12 @@ HARD10 = BrushSettings(name="Test round", size=10.0, hardness=1.0, spacing=0.1,
                        size_curve=LINEAR, min_size=1.0)
 
 
-def _use_brush(win, brush: BrushSettings = HARD10) -> None:  # noqa: ANN001
+def _use_brush(win, brush: BrushSettings = HARD10) -> None:
     win.state.set_tool("brush")
     win.state.apply_preset(brush)
 
 
-def test_mouse_stroke_paints_expected_pixels_and_ctrl_z_restores_them(win) -> None:  # noqa: ANN001
+def test_mouse_stroke_paints_expected_pixels_and_ctrl_z_restores_them(win) -> None:
     doc = win.doc
     layer = win.layers_panel.add_layer()
     win.state.set_foreground((200, 30, 40))
@@ -55,7 +55,7 @@ def test_mouse_stroke_paints_expected_pixels_and_ctrl_z_restores_them(win) -> No
     assert np.array_equal(layer_pixels(layer, doc), after)
 
 
-def test_display_cache_shows_the_composite_after_strokes_and_undo(win) -> None:  # noqa: ANN001
+def test_display_cache_shows_the_composite_after_strokes_and_undo(win) -> None:
     doc = win.doc
     win.layers_panel.add_layer()
     _use_brush(win)
@@ -74,7 +74,7 @@ def test_display_cache_shows_the_composite_after_strokes_and_undo(win) -> None: 
     assert shown()[80, 110, 0] == 255  # white again where the stroke was
 
 
-def test_tablet_pressure_gives_a_thinner_stroke(win) -> None:  # noqa: ANN001
+def test_tablet_pressure_gives_a_thinner_stroke(win) -> None:
     doc = win.doc
     layer = win.layers_panel.add_layer()
     _use_brush(win, HARD10.with_(size=20.0))
@@ -90,7 +90,7 @@ def test_tablet_pressure_gives_a_thinner_stroke(win) -> None:  # noqa: ANN001
     assert len(doc.history.steps) == 3            # add layer + two strokes
 
 
-def test_mouse_gives_full_pressure(win) -> None:  # noqa: ANN001
+def test_mouse_gives_full_pressure(win) -> None:
     doc = win.doc
     layer = win.layers_panel.add_layer()
     _use_brush(win, HARD10.with_(size=20.0))
@@ -98,7 +98,7 @@ def test_mouse_gives_full_pressure(win) -> None:  # noqa: ANN001
     assert int((layer_pixels(layer, doc)[:, 120, 3] > 127).sum()) >= 18
 
 
-def test_zoom_keeps_the_point_under_the_cursor(win) -> None:  # noqa: ANN001
+def test_zoom_keeps_the_point_under_the_cursor(win) -> None:
     c = win.canvas
     anchor = QPointF(173.0, 121.0)
     doc_pt = c.view_to_doc(anchor)
@@ -124,7 +124,7 @@ def test_zoom_keeps_the_point_under_the_cursor(win) -> None:  # noqa: ANN001
     assert c.zoom == 0.01
 
 
-def test_zoom_shortcuts_fit_and_actual_size(win) -> None:  # noqa: ANN001
+def test_zoom_shortcuts_fit_and_actual_size(win) -> None:
     c = win.canvas
     QTest.keyClick(win, Qt.Key.Key_0, Qt.KeyboardModifier.ControlModifier)
     vp = c.viewport()
@@ -141,7 +141,7 @@ def test_zoom_shortcuts_fit_and_actual_size(win) -> None:  # noqa: ANN001
     assert win.zoom_label.text() == "66.67 %"
 
 
-def test_space_drag_and_middle_drag_pan_without_painting(win) -> None:  # noqa: ANN001
+def test_space_drag_and_middle_drag_pan_without_painting(win) -> None:
     c = win.canvas
     layer = win.layers_panel.add_layer()
     _use_brush(win)
@@ -183,7 +183,7 @@ def test_space_drag_and_middle_drag_pan_without_painting(win) -> None:  # noqa: 
     assert abs(c.view_to_doc(QPointF(0, 0)).x() - (x0 + 40)) < 1e-6
 
 
-def test_fill_tool_fills_the_enclosed_area_only(win) -> None:  # noqa: ANN001
+def test_fill_tool_fills_the_enclosed_area_only(win) -> None:
     doc = win.doc
     bg = doc.layers[0]
     box = np.zeros((60, 80, 4), np.uint8)
@@ -205,7 +205,7 @@ def test_fill_tool_fills_the_enclosed_area_only(win) -> None:  # noqa: ANN001
     assert tuple(bg.read(doc.rect)[70, 90]) == (255, 255, 255, 255)
 
 
-def test_picker_tool_and_ctrl_click_with_brush(win) -> None:  # noqa: ANN001
+def test_picker_tool_and_ctrl_click_with_brush(win) -> None:
     doc = win.doc
     patch = np.zeros((20, 20, 4), np.uint8)
     patch[...] = (12, 34, 56, 255)
@@ -229,7 +229,7 @@ def test_picker_tool_and_ctrl_click_with_brush(win) -> None:  # noqa: ANN001
     assert len(doc.history.steps) == steps
 
 
-def test_eraser_removes_paint(win) -> None:  # noqa: ANN001
+def test_eraser_removes_paint(win) -> None:
     doc = win.doc
     bg = doc.layers[0]
     QTest.keyClick(win, Qt.Key.Key_E)
@@ -241,7 +241,7 @@ def test_eraser_removes_paint(win) -> None:  # noqa: ANN001
     assert doc.history.steps[-1] == "Erase"
 
 
-def test_move_tool_drag_is_one_undoable_offset_change(win) -> None:  # noqa: ANN001
+def test_move_tool_drag_is_one_undoable_offset_change(win) -> None:
     doc = win.doc
     layer = win.layers_panel.add_layer()
     _use_brush(win)
@@ -257,7 +257,7 @@ def test_move_tool_drag_is_one_undoable_offset_change(win) -> None:  # noqa: ANN
     assert layer.offset == (0, 0)
 
 
-def test_hand_and_zoom_tools(win) -> None:  # noqa: ANN001
+def test_hand_and_zoom_tools(win) -> None:
     c = win.canvas
     QTest.keyClick(win, Qt.Key.Key_H)
     before = c.view_to_doc(QPointF(50, 50))
@@ -278,7 +278,7 @@ def test_hand_and_zoom_tools(win) -> None:  # noqa: ANN001
     assert c.zoom == 1.0
 
 
-def test_bracket_keys_resize_brush_and_x_swaps_colours(win) -> None:  # noqa: ANN001
+def test_bracket_keys_resize_brush_and_x_swaps_colours(win) -> None:
     st = win.state
     _use_brush(win)
     QTest.keyClick(win, Qt.Key.Key_BracketRight)
@@ -293,7 +293,7 @@ def test_bracket_keys_resize_brush_and_x_swaps_colours(win) -> None:  # noqa: AN
     assert (st.foreground, st.background) == ((4, 5, 6), (1, 2, 3))
 
 
-def test_painting_refuses_hidden_locked_or_group_targets_and_says_why(win) -> None:  # noqa: ANN001
+def test_painting_refuses_hidden_locked_or_group_targets_and_says_why(win) -> None:
     doc = win.doc
     layer = win.layers_panel.add_layer()
     name = layer.name
@@ -320,7 +320,7 @@ def test_painting_refuses_hidden_locked_or_group_targets_and_says_why(win) -> No
     assert layer.tiles.is_empty() and doc.flatten()[..., :3].min() == 255   # nothing painted
 
 
-def test_after_undo_or_redo_of_add_layer_the_brush_paints_on_the_expected_layer(win) -> None:  # noqa: ANN001
+def test_after_undo_or_redo_of_add_layer_the_brush_paints_on_the_expected_layer(win) -> None:
     """Undo of Add layer used to leave nothing active: strokes silently did nothing."""
     doc = win.doc
     bg = doc.layers[0]
@@ -344,7 +344,7 @@ def test_after_undo_or_redo_of_add_layer_the_brush_paints_on_the_expected_layer(
         layer_pixels(bg, doc)[80, 60, :3]) == (255, 255, 255)
 
 
-def test_display_pyramid_matches_box_filter(win) -> None:  # noqa: ANN001
+def test_display_pyramid_matches_box_filter(win) -> None:
     doc = win.doc
     rng = np.random.default_rng(3)
     px = rng.integers(0, 256, (doc.height, doc.width, 4), dtype=np.uint8)
@@ -360,7 +360,7 @@ def test_display_pyramid_matches_box_filter(win) -> None:  # noqa: ANN001
     assert not cache.is_stale(doc.rect, 1)
 
 
-def test_no_event_flattens_the_whole_canvas(win, monkeypatch) -> None:  # noqa: ANN001
+def test_no_event_flattens_the_whole_canvas(win, monkeypatch) -> None:
     """Strokes composite only what they touch; a big change is composited lazily, for the
     visible part, a budget at a time, never as one whole-canvas flatten."""
     from aiart_desktop.core.document import Document
@@ -374,7 +374,7 @@ def test_no_event_flattens_the_whole_canvas(win, monkeypatch) -> None:  # noqa: 
     areas: list[int] = []
     real = doc.flatten
 
-    def spy(rect=None, premultiplied=False):  # noqa: ANN001, ANN202
+    def spy(rect=None, premultiplied=False):
         areas.append((rect or doc.rect).area)
         return real(rect, premultiplied)
 
@@ -396,7 +396,7 @@ def test_no_event_flattens_the_whole_canvas(win, monkeypatch) -> None:  # noqa: 
     assert np.array_equal(shown[::97, ::89], real(premultiplied=True)[::97, ::89])
 
 
-def test_high_zoom_is_nearest_neighbour_and_low_zoom_uses_the_pyramid(win) -> None:  # noqa: ANN001
+def test_high_zoom_is_nearest_neighbour_and_low_zoom_uses_the_pyramid(win) -> None:
     doc = win.doc
     px = np.zeros((2, 2, 4), np.uint8)
     px[0, 0] = (255, 0, 0, 255)
@@ -414,7 +414,7 @@ def test_high_zoom_is_nearest_neighbour_and_low_zoom_uses_the_pyramid(win) -> No
     assert (edge.red(), edge.green(), edge.blue()) == (255, 0, 0)  # crisp: no blending
 
 
-def test_escape_cancels_a_stroke_and_a_tool_switch_keeps_it(win) -> None:  # noqa: ANN001
+def test_escape_cancels_a_stroke_and_a_tool_switch_keeps_it(win) -> None:
     doc = win.doc
     layer = win.layers_panel.add_layer()
     _use_brush(win)

@@ -13,7 +13,7 @@ from aiart_desktop import logs
 
 
 @pytest.fixture
-def log_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
+def log_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv(logs.LOG_ENV, str(tmp_path / "logs"))
     monkeypatch.setattr(logs, "_handler", None)
     root = logging.getLogger()
@@ -58,7 +58,7 @@ def test_warnings_and_details_go_to_the_rotating_log_file(log_file: Path) -> Non
 
 
 @pytest.mark.qt_no_exception_capture
-def test_an_exception_in_a_slot_is_logged_and_shown_once(qtbot, win, prompts, log_file  # noqa: ANN001
+def test_an_exception_in_a_slot_is_logged_and_shown_once(qtbot, win, prompts, log_file
                                                          ) -> None:
     from aiart_desktop.qt.crash import install_error_reporter
 
@@ -85,7 +85,7 @@ def test_an_exception_in_a_slot_is_logged_and_shown_once(qtbot, win, prompts, lo
         reporter.uninstall()
 
 
-def test_help_opens_the_log_folder(win, log_file, monkeypatch) -> None:  # noqa: ANN001
+def test_help_opens_the_log_folder(win, log_file, monkeypatch) -> None:
     from PySide6.QtGui import QDesktopServices
 
     opened: list[str] = []

@@ -10,7 +10,7 @@ from aiart_desktop.qt.canvas.presets import load_presets, preset_from_dict, pres
 from aiart_desktop.qt.convert import array_to_qimage, qimage_to_array
 
 
-def test_undo_redo_actions_follow_the_stack(win) -> None:  # noqa: ANN001
+def test_undo_redo_actions_follow_the_stack(win) -> None:
     a = win.acts
     assert not a.undo.isEnabled() and not a.redo.isEnabled()
     assert a.undo.text() == "&Undo"
@@ -24,7 +24,7 @@ def test_undo_redo_actions_follow_the_stack(win) -> None:  # noqa: ANN001
     assert len(win.doc.layers) == 2
 
 
-def test_history_panel_lists_steps_and_jumps(win, qtbot) -> None:  # noqa: ANN001
+def test_history_panel_lists_steps_and_jumps(win, qtbot) -> None:
     doc, hp = win.doc, win.history_panel
     panel = win.layers_panel
     layer = panel.add_layer()
@@ -45,7 +45,7 @@ def test_history_panel_lists_steps_and_jumps(win, qtbot) -> None:  # noqa: ANN00
     assert doc.history.index == 3 and layer.name == "Ink"
 
 
-def test_copy_paste_through_the_system_clipboard(win) -> None:  # noqa: ANN001
+def test_copy_paste_through_the_system_clipboard(win) -> None:
     doc = win.doc
     layer = win.layers_panel.add_layer()
     px = np.zeros((20, 30, 4), np.uint8)
@@ -67,7 +67,7 @@ def test_copy_paste_through_the_system_clipboard(win) -> None:  # noqa: ANN001
     assert len(doc.layers) == n
 
 
-def test_copy_respects_the_selection_and_cut_clears_it(win) -> None:  # noqa: ANN001
+def test_copy_respects_the_selection_and_cut_clears_it(win) -> None:
     doc = win.doc
     bg = doc.layers[0]
     mask = np.zeros((doc.height, doc.width), np.uint8)
@@ -87,7 +87,7 @@ def test_copy_respects_the_selection_and_cut_clears_it(win) -> None:  # noqa: AN
     assert (b.w, b.h) == (6, 8)
 
 
-def test_select_all_deselect_invert(win) -> None:  # noqa: ANN001
+def test_select_all_deselect_invert(win) -> None:
     doc = win.doc
     QTest.keyClick(win, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
     assert doc.selection is not None and doc.selection.min() == 255
@@ -117,7 +117,7 @@ def test_shipped_presets_load() -> None:
     assert again.size_curve == ink.size_curve and again.size == ink.size
 
 
-def test_tool_options_edit_the_current_tool(win) -> None:  # noqa: ANN001
+def test_tool_options_edit_the_current_tool(win) -> None:
     st, opts = win.state, win.tool_options
     st.set_tool("brush")
     opts.hardness.spin.setValue(30)
@@ -144,7 +144,7 @@ def test_convert_round_trip() -> None:
     assert np.array_equal(qimage_to_array(array_to_qimage(px)), px)
 
 
-def test_window_layout_is_remembered(qtbot, prompts) -> None:  # noqa: ANN001
+def test_window_layout_is_remembered(qtbot, prompts) -> None:
     from aiart_desktop.qt.main_window import MainWindow
     from aiart_desktop.settings import Settings
 

@@ -17,7 +17,7 @@ from aiart_desktop.qt.dialogs.new_document import NewDocumentDialog, NewDocument
 from aiart_desktop.qt.dialogs.prompts import SaveChoice
 
 
-def _paint_two_layers(win) -> None:  # noqa: ANN001
+def _paint_two_layers(win) -> None:
     doc = win.doc
     top = win.layers_panel.add_layer()
     px = np.zeros((30, 40, 4), np.uint8)
@@ -26,7 +26,7 @@ def _paint_two_layers(win) -> None:  # noqa: ANN001
     doc.set_props(top, name="Red box", blend_mode="multiply", opacity=0.75)
 
 
-def test_save_ora_then_reopen_gives_the_same_document(win, prompts, tmp_path: Path) -> None:  # noqa: ANN001
+def test_save_ora_then_reopen_gives_the_same_document(win, prompts, tmp_path: Path) -> None:
     _paint_two_layers(win)
     assert win.windowTitle() == "Untitled* \u2014 AIArt Desktop"
     path = tmp_path / "picture"          # no extension: .ora is added
@@ -56,7 +56,7 @@ def test_save_ora_then_reopen_gives_the_same_document(win, prompts, tmp_path: Pa
     assert load_document(saved).layers[1].visible is False
 
 
-def test_save_as_asks_for_a_path_and_refuses_non_ora(win, prompts, tmp_path: Path) -> None:  # noqa: ANN001
+def test_save_as_asks_for_a_path_and_refuses_non_ora(win, prompts, tmp_path: Path) -> None:
     _paint_two_layers(win)
     prompts.save_path = str(tmp_path / "asked.ora")
     assert win.save()                    # untitled: Save goes to Save As
@@ -67,7 +67,7 @@ def test_save_as_asks_for_a_path_and_refuses_non_ora(win, prompts, tmp_path: Pat
     assert not (tmp_path / "wrong.png").exists()
 
 
-def test_export_png_and_jpeg_match_the_composite(win, prompts, tmp_path: Path) -> None:  # noqa: ANN001
+def test_export_png_and_jpeg_match_the_composite(win, prompts, tmp_path: Path) -> None:
     _paint_two_layers(win)
     prompts.export_path = str(tmp_path / "out.png")
     assert win.export()
@@ -83,7 +83,7 @@ def test_export_png_and_jpeg_match_the_composite(win, prompts, tmp_path: Path) -
     assert prompts.errors
 
 
-def test_open_flat_images_of_every_format(win, tmp_path: Path) -> None:  # noqa: ANN001
+def test_open_flat_images_of_every_format(win, tmp_path: Path) -> None:
     rgb = np.zeros((24, 32, 3), np.uint8)
     rgb[..., 0] = np.arange(32, dtype=np.uint8)[None, :] * 8
     rgb[..., 2] = 99
@@ -98,7 +98,7 @@ def test_open_flat_images_of_every_format(win, tmp_path: Path) -> None:  # noqa:
         assert np.abs(got - rgb.astype(int)).max() <= tol, ext
 
 
-def test_bad_file_shows_an_error_and_keeps_the_document(win, prompts, tmp_path: Path) -> None:  # noqa: ANN001
+def test_bad_file_shows_an_error_and_keeps_the_document(win, prompts, tmp_path: Path) -> None:
     _paint_two_layers(win)
     doc = win.doc
     bad = tmp_path / "broken.ora"
@@ -117,7 +117,7 @@ def test_bad_file_shows_an_error_and_keeps_the_document(win, prompts, tmp_path: 
     assert len(prompts.errors) == 3 and win.doc is doc
 
 
-def test_unsaved_changes_prompt_on_new_open_and_close(win, prompts, tmp_path: Path) -> None:  # noqa: ANN001
+def test_unsaved_changes_prompt_on_new_open_and_close(win, prompts, tmp_path: Path) -> None:
     _paint_two_layers(win)
     doc = win.doc
     other = tmp_path / "other.png"
@@ -149,7 +149,7 @@ def test_unsaved_changes_prompt_on_new_open_and_close(win, prompts, tmp_path: Pa
     assert win.close()
 
 
-def test_open_dialog_recent_files_and_import(win, prompts, tmp_path: Path) -> None:  # noqa: ANN001
+def test_open_dialog_recent_files_and_import(win, prompts, tmp_path: Path) -> None:
     a, b = tmp_path / "a.png", tmp_path / "b.png"
     Image.fromarray(np.full((10, 12, 3), 50, np.uint8)).save(a)
     Image.fromarray(np.full((10, 12, 4), 200, np.uint8)).save(b)
@@ -171,7 +171,7 @@ def test_open_dialog_recent_files_and_import(win, prompts, tmp_path: Path) -> No
     assert win.doc.path == str(a)
 
 
-def test_drop_files_onto_the_window(win, qtbot, tmp_path: Path) -> None:  # noqa: ANN001
+def test_drop_files_onto_the_window(win, qtbot, tmp_path: Path) -> None:
     p = tmp_path / "dropped.png"
     Image.fromarray(np.full((16, 16, 3), 77, np.uint8)).save(p)
     data = QMimeData()
@@ -202,7 +202,7 @@ def test_drop_files_onto_the_window(win, qtbot, tmp_path: Path) -> None:  # noqa
     assert not enter.isAccepted()
 
 
-def test_new_document_dialog_presets(qtbot) -> None:  # noqa: ANN001
+def test_new_document_dialog_presets(qtbot) -> None:
     dlg = NewDocumentDialog(None, 800, 600)
     qtbot.addWidget(dlg)
     assert dlg.spec() == NewDocumentSpec(800, 600, (255, 255, 255, 255))
@@ -215,7 +215,7 @@ def test_new_document_dialog_presets(qtbot) -> None:  # noqa: ANN001
     assert "megapixels" in dlg.info.text()
 
 
-def test_canvas_size(win, prompts) -> None:  # noqa: ANN001
+def test_canvas_size(win, prompts) -> None:
     from aiart_desktop.qt.dialogs.canvas_size import anchored
 
     prompts.canvas_spec = anchored(240, 160, 300, 200, 0.5, 0.5)
@@ -227,7 +227,7 @@ def test_canvas_size(win, prompts) -> None:  # noqa: ANN001
     assert (win.doc.width, win.doc.height) == (240, 160)
 
 
-def test_autosave_is_attached_to_the_open_document(qtbot, tmp_path: Path, prompts) -> None:  # noqa: ANN001
+def test_autosave_is_attached_to_the_open_document(qtbot, tmp_path: Path, prompts) -> None:
     from aiart_desktop.qt.main_window import MainWindow
     from aiart_desktop.settings import Settings
 
@@ -243,7 +243,7 @@ def test_autosave_is_attached_to_the_open_document(qtbot, tmp_path: Path, prompt
     assert w.autosave.doc is None
 
 
-def test_create_window_opens_the_file_given_on_the_command_line(qtbot, tmp_path: Path) -> None:  # noqa: ANN001
+def test_create_window_opens_the_file_given_on_the_command_line(qtbot, tmp_path: Path) -> None:
     from aiart_desktop.qt.main_window import create_window
 
     p = tmp_path / "arg.png"
@@ -257,7 +257,7 @@ def test_create_window_opens_the_file_given_on_the_command_line(qtbot, tmp_path:
         w.autosave.discard()
 
 
-def test_recovered_documents_are_opened(win, monkeypatch) -> None:  # noqa: ANN001
+def test_recovered_documents_are_opened(win, monkeypatch) -> None:
     from aiart_desktop.core.document import Document
     from aiart_desktop.qt import autosave, main_window
 
@@ -276,7 +276,7 @@ def _shown(message: str, name: str) -> None:
     assert not re.search(r"Error|Exception|Errno|zip file|Traceback|/", message), message
 
 
-def test_opening_what_is_not_a_picture_says_so(win, prompts, tmp_path: Path, caplog  # noqa: ANN001
+def test_opening_what_is_not_a_picture_says_so(win, prompts, tmp_path: Path, caplog
                                               ) -> None:
     from unreadable import unreadable
 
@@ -320,7 +320,7 @@ def test_opening_what_is_not_a_picture_says_so(win, prompts, tmp_path: Path, cap
     assert win.open_path(str(full))  # and it opens once it can be read
 
 
-def test_save_and_export_errors_are_plain(win, prompts, tmp_path: Path) -> None:  # noqa: ANN001
+def test_save_and_export_errors_are_plain(win, prompts, tmp_path: Path) -> None:
     _paint_two_layers(win)
     (tmp_path / "taken.ora").mkdir()  # a folder where the file should go
     assert not win.save_to(str(tmp_path / "taken.ora"))

@@ -25,7 +25,7 @@ stop_workers = ai_support.stop_workers
 
 @pytest.fixture
 def gen(win, stop_workers, tiny_registry, tiny_engine, tmp_path: Path
-        ) -> GenerationHistoryPanel:  # noqa: ANN001
+        ) -> GenerationHistoryPanel:
     ai = dock_window(win, tiny_registry, tiny_engine)
     stop_workers.append(ai.worker)
     panel = install_generation_history(win, user_store=gh.UserHistory(tmp_path / "user"))
@@ -36,7 +36,7 @@ def gen(win, stop_workers, tiny_registry, tiny_engine, tmp_path: Path
     panel.shutdown()
 
 
-def _run(qtbot, win, **form) -> None:  # noqa: ANN001
+def _run(qtbot, win, **form) -> None:
     set_form(win.ai_panel, **form)
     with qtbot.waitSignal(win.generations_panel.recorded, timeout=WAIT):
         assert win.ai_panel.generate()
@@ -44,7 +44,7 @@ def _run(qtbot, win, **form) -> None:  # noqa: ANN001
 
 
 def test_records_a_real_job_marks_applied_and_writes_user_history(qtbot, win, gen
-                                                                  ) -> None:  # noqa: ANN001
+                                                                  ) -> None:
     doc = win.doc
     undo0 = len(doc.history._undo)
     assert not doc.modified and "generationsDock" in win.docks
@@ -78,7 +78,7 @@ def test_records_a_real_job_marks_applied_and_writes_user_history(qtbot, win, ge
     assert gen.list.count() == 1 and gen.all_button.isChecked()
 
 
-def test_search_filters_by_prompt_words(win, gen) -> None:  # noqa: ANN001
+def test_search_filters_by_prompt_words(win, gen) -> None:
     png = gh.thumbnail_png(np.zeros((8, 8, 3), np.uint8))
     for i, prompt in enumerate(["A red boat", "red sky at night", "blue boat"]):
         rec = {"op": "txt2img", "prompt": prompt, "seed": i, "model": "m"}
@@ -98,7 +98,7 @@ def test_search_filters_by_prompt_words(win, gen) -> None:  # noqa: ANN001
 
 
 def test_history_survives_save_and_reopen_then_rerun_with_edited_prompt(
-        qtbot, win, gen, tmp_path: Path) -> None:  # noqa: ANN001
+        qtbot, win, gen, tmp_path: Path) -> None:
     _run(qtbot, win, batch=1, prompt="a red boat")
     first = win.ai_panel.result
     path = tmp_path / "boat.ora"
@@ -136,7 +136,7 @@ def test_history_survives_save_and_reopen_then_rerun_with_edited_prompt(
     assert [e.prompt for e in gh.entries(win.doc)] == ["a red boat", "a green island"]
 
 
-def test_load_settings_copy_prompt_and_busy(qtbot, win, gen) -> None:  # noqa: ANN001
+def test_load_settings_copy_prompt_and_busy(qtbot, win, gen) -> None:
     from PySide6.QtGui import QGuiApplication
 
     rec = {"op": "img2img", "prompt": "misty hills", "negative_prompt": "text", "seed": 99,
@@ -153,14 +153,14 @@ def test_load_settings_copy_prompt_and_busy(qtbot, win, gen) -> None:  # noqa: A
     assert QGuiApplication.clipboard().text() == "misty hills"
 
 
-def _spec():  # noqa: ANN202
+def _spec():
     from aiart_desktop.qt.dialogs.new_document import NewDocumentSpec
 
     return NewDocumentSpec(64, 48, (255, 255, 255, 255))
 
 
 def test_autosave_carries_the_history_after_a_history_only_change(qtbot, tmp_path: Path
-                                                                   ) -> None:  # noqa: ANN001
+                                                                   ) -> None:
     from aiart_desktop.core.document import Document
     from aiart_desktop.core.io import load_ora
     from aiart_desktop.qt.autosave import AutosaveManager
@@ -183,7 +183,7 @@ def test_autosave_carries_the_history_after_a_history_only_change(qtbot, tmp_pat
 
 
 def test_user_history_write_failure_is_reported(qtbot, win, gen, tmp_path: Path
-                                                ) -> None:  # noqa: ANN001
+                                                ) -> None:
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("x")
     gen.user_store = gh.UserHistory(blocker / "hist")   # mkdir fails: a file is in the way
@@ -194,7 +194,7 @@ def test_user_history_write_failure_is_reported(qtbot, win, gen, tmp_path: Path
     assert [e.prompt for e in gh.entries(win.doc)] == ["a quiet pond"]  # the document has it
 
 
-def test_c2pa_signing_dialog_checks_the_files(win, gen, tmp_path: Path) -> None:  # noqa: ANN001
+def test_c2pa_signing_dialog_checks_the_files(win, gen, tmp_path: Path) -> None:
     from test_c2pa import make_chain
 
     from aiart_desktop.qt.dialogs.c2pa_settings import C2paSettingsDialog

@@ -71,7 +71,7 @@ def _shot(dlg: GpuAccelDialog, name: str) -> None:
         dlg.grab().save(os.path.join(SHOTS, name))
 
 
-def test_menu_action_on_the_real_window(win, qtbot) -> None:  # noqa: ANN001
+def test_menu_action_on_the_real_window(win, qtbot) -> None:
     act = install_gpu_action(win, detect=lambda: None, root=Path(os.environ["AIART_DATA_DIR"]))
     assert act.text() == ACTION_TEXT and win.gpu_action is act
     edit = next(m for m in win.menuBar().findChildren(QMenu) if m.title() == "&Edit")

@@ -19,7 +19,7 @@ tiny_engine = ai_support.tiny_engine
 stop_workers = ai_support.stop_workers
 
 
-def _variations(qtbot, win, stop_workers, registry, engine, batch: int = 3):  # noqa: ANN001, ANN202
+def _variations(qtbot, win, stop_workers, registry, engine, batch: int = 3):
     panel = dock_window(win, registry, engine)
     stop_workers.append(panel.worker)
     set_form(panel, model="tiny-sd", batch=batch, steps=2)
@@ -29,7 +29,7 @@ def _variations(qtbot, win, stop_workers, registry, engine, batch: int = 3):  # 
     return panel
 
 
-def _select_two(panel, a: int, b: int) -> None:  # noqa: ANN001
+def _select_two(panel, a: int, b: int) -> None:
     strip = panel.strip
     strip.setCurrentRow(a)
     strip.selectionModel().select(strip.model().index(b, 0),

@@ -16,12 +16,12 @@ from aiart_desktop.qt.panels.widgets import SliderSpin
 from aiart_desktop.qt.theme import apply_theme
 
 
-def _names(model, parent: QModelIndex | None = None) -> list[str]:  # noqa: ANN001
+def _names(model, parent: QModelIndex | None = None) -> list[str]:
     parent = parent or QModelIndex()
     return [model.index(r, COL_NAME, parent).data() for r in range(model.rowCount(parent))]
 
 
-def _click(panel, node, column: int) -> None:  # noqa: ANN001
+def _click(panel, node, column: int) -> None:
     idx = panel.model.index_of(node, column)
     rect = panel.tree.visualRect(idx)
     assert rect.isValid()
@@ -29,12 +29,12 @@ def _click(panel, node, column: int) -> None:  # noqa: ANN001
                      Qt.KeyboardModifier.NoModifier, rect.center())
 
 
-def _undo(win, n: int = 1) -> None:  # noqa: ANN001
+def _undo(win, n: int = 1) -> None:
     for _ in range(n):
         win.undo()
 
 
-def test_add_duplicate_delete_show_in_tree_and_undo(win) -> None:  # noqa: ANN001
+def test_add_duplicate_delete_show_in_tree_and_undo(win) -> None:
     doc, panel = win.doc, win.layers_panel
     model = panel.model
     assert _names(model) == ["Background"]
@@ -54,14 +54,14 @@ def test_add_duplicate_delete_show_in_tree_and_undo(win) -> None:  # noqa: ANN00
     assert _names(model) == ["Layer 1", "Background"]
 
 
-def test_cannot_delete_the_last_layer(win) -> None:  # noqa: ANN001
+def test_cannot_delete_the_last_layer(win) -> None:
     panel = win.layers_panel
     assert not panel.act_delete.isEnabled()
     panel.delete()
     assert len(win.doc.layers) == 1
 
 
-def test_rename_by_editing_the_name(win, qtbot) -> None:  # noqa: ANN001
+def test_rename_by_editing_the_name(win, qtbot) -> None:
     doc, panel = win.doc, win.layers_panel
     layer = panel.add_layer()
     idx = panel.model.index_of(layer, COL_NAME)
@@ -79,7 +79,7 @@ def test_rename_by_editing_the_name(win, qtbot) -> None:  # noqa: ANN001
     assert _names(panel.model)[0] == "Layer 1"
 
 
-def test_visibility_and_alpha_lock_toggles_by_clicking(win) -> None:  # noqa: ANN001
+def test_visibility_and_alpha_lock_toggles_by_clicking(win) -> None:
     doc, panel = win.doc, win.layers_panel
     layer = panel.add_layer()
     bg = doc.layers[0]
@@ -104,7 +104,7 @@ def test_visibility_and_alpha_lock_toggles_by_clicking(win) -> None:  # noqa: AN
     assert doc.flatten()[5, 5, 3] == 0
 
 
-def test_opacity_drag_is_one_undo_step(win) -> None:  # noqa: ANN001
+def test_opacity_drag_is_one_undo_step(win) -> None:
     doc, panel = win.doc, win.layers_panel
     layer = panel.add_layer()
     steps = len(doc.history.steps)
@@ -127,7 +127,7 @@ def test_opacity_drag_is_one_undo_step(win) -> None:  # noqa: ANN001
     assert layer.opacity == 1.0 and s.value() == 100
 
 
-def test_opacity_real_mouse_drag(win) -> None:  # noqa: ANN001
+def test_opacity_real_mouse_drag(win) -> None:
     doc, panel = win.doc, win.layers_panel
     layer = panel.add_layer()
     steps = len(doc.history.steps)
@@ -144,7 +144,7 @@ def test_opacity_real_mouse_drag(win) -> None:  # noqa: ANN001
     assert len(doc.history.steps) == steps + 1
 
 
-def test_blend_mode_combo_lists_all_modes_and_undoes(win) -> None:  # noqa: ANN001
+def test_blend_mode_combo_lists_all_modes_and_undoes(win) -> None:
     panel = win.layers_panel
     layer = panel.add_layer()
     modes = [panel.blend.itemData(i) for i in range(panel.blend.count())]
@@ -158,7 +158,7 @@ def test_blend_mode_combo_lists_all_modes_and_undoes(win) -> None:  # noqa: ANN0
     assert panel.blend.currentData() == "normal"
 
 
-def test_drag_to_reorder_and_into_a_group(win, qtbot) -> None:  # noqa: ANN001
+def test_drag_to_reorder_and_into_a_group(win, qtbot) -> None:
     doc, panel = win.doc, win.layers_panel
     model = panel.model
     a = panel.add_layer()
@@ -185,7 +185,7 @@ def test_drag_to_reorder_and_into_a_group(win, qtbot) -> None:  # noqa: ANN001
     assert _names(model) == ["Layer 2", "Layer 1", "Background"]
 
 
-def test_merge_down_flatten_clear(win) -> None:  # noqa: ANN001
+def test_merge_down_flatten_clear(win) -> None:
     doc, panel = win.doc, win.layers_panel
     bg = doc.layers[0]
     top = panel.add_layer()
@@ -212,7 +212,7 @@ def test_merge_down_flatten_clear(win) -> None:  # noqa: ANN001
     assert len(doc.layers) == 2
 
 
-def test_selecting_a_row_sets_the_active_layer_and_undo_keeps_tree_in_sync(win) -> None:  # noqa: ANN001
+def test_selecting_a_row_sets_the_active_layer_and_undo_keeps_tree_in_sync(win) -> None:
     doc, panel = win.doc, win.layers_panel
     a = panel.add_layer()
     bg = doc.layers[0]
@@ -225,7 +225,7 @@ def test_selecting_a_row_sets_the_active_layer_and_undo_keeps_tree_in_sync(win) 
     assert _names(panel.model)[0] == "Renamed elsewhere"
 
 
-def test_thumbnails_follow_the_pixels(win, qtbot) -> None:  # noqa: ANN001
+def test_thumbnails_follow_the_pixels(win, qtbot) -> None:
     doc, panel = win.doc, win.layers_panel
     layer = panel.add_layer()
     empty = panel.model.thumbs.pixmap(layer, doc.width, doc.height).toImage()
@@ -238,7 +238,7 @@ def test_thumbnails_follow_the_pixels(win, qtbot) -> None:  # noqa: ANN001
     assert empty.pixelColor(empty.width() // 2, empty.height() // 2).blue() != 255
 
 
-def test_visibility_toggles_are_not_undo_steps_but_modify_and_save(win, tmp_path) -> None:  # noqa: ANN001
+def test_visibility_toggles_are_not_undo_steps_but_modify_and_save(win, tmp_path) -> None:
     """As in Krita and Photoshop: the eye changes the picture and marks the document modified
     (so it is saved and autosaved), adds nothing to the history, and the .ora keeps it."""
     doc, panel = win.doc, win.layers_panel
@@ -271,7 +271,7 @@ def test_visibility_toggles_are_not_undo_steps_but_modify_and_save(win, tmp_path
 
 
 @pytest.fixture(params=["dark", "light"])
-def themed(request):  # noqa: ANN001, ANN201
+def themed(request):
     """The app's theme, as `apply_theme` installs it at start-up; the test session's own look
     comes back afterwards."""
     app = QApplication.instance()
@@ -299,7 +299,7 @@ def _click_track_at(slider: QSlider, fraction: float) -> None:
     QTest.mouseClick(slider, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pos)
 
 
-def test_a_click_on_the_opacity_track_jumps_there(win, themed) -> None:  # noqa: ANN001
+def test_a_click_on_the_opacity_track_jumps_there(win, themed) -> None:
     """Not a 10 % page step towards the click: the value under the pointer, as in Krita."""
     doc, panel = win.doc, win.layers_panel
     layer = panel.add_layer()
@@ -316,7 +316,7 @@ def test_a_click_on_the_opacity_track_jumps_there(win, themed) -> None:  # noqa:
     assert layer.opacity == pytest.approx(0.3)
 
 
-def test_the_ai_forms_strength_slider_jumps_to_a_click_too(qtbot, themed) -> None:  # noqa: ANN001
+def test_the_ai_forms_strength_slider_jumps_to_a_click_too(qtbot, themed) -> None:
     """App-wide: the strength sliders of the AI form (SliderSpin) are QSliders as well."""
     host = QWidget()
     qtbot.addWidget(host)

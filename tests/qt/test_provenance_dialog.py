@@ -41,7 +41,7 @@ def cells(dlg: ProvenanceDialog, row: int) -> dict[str, str]:
     return {c: dlg.table.item(row, i).text() for i, c in enumerate(COLUMNS)}
 
 
-def test_provenance_dialog_from_the_image_menu(win, qtbot) -> None:  # noqa: ANN001
+def test_provenance_dialog_from_the_image_menu(win, qtbot) -> None:
     doc = ai_document()
     win.set_document(doc)
     image_menu = next(a.menu() for a in win.menuBar().actions() if a.text() == "&Image")
@@ -76,7 +76,7 @@ def test_provenance_dialog_from_the_image_menu(win, qtbot) -> None:  # noqa: ANN
     assert dlg.table.editTriggers() == dlg.table.EditTrigger.NoEditTriggers
 
 
-def test_provenance_dialog_on_a_painted_picture(win) -> None:  # noqa: ANN001
+def test_provenance_dialog_on_a_painted_picture(win) -> None:
     win.acts.provenance.trigger()
     dlg = win.findChild(ProvenanceDialog)
     assert dlg is not None and dlg.table.rowCount() == 0
@@ -84,7 +84,7 @@ def test_provenance_dialog_on_a_painted_picture(win) -> None:  # noqa: ANN001
     assert "all painted" in dlg.note.text()
 
 
-def test_window_export_writes_the_ai_layer_parameters(win, tmp_path: Path) -> None:  # noqa: ANN001
+def test_window_export_writes_the_ai_layer_parameters(win, tmp_path: Path) -> None:
     win.set_document(ai_document())
     assert win.export_to(str(tmp_path / "ai.png"))
     with Image.open(tmp_path / "ai.png") as im:

@@ -17,15 +17,15 @@ HARD = BrushSettings(name="Test round", size=12.0, hardness=1.0, spacing=0.1,
                      size_curve=LINEAR, min_size=1.0)
 
 
-def rect(doc, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:  # noqa: ANN001
+def rect(doc, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
     return sel.rect_mask(doc.width, doc.height, Rect.from_edges(x0, y0, x1, y1))
 
 
-def all_pixels(doc) -> list[np.ndarray]:  # noqa: ANN001
+def all_pixels(doc) -> list[np.ndarray]:
     return [layer.read(doc.rect).copy() for layer in doc.layers]
 
 
-def painted_layer(win):  # noqa: ANN001, ANN201
+def painted_layer(win):
     """A layer with a 60×40 orange block at (40, 40) and a blue one at (150, 90)."""
     doc = win.doc
     layer = win.layers_panel.add_layer()
@@ -37,7 +37,7 @@ def painted_layer(win):  # noqa: ANN001, ANN201
 
 
 # ---- painting, Delete, fill ---------------------------------------------------------------
-def test_brush_paints_only_inside_a_hard_selection(win) -> None:  # noqa: ANN001
+def test_brush_paints_only_inside_a_hard_selection(win) -> None:
     doc = win.doc
     layer = painted_layer(win)
     doc.set_selection(rect(doc, 60, 30, 140, 100))
@@ -54,7 +54,7 @@ def test_brush_paints_only_inside_a_hard_selection(win) -> None:  # noqa: ANN001
     assert doc.history.steps[-1] == "Test round stroke"
 
 
-def test_delete_clears_only_the_selection_softly(win) -> None:  # noqa: ANN001
+def test_delete_clears_only_the_selection_softly(win) -> None:
     doc = win.doc
     layer = painted_layer(win)
     mask = sel.feather(rect(doc, 50, 30, 90, 90), 4)
@@ -71,7 +71,7 @@ def test_delete_clears_only_the_selection_softly(win) -> None:  # noqa: ANN001
     assert np.array_equal(layer.read(doc.rect), before)
 
 
-def test_fill_with_foreground_fills_the_selection(win) -> None:  # noqa: ANN001
+def test_fill_with_foreground_fills_the_selection(win) -> None:
     doc = win.doc
     layer = win.layers_panel.add_layer()
     doc.set_selection(rect(doc, 10, 20, 30, 50))
@@ -83,7 +83,7 @@ def test_fill_with_foreground_fills_the_selection(win) -> None:  # noqa: ANN001
     assert doc.history.steps[-1] == "Fill with foreground"
 
 
-def test_copy_and_paste_a_selection_lands_at_its_place(win) -> None:  # noqa: ANN001
+def test_copy_and_paste_a_selection_lands_at_its_place(win) -> None:
     doc = win.doc
     layer = painted_layer(win)
     doc.set_selection(rect(doc, 70, 50, 170, 110))
@@ -112,7 +112,7 @@ def test_copy_and_paste_a_selection_lands_at_its_place(win) -> None:  # noqa: AN
 
 
 # ---- quick mask -----------------------------------------------------------------------------
-def test_quick_mask_paints_the_selection_and_leaves_layers_alone(win) -> None:  # noqa: ANN001
+def test_quick_mask_paints_the_selection_and_leaves_layers_alone(win) -> None:
     doc, c = win.doc, win.canvas
     painted_layer(win)
     layers_before = all_pixels(doc)
@@ -156,7 +156,7 @@ def test_quick_mask_paints_the_selection_and_leaves_layers_alone(win) -> None:  
     assert doc.selection is None
 
 
-def test_quick_mask_starts_from_the_selection_and_is_all_red_without_one(win) -> None:  # noqa: ANN001
+def test_quick_mask_starts_from_the_selection_and_is_all_red_without_one(win) -> None:
     doc, qm = win.doc, win.canvas.quick_mask
     base = rect(doc, 20, 20, 80, 60)
     doc.set_selection(base)
@@ -175,7 +175,7 @@ def test_quick_mask_starts_from_the_selection_and_is_all_red_without_one(win) ->
 
 
 # ---- transform ------------------------------------------------------------------------------
-def test_transform_moves_the_selected_pixels_in_one_step(win) -> None:  # noqa: ANN001
+def test_transform_moves_the_selected_pixels_in_one_step(win) -> None:
     doc, c = win.doc, win.canvas
     layer = painted_layer(win)
     doc.set_selection(rect(doc, 40, 40, 100, 80))       # the orange block
@@ -201,7 +201,7 @@ def test_transform_moves_the_selected_pixels_in_one_step(win) -> None:  # noqa: 
     assert np.array_equal(doc.selection, rect(doc, 40, 40, 100, 80))
 
 
-def test_transform_escape_restores_exactly_and_undo_drops_it(win) -> None:  # noqa: ANN001
+def test_transform_escape_restores_exactly_and_undo_drops_it(win) -> None:
     doc, c = win.doc, win.canvas
     layer = painted_layer(win)
     before = layer.read(doc.rect).copy()
@@ -227,7 +227,7 @@ def test_transform_escape_restores_exactly_and_undo_drops_it(win) -> None:  # no
     assert len(doc.history.steps) == n and tool.session is None
 
 
-def test_transform_commits_on_tool_switch_and_double_click(win) -> None:  # noqa: ANN001
+def test_transform_commits_on_tool_switch_and_double_click(win) -> None:
     doc, c = win.doc, win.canvas
     layer = painted_layer(win)
     doc.set_selection(rect(doc, 150, 90, 200, 120))     # the blue block

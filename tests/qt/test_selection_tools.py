@@ -17,7 +17,7 @@ Mod = Qt.KeyboardModifier
 SHIFT, ALT, NONE = Mod.ShiftModifier, Mod.AltModifier, Mod.NoModifier
 
 
-def drag(win, pts: list[tuple[float, float]], press: Mod = NONE,  # noqa: ANN001
+def drag(win, pts: list[tuple[float, float]], press: Mod = NONE,
          release: Mod | None = None) -> None:
     """Press with `press` held, move through `pts`, release with `release` held (modifiers
     can change during a drag, as when Shift is let go after the press)."""
@@ -30,20 +30,20 @@ def drag(win, pts: list[tuple[float, float]], press: Mod = NONE,  # noqa: ANN001
                        vpts[-1])
 
 
-def click(win, x: float, y: float, mods: Mod = NONE) -> None:  # noqa: ANN001
+def click(win, x: float, y: float, mods: Mod = NONE) -> None:
     QTest.mouseClick(win.canvas.viewport(), Qt.MouseButton.LeftButton, mods, view_pos(win, x, y))
 
 
-def rect(win, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:  # noqa: ANN001
+def rect(win, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
     return sel.rect_mask(win.doc.width, win.doc.height, Rect.from_edges(x0, y0, x1, y1))
 
 
-def steps(win) -> int:  # noqa: ANN001
+def steps(win) -> int:
     return len(win.doc.history.steps)
 
 
 @pytest.fixture
-def answers(win):  # noqa: ANN001, ANN201
+def answers(win):
     """Numbers the Select menu's prompts answer with, recorded."""
     asked: list[tuple[str, int]] = []
     box = {"value": 5}
@@ -58,7 +58,7 @@ def answers(win):  # noqa: ANN001, ANN201
 
 
 # ---- marquee --------------------------------------------------------------------------------
-def test_rect_marquee_selects_the_dragged_pixels_and_undoes(win) -> None:  # noqa: ANN001
+def test_rect_marquee_selects_the_dragged_pixels_and_undoes(win) -> None:
     QTest.keyClick(win, Qt.Key.Key_M)
     assert win.state.tool == "rect_select"
     n = steps(win)
@@ -79,7 +79,7 @@ def test_rect_marquee_selects_the_dragged_pixels_and_undoes(win) -> None:  # noq
     assert 0 < win.doc.selection[30, 60] < 255
 
 
-def test_marquee_shift_makes_a_square_and_alt_draws_from_the_centre(win) -> None:  # noqa: ANN001
+def test_marquee_shift_makes_a_square_and_alt_draws_from_the_centre(win) -> None:
     QTest.keyClick(win, Qt.Key.Key_M)
     drag(win, [(20, 20), (50, 30), (80, 50)], NONE, SHIFT)   # Shift pressed mid-drag
     assert sel.bounds(win.doc.selection) == Rect(20, 20, 60, 60)
@@ -89,7 +89,7 @@ def test_marquee_shift_makes_a_square_and_alt_draws_from_the_centre(win) -> None
     assert np.array_equal(win.doc.selection, rect(win, 100, 60, 140, 100))
 
 
-def test_ellipse_marquee_and_circle(win) -> None:  # noqa: ANN001
+def test_ellipse_marquee_and_circle(win) -> None:
     doc = win.doc
     QTest.keyClick(win, Qt.Key.Key_M)
     QTest.keyClick(win, Qt.Key.Key_M)
@@ -107,7 +107,7 @@ def test_ellipse_marquee_and_circle(win) -> None:  # noqa: ANN001
     assert win.state.tool == "rect_select"
 
 
-def test_a_click_deselects_and_is_undoable(win) -> None:  # noqa: ANN001
+def test_a_click_deselects_and_is_undoable(win) -> None:
     QTest.keyClick(win, Qt.Key.Key_M)
     drag(win, [(20, 30), (100, 80)])
     n = steps(win)
@@ -124,7 +124,7 @@ def test_a_click_deselects_and_is_undoable(win) -> None:  # noqa: ANN001
 
 @pytest.mark.parametrize("press, op", [(SHIFT, Op.ADD), (ALT, Op.SUBTRACT),
                                        (SHIFT | ALT, Op.INTERSECT)])
-def test_modifiers_at_the_press_add_subtract_intersect(win, press, op) -> None:  # noqa: ANN001
+def test_modifiers_at_the_press_add_subtract_intersect(win, press, op) -> None:
     QTest.keyClick(win, Qt.Key.Key_M)
     a, b = rect(win, 20, 20, 100, 80), rect(win, 60, 40, 140, 120)
     drag(win, [(20, 20), (100, 80)])
@@ -136,7 +136,7 @@ def test_modifiers_at_the_press_add_subtract_intersect(win, press, op) -> None: 
     assert np.array_equal(win.doc.selection, a)
 
 
-def test_modifiers_with_the_ellipse_combine_soft_edges(win) -> None:  # noqa: ANN001
+def test_modifiers_with_the_ellipse_combine_soft_edges(win) -> None:
     doc = win.doc
     QTest.keyClick(win, Qt.Key.Key_M)
     drag(win, [(20, 20), (120, 100)])
@@ -149,7 +149,7 @@ def test_modifiers_with_the_ellipse_combine_soft_edges(win) -> None:  # noqa: AN
 
 
 # ---- lasso ----------------------------------------------------------------------------------
-def test_freehand_lasso_triangle(win) -> None:  # noqa: ANN001
+def test_freehand_lasso_triangle(win) -> None:
     doc = win.doc
     QTest.keyClick(win, Qt.Key.Key_L)
     assert win.state.tool == "lasso"
@@ -168,7 +168,7 @@ def test_freehand_lasso_triangle(win) -> None:  # noqa: ANN001
     assert np.abs(doc.selection.astype(int) - expect).max() <= 1
 
 
-def test_polygonal_lasso_clicks_enter_backspace_escape(win) -> None:  # noqa: ANN001
+def test_polygonal_lasso_clicks_enter_backspace_escape(win) -> None:
     doc, c = win.doc, win.canvas
     QTest.keyClick(win, Qt.Key.Key_L)
     QTest.keyClick(win, Qt.Key.Key_L)
@@ -204,7 +204,7 @@ def test_polygonal_lasso_clicks_enter_backspace_escape(win) -> None:  # noqa: AN
 
 
 # ---- magic wand -----------------------------------------------------------------------------
-def _stripes(win) -> None:  # noqa: ANN001
+def _stripes(win) -> None:
     """Red on the left, a near red (20 off) in the middle, blue on the right."""
     doc = win.doc
     px = np.zeros((doc.height, doc.width, 4), np.uint8)
@@ -215,7 +215,7 @@ def _stripes(win) -> None:  # noqa: ANN001
     doc.put_pixels(doc.layers[0], 0, 0, px)
 
 
-def test_magic_wand_tolerance_contiguous_and_antialias(win) -> None:  # noqa: ANN001
+def test_magic_wand_tolerance_contiguous_and_antialias(win) -> None:
     doc, st = win.doc, win.state
     _stripes(win)
     QTest.keyClick(win, Qt.Key.Key_W)
@@ -243,13 +243,13 @@ def test_magic_wand_tolerance_contiguous_and_antialias(win) -> None:  # noqa: AN
     assert doc.selection[10, 10] == 255 and doc.selection[10, 200] == 255
 
 
-def _island(doc) -> np.ndarray:  # noqa: ANN001
+def _island(doc) -> np.ndarray:
     m = np.zeros((doc.height, doc.width), bool)
     m[60:100, 20:40] = True
     return m
 
 
-def test_magic_wand_samples_the_layer_or_all_layers(win) -> None:  # noqa: ANN001
+def test_magic_wand_samples_the_layer_or_all_layers(win) -> None:
     doc, st = win.doc, win.state
     top = win.layers_panel.add_layer()
     patch = np.zeros((40, 40, 4), np.uint8)
@@ -272,7 +272,7 @@ def test_magic_wand_samples_the_layer_or_all_layers(win) -> None:  # noqa: ANN00
 
 
 # ---- Select menu ----------------------------------------------------------------------------
-def test_grow_shrink_feather_border_match_the_core(win, answers) -> None:  # noqa: ANN001
+def test_grow_shrink_feather_border_match_the_core(win, answers) -> None:
     box, asked = answers
     doc = win.doc
     a = win.acts
@@ -299,7 +299,7 @@ def test_grow_shrink_feather_border_match_the_core(win, answers) -> None:  # noq
     assert steps(win) == count
 
 
-def test_deselect_reselect_invert_alpha_and_colour_range(win, answers) -> None:  # noqa: ANN001
+def test_deselect_reselect_invert_alpha_and_colour_range(win, answers) -> None:
     box, _asked = answers
     doc = win.doc
     base = rect(win, 10, 10, 50, 40)
@@ -332,7 +332,7 @@ def test_deselect_reselect_invert_alpha_and_colour_range(win, answers) -> None: 
     assert doc.selection[60, 105] == 100
 
 
-def test_select_menu_lists_the_commands(win) -> None:  # noqa: ANN001
+def test_select_menu_lists_the_commands(win) -> None:
     menu = next(m for m in win.menuBar().findChildren(type(win.menuBar().addMenu("x")))
                 if m.title() == "&Select")
     texts = [a.text() for a in menu.actions() if not a.isSeparator()]
@@ -342,7 +342,7 @@ def test_select_menu_lists_the_commands(win) -> None:  # noqa: ANN001
 
 
 # ---- marching ants --------------------------------------------------------------------------
-def test_marching_ants_follow_the_selection(win) -> None:  # noqa: ANN001
+def test_marching_ants_follow_the_selection(win) -> None:
     c, doc = win.canvas, win.doc
     assert c.ants.path().isEmpty() and not c.ants.timer.isActive()
     QTest.keyClick(win, Qt.Key.Key_M)

@@ -15,7 +15,7 @@ from window_helpers import layer_pixels, mouse_stroke
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _lazy_window(qtbot, **kw):  # noqa: ANN001, ANN003, ANN202
+def _lazy_window(qtbot, **kw):
     from aiart_desktop.qt.main_window import MainWindow
     from aiart_desktop.settings import Settings
 
@@ -24,7 +24,7 @@ def _lazy_window(qtbot, **kw):  # noqa: ANN001, ANN003, ANN202
     return w
 
 
-def test_lazy_window_shows_a_skeleton_then_becomes_ready(qtbot, prompts) -> None:  # noqa: ANN001
+def test_lazy_window_shows_a_skeleton_then_becomes_ready(qtbot, prompts) -> None:
     from aiart_desktop.core.document import Document
     from aiart_desktop.qt.canvas.view import CanvasView
 
@@ -66,7 +66,7 @@ def test_lazy_window_shows_a_skeleton_then_becomes_ready(qtbot, prompts) -> None
     assert np.array_equal(layer_pixels(doc.active_layer, doc), before)
 
 
-def test_lazy_window_closed_before_it_is_built_does_not_crash(qtbot, prompts) -> None:  # noqa: ANN001
+def test_lazy_window_closed_before_it_is_built_does_not_crash(qtbot, prompts) -> None:
     w = _lazy_window(qtbot, prompts=prompts, autosave=False, ai=False)
     assert not w.is_ready
     assert w.close()
@@ -84,7 +84,7 @@ def test_importing_the_main_window_does_not_import_numpy() -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def test_create_window_lazy_opens_the_file_argument_after_ready(qtbot, tmp_path: Path) -> None:  # noqa: ANN001
+def test_create_window_lazy_opens_the_file_argument_after_ready(qtbot, tmp_path: Path) -> None:
     from aiart_desktop.qt.main_window import create_window
 
     p = tmp_path / "arg.png"
@@ -112,7 +112,7 @@ def test_create_window_lazy_opens_the_file_argument_after_ready(qtbot, tmp_path:
         w.autosave.discard()
 
 
-def test_about_box_names_the_style_networks_and_their_licences(win, prompts) -> None:  # noqa: ANN001
+def test_about_box_names_the_style_networks_and_their_licences(win, prompts) -> None:
     win.show_about()
     title, html = prompts.infos[-1]
     assert title.startswith("About")
@@ -120,7 +120,7 @@ def test_about_box_names_the_style_networks_and_their_licences(win, prompts) -> 
     assert "PySide6" in html and "LGPL" in html
 
 
-def test_ai_menu_offers_gpu_acceleration(win) -> None:  # noqa: ANN001
+def test_ai_menu_offers_gpu_acceleration(win) -> None:
     from aiart_desktop.qt.ai_dock import install_ai_dock
 
     install_ai_dock(win)
@@ -133,11 +133,11 @@ def test_ai_menu_offers_gpu_acceleration(win) -> None:  # noqa: ANN001
         win.ai_worker.shutdown()
 
 
-def test_a_broken_install_says_so_and_quits_instead_of_hanging(qtbot, prompts,  # noqa: ANN001
-                                                               monkeypatch) -> None:  # noqa: ANN001
+def test_a_broken_install_says_so_and_quits_instead_of_hanging(qtbot, prompts,
+                                                               monkeypatch) -> None:
     from aiart_desktop.qt import main_window as mw
 
-    def broken(self, autosave, ai, lazy) -> None:  # noqa: ANN001
+    def broken(self, autosave, ai, lazy) -> None:
         raise ImportError("libopenblas.so.0: cannot open shared object file")
 
     exits: list[int] = []
@@ -152,10 +152,10 @@ def test_a_broken_install_says_so_and_quits_instead_of_hanging(qtbot, prompts,  
     assert title == "Cannot start" and "libopenblas" in text and "No file was changed" in text
 
 
-def test_ai_docks_failing_leave_painting_working(win, prompts, monkeypatch) -> None:  # noqa: ANN001
+def test_ai_docks_failing_leave_painting_working(win, prompts, monkeypatch) -> None:
     from aiart_desktop.qt import ai_dock
 
-    def broken(*_a, **_k) -> None:  # noqa: ANN002, ANN003
+    def broken(*_a, **_k) -> None:
         raise RuntimeError("onnxruntime failed to load")
 
     monkeypatch.setattr(ai_dock, "install_ai_dock", broken)

@@ -47,7 +47,7 @@ def painting(w: int = 96, h: int = 80) -> Document:
     return doc
 
 
-def gallery_window(win, stop_workers, tmp_path: Path, doc: Document | None = None):  # noqa: ANN001, ANN201
+def gallery_window(win, stop_workers, tmp_path: Path, doc: Document | None = None):
     install_ai_dock(win, engine=Engine(device="cpu"))
     stop_workers.append(win.ai_worker)
     gallery = install_style_gallery(win, library=StyleLibrary(tmp_path / "styles"))
@@ -154,7 +154,7 @@ def test_apply_without_preview_runs_first_and_targets_layer_or_whole_picture(
     assert g.error.isHidden()
 
 
-def sel_rect_small():  # noqa: ANN201
+def sel_rect_small():
     from aiart_desktop.core.geometry import Rect
 
     return Rect(4, 4, 10, 10)
@@ -192,7 +192,7 @@ def test_cancel_with_esc_changes_nothing_and_a_busy_worker_is_respected(
     assert g.result is not None
 
 
-def _drop(widget, paths: list[Path]) -> None:  # noqa: ANN001
+def _drop(widget, paths: list[Path]) -> None:
     """What a drag from the desktop delivers: enter, move, drop."""
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
@@ -285,7 +285,7 @@ def test_your_picture_button_and_a_drop_on_the_panel_add_styles(qtbot, win, stop
     assert blocker.args[0].name == "mine 1" and g.user_grid.count() == 2
 
 
-def _with_generations(win, tmp_path: Path):  # noqa: ANN001, ANN201
+def _with_generations(win, tmp_path: Path):
     """The Generations dock as the real window has it: it notes every finished job in the
     document's metadata, which moves the document's revision without touching a pixel."""
     from aiart_desktop.ai.records import gen_history as gh
@@ -390,12 +390,12 @@ def test_enter_previews_then_applies_from_any_field_of_the_dock(qtbot, win, stop
     assert len(doc.layers) == layers + 1 and not g.running
 
 
-def _in_view(w) -> bool:  # noqa: ANN001
+def _in_view(w) -> bool:
     """Every pixel of `w` is on screen in its dock (not clipped, not scrolled away)."""
     return w.isVisible() and w.visibleRegion().boundingRect() == w.rect()
 
 
-def _nothing_cut_sideways(g) -> None:  # noqa: ANN001
+def _nothing_cut_sideways(g) -> None:
     content = g.scroll.widget()
     assert content.width() >= content.minimumSizeHint().width()
     assert not g.scroll.horizontalScrollBar().isVisible()
@@ -456,7 +456,7 @@ def test_the_style_dock_keeps_its_buttons_in_view_at_laptop_sizes(
         gen.shutdown()
 
 
-def _wheel(widget, dy: int = -120):  # noqa: ANN001, ANN202
+def _wheel(widget, dy: int = -120):
     """A wheel notch over the middle of `widget`, delivered as Qt delivers a real one: to the
     widget, then to each parent while it is ignored (QApplication only propagates spontaneous
     wheel events, which a test cannot make). Returns the widget that took it."""

@@ -16,7 +16,7 @@ from aiart_desktop.qt.panels import style_progress as sp
 
 
 @pytest.fixture
-def clock(monkeypatch):  # noqa: ANN001, ANN201
+def clock(monkeypatch):
     now = [100.0]
     monkeypatch.setattr(sp.time, "perf_counter", lambda: now[0])
     return now

@@ -49,7 +49,7 @@ def test_a_new_window_opens_inside_the_available_area(avail: QRect) -> None:
         assert abs(geo.center().x() - avail.center().x()) <= 10
 
 
-def _full_window(qtbot, prompts, registry, engine, stop_workers) -> MainWindow:  # noqa: ANN001
+def _full_window(qtbot, prompts, registry, engine, stop_workers) -> MainWindow:
     from aiart_desktop.ai.records import gen_history as gh
     from aiart_desktop.qt.panels.generation_history import install_generation_history
     from aiart_desktop.qt.panels.style_gallery import install_style_gallery
@@ -67,7 +67,7 @@ def _full_window(qtbot, prompts, registry, engine, stop_workers) -> MainWindow: 
     return w
 
 
-def _tmp_history():  # noqa: ANN202
+def _tmp_history():
     import tempfile
     from pathlib import Path
 

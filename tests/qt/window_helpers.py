@@ -10,13 +10,13 @@ from PySide6.QtWidgets import QApplication
 from aiart_desktop.core.document import Document
 
 
-def view_pos(win, x: float, y: float) -> QPoint:  # noqa: ANN001
+def view_pos(win, x: float, y: float) -> QPoint:
     """The viewport point over document point (x, y) (exact at integer zooms)."""
     p = win.canvas.doc_to_view(QPointF(x, y))
     return QPoint(round(p.x()), round(p.y()))
 
 
-def mouse_stroke(win, points: list[tuple[float, float]],  # noqa: ANN001
+def mouse_stroke(win, points: list[tuple[float, float]],
                  modifiers: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier) -> None:
     vp = win.canvas.viewport()
     first, *rest = [view_pos(win, x, y) for x, y in points]
@@ -38,7 +38,7 @@ def stylus() -> QPointingDevice:
     return _STYLUS
 
 
-def tablet_stroke(win, points: list[tuple[float, float]], pressure: float) -> None:  # noqa: ANN001
+def tablet_stroke(win, points: list[tuple[float, float]], pressure: float) -> None:
     vp = win.canvas.viewport()
     n = len(points)
     for i, (x, y) in enumerate(points):
@@ -55,5 +55,5 @@ def tablet_stroke(win, points: list[tuple[float, float]], pressure: float) -> No
         QApplication.sendEvent(vp, ev)
 
 
-def layer_pixels(layer, doc: Document) -> np.ndarray:  # noqa: ANN001
+def layer_pixels(layer, doc: Document) -> np.ndarray:
     return layer.read(doc.rect)

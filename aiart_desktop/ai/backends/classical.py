@@ -58,7 +58,7 @@ def _patchmatch() -> object | None:
     """The pypatchmatch module when its native library loads, else None."""
     try:
         from patchmatch import patch_match
-    except Exception as exc:  # noqa: BLE001 - any import failure means "not available"
+    except Exception as exc:  # any import failure means "not available"
         log.info("PatchMatch unavailable: %s", exc)
         return None
     return patch_match if getattr(patch_match, "patchmatch_available", False) else None
@@ -296,5 +296,5 @@ def _worker(task: Callable[[Key], np.ndarray], key: Key, t0: float,
             results: queue.Queue[Done]) -> None:
     try:
         results.put((key, task(key), None, time.perf_counter() - t0))
-    except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+    except BaseException as exc:  # handed to the caller's thread
         results.put((key, None, exc, 0.0))

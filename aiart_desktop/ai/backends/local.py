@@ -323,7 +323,7 @@ class DiffusionBackend:
             return pipe.to(device)
         except (AiError, MemoryError):
             raise
-        except Exception as exc:  # noqa: BLE001 - every loader failure names the file
+        except Exception as exc:  # every loader failure names the file
             from ..models.checkpoints import load_failure
 
             raise load_failure(info.path, facts, exc) from exc
@@ -348,7 +348,7 @@ class DiffusionBackend:
             try:
                 vae = d.AutoencoderTiny.from_pretrained(path, local_files_only=True,
                                                         **_dtype_kwargs(dtype))
-            except Exception as exc:  # noqa: BLE001 - previews are optional
+            except Exception as exc:  # previews are optional
                 log.warning("TAESD preview decoder %s not usable: %s", path, exc)
                 return None
             self._taesd = (path, vae.to(device))
@@ -388,7 +388,7 @@ class DiffusionBackend:
                 raise Cancelled() from None
             except AiError:
                 raise
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 if not _is_oom(exc, torch):
                     raise _generation_failure(info, exc) from exc
             # Out of memory: free what we can, save memory, and try once more.
@@ -404,7 +404,7 @@ class DiffusionBackend:
                                        one_by_one=True)
             except _Interrupt:
                 raise Cancelled() from None
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 if _is_oom(exc, torch):
                     raise OutOfMemoryError(
                         "the GPU ran out of memory, even with attention slicing and VAE "
@@ -523,7 +523,7 @@ class DiffusionBackend:
                     img = taesd.decode(lat.to(taesd.dtype)).sample[0]
                     rgb = ((img.float().clamp(-1, 1) + 1) * 127.5).permute(1, 2, 0)
                     return shrink(rgb.round().byte().cpu().numpy())
-                except Exception as exc:  # noqa: BLE001 - fall back to the approximation
+                except Exception as exc:  # fall back to the approximation
                     log.debug("TAESD preview failed: %s", exc)
             arr = lat[0].float().cpu().numpy()
         return shrink(latent_preview(arr, arch))
@@ -539,7 +539,7 @@ def pickle_facts(path: Any) -> Any:
             sd = torch.load(str(path), map_location="cpu", weights_only=True, mmap=True)
         except RuntimeError:
             sd = torch.load(str(path), map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         log.warning("cannot read the pickle checkpoint %s", path, exc_info=True)
         raise ModelLoadError(f"cannot read the checkpoint {quoted(path)}: it is damaged or not "
                              "a checkpoint.\nThe details are in the log.") from exc

@@ -63,7 +63,7 @@ def download(entry: CatalogueEntry, folder: Path,
     hub = _hub()
     try:
         files = _list_files(hub, entry.repo_id, folder)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise _failure(entry, exc) from exc
     wanted = select_files(entry, files)
     if not wanted:

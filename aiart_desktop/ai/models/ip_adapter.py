@@ -282,7 +282,7 @@ def attach(pipe: Any, pipes: list[Any], state: Attached | None, job: IpAdapterJo
                                  weight_name=Path(job.weight).name,
                                  image_encoder_folder=job.encoder if "/" in job.encoder
                                  else f"./{job.encoder}", local_files_only=True)
-        except Exception as exc:  # noqa: BLE001 - any loader failure names the files
+        except Exception as exc:  # any loader failure names the files
             detach(pipe, pipes)
             raise ModelLoadError(f"cannot load the IP-Adapter {Path(job.root) / job.weight}: "
                                  f"{type(exc).__name__}: {exc}") from exc
@@ -298,7 +298,7 @@ def detach(pipe: Any, pipes: list[Any]) -> None:
     """Unload the adapter from the shared UNet and drop the image encoder everywhere."""
     try:
         pipe.unload_ip_adapter()
-    except Exception:  # noqa: BLE001 - a half-loaded adapter: restore what can be
+    except Exception:  # a half-loaded adapter: restore what can be
         pipe.unet.encoder_hid_proj = None
         pipe.unet.config.encoder_hid_dim_type = None
     for p in pipes:

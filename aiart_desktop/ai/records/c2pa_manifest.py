@@ -96,7 +96,7 @@ def load_credentials(cert_path: str | os.PathLike[str], key_path: str | os.PathL
     except TypeError as exc:
         raise C2paError(f"the C2PA private key {kp!r} is protected by a password; export "
                         "it without one") from exc
-    except Exception as exc:  # noqa: BLE001 - ValueError, and key types it cannot load
+    except Exception as exc:  # ValueError, and key types it cannot load
         raise C2paError(f"the C2PA private key {kp!r} is not a PEM private key "
                         f"({type(exc).__name__}: {exc})") from exc
     leaf = certs[0]

@@ -66,7 +66,7 @@ def outline(mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     return pts, lens
 
 
-def _trace(cv2, region: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:  # noqa: ANN001
+def _trace(cv2, region: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
     """Outer boundaries of the parts of `region`, on pixel edges, in half pixels (packed
     points, lengths), and whether any part has holes.
 
@@ -122,7 +122,7 @@ def contours_to_path(pts: np.ndarray, lens: np.ndarray) -> QPainterPath:
 class MarchingAnts(QObject):
     """The outline of the canvas' selection, and the timer that makes it march."""
 
-    def __init__(self, canvas) -> None:  # noqa: ANN001 - CanvasView
+    def __init__(self, canvas) -> None:  # CanvasView
         super().__init__(canvas)
         self.canvas = canvas
         self._mask: np.ndarray | None = None

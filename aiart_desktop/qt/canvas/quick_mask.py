@@ -24,7 +24,7 @@ class QuickMask(QObject):
     toggled = Signal(bool)
     history_changed = Signal()
 
-    def __init__(self, canvas) -> None:  # noqa: ANN001 - CanvasView
+    def __init__(self, canvas) -> None:  # CanvasView
         super().__init__(canvas)
         self.canvas = canvas
         self.doc: Document | None = None        # the scratch document while active

@@ -37,7 +37,7 @@ class Tool:
         self.canvas = canvas
 
     @property
-    def doc(self):  # noqa: ANN201 - the canvas' Document
+    def doc(self):  # the canvas' Document
         return self.canvas.doc
 
     def press(self, ev: PointerEvent) -> None: ...

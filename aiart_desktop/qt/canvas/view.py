@@ -248,7 +248,7 @@ class CanvasView(CanvasInput, QAbstractScrollArea):
                                -self.verticalScrollBar().value())
         self.viewport().update()
 
-    def resizeEvent(self, event) -> None:  # noqa: ANN001, N802
+    def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         if ((self._fit_pending or self._fit_mode) and self.doc is not None
                 and self.viewport().width() > 1):
@@ -256,13 +256,13 @@ class CanvasView(CanvasInput, QAbstractScrollArea):
         else:
             self._update_scrollbars()
 
-    def showEvent(self, event) -> None:  # noqa: ANN001, N802
+    def showEvent(self, event) -> None:
         super().showEvent(event)
         if self._fit_pending and self.doc is not None:
             self.fit()
 
     # ---- painting --------------------------------------------------------------------------
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
+    def paintEvent(self, event: QPaintEvent) -> None:
         p = QPainter(self.viewport())
         clip = QRectF(event.rect())
         p.fillRect(clip, CANVAS_BACKDROP)

@@ -121,16 +121,16 @@ class CanvasInput(_Base):
         return self.current_tool.revert()
 
     # ---- Qt events -------------------------------------------------------------------------
-    def mousePressEvent(self, e: QMouseEvent) -> None:  # noqa: N802
+    def mousePressEvent(self, e: QMouseEvent) -> None:
         self._press(e.position(), 1.0, e.button(), e.modifiers())
 
-    def mouseMoveEvent(self, e: QMouseEvent) -> None:  # noqa: N802
+    def mouseMoveEvent(self, e: QMouseEvent) -> None:
         self._move(e.position(), 1.0, e.modifiers())
 
-    def mouseReleaseEvent(self, e: QMouseEvent) -> None:  # noqa: N802
+    def mouseReleaseEvent(self, e: QMouseEvent) -> None:
         self._release(e.position(), 1.0, e.button(), e.modifiers())
 
-    def mouseDoubleClickEvent(self, e: QMouseEvent) -> None:  # noqa: N802
+    def mouseDoubleClickEvent(self, e: QMouseEvent) -> None:
         tool = self.tools[self.state.tool]
         if (self.doc is not None and self._active_tool is None and self._pan_last is None
                 and e.button() == Qt.MouseButton.LeftButton and not self._space
@@ -139,7 +139,7 @@ class CanvasInput(_Base):
             return
         self._press(e.position(), 1.0, e.button(), e.modifiers())
 
-    def tabletEvent(self, e: QTabletEvent) -> None:  # noqa: N802
+    def tabletEvent(self, e: QTabletEvent) -> None:
         t = e.type()
         pressure = float(e.pressure())
         if t == QEvent.Type.TabletPress:
@@ -150,7 +150,7 @@ class CanvasInput(_Base):
             self._release(e.position(), pressure, e.button(), e.modifiers())
         e.accept()
 
-    def viewportEvent(self, e: QEvent) -> bool:  # noqa: N802
+    def viewportEvent(self, e: QEvent) -> bool:
         t = e.type()
         if t in (QEvent.Type.TabletPress, QEvent.Type.TabletMove, QEvent.Type.TabletRelease):
             self.tabletEvent(e)  # type: ignore[arg-type]
@@ -166,7 +166,7 @@ class CanvasInput(_Base):
                 self.setFocus(Qt.FocusReason.MouseFocusReason)
         return super().viewportEvent(e)
 
-    def wheelEvent(self, e: QWheelEvent) -> None:  # noqa: N802
+    def wheelEvent(self, e: QWheelEvent) -> None:
         angle = e.angleDelta()
         if e.modifiers() & Qt.KeyboardModifier.ControlModifier:
             steps = angle.y() / 120.0 if angle.y() else angle.x() / 120.0
@@ -181,7 +181,7 @@ class CanvasInput(_Base):
         self.pan_by(dx, dy)
         e.accept()
 
-    def keyPressEvent(self, e: QKeyEvent) -> None:  # noqa: N802
+    def keyPressEvent(self, e: QKeyEvent) -> None:
         if e.key() == Qt.Key.Key_Space and not e.isAutoRepeat():
             self._space = True
             self.update_cursor()
@@ -193,14 +193,14 @@ class CanvasInput(_Base):
         else:
             super().keyPressEvent(e)
 
-    def keyReleaseEvent(self, e: QKeyEvent) -> None:  # noqa: N802
+    def keyReleaseEvent(self, e: QKeyEvent) -> None:
         if e.key() == Qt.Key.Key_Space and not e.isAutoRepeat():
             self._space = False
             self.update_cursor()
         else:
             super().keyReleaseEvent(e)
 
-    def focusOutEvent(self, e) -> None:  # noqa: ANN001, N802
+    def focusOutEvent(self, e) -> None:
         self._space = False
         super().focusOutEvent(e)
 

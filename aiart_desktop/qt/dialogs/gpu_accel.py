@@ -158,7 +158,7 @@ class GpuAccelDialog(QDialog):
                 events.put(("looked", (info, ga.choose_backend(info))))
             except ga.GpuAccelError as exc:
                 events.put(("looked", exc))
-            except Exception as exc:  # noqa: BLE001 - a broken nvidia-smi must not crash
+            except Exception as exc:  # a broken nvidia-smi must not crash
                 events.put(("looked", ga.GpuAccelError(f"looking for the GPU failed: {exc}")))
 
         threading.Thread(target=work, name="gpu-detect", daemon=True).start()
@@ -211,7 +211,7 @@ class GpuAccelDialog(QDialog):
             try:
                 res = ga.run_install(plan, lambda line: events.put(("line", line)),
                                      cancel.is_set)
-            except Exception as exc:  # noqa: BLE001 - report, never crash the UI
+            except Exception as exc:  # report, never crash the UI
                 res = ga.InstallResult(False, f"{type(exc).__name__}: {exc}")
             events.put(("done", res))
 
@@ -287,7 +287,7 @@ class GpuAccelDialog(QDialog):
             return
         super().reject()
 
-    def closeEvent(self, event: Any) -> None:  # noqa: N802
+    def closeEvent(self, event: Any) -> None:
         if self._thread is not None:
             event.ignore()
             self.reject()

@@ -92,7 +92,7 @@ class DownloadThread(QThread):
             self.done.emit(self.entry_id, str(exc), exc.reason)
         except AiError as exc:
             self.done.emit(self.entry_id, str(exc), "model")
-        except Exception:  # noqa: BLE001 - never let a thread die silently
+        except Exception:  # never let a thread die silently
             log.exception("downloading %s failed", self.entry_id)
             self.done.emit(self.entry_id, f"Cannot download {self.entry_id}: an unexpected "
                                           "problem (details are in the log).", "unknown")

@@ -387,7 +387,7 @@ class AiForm(QWidget):
         if self._ip_lookup is not None and model != CLASSICAL:
             try:
                 name = self._ip_lookup(model)
-            except Exception:  # noqa: BLE001 - a broken models folder: offer no adapter
+            except Exception:  # a broken models folder: offer no adapter
                 name = None
         self._ip_name = name
         self._sync_reference()

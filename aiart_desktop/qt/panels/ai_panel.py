@@ -635,14 +635,14 @@ class AiPanel(ExploreMixin, QWidget):
         if self.isVisible() or image is None:
             self.preview_changed.emit(image, rect)
 
-    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802
+    def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         if self.form.model.count() <= 1:
             self.refresh_models()
         if self._preview is not None:
             self.preview_changed.emit(*self._preview)
 
-    def hideEvent(self, event: QHideEvent) -> None:  # noqa: N802
+    def hideEvent(self, event: QHideEvent) -> None:
         super().hideEvent(event)
         if not event.spontaneous():
             self.preview_changed.emit(None, None)  # no stray overlay while the dock is away

@@ -165,12 +165,12 @@ class GenerationHistoryPanel(QWidget):
                 self.refresh()
         self._sync()
 
-    def showEvent(self, event: Any) -> None:  # noqa: N802
+    def showEvent(self, event: Any) -> None:
         super().showEvent(event)
         self.follow_window()
         self._poll.start()
 
-    def hideEvent(self, event: Any) -> None:  # noqa: N802
+    def hideEvent(self, event: Any) -> None:
         super().hideEvent(event)
         self._poll.stop()
 
@@ -202,7 +202,7 @@ class GenerationHistoryPanel(QWidget):
         name = os.path.basename(doc.path) if doc is not None and doc.path else "Untitled"
         try:
             entry = gh.entry_from_result(result, document=name)
-        except Exception as exc:  # noqa: BLE001 - the history must never break a job
+        except Exception as exc:  # the history must never break a job
             self._say(f"Generation not recorded: {type(exc).__name__}: {exc}")
             return
         if doc is not None:

@@ -64,13 +64,13 @@ class _FrameList(QListWidget):
 
     apply_requested = Signal(int)
 
-    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
+    def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         fit = getattr(self, "fit", None)
         if fit is not None:
             fit()
 
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+    def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentRow() >= 0:
             self.apply_requested.emit(self.currentRow())
             event.accept()

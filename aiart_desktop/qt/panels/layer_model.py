@@ -113,13 +113,13 @@ class LayerTreeModel(QAbstractItemModel):
             return QModelIndex()
         return self.index_of(node.parent, 0)
 
-    def rowCount(self, parent: Index = _ROOT) -> int:  # noqa: N802
+    def rowCount(self, parent: Index = _ROOT) -> int:
         if parent.isValid() and parent.column() != 0:
             return 0
         group = self._group(parent)
         return len(group.children) if group is not None else 0
 
-    def columnCount(self, parent: Index = _ROOT) -> int:  # noqa: N802
+    def columnCount(self, parent: Index = _ROOT) -> int:
         return 3
 
     # ---- data ------------------------------------------------------------------------------
@@ -164,7 +164,7 @@ class LayerTreeModel(QAbstractItemModel):
                                                          self.thumbs.dpr)
         return pm
 
-    def setData(self, index: Index, value: Any, role: int = Role.EditRole) -> bool:  # noqa: N802
+    def setData(self, index: Index, value: Any, role: int = Role.EditRole) -> bool:
         node = self.node(index)
         if node is None or self.doc is None:
             return False
@@ -201,16 +201,16 @@ class LayerTreeModel(QAbstractItemModel):
         return flags
 
     # ---- drag and drop ---------------------------------------------------------------------
-    def supportedDropActions(self) -> Qt.DropAction:  # noqa: N802
+    def supportedDropActions(self) -> Qt.DropAction:
         return Qt.DropAction.MoveAction
 
-    def supportedDragActions(self) -> Qt.DropAction:  # noqa: N802
+    def supportedDragActions(self) -> Qt.DropAction:
         return Qt.DropAction.MoveAction
 
-    def mimeTypes(self) -> list[str]:  # noqa: N802
+    def mimeTypes(self) -> list[str]:
         return [MIME]
 
-    def mimeData(self, indexes: list[QModelIndex]) -> QMimeData:  # noqa: N802
+    def mimeData(self, indexes: list[QModelIndex]) -> QMimeData:
         data = QMimeData()
         node = next((self.node(i) for i in indexes if i.isValid()), None)
         if node is not None:
@@ -236,12 +236,12 @@ class LayerTreeModel(QAbstractItemModel):
             core -= 1
         return group, core
 
-    def canDropMimeData(self, data: QMimeData, action: Qt.DropAction, row: int,  # noqa: N802
+    def canDropMimeData(self, data: QMimeData, action: Qt.DropAction, row: int,
                         column: int, parent: Index) -> bool:
         node = self._dragged(data)
         return node is not None and self.drop_target(node, row, parent) is not None
 
-    def dropMimeData(self, data: QMimeData, action: Qt.DropAction, row: int,  # noqa: N802
+    def dropMimeData(self, data: QMimeData, action: Qt.DropAction, row: int,
                      column: int, parent: Index) -> bool:
         node = self._dragged(data)
         target = self.drop_target(node, row, parent) if node is not None else None

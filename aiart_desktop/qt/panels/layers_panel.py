@@ -42,11 +42,11 @@ class LayerTreeView(QTreeView):
             return True
         return False
 
-    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mousePressEvent(self, event: QMouseEvent) -> None:
         if not self._toggle_at(event):
             super().mousePressEvent(event)
 
-    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
         if not self._toggle_at(event):
             super().mouseDoubleClickEvent(event)
 
@@ -149,7 +149,7 @@ class LayersPanel(QWidget):
         lay.addLayout(buttons)
         self._sync_widgets()
 
-    def _action(self, text: str, icon_name: str, slot, shortcut: str) -> QAction:  # noqa: ANN001
+    def _action(self, text: str, icon_name: str, slot, shortcut: str) -> QAction:
         act = QAction(icon(icon_name) if icon_name else icon(""), text, self)
         act.setToolTip(text + (f" ({QKeySequence(shortcut).toString()})" if shortcut else ""))
         if shortcut:
@@ -279,7 +279,7 @@ class LayersPanel(QWidget):
             self.doc.history.break_merge()
         self.doc.set_props(node, opacity=value / 100.0, mergeable=dragging)
 
-    def _context_menu(self, pos) -> None:  # noqa: ANN001
+    def _context_menu(self, pos) -> None:
         menu = QMenu(self)
         for act in (self.act_add, self.act_group, self.act_duplicate, None, self.act_rename,
                     self.act_alpha, self.act_merge, self.act_clear, None, self.act_delete):

@@ -237,7 +237,7 @@ class StyleGallery(StyleJobs, UserStyles, QWidget):
     def _builtins_rendered(self, future: Future[Any]) -> None:
         try:
             styles = future.result()
-        except Exception as exc:  # noqa: BLE001 - a missing network still leaves the panel usable
+        except Exception as exc:  # a missing network still leaves the panel usable
             self._show_error(f"The built-in styles cannot be shown: {exc}")
             return
         for info in styles:
@@ -353,28 +353,28 @@ class StyleGallery(StyleJobs, UserStyles, QWidget):
         if self.isVisible() or image is None:
             self.preview_changed.emit(image, rect)
 
-    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802
+    def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         if self._preview is not None:
             self.preview_changed.emit(*self._preview)
 
-    def hideEvent(self, event: QHideEvent) -> None:  # noqa: N802
+    def hideEvent(self, event: QHideEvent) -> None:
         super().hideEvent(event)
         if not event.spontaneous():
             self.preview_changed.emit(None, None)
 
     # ---- drops on the whole panel -------------------------------------------------------------
-    def dragEnterEvent(self, event: Any) -> None:  # noqa: N802
+    def dragEnterEvent(self, event: Any) -> None:
         self.user_grid.dragEnterEvent(event)
 
-    def dragMoveEvent(self, event: Any) -> None:  # noqa: N802
+    def dragMoveEvent(self, event: Any) -> None:
         self.user_grid.dragMoveEvent(event)
 
-    def dropEvent(self, event: Any) -> None:  # noqa: N802
+    def dropEvent(self, event: Any) -> None:
         self.user_grid.dropEvent(event)
 
     # ---- keys ------------------------------------------------------------------------------------
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+    def keyPressEvent(self, event: QKeyEvent) -> None:
         """Enter anywhere in the dock (a grid, a field, a button without a key of its own):
         apply the current preview, or preview when there is none. Fields pass Enter on to
         their parent after taking their value, so this is where it arrives."""

@@ -127,19 +127,19 @@ class StyleGrid(QListWidget):
         self.setFixedHeight(rows * CELL.height() + 2 * self.frameWidth() + 4)
 
     # ---- dropping files -------------------------------------------------------------------
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if dropped_files(event.mimeData()):
             event.acceptProposedAction()
         else:
             event.ignore()
 
-    def dragMoveEvent(self, event: QDragMoveEvent) -> None:  # noqa: N802
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
         if dropped_files(event.mimeData()):
             event.acceptProposedAction()
         else:
             event.ignore()
 
-    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+    def dropEvent(self, event: QDropEvent) -> None:
         files = dropped_files(event.mimeData())
         if not files:
             event.ignore()
@@ -147,7 +147,7 @@ class StyleGrid(QListWidget):
         event.acceptProposedAction()
         self.files_dropped.emit(files)
 
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
+    def paintEvent(self, event: QPaintEvent) -> None:
         super().paintEvent(event)
         if self.count() or not self.hint:
             return

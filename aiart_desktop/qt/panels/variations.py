@@ -155,7 +155,7 @@ class VariationStrip(QListWidget):
         if self.minimumHeight() != h or self.maximumHeight() != h:
             self.setFixedHeight(h)
 
-    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
+    def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self._fit_rows()
 
@@ -169,7 +169,7 @@ class VariationStrip(QListWidget):
         rows = sorted(self.row(it) for it in self.selectedItems())
         return (rows[0], rows[1]) if len(rows) == 2 else None
 
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+    def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.chosen() >= 0 \
                 and not event.modifiers() & Qt.KeyboardModifier.ControlModifier:
             self.apply_requested.emit(self.chosen())

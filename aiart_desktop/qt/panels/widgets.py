@@ -25,7 +25,7 @@ class _WheelGuard(QObject):
     to the panel behind it (which scrolls), instead of changing the value under the pointer.
     A field the user clicked into (focus) still takes the wheel, as in Krita."""
 
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
         if event.type() != QEvent.Type.Wheel or not isinstance(obj, WHEEL_FIELDS):
             return False
         if obj.hasFocus() or (isinstance(obj, QComboBox) and obj.view().isVisible()):
@@ -135,7 +135,7 @@ class SliderSpin(QWidget):
 class _PlainLayout(QVBoxLayout):
     """A box layout that does not report height-for-width (see `scroll_body`)."""
 
-    def hasHeightForWidth(self) -> bool:  # noqa: N802
+    def hasHeightForWidth(self) -> bool:
         return False
 
 
@@ -153,12 +153,12 @@ class BodyScroll(QScrollArea):
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         body.installEventFilter(self)
 
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
         if obj is self.widget() and event.type() == QEvent.Type.LayoutRequest:
             self.updateGeometry()   # the content's minimum width may have changed
         return super().eventFilter(obj, event)
 
-    def minimumSizeHint(self) -> QSize:  # noqa: N802
+    def minimumSizeHint(self) -> QSize:
         body = self.widget()
         w = body.minimumSizeHint().width() if body is not None else 0
         if self.verticalScrollBar().isVisible():
