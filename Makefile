@@ -17,12 +17,14 @@ $(STAMP): pyproject.toml | $(BIN)/python
 run: $(STAMP)
 	$(BIN)/python main.py $(ARGS)
 
-test: $(STAMP)
-	$(BIN)/ruff check aiart_desktop tests bench main.py
+# The static checks first (seconds), then the suite.
+test: lint
 	QT_QPA_PLATFORM=offscreen HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
+# ruff; the layering contracts ([tool.importlinter] in pyproject.toml).
 lint: $(STAMP)
 	$(BIN)/ruff check aiart_desktop tests bench main.py
+	$(BIN)/lint-imports --no-logo
 
 bench: $(STAMP)
 	$(BIN)/python bench/core_bench.py
