@@ -318,8 +318,14 @@ def run_install(plan: InstallPlan, on_line: Callable[[str], None] | None = None,
         return InstallResult(False, f"the GPU build was installed but does not work here: "
                              f"{info.get('error', 'unknown error')}; nothing was changed",
                              log=log)
-    shutil.rmtree(plan.target, ignore_errors=True)
-    os.replace(plan.staging, plan.target)
+    from .core.io.atomic import replace_directory
+
+    try:  # an older build there goes only once the new one is in its place
+        replace_directory(plan.staging, plan.target)
+    except OSError as exc:
+        shutil.rmtree(plan.staging, ignore_errors=True)
+        return InstallResult(False, f"the GPU build could not be put in {plan.target}: {exc}; "
+                             "nothing was changed", log=log)
     state = {"backend": plan.backend.name, "label": plan.backend.label,
              "path": str(plan.target), "torch_version": info.get("version", ""),
              "app_torch": plan.torch_version, "device": info.get("device", ""),
@@ -387,11 +393,11 @@ def read_state(root: Path | None = None) -> dict[str, Any]:
 
 
 def write_state(state: dict[str, Any], root: Path | None = None) -> None:
+    from .core.io.atomic import atomic_write_json  # not at import: start-up only reads
+
     p = state_path(root)
     p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_suffix(".tmp")
-    tmp.write_text(json.dumps(state, indent=2), encoding="utf-8")
-    os.replace(tmp, p)
+    atomic_write_json(p, state, indent=2)
 
 
 def remove(root: Path | None = None) -> None:

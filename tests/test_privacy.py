@@ -11,9 +11,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from netcheck import outbound, run_traced, strace_works
 
 from aiart_desktop.privacy import TELEMETRY_OFF, disable_telemetry
+from tests.support.netcheck import outbound, run_traced, strace_works
 
 ROOT = Path(__file__).resolve().parents[1]
 

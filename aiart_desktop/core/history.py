@@ -85,6 +85,20 @@ class CommandStack:
         return len(self._undo)
 
     @property
+    def undo_count(self) -> int:
+        """How many steps `undo` can take back (the steps of an open macro not counted)."""
+        return len(self._undo)
+
+    @property
+    def redo_count(self) -> int:
+        return len(self._redo)
+
+    @property
+    def last_command(self) -> Command | None:
+        """The command the next `undo` reverts; None when there is none."""
+        return self._undo[-1] if self._undo else None
+
+    @property
     def steps(self) -> list[str]:
         """Names of all steps, oldest first: the undo part then the redo part."""
         return [c.text for c in self._undo] + [c.text for c in reversed(self._redo)]

@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 from pathlib import Path
 
 from .model import Settings
@@ -37,26 +36,16 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
 
 
 def save_settings(settings: Settings, path: str | os.PathLike[str] | None = None) -> Path:
-    """Write `settings` atomically (temp file in the same folder, then rename); returns the path.
+    """Write `settings` atomically (`core.io.atomic`: a temporary file in the same folder, then
+    a rename); returns the path.
 
     Raises OSError when the folder cannot be written; the previous file is then left intact.
     """
+    from ..core.io.atomic import atomic_write_json  # not at import: start-up only reads
+
     p = Path(path) if path is not None else settings_path()
     p.parent.mkdir(parents=True, exist_ok=True)
-    data = json.dumps(settings.to_dict(), indent=2, sort_keys=True, ensure_ascii=False)
-    fd, tmp = tempfile.mkstemp(prefix=".settings-", suffix=".tmp", dir=p.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(data + "\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, p)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    atomic_write_json(p, settings.to_dict(), indent=2, sort_keys=True, ensure_ascii=False)
     return p
 
 

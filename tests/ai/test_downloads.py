@@ -11,11 +11,11 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from loopback_hub import LoopbackServer, closed_port, real_hub
 
 from aiart_desktop.ai.errors import DownloadError, OfflineError
 from aiart_desktop.ai.models import downloads
 from aiart_desktop.ai.models.registry import ModelRegistry
+from tests.support.loopback_hub import LoopbackServer, closed_port, real_hub
 
 CLASS_NAME = re.compile(r"\b[A-Z][a-z]+[A-Z]\w*(Error|Exception|Enabled)\b|Traceback")
 

@@ -41,9 +41,9 @@ def test_ops_variations_seeds_determinism_apply_undo(engine, doc_factory, model,
     assert a.images[0].shape == (a.rect.h, a.rect.w, 3) and a.alpha.shape == (a.rect.h, a.rect.w)
     # Apply: one undo step, nothing outside the selection changes, undo removes it.
     before, size0 = doc.flatten(), (doc.width, doc.height)
-    steps0 = len(doc.history._undo)
+    steps0 = doc.history.undo_count
     layer = apply_result(doc, a, 1)
-    assert len(doc.history._undo) == steps0 + 1
+    assert doc.history.undo_count == steps0 + 1
     assert layer.name == "a red boat" and layer.provenance is not None
     assert layer.provenance["seed"] == 12 and layer.provenance["op"] == op
     after = doc.flatten()

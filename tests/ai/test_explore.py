@@ -64,9 +64,9 @@ def test_frames_are_deterministic_and_record_their_endpoints(engine, doc_factory
         "to": {"seed": 4, "prompt": "a green frog", "negative_prompt": ""}}
     assert "Variation seed: 4, Variation seed strength: 0.75" in x.parameters(1)
     # Apply: one new layer whose provenance re-makes exactly that frame (from the same picture).
-    steps = len(doc.history._undo)
+    steps = doc.history.undo_count
     layer = apply_result(doc, x, 1)
-    assert len(doc.history._undo) == steps + 1 and layer.provenance[INTERPOLATE]["t"] == 0.75
+    assert doc.history.undo_count == steps + 1 and layer.provenance[INTERPOLATE]["t"] == 0.75
     again = engine.run(make_request(doc_factory(), "inpaint",
                                     **request_params(layer.provenance)))
     assert again.request.mix == LatentMix(INTERPOLATE, (4,), (0.75,), "a green frog", "")

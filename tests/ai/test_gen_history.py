@@ -65,10 +65,10 @@ def test_document_history_apply_marks_variant_not_undoable(classical: Engine,
                                                            doc_factory) -> None:
     doc = doc_factory()
     doc.history.set_clean()
-    undo0, rev0 = len(doc.history._undo), doc.revision
+    undo0, rev0 = doc.history.undo_count, doc.revision
     r = _result(classical, doc)
     gh.add_to_document(doc, gh.entry_from_result(r))
-    assert doc.modified and doc.revision > rev0 and len(doc.history._undo) == undo0
+    assert doc.modified and doc.revision > rev0 and doc.history.undo_count == undo0
     layer = apply_result(doc, r, 1)
     assert gh.mark_applied(doc, layer.provenance, layer.name)
     [entry] = gh.entries(doc)

@@ -1,4 +1,4 @@
-"""IP-Adapter: a tiny random-weight adapter (tests/ai/tiny_ip_adapter.py) in the h94/IP-Adapter
+"""IP-Adapter: a tiny random-weight adapter (tests/support/tiny_ip_adapter.py) in the h94/IP-Adapter
 layout is found by the registry (never as a base model), loaded offline through diffusers'
 `load_ip_adapter` by the real engine, steers txt2img / img2img / inpaint by its reference
 picture, is recorded (adapter id, file hash, scale, reference hash) and re-made from the record;
@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from tiny_ip_adapter import build_ip_adapter
 
 from aiart_desktop.ai.capture import make_request
 from aiart_desktop.ai.engine import Engine
@@ -22,6 +21,7 @@ from aiart_desktop.ai.models import ip_adapter
 from aiart_desktop.ai.models.registry import ModelRegistry
 from aiart_desktop.ai.requests import Txt2ImgRequest, parameters_text, request_params
 from aiart_desktop.core.geometry import Rect
+from tests.support.tiny_ip_adapter import build_ip_adapter
 
 SD15 = "ip-adapter-sd15"
 RECT = Rect(0, 0, 64, 64)

@@ -2,7 +2,7 @@
 (every mismatched tensor, the exception, its traceback) go to the log.
 
 The checkpoints are real original-layout .safetensors files written at test time from the tiny
-diffusers model (tests/ai/ldm_checkpoint.py), some tensors reshaped as in a pruned or unusual
+diffusers model (tests/support/ldm_checkpoint.py), some tensors reshaped as in a pruned or unusual
 model, added through the registry and loaded by the engine, as the app does."""
 from __future__ import annotations
 
@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 import torch
-from ldm_checkpoint import config_copy, write_sd15_checkpoint
 from safetensors.torch import load_file, save_file
 
 from aiart_desktop.ai.capture import make_request
 from aiart_desktop.ai.engine import Engine
 from aiart_desktop.ai.errors import AiError, GenerationError, ModelLoadError
 from aiart_desktop.ai.models.registry import ModelRegistry
+from tests.support.ldm_checkpoint import config_copy, write_sd15_checkpoint
 
 RAW = re.compile(r"size mismatch|torch\.Size|state_dict|RuntimeError|ValueError|Traceback")
 

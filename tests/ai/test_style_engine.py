@@ -4,7 +4,6 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-from test_style import gradient, painting
 
 from aiart_desktop.ai.apply import apply_result
 from aiart_desktop.ai.capture import make_request
@@ -13,6 +12,7 @@ from aiart_desktop.ai.errors import Cancelled, RequestError
 from aiart_desktop.ai.records.export_parameters import record_parameters
 from aiart_desktop.ai.requests import StyleRequest, request_params
 from aiart_desktop.core import selection as sel
+from tests.ai.test_style import gradient, painting
 
 
 def test_style_request_styles_the_selection_only_and_applies_as_one_layer(tmp_path) -> None:

@@ -96,7 +96,7 @@ def test_pixel_undo_restores_exact_bytes_and_stores_only_changed_tiles() -> None
     before = layer.read(doc.rect)
     patch = rng.integers(0, 256, (10, 10, 4), dtype=np.uint8)
     doc.put_pixels(layer, 500, 500, patch)
-    cmd = doc.history._undo[-1]
+    cmd = doc.history.last_command
     assert cmd.nbytes == 2 * 64 * 64 * 4  # one tile before, one after — not the layer
     doc.history.undo()
     assert np.array_equal(layer.read(doc.rect), before)

@@ -379,7 +379,7 @@ def test_failures_say_what_the_file_is_and_what_to_do(tmp_path: Path) -> None:
 
 
 def test_a_file_without_read_permission(tmp_path: Path) -> None:
-    from unreadable import unreadable
+    from tests.support.unreadable import unreadable
 
     private = tmp_path / "private.png"
     Image.new("RGB", (8, 8)).save(private)

@@ -10,10 +10,8 @@ import shutil
 from pathlib import Path
 from types import SimpleNamespace
 
-import ai_support
 import numpy as np
 import pytest
-from loopback_hub import LoopbackServer, closed_port, real_hub
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
@@ -21,9 +19,10 @@ from aiart_desktop.ai.models import downloads
 from aiart_desktop.ai.models.catalogue import catalogue_entry
 from aiart_desktop.ai.models.registry import ModelRegistry
 from aiart_desktop.qt.dialogs.model_manager import ModelManagerDialog
+from tests.support.dock import dock_window, set_form
+from tests.support.loopback_hub import LoopbackServer, closed_port, real_hub
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
-tiny_registry = ai_support.tiny_registry  # fixtures
 WAIT = 30_000
 
 
@@ -268,7 +267,7 @@ def test_manager_from_the_dock_refreshes_the_model_picker(qtbot, win, tmp_path, 
     from aiart_desktop.qt.ai_dock import open_model_manager
 
     reg = ModelRegistry(tmp_path / "models", allow_pickle=False)
-    panel = ai_support.dock_window(win, reg, Engine(reg, device="cpu"))
+    panel = dock_window(win, reg, Engine(reg, device="cpu"))
     try:
         assert panel.form.model.count() == 1 and panel.form.no_model.isVisible()
         dlg = open_model_manager(win, panel)
@@ -287,7 +286,7 @@ def test_manager_from_the_dock_refreshes_the_model_picker(qtbot, win, tmp_path, 
 # ---- IP-Adapter: offered, downloaded and added here; its strength shows in the AI form ----------
 def _hub_folder(tmp_path: Path, source: Path) -> Path:
     """The tiny adapter in the h94/IP-Adapter layout, plus files the app must not fetch."""
-    from tiny_ip_adapter import build_ip_adapter
+    from tests.support.tiny_ip_adapter import build_ip_adapter
 
     hub = build_ip_adapter(tmp_path / "hub", source)
     shutil.copy(hub / "models" / "ip-adapter_sd15.safetensors",
@@ -345,16 +344,16 @@ def test_ip_adapter_offered_downloaded_and_added_but_never_a_model(
 def test_ip_adapter_strength_in_the_ai_form_runs_records_and_comes_back(
         qtbot, win, tmp_path, source, stop_workers) -> None:
     from PIL import Image
-    from tiny_ip_adapter import build_ip_adapter
 
     from aiart_desktop.ai.engine import Engine
     from aiart_desktop.qt.ai_dock import open_model_manager
+    from tests.support.tiny_ip_adapter import build_ip_adapter
     reg = ModelRegistry(tmp_path / "models", allow_pickle=False)
     reg.add_folder(source, name="tiny-sd")
-    panel = ai_support.dock_window(win, reg, Engine(reg, device="cpu"))
+    panel = dock_window(win, reg, Engine(reg, device="cpu"))
     stop_workers.append(panel.worker)  # install_ai_dock gave the form its IP-Adapter lookup
     f = panel.form
-    ai_support.set_form(panel, op="txt2img", model="tiny-sd", batch=1, steps=2)
+    set_form(panel, op="txt2img", model="tiny-sd", batch=1, steps=2)
     # No adapter yet: Generate shows no reference; Refine shows the hint, linking to the
     # model manager.
     assert not f.reference.isVisibleTo(panel) and not f.ip_scale.isVisibleTo(panel)
@@ -403,4 +402,3 @@ def test_ip_adapter_strength_in_the_ai_form_runs_records_and_comes_back(
     assert not f.ip_scale.isVisibleTo(panel) and not f.ip_hint.isVisibleTo(panel)
 
 
-stop_workers = ai_support.stop_workers

@@ -3,22 +3,18 @@ models: select, generate variations, apply as one undo step, cancel, errors, cla
 keyboard, re-generate, a UI thread that never waits."""
 from __future__ import annotations
 
-import ai_support
 import numpy as np
 import pytest
-from ai_support import SELECTION, dock_window, make_doc, outside, set_form
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtTest import QTest
 
 from aiart_desktop.ai.engine import Engine
 from aiart_desktop.ai.models.registry import ModelRegistry
 from aiart_desktop.ai.requests import CLASSICAL
+from tests.support.dock import SELECTION, dock_window, make_doc, outside, set_form
 
 WAIT = 30_000
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
-tiny_registry = ai_support.tiny_registry  # fixtures
-tiny_engine = ai_support.tiny_engine
-stop_workers = ai_support.stop_workers
 
 
 def _panel(win, stop_workers, registry, engine, doc=None):
@@ -37,7 +33,7 @@ def test_generate_variations_apply_undo(qtbot, win, stop_workers, tiny_registry,
     doc = win.doc
     set_form(panel, batch=2)
     before = doc.flatten()
-    undo0 = len(doc.history._undo)
+    undo0 = doc.history.undo_count
     QTest.mouseClick(panel.run_button, Qt.MouseButton.LeftButton)
     assert panel.running and not panel.run_button.isEnabled()
     qtbot.waitUntil(lambda: panel.strip.count() == 2, timeout=WAIT)
@@ -46,13 +42,13 @@ def test_generate_variations_apply_undo(qtbot, win, stop_workers, tiny_registry,
     assert str(r.seeds[1]) in panel.strip.item(1).text()
     assert panel.form.seed.text() == str(r.seeds[0])  # shows the last seed used
     assert panel.preview is not None and win.ai_canvas_preview.isVisible()
-    assert len(doc.history._undo) == undo0 and np.array_equal(doc.flatten(), before)
+    assert doc.history.undo_count == undo0 and np.array_equal(doc.flatten(), before)
     # Pick the second with the keyboard, Enter applies.
     panel.strip.setFocus()
     QTest.keyClick(panel.strip, Qt.Key.Key_Right)
     assert panel.strip.chosen() == 1
     QTest.keyClick(panel.strip, Qt.Key.Key_Return)
-    assert len(doc.history._undo) == undo0 + 1
+    assert doc.history.undo_count == undo0 + 1
     layer = doc.active_layer
     assert layer.name == "a red boat" and layer.provenance["seed"] == r.seeds[1]
     after = doc.flatten()
@@ -74,7 +70,7 @@ def test_cancel_mid_run_leaves_document_untouched_worker_reusable(
     panel = _panel(win, stop_workers, tiny_registry, tiny_engine)
     doc = win.doc
     set_form(panel, steps=8)
-    before, undo0 = doc.flatten(), len(doc.history._undo)
+    before, undo0 = doc.flatten(), doc.history.undo_count
     steps: list[int] = []
 
     def on_step(job: int, step: int, total: int, _img: object) -> None:
@@ -91,7 +87,7 @@ def test_cancel_mid_run_leaves_document_untouched_worker_reusable(
     assert 2 in steps and max(steps) < 8
     assert "Cancelled" in panel.status.text() and panel.result is None
     assert panel.preview is None and not win.ai_canvas_preview.isVisible()
-    assert len(doc.history._undo) == undo0 and np.array_equal(doc.flatten(), before)
+    assert doc.history.undo_count == undo0 and np.array_equal(doc.flatten(), before)
     # The worker is still usable.
     set_form(panel, batch=1)
     panel.generate()

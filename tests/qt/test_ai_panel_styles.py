@@ -2,15 +2,12 @@
 through the real worker and a tiny model; a bad reference picture is refused with its name."""
 from __future__ import annotations
 
-import ai_support
 import pytest
-from ai_support import dock_window, set_form
+
+from tests.support.dock import dock_window, set_form
 
 WAIT = 30_000
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
-tiny_registry = ai_support.tiny_registry
-tiny_engine = ai_support.tiny_engine
-stop_workers = ai_support.stop_workers
 
 
 def test_preset_and_reference_style_run_record_and_come_back(

@@ -6,22 +6,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import ai_support
 import numpy as np
 import pytest
-from ai_support import dock_window, set_form
 from PySide6.QtCore import QObject, Qt, Slot
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from aiart_desktop.ai.records import gen_history as gh
 from aiart_desktop.ai.requests import CLASSICAL
+from tests.support.dock import dock_window, set_form
 
 WAIT = 30_000
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
-tiny_registry = ai_support.tiny_registry  # fixtures
-tiny_engine = ai_support.tiny_engine
-stop_workers = ai_support.stop_workers
 
 
 def _panel(win, stop_workers, registry, engine):
@@ -45,10 +41,10 @@ def test_apply_twice_adds_one_layer_and_marks_the_variation(
     doc = win.doc
     set_form(panel, batch=2)
     _run(qtbot, panel, 2)
-    undo0 = len(doc.history._undo)
+    undo0 = doc.history.undo_count
     QTest.mouseClick(panel.apply_button, Qt.MouseButton.LeftButton)
     layer = doc.active_layer
-    assert len(_ai_layers(doc)) == 1 and len(doc.history._undo) == undo0 + 1
+    assert len(_ai_layers(doc)) == 1 and doc.history.undo_count == undo0 + 1
     assert "\u2713" in panel.strip.item(0).text() and "\u2713" not in panel.strip.item(1).text()
     assert "applied" in panel.strip.item(0).toolTip()
     assert not panel.apply_button.isEnabled() and panel.apply_button.text() == "Applied"
@@ -59,7 +55,7 @@ def test_apply_twice_adds_one_layer_and_marks_the_variation(
     QTest.keyClick(panel.strip, Qt.Key.Key_Return)
     assert panel.apply() is layer
     win.ai_actions["apply"].trigger()
-    assert len(_ai_layers(doc)) == 1 and len(doc.history._undo) == undo0 + 1
+    assert len(_ai_layers(doc)) == 1 and doc.history.undo_count == undo0 + 1
     assert panel.preview is None  # the applied one is on the canvas as a layer, not a preview
     # Undo: the mark, the button and the status line follow; it can be applied again.
     win.undo()
@@ -84,14 +80,14 @@ def test_cancel_after_an_applied_expand_leaves_no_preview_and_no_duplicate(
     f.batch.setValue(1)
     _run(qtbot, panel, 1)
     assert panel.apply() is not None
-    w_after, undo_after = doc.width, len(doc.history._undo)
+    w_after, undo_after = doc.width, doc.history.undo_count
     assert w_after == 192 + 32 and len(_ai_layers(doc)) == 1
     # A later job, cancelled mid-run.
     from aiart_desktop.core import selection as sel
     from aiart_desktop.core.geometry import Rect
 
     doc.set_selection(sel.rect_mask(doc.width, doc.height, Rect(150, 40, 40, 40)))
-    undo_after = len(doc.history._undo)
+    undo_after = doc.history.undo_count
     set_form(panel, op="inpaint", batch=1, steps=30)
     cancelled_at: list[int] = []
 
@@ -114,7 +110,7 @@ def test_cancel_after_an_applied_expand_leaves_no_preview_and_no_duplicate(
     panel.apply()
     win.ai_actions["apply"].trigger()
     assert doc.width == w_after and len(_ai_layers(doc)) == 1
-    assert len(doc.history._undo) == undo_after
+    assert doc.history.undo_count == undo_after
 
 
 def test_status_lines_follow_discard_and_failures(qtbot, win, stop_workers, tiny_registry,

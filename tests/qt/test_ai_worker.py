@@ -8,19 +8,15 @@ import subprocess
 import sys
 import textwrap
 
-import ai_support
 import pytest
-from ai_support import make_doc
 from PySide6.QtCore import QThread
 from PySide6.QtGui import QImage
 
 from aiart_desktop.ai.capture import make_request
 from aiart_desktop.qt.worker import AiWorker
+from tests.support.dock import make_doc
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
-tiny_registry = ai_support.tiny_registry  # fixtures
-tiny_engine = ai_support.tiny_engine
-stop_workers = ai_support.stop_workers
 WAIT = 30_000
 
 

@@ -6,10 +6,10 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
-from window_helpers import layer_pixels, mouse_stroke, tablet_stroke, view_pos
 
 from aiart_desktop.core.brush import LINEAR, BrushSettings
 from aiart_desktop.qt.canvas.display import DisplayCache
+from tests.support.window_helpers import layer_pixels, mouse_stroke, tablet_stroke, view_pos
 
 HARD10 = BrushSettings(name="Test round", size=10.0, hardness=1.0, spacing=0.1,
                        size_curve=LINEAR, min_size=1.0)

@@ -278,7 +278,7 @@ def _shown(message: str, name: str) -> None:
 
 def test_opening_what_is_not_a_picture_says_so(win, prompts, tmp_path: Path, caplog
                                               ) -> None:
-    from unreadable import unreadable
+    from tests.support.unreadable import unreadable
 
     doc = win.doc
     (tmp_path / "notes.txt").write_text("shopping: eggs, milk")

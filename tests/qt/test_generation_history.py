@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import ai_support
 import numpy as np
 import pytest
-from ai_support import dock_window, set_form
 
 from aiart_desktop.ai.records import gen_history as gh
 from aiart_desktop.qt.panels.generation_history import (
@@ -15,12 +13,10 @@ from aiart_desktop.qt.panels.generation_history import (
     GenerationHistoryPanel,
     install_generation_history,
 )
+from tests.support.dock import dock_window, set_form
 
 WAIT = 30_000
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
-tiny_registry = ai_support.tiny_registry  # fixtures
-tiny_engine = ai_support.tiny_engine
-stop_workers = ai_support.stop_workers
 
 
 @pytest.fixture
@@ -46,7 +42,7 @@ def _run(qtbot, win, **form) -> None:
 def test_records_a_real_job_marks_applied_and_writes_user_history(qtbot, win, gen
                                                                   ) -> None:
     doc = win.doc
-    undo0 = len(doc.history._undo)
+    undo0 = doc.history.undo_count
     assert not doc.modified and "generationsDock" in win.docks
     assert win.docks["generationsDock"].toggleViewAction() in win.panels_menu.actions()
     _run(qtbot, win, batch=2, prompt="a red boat")
@@ -56,7 +52,7 @@ def test_records_a_real_job_marks_applied_and_writes_user_history(qtbot, win, ge
     assert entry.model == "tiny-inpaint" and entry.record["model_id"] == "tiny-inpaint"
     assert len(entry.thumbnails) == 2 and entry.selection == [72, 48, 40, 32]
     # Dirty for save, no undo step; the list shows it with its thumbnail.
-    assert doc.modified and len(doc.history._undo) == undo0
+    assert doc.modified and doc.history.undo_count == undo0
     assert win.windowTitle().split(" ")[0].endswith("*")
     assert gen.list.count() == 1 and "a red boat" in gen.list.item(0).text()
     assert str(result.seeds[0]) in gen.list.item(0).text()
@@ -112,12 +108,12 @@ def test_history_survives_save_and_reopen_then_rerun_with_edited_prompt(
     assert gen.list.count() == 1 and gen.current_entry().prompt == "a red boat"
     # Nothing selected: Re-run brings the entry's selection back as one undo step.
     doc.set_selection(None)
-    undo0 = len(doc.history._undo)
+    undo0 = doc.history.undo_count
     gen.details.prompt.setPlainText("a green island")
     with qtbot.waitSignal(gen.recorded, timeout=WAIT):
         job = gen.rerun()
         assert job
-    assert len(doc.history._undo) == undo0 + 1
+    assert doc.history.undo_count == undo0 + 1
     assert doc.history.undo_text == "Select generation region"
     ys, xs = np.nonzero(doc.selection)
     assert (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1) == (72, 48, 112, 80)
@@ -195,9 +191,8 @@ def test_user_history_write_failure_is_reported(qtbot, win, gen, tmp_path: Path
 
 
 def test_c2pa_signing_dialog_checks_the_files(win, gen, tmp_path: Path) -> None:
-    from test_c2pa import make_chain
-
     from aiart_desktop.qt.dialogs.c2pa_settings import C2paSettingsDialog
+    from tests.ai.test_c2pa import make_chain
 
     ai_menu = next(m for m in win.menuBar().findChildren(type(win.panels_menu))
                    if m.title().replace("&", "") == "AI")

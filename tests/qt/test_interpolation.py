@@ -3,20 +3,16 @@ select two variations, render frames into the strip, scrub, apply a frame as one
 its record; more like this; re-generate a frame; cancel."""
 from __future__ import annotations
 
-import ai_support
 import numpy as np
 import pytest
-from ai_support import dock_window, set_form
 from PySide6.QtCore import QItemSelectionModel, Qt
 from PySide6.QtTest import QTest
 
 from aiart_desktop.ai.latents import INTERPOLATE, MORE_LIKE_THIS
+from tests.support.dock import dock_window, set_form
 
 WAIT = 30_000
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
-tiny_registry = ai_support.tiny_registry
-tiny_engine = ai_support.tiny_engine
-stop_workers = ai_support.stop_workers
 
 
 def _variations(qtbot, win, stop_workers, registry, engine, batch: int = 3):
@@ -66,9 +62,9 @@ def test_in_between_strip_scrub_and_apply(qtbot, win, stop_workers, tiny_registr
     assert len(set(shown)) == 5  # five different pictures
     # Apply frame t = 0.75: one undo step, its record names t and both endpoints.
     strip.slider.setValue(3)
-    undo0, before = len(doc.history._undo), doc.flatten()
+    undo0, before = doc.history.undo_count, doc.flatten()
     QTest.mouseClick(strip.apply_button, Qt.MouseButton.LeftButton)
-    assert len(doc.history._undo) == undo0 + 1
+    assert doc.history.undo_count == undo0 + 1
     rec = doc.active_layer.provenance
     assert rec[INTERPOLATE]["t"] == 0.75
     assert rec[INTERPOLATE]["from"]["seed"] == base.seeds[0]
@@ -115,12 +111,12 @@ def test_in_between_cancel_changes_nothing(qtbot, win, stop_workers, tiny_regist
                                            tiny_engine) -> None:
     panel = _variations(qtbot, win, stop_workers, tiny_registry, tiny_engine, batch=2)
     _select_two(panel, 0, 1)
-    undo0 = len(win.doc.history._undo)
+    undo0 = win.doc.history.undo_count
     cancelled = []
     panel.worker.cancelled.connect(cancelled.append)
     assert panel.in_between(4)
     panel.cancel()
     qtbot.waitUntil(lambda: not panel.running, timeout=WAIT)
     assert cancelled and not panel.interp.isVisible() and panel.results.isVisible()
-    assert "Cancelled" in panel.status.text() and len(win.doc.history._undo) == undo0
+    assert "Cancelled" in panel.status.text() and win.doc.history.undo_count == undo0
     assert panel.strip.count() == 2  # the variations are still there

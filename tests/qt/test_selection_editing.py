@@ -6,11 +6,11 @@ import numpy as np
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
-from window_helpers import mouse_stroke, view_pos
 
 from aiart_desktop.core import selection as sel
 from aiart_desktop.core.brush import LINEAR, BrushSettings
 from aiart_desktop.core.geometry import Rect
+from tests.support.window_helpers import mouse_stroke, view_pos
 
 Mod = Qt.KeyboardModifier
 HARD = BrushSettings(name="Test round", size=12.0, hardness=1.0, spacing=0.1,

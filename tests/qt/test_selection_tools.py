@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtTest import QTest
-from window_helpers import view_pos
 
 from aiart_desktop.core import selection as sel
 from aiart_desktop.core.geometry import Rect
 from aiart_desktop.core.selection import Op
 from aiart_desktop.qt.canvas.ants import outline_contours
+from tests.support.window_helpers import view_pos
 
 Mod = Qt.KeyboardModifier
 SHIFT, ALT, NONE = Mod.ShiftModifier, Mod.AltModifier, Mod.NoModifier

@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 from PySide6.QtWidgets import QApplication, QDockWidget
-from window_helpers import layer_pixels, mouse_stroke
+
+from tests.support.window_helpers import layer_pixels, mouse_stroke
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import ai_support
 import numpy as np
 import pytest
 from PIL import Image
@@ -34,7 +33,6 @@ from aiart_desktop.qt.convert import qimage_to_array
 from aiart_desktop.qt.panels.style_gallery import install_style_gallery
 
 WAIT = 30_000
-stop_workers = ai_support.stop_workers  # fixture
 
 
 def painting(w: int = 96, h: int = 80) -> Document:
@@ -96,16 +94,16 @@ def test_pick_previews_on_the_canvas_then_apply_adds_one_layer(qtbot, win, stop_
     g = gallery_window(win, stop_workers, tmp_path)
     doc = win.doc
     doc.set_selection(sel.ellipse_mask(96, 80, 20, 14, 76, 66))
-    mask, before, undo0 = doc.selection.copy(), doc.flatten().copy(), len(doc.history._undo)
+    mask, before, undo0 = doc.selection.copy(), doc.flatten().copy(), doc.history.undo_count
     with qtbot.waitSignal(g.job_ended, timeout=WAIT):
         g.pick("Style 3")   # auto preview
     assert g.result is not None and g.preview_image is not None
     assert win.style_canvas_preview.isVisible() and "not applied" in g.preview_caption()
-    assert np.array_equal(doc.flatten(), before) and len(doc.history._undo) == undo0
+    assert np.array_equal(doc.flatten(), before) and doc.history.undo_count == undo0
     assert not win.ai_panel.running  # the AI panel ignored our job
     g.builtin_grid.setFocus()
     QTest.keyClick(g.builtin_grid, Qt.Key.Key_Return)   # Enter applies the preview
-    assert len(doc.history._undo) == undo0 + 1
+    assert doc.history.undo_count == undo0 + 1
     layer = doc.active_layer
     assert layer.name == "Style: Neon scribble" and layer.provenance["op"] == "style"
     assert layer.provenance["style"] == "Style 3"   # the stable id, as old records have it
@@ -166,7 +164,7 @@ def test_cancel_with_esc_changes_nothing_and_a_busy_worker_is_respected(
     g.auto_preview.setChecked(False)
     g.controls.scale.setValue(0.5)  # styled at 1600 x 1200: a dozen tiles, time to cancel
     doc = win.doc
-    before, undo0 = doc.flatten().copy(), len(doc.history._undo)
+    before, undo0 = doc.flatten().copy(), doc.history.undo_count
     g.pick("Style 2")
     # Another panel's job holds the worker: the gallery says so and queues nothing.
     other = make_request(painting(1024, 1024), "style", style="Style 1", tile=128, overlap=8)
@@ -183,7 +181,7 @@ def test_cancel_with_esc_changes_nothing_and_a_busy_worker_is_respected(
         QTest.keyClick(win, Qt.Key.Key_Escape)
     assert not g.running and "Cancelled" in g.status.text()
     assert g.result is None and g.preview_image is None
-    assert np.array_equal(doc.flatten(), before) and len(doc.history._undo) == undo0
+    assert np.array_equal(doc.flatten(), before) and doc.history.undo_count == undo0
     # The worker is still there for the next job (a small one).
     g.controls.scale.setValue(1.0)
     doc.set_selection(sel.rect_mask(800, 600, sel_rect_small()))

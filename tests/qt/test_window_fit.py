@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import base64
 
-import ai_support
 import pytest
-from ai_support import dock_window, set_form
 from PySide6.QtCore import QRect, QSize, Qt
 from PySide6.QtWidgets import QApplication, QWidget
 
@@ -19,12 +17,10 @@ from aiart_desktop.qt.main_window import (
     fits,
     initial_geometry,
 )
+from tests.support.dock import dock_window, set_form
 
 WAIT = 30_000
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
-tiny_registry = ai_support.tiny_registry  # fixtures
-tiny_engine = ai_support.tiny_engine
-stop_workers = ai_support.stop_workers
 
 # Available areas (task bar taken off), in logical pixels.
 LAPTOP = QRect(0, 0, 1366, 728)            # 1366×768 at 100 %

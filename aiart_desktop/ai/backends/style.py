@@ -30,6 +30,7 @@ import numpy as np
 
 from ...core.document import Document
 from ...core.geometry import Rect
+from ...core.io.atomic import atomic_write
 from ...core.io.errors import FileFormatError
 from ...core.io.images import load_image
 from ...core.layer import Layer
@@ -169,9 +170,8 @@ def _render_thumbnail(index: int, path: Path, size: int = 96) -> None:
     rgb = style_transfer(thumbnail_scene(2 * size), f"Style {index}")
     im = Image.fromarray(rgb).resize((size, size), Image.Resampling.LANCZOS)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.png")
-    im.save(tmp)
-    os.replace(tmp, path)
+    with atomic_write(path) as f:
+        im.save(f, "PNG")
 
 
 # ---- styles ---------------------------------------------------------------------------------

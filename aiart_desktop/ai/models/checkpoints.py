@@ -20,6 +20,7 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
+from ...core.io.atomic import atomic_directory
 from ...settings.paths import resources_dir
 from ..errors import (
     IncompleteModelError,
@@ -351,17 +352,17 @@ def config_folder(kind: str, cache_root: Path) -> Path:
     dst = cache_root / kind
     if (dst / ".complete").is_file():
         return dst
-    tmp = cache_root / f".{kind}.tmp{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    shutil.copytree(src, tmp)
     raw = gzip.decompress((resources_dir() / "model_configs" / "clip" / "merges.txt.gz")
                           .read_bytes()).decode("utf-8")
     merges = [m for m in raw.split("\n")[1:] if m]
     vocab = json.dumps(_clip_vocab(merges), ensure_ascii=False)
-    for tok in tmp.glob("tokenizer*"):
-        (tok / "vocab.json").write_text(vocab, encoding="utf-8")
-        (tok / "merges.txt").write_text(raw, encoding="utf-8")
-    (tmp / ".complete").write_text("ok\n", encoding="utf-8")
-    shutil.rmtree(dst, ignore_errors=True)
-    os.replace(tmp, dst)
+    cache_root.mkdir(parents=True, exist_ok=True)
+    # Built in a staging folder of its own that replaces `dst` whole: a crash leaves no
+    # half-written folder, and threads building the same folder at once never share one.
+    with atomic_directory(dst) as tmp:
+        shutil.copytree(src, tmp, dirs_exist_ok=True)
+        for tok in tmp.glob("tokenizer*"):
+            (tok / "vocab.json").write_text(vocab, encoding="utf-8")
+            (tok / "merges.txt").write_text(raw, encoding="utf-8")
+        (tmp / ".complete").write_text("ok\n", encoding="utf-8")
     return dst

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ...core.io.atomic import atomic_write_json
 from ...settings import data_dir, load_settings
 from ..errors import AiError, ModelLoadError, ModelNotFoundError, RequestError, quoted
 from ..requests import CLASSICAL
@@ -98,10 +99,7 @@ class ModelRegistry:
 
     def _save(self, entries: list[dict[str, Any]]) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
-        tmp = self._file.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_text(json.dumps({"version": 1, "models": entries}, indent=2),
-                       encoding="utf-8")
-        os.replace(tmp, self._file)
+        atomic_write_json(self._file, {"version": 1, "models": entries}, indent=2)
 
     # ---- catalogue ----------------------------------------------------------------------
     def catalogue(self) -> tuple[CatalogueEntry, ...]:

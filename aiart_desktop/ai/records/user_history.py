@@ -10,9 +10,10 @@ import os
 import re
 import threading
 import time
-import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from ...core.io.atomic import atomic_write_bytes
 
 if TYPE_CHECKING:
     from .gen_history import GenerationEntry
@@ -174,14 +175,7 @@ def _read_lines(path: Path) -> list[bytes]:
 
 
 def _write_file(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        _unlink(tmp)
-        raise
+    atomic_write_bytes(path, data)
 
 
 def _size(p: Path) -> int:

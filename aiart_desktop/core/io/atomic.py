@@ -11,22 +11,34 @@ their writer is gone: written on this machine by a process that is no longer run
 untouched for `STALE_AGE` seconds (a writer on another machine sharing the folder, or a pid
 reused since). A live writer's file, still being written, is left alone. Temporary files of
 other programs, or of other documents in the folder, are never touched.
+
+Helpers: `atomic_write_bytes`, `atomic_write_text`, `atomic_write_json` write a whole file at
+once; `move_into_place` publishes a finished file under its final name. Whole folders are
+replaced with `atomic_directory` (fill a fresh staging folder, then it replaces the target) or
+`replace_directory` (a staging folder someone else filled): the staging folder is named
+``.<name>.aiart-<host>-<pid>-<random>.dirtmp``, the folder it replaces is set aside as
+``...old`` and deleted only once the new one is in place. Folders are only ever removed by the
+folder helpers, files only by the file helpers.
 """
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import logging
 import os
 import re
+import shutil
 import socket
 import stat
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import BinaryIO
+from pathlib import Path
+from typing import Any, BinaryIO
 
 from .errors import PathLike
 
@@ -80,6 +92,7 @@ def _temp_prefix(name: str) -> str:
 
 
 _TAIL = re.compile(r"([0-9a-f]{8})-([0-9]{1,10})-[A-Za-z0-9_]{4,16}\.tmp")
+_DIR_TAIL = re.compile(r"([0-9a-f]{8})-([0-9]{1,10})-[A-Za-z0-9_]{4,16}\.(dirtmp|old)")
 
 
 def pid_alive(pid: int) -> bool:
@@ -116,9 +129,10 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-def stale_temp_files(path: PathLike, now: float | None = None) -> list[str]:
-    """The temporary files that earlier, unfinished atomic saves of `path` left beside it and
-    whose writer is gone (see the module's docstring); full paths."""
+def _stale_entries(path: PathLike, tail: re.Pattern[str], folders: bool,
+                   now: float | None) -> list[tuple[os.DirEntry[str], re.Match[str], float]]:
+    """Entries beside `path` named after it with `tail`, of the kind asked (plain files, or
+    real folders), whose writer is gone: (entry, name match, modification time)."""
     target = os.path.abspath(os.fspath(path))
     folder, name = os.path.split(target)
     prefix = _temp_prefix(name)
@@ -131,18 +145,28 @@ def stale_temp_files(path: PathLike, now: float | None = None) -> list[str]:
     for entry in entries:
         if not entry.name.startswith(prefix):
             continue
-        m = _TAIL.fullmatch(entry.name[len(prefix):])
+        m = tail.fullmatch(entry.name[len(prefix):])
         try:
-            if m is None or not entry.is_file(follow_symlinks=False):
+            if m is None:
                 continue
-            age = now - entry.stat(follow_symlinks=False).st_mtime
+            kind_ok = (entry.is_dir(follow_symlinks=False) if folders
+                       else entry.is_file(follow_symlinks=False))
+            if not kind_ok:
+                continue
+            mtime = entry.stat(follow_symlinks=False).st_mtime
         except OSError:
             continue
         host, pid = m.group(1), int(m.group(2))
         writer_gone = host == _HOST and pid != os.getpid() and not pid_alive(pid)
-        if writer_gone or age > STALE_AGE:
-            out.append(entry.path)
+        if writer_gone or now - mtime > STALE_AGE:
+            out.append((entry, m, mtime))
     return out
+
+
+def stale_temp_files(path: PathLike, now: float | None = None) -> list[str]:
+    """The temporary files that earlier, unfinished atomic saves of `path` left beside it and
+    whose writer is gone (see the module's docstring); full paths."""
+    return [e.path for e, _, _ in _stale_entries(path, _TAIL, False, now)]
 
 
 def remove_stale_temp_files(path: PathLike) -> int:
@@ -200,3 +224,133 @@ def write_atomically(path: PathLike, writer: Callable[[BinaryIO], None]) -> None
     """Call `writer(file)` inside `atomic_write(path)`."""
     with atomic_write(path) as f:
         writer(f)
+
+
+def atomic_write_bytes(path: PathLike, data: bytes) -> None:
+    """Make `data` the whole content of file `path`, atomically (see `atomic_write`)."""
+    with atomic_write(path) as f:
+        f.write(data)
+
+
+def atomic_write_text(path: PathLike, text: str, encoding: str = "utf-8") -> None:
+    """Make `text` the whole content of file `path`, atomically."""
+    atomic_write_bytes(path, text.encode(encoding))
+
+
+def atomic_write_json(path: PathLike, data: Any, *, indent: int | None = 2,
+                      sort_keys: bool = False, ensure_ascii: bool = True) -> None:
+    """Write `data` as JSON text (UTF-8, a final newline) to `path`, atomically. It is
+    serialised first: a value JSON cannot hold raises before the disk is touched."""
+    text = json.dumps(data, indent=indent, sort_keys=sort_keys, ensure_ascii=ensure_ascii)
+    atomic_write_text(path, text + "\n")
+
+
+def move_into_place(src: PathLike, target: PathLike) -> None:
+    """Publish the finished file `src` as `target` (same folder): one rename, made durable.
+    On failure `target` is untouched and `src` is removed; the error is raised."""
+    source = os.path.abspath(os.fspath(src))
+    dest = os.path.abspath(os.fspath(target))
+    try:
+        os.replace(source, dest)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(source)
+        raise
+    _fsync_dir(os.path.dirname(dest))
+
+
+# ---- folders ------------------------------------------------------------------------------------
+def stale_temp_dirs(path: PathLike, now: float | None = None) -> list[str]:
+    """The folders that unfinished replacements of folder `path` left beside it (staging
+    ``.dirtmp`` folders, set-aside ``.old`` ones) and whose writer is gone; full paths."""
+    return [e.path for e, _, _ in _stale_entries(path, _DIR_TAIL, True, now)]
+
+
+def remove_stale_temp_dirs(path: PathLike) -> int:
+    """Remove `stale_temp_dirs(path)`; how many went. When folder `path` itself is missing
+    (a replacement killed between its two renames), the newest set-aside ``.old`` folder is
+    first put back in its place. Never raises."""
+    target = os.path.abspath(os.fspath(path))
+    stale = _stale_entries(target, _DIR_TAIL, True, None)
+    if not os.path.lexists(target):
+        olds = sorted((e for e in stale if e[1].group(3) == "old"), key=lambda e: e[2])
+        if olds:
+            entry = olds[-1][0]
+            try:
+                os.replace(entry.path, target)
+                log.info("put back %s, set aside by a replacement that did not finish", target)
+                stale = [e for e in stale if e[0] is not entry]
+            except OSError as exc:
+                log.warning("could not put back %s from %s: %s", target, entry.path, exc)
+    removed = 0
+    for entry, _, _ in stale:
+        shutil.rmtree(entry.path, ignore_errors=True)
+        if os.path.lexists(entry.path):
+            log.warning("could not remove %s, left by an unfinished replacement", entry.path)
+            continue
+        log.info("removed %s, left by an earlier replacement that did not finish", entry.path)
+        removed += 1
+    return removed
+
+
+def _aside_name(target: str, suffix: str) -> str:
+    folder, name = os.path.split(target)
+    return os.path.join(folder, f"{_temp_prefix(name)}{_HOST}-{os.getpid()}-"
+                                f"{uuid.uuid4().hex[:8]}{suffix}")
+
+
+def replace_directory(staging: PathLike, target: PathLike) -> None:
+    """Make the finished folder `staging` (beside `target`) the folder `target`.
+
+    A folder already at `target` is first renamed aside (``.<name>.aiart-...old``) and deleted
+    only once `staging` is in its place; if that second rename fails, the old folder is put
+    back, `staging` is left to the caller and the error is raised. A process killed between the
+    two renames leaves the old folder under its ``.old`` name, and the next replacement of
+    `target` puts it back first (`remove_stale_temp_dirs`).
+    """
+    src = os.path.abspath(os.fspath(staging))
+    dest = os.path.abspath(os.fspath(target))
+    folder = os.path.dirname(dest)
+    if os.path.dirname(src) != folder:
+        raise ValueError(f"{src!r} is not beside {dest!r}: the rename would not be atomic")
+    if not os.path.isdir(src):
+        raise NotADirectoryError(f"{src!r} is not a folder")
+    remove_stale_temp_dirs(dest)
+    aside = None
+    if os.path.lexists(dest):
+        if not os.path.isdir(dest):
+            raise NotADirectoryError(f"{dest!r} is not a folder")
+        aside = _aside_name(dest, ".old")
+        os.replace(dest, aside)
+    try:
+        os.replace(src, dest)
+    except BaseException:
+        if aside is not None:
+            try:
+                os.replace(aside, dest)
+            except OSError as exc:  # the next replacement puts it back
+                log.error("could not put back %s from %s: %s", dest, aside, exc)
+        raise
+    _fsync_dir(folder)
+    if aside is not None:
+        shutil.rmtree(aside, ignore_errors=True)
+
+
+@contextmanager
+def atomic_directory(path: PathLike) -> Iterator[Path]:
+    """A new, empty staging folder beside folder `path` to fill; when the block ends without
+    an error it replaces `path` (`replace_directory`); on an error it is deleted and `path`
+    is untouched. The parent folder must exist."""
+    target = os.path.abspath(os.fspath(path))
+    folder, name = os.path.split(target)
+    remove_stale_temp_dirs(target)
+    staging = tempfile.mkdtemp(prefix=f"{_temp_prefix(name)}{_HOST}-{os.getpid()}-",
+                               suffix=".dirtmp", dir=folder)
+    try:
+        with contextlib.suppress(OSError):
+            os.chmod(staging, 0o777 & ~_UMASK)
+        yield Path(staging)
+        replace_directory(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
