@@ -27,7 +27,6 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests" / "ai"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from aiart_desktop.ai.apply import apply_result  # noqa: E402
@@ -62,7 +61,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--steps", type=int, default=10)
     args = ap.parse_args()
-    from tiny_models import build_sd
+    from tests.support.tiny_models import build_sd
 
     tmp = Path(tempfile.mkdtemp(prefix="aiart-bench-"))
     folder = build_sd(tmp / "model", inpaint=True, unet_channels=(64, 128), sample_size=64)

@@ -27,7 +27,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests" / "ai"))
 _tmp = tempfile.mkdtemp(prefix="aiart-ai-ui-bench-")
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ["HF_HUB_OFFLINE"] = "1"
@@ -95,8 +94,6 @@ def main() -> int:
     ap.add_argument("--batch", type=int, default=2)
     args = ap.parse_args()
 
-    from tiny_models import build_sd
-
     from aiart_desktop.ai.engine import Engine
     from aiart_desktop.ai.models.registry import ModelRegistry
     from aiart_desktop.core import selection
@@ -105,6 +102,7 @@ def main() -> int:
     from aiart_desktop.qt.ai_dock import install_ai_dock
     from aiart_desktop.qt.main_window import MainWindow, create_app
     from aiart_desktop.settings import Settings
+    from tests.support.tiny_models import build_sd
 
     base = Path(_tmp)
     reg = ModelRegistry(base / "models", allow_pickle=False)

@@ -23,7 +23,6 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests" / "ai"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from _report import emit  # noqa: E402
@@ -50,13 +49,14 @@ def build_full(arch: str, folder: Path, device: str) -> Path:
         StableDiffusionXLPipeline,
         UNet2DConditionModel,
     )
-    from tiny_models import SCHEDULER, write_tokenizer
     from transformers import (
         CLIPTextConfig,
         CLIPTextModel,
         CLIPTextModelWithProjection,
         CLIPTokenizer,
     )
+
+    from tests.support.tiny_models import SCHEDULER, write_tokenizer
 
     cfg = resources_dir() / "model_configs" / arch
     torch.manual_seed(0)
@@ -86,7 +86,7 @@ def build_full(arch: str, folder: Path, device: str) -> Path:
 
 
 def build_tiny(arch: str, folder: Path) -> Path:
-    from tiny_models import build_sd, build_sdxl
+    from tests.support.tiny_models import build_sd, build_sdxl
 
     return build_sdxl(folder) if arch == "sdxl" else build_sd(folder)
 

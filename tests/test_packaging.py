@@ -13,13 +13,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "installer"))
-sys.path.insert(0, str(ROOT / "installer" / "linux"))
+from tests.support.scripts import load_script
 
-import bundle_filters as bf  # noqa: E402
-import make_deb  # noqa: E402
-import package_test  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
+bf = load_script(ROOT / "installer" / "bundle_filters.py")
+make_deb = load_script(ROOT / "installer" / "linux" / "make_deb.py")
+package_test = load_script(ROOT / "installer" / "linux" / "package_test.py")
 
 
 def _env(tmp_path: Path) -> dict[str, str]:
@@ -169,9 +168,9 @@ def test_windows_installer_associates_ora_and_uninstalls() -> None:
 
 
 def test_icon_files(tmp_path: Path) -> None:
-    import make_icon
     from PIL import Image
 
+    make_icon = load_script(ROOT / "installer" / "make_icon.py")
     img = make_icon.draw()
     assert img.size == (1024, 1024) and img.mode == "RGBA"
     assert img.getpixel((5, 5))[3] == 0 and img.getpixel((512, 512))[3] == 255

@@ -168,16 +168,15 @@ def test_a_first_session_makes_no_outbound_connection(tmp_path: Path) -> None:
     PNG export, then 15 s idle (onnxruntime's telemetry, when on, looks up its server about
     ten seconds after its first session): strace sees no outbound call in any process."""
     _needs_strace()
-    sys.path.insert(0, str(ROOT / "tests" / "ai"))
-    from tiny_models import build_sd
+    from tests.support.tiny_models import build_sd
 
     model = build_sd(tmp_path / "tiny-sd")
     out = tmp_path / "out"
     out.mkdir()
     log = tmp_path / "strace.log"
-    proc = run_traced([sys.executable, str(ROOT / "tests" / "privacy_session.py"), str(model),
-                       str(out), "15"], log, env=_clean_env(tmp_path), cwd=tmp_path,
-                      timeout=500)
+    env = {**_clean_env(tmp_path), "PYTHONPATH": str(ROOT)}  # for tests.support
+    proc = run_traced([sys.executable, "-m", "tests.support.privacy_session", str(model),
+                       str(out), "15"], log, env=env, cwd=tmp_path, timeout=500)
     assert proc.returncode == 0 and "session: done" in proc.stdout, (
         proc.stdout + proc.stderr[-3000:])
     text = log.read_text()

@@ -17,7 +17,6 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(ROOT / "tests" / "ai"))
 _tmp = tempfile.mkdtemp(prefix="aiart-interp-shot-")
 os.environ.setdefault("AIART_CONFIG_DIR", os.path.join(_tmp, "config"))
 os.environ.setdefault("AIART_DATA_DIR", os.path.join(_tmp, "data"))
@@ -26,7 +25,6 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 from make_screenshots import paint  # noqa: E402
 from PySide6.QtCore import QItemSelectionModel, Qt  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
-from tiny_models import build_sd  # noqa: E402
 
 from aiart_desktop.ai.engine import Engine  # noqa: E402
 from aiart_desktop.ai.models.registry import ModelRegistry  # noqa: E402
@@ -34,6 +32,7 @@ from aiart_desktop.core import selection  # noqa: E402
 from aiart_desktop.core.geometry import Rect  # noqa: E402
 from aiart_desktop.qt.ai_dock import install_ai_dock  # noqa: E402
 from aiart_desktop.qt.main_window import MainWindow, create_app  # noqa: E402
+from tests.support.tiny_models import build_sd  # noqa: E402
 
 SKY = (520, 90, 256, 192)   # x, y, w, h of the selection
 

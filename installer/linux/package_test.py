@@ -5,7 +5,7 @@
 1. Unpacks the .deb into a temporary root (`dpkg-deb -x`) and checks its files: launcher,
    .desktop entry, icons, the OpenRaster MIME type, control fields.
 2. Builds a tiny random-weight Stable Diffusion inpaint pipeline with THIS (development)
-   interpreter, from tests/ai/tiny_models.py.
+   interpreter, from tests/support/tiny_models.py.
 3. Runs the INSTALLED program (temp root/opt/aiart-desktop/aiart-desktop) offscreen, with no
    network (`unshare -n` when the system permits it), settings and data in temp folders:
    `--selftest --model <tiny>` (opens a sample .ora, paints, fills, inpaints, restyles through
@@ -134,8 +134,8 @@ def main(argv: list[str] | None = None) -> int:
         print("package files: ok")
         bundle_mb = folder_kib(root / "opt" / APP) * 1024 / 1e6
 
-        sys.path.insert(0, str(ROOT / "tests" / "ai"))
-        from tiny_models import build_sd
+        sys.path.insert(0, str(ROOT))
+        from tests.support.tiny_models import build_sd
 
         model = build_sd(tmp / "tiny-sd-inpaint", inpaint=True)
         exe = str(root / "opt" / APP / APP)

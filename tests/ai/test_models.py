@@ -256,10 +256,9 @@ def test_single_file_checkpoint_loads_with_local_configs(model_folders, tmp_path
                                                          doc_factory) -> None:
     """A real original-layout .safetensors checkpoint through `from_single_file`, with the
     config folder given locally: nothing is fetched (HF_HUB_OFFLINE=1 in the tests)."""
-    from tests.support.ldm_checkpoint import config_copy, write_sd15_checkpoint
-
     from aiart_desktop.ai.capture import make_request
     from aiart_desktop.ai.engine import Engine
+    from tests.support.ldm_checkpoint import config_copy, write_sd15_checkpoint
 
     ckpt = write_sd15_checkpoint(model_folders["sd"], tmp_path / "tiny-sd15.safetensors")
     cfg = config_copy(model_folders["sd"], tmp_path / "tiny-config")

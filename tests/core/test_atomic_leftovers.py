@@ -23,7 +23,6 @@ ROOT = Path(__file__).resolve().parents[2]
 # until killed (or, with "wait" in argv[2], until a line arrives on stdin, then finishes).
 WRITER = """
 import os, sys, time
-sys.path.insert(0, {root!r})
 from aiart_desktop.core.io.atomic import atomic_write
 with atomic_write(sys.argv[1]) as f:
     f.write(b"N" * (1 << 20)); f.flush()
@@ -39,8 +38,9 @@ with atomic_write(sys.argv[1]) as f:
 
 
 def _writer(path: Path, *args: str) -> subprocess.Popen[str]:
-    proc = subprocess.Popen([sys.executable, "-c", WRITER.format(root=str(ROOT)), str(path),
-                             *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(path), *args],
+                            env={**os.environ, "PYTHONPATH": str(ROOT)},
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     assert proc.stdout.readline().strip() == "writing"
     return proc

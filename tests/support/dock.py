@@ -1,21 +1,12 @@
-"""Shared fixtures of the AI dock tests: tiny random-weight diffusers models (built by
-`tests/ai/tiny_models.py`, once per session) registered through `ai.models` like user models,
-an engine on the CPU, and the window with the AI dock installed; every test ends with the
-worker thread stopped."""
+"""Helpers of the AI dock tests: the document they paint on, the window with the AI dock
+installed, and the form filled in as a user would. The tiny models and engine they use are the
+`tiny_registry` / `tiny_engine` fixtures (`tests.support.models`); `stop_workers`
+(`tests.support.window`) stops the dock's worker at the end of each test."""
 from __future__ import annotations
 
-import os
-import sys
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pytest
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "ai"))
-
-from tiny_models import build_sd
 
 from aiart_desktop.ai.engine import Engine
 from aiart_desktop.ai.models.registry import ModelRegistry
@@ -23,27 +14,7 @@ from aiart_desktop.core import selection as sel
 from aiart_desktop.core.document import Document
 from aiart_desktop.core.geometry import Rect
 
-_BUILT: dict[str, Any] = {}
 SELECTION = Rect(72, 48, 40, 32)
-
-
-@pytest.fixture(scope="session")
-def tiny_registry(tmp_path_factory: pytest.TempPathFactory) -> ModelRegistry:
-    """A models folder holding a 4-channel and a 9-channel (inpaint) tiny SD model."""
-    if "registry" not in _BUILT:
-        base = tmp_path_factory.mktemp("qt-tiny-models")
-        reg = ModelRegistry(base / "models", allow_pickle=False)
-        reg.add_folder(build_sd(base / "sd"), name="tiny-sd")
-        reg.add_folder(build_sd(base / "sd-inpaint", inpaint=True), name="tiny-inpaint")
-        _BUILT["registry"] = reg
-    return _BUILT["registry"]
-
-
-@pytest.fixture(scope="session")
-def tiny_engine(tiny_registry: ModelRegistry) -> Engine:
-    if "engine" not in _BUILT:
-        _BUILT["engine"] = Engine(tiny_registry, device="cpu")
-    return _BUILT["engine"]
 
 
 def make_doc(w: int = 192, h: int = 128, selection: Rect | None = SELECTION) -> Document:
@@ -72,16 +43,6 @@ def dock_window(win: Any, registry: ModelRegistry | None, engine: Engine | None,
     return panel
 
 
-@pytest.fixture
-def stop_workers() -> Iterator[list[Any]]:
-    """Collects workers; at the end of the test each one is shut down and must have stopped."""
-    workers: list[Any] = []
-    yield workers
-    for w in workers:
-        w.shutdown()
-        assert not w.thread_handle.isRunning()
-
-
 def set_form(panel: Any, *, op: str = "inpaint", model: str = "tiny-inpaint",
              prompt: str = "a red boat", batch: int = 2, steps: int = 3) -> None:
     f = panel.form
@@ -97,7 +58,3 @@ def set_form(panel: Any, *, op: str = "inpaint", model: str = "tiny-inpaint",
 def outside(doc: Document) -> np.ndarray:
     assert doc.selection is not None
     return doc.selection == 0
-
-
-def registry_path(reg: ModelRegistry) -> Path:
-    return reg.root

@@ -1,50 +1,76 @@
-"""Tiny random-weight pipelines built once per test session, saved with `save_pretrained`, and
-registered in a models folder through `aiart_desktop.ai.models.registry`, exactly like user
-models."""
+"""Tiny random-weight models for the tests: pipelines built once per test session with the
+builders of `tiny_models`, saved with `save_pretrained` and registered in a models folder
+through `aiart_desktop.ai.models.registry`, exactly like user models; engines on the CPU.
+
+Fixtures: `model_folders` (built lazily, by name), `registry` ("sd", "sd-inpaint", "sdxl",
+"sdxl-inpaint"), `engine`, `empty_registry`, `doc_factory` (`make_doc` below), and for the
+window tests `tiny_registry` ("tiny-sd", "tiny-inpaint") and `tiny_engine`.
+
+`aiart_desktop.ai` is imported inside the fixtures, so a test that uses none of them
+(tests/core) does not depend on it."""
 from __future__ import annotations
 
-import os
-import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, os.path.dirname(__file__))
-
-from tiny_models import build_sd, build_sdxl, build_taesd
-
-from aiart_desktop.ai.engine import Engine
-from aiart_desktop.ai.models.registry import ModelRegistry
 from aiart_desktop.core import selection as sel
 from aiart_desktop.core.document import Document
 from aiart_desktop.core.geometry import Rect
 
+from .tiny_models import build_sd, build_sdxl, build_taesd
+
+if TYPE_CHECKING:
+    from aiart_desktop.ai.engine import Engine
+    from aiart_desktop.ai.models.registry import ModelRegistry
+
 MODELS = ("sd", "sd-inpaint", "sdxl", "sdxl-inpaint")
+_BUILDERS: dict[str, Callable[[Path], Path]] = {
+    "sd": build_sd,
+    "sd-inpaint": lambda p: build_sd(p, inpaint=True),
+    "sdxl": build_sdxl,
+    "sdxl-inpaint": lambda p: build_sdxl(p, inpaint=True),
+    "taesd": build_taesd,
+}
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    # diffusers' schedulers call np.array(tensor, copy=False)-style code that numpy 2 warns on.
-    config.addinivalue_line("filterwarnings",
-                            "ignore:__array__ implementation:DeprecationWarning")
+class ModelFolders(Mapping[str, Path]):
+    """The tiny model folders by name, each built on first use and kept for the session."""
+
+    def __init__(self, base: Path) -> None:
+        self._base = base
+        self._built: dict[str, Path] = {}
+
+    def __getitem__(self, name: str) -> Path:
+        if name not in self._built:
+            if name not in _BUILDERS:
+                raise KeyError(name)
+            import torch
+
+            with torch.random.fork_rng():  # a build inside a test leaves its RNG as it was
+                self._built[name] = _BUILDERS[name](self._base / name)
+        return self._built[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_BUILDERS)
+
+    def __len__(self) -> int:
+        return len(_BUILDERS)
 
 
 @pytest.fixture(scope="session")
-def model_folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    base = tmp_path_factory.mktemp("tiny-models")
-    return {
-        "sd": build_sd(base / "sd"),
-        "sd-inpaint": build_sd(base / "sd-inpaint", inpaint=True),
-        "sdxl": build_sdxl(base / "sdxl"),
-        "sdxl-inpaint": build_sdxl(base / "sdxl-inpaint", inpaint=True),
-        "taesd": build_taesd(base / "taesd"),
-    }
+def model_folders(tmp_path_factory: pytest.TempPathFactory) -> ModelFolders:
+    return ModelFolders(tmp_path_factory.mktemp("tiny-models"))
 
 
 @pytest.fixture(scope="session")
-def registry(model_folders: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
+def registry(model_folders: ModelFolders, tmp_path_factory: pytest.TempPathFactory
              ) -> ModelRegistry:
+    from aiart_desktop.ai.models.registry import ModelRegistry
+
     reg = ModelRegistry(tmp_path_factory.mktemp("models"), allow_pickle=False)
     for name in MODELS:
         info = reg.add_folder(model_folders[name], name=name)
@@ -54,12 +80,35 @@ def registry(model_folders: dict[str, Path], tmp_path_factory: pytest.TempPathFa
 
 @pytest.fixture(scope="session")
 def engine(registry: ModelRegistry) -> Engine:
+    from aiart_desktop.ai.engine import Engine
+
     return Engine(registry, device="cpu")
 
 
 @pytest.fixture
 def empty_registry(tmp_path: Path) -> ModelRegistry:
+    from aiart_desktop.ai.models.registry import ModelRegistry
+
     return ModelRegistry(tmp_path / "no-models", allow_pickle=False)
+
+
+@pytest.fixture(scope="session")
+def tiny_registry(tmp_path_factory: pytest.TempPathFactory) -> ModelRegistry:
+    """A models folder holding a 4-channel and a 9-channel (inpaint) tiny SD model."""
+    from aiart_desktop.ai.models.registry import ModelRegistry
+
+    base = tmp_path_factory.mktemp("qt-tiny-models")
+    reg = ModelRegistry(base / "models", allow_pickle=False)
+    reg.add_folder(build_sd(base / "sd"), name="tiny-sd")
+    reg.add_folder(build_sd(base / "sd-inpaint", inpaint=True), name="tiny-inpaint")
+    return reg
+
+
+@pytest.fixture(scope="session")
+def tiny_engine(tiny_registry: ModelRegistry) -> Engine:
+    from aiart_desktop.ai.engine import Engine
+
+    return Engine(tiny_registry, device="cpu")
 
 
 SELECTION = Rect(40, 40, 24, 24)

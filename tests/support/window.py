@@ -1,70 +1,26 @@
-"""Fixtures for the window tests: a real MainWindow, offscreen, whose dialogs never block."""
+"""Fixtures for the window tests: `win`, a real MainWindow, offscreen, whose dialogs never
+block (`prompts`, a `tests.support.prompts.StubPrompts`, answers them and records what was
+asked), and `stop_workers`, a list of AI workers that are shut down, and must have stopped,
+at the end of the test."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from aiart_desktop.core.document import Document
-from aiart_desktop.qt.dialogs.prompts import SaveChoice
 
-
-@dataclass
-class StubPrompts:
-    """Answers every question from its fields and records what was asked."""
-
-    save_choice: SaveChoice = SaveChoice.DISCARD
-    open_path: str | None = None
-    save_path: str | None = None
-    export_path: str | None = None
-    import_path: str | None = None
-    new_spec: Any = None
-    canvas_spec: Any = None
-    asked: list[str] = field(default_factory=list)
-    errors: list[tuple[str, str]] = field(default_factory=list)
-    infos: list[tuple[str, str]] = field(default_factory=list)
-
-    def ask_save_changes(self, name: str) -> SaveChoice:
-        self.asked.append(f"save_changes:{name}")
-        return self.save_choice
-
-    def ask_open_path(self, start: str = "") -> str | None:
-        self.asked.append("open")
-        return self.open_path
-
-    def ask_import_path(self, start: str = "") -> str | None:
-        self.asked.append("import")
-        return self.import_path
-
-    def ask_save_path(self, start: str = "") -> str | None:
-        self.asked.append("save_as")
-        return self.save_path
-
-    def ask_export_path(self, start: str = "") -> str | None:
-        self.asked.append("export")
-        return self.export_path
-
-    def ask_new_document(self, width: int = 0, height: int = 0) -> Any:
-        self.asked.append("new")
-        return self.new_spec
-
-    def ask_canvas_size(self, width: int, height: int) -> Any:
-        self.asked.append("canvas_size")
-        return self.canvas_spec
-
-    def show_error(self, title: str, message: str) -> None:
-        self.errors.append((title, message))
-
-    def show_info(self, title: str, html: str) -> None:
-        self.asked.append(f"info:{title}")
-        self.infos.append((title, html))
+if TYPE_CHECKING:
+    from .prompts import StubPrompts
 
 
 @pytest.fixture
 def prompts() -> StubPrompts:
+    from .prompts import StubPrompts
+
     return StubPrompts()
 
 
@@ -84,3 +40,13 @@ def win(qtbot, prompts: StubPrompts):
     w.canvas.set_view(1.0, 40.0, 30.0)
     QApplication.processEvents()
     return w
+
+
+@pytest.fixture
+def stop_workers() -> Iterator[list[Any]]:
+    """Collects workers; at the end of the test each one is shut down and must have stopped."""
+    workers: list[Any] = []
+    yield workers
+    for w in workers:
+        w.shutdown()
+        assert not w.thread_handle.isRunning()

@@ -1,6 +1,6 @@
 """A user's first session, in one process, for tests/test_privacy.py to watch under strace.
 
-    python tests/privacy_session.py MODEL_DIR OUT_DIR [IDLE_S]
+    PYTHONPATH=REPO python -m tests.support.privacy_session MODEL_DIR OUT_DIR [IDLE_S]
 
 Runs main.py's own start-up lines (the telemetry switches; not its GUI loop), then what
 `run_gui` does: the real main window, lazily built, until the AI and Style docks are
@@ -19,11 +19,10 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def main(model_dir: str, out_dir: str, idle_s: float = 15.0) -> int:
-    sys.path.insert(0, str(ROOT))
     # main.py's module level: the telemetry switches, then `from aiart_desktop.app import main`.
     runpy.run_path(str(ROOT / "main.py"), run_name="aiart_main")
 

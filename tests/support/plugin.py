@@ -1,0 +1,43 @@
+"""The test suite's pytest plugin (named in tests/conftest.py).
+
+Before anything of the app is imported it sets the test-wide environment: offscreen Qt, no
+network models, settings, data and logs in a temporary folder. Then it loads the suite's
+fixtures, one stack for every test folder:
+
+- `tests.support.models`: tiny random-weight models, registries and engines (`model_folders`,
+  `registry`, `engine`, `empty_registry`, `doc_factory`, `tiny_registry`, `tiny_engine`);
+- `tests.support.window`: the real main window offscreen (`win`, `prompts`) and
+  `stop_workers`;
+- `tests.support.qthreads`: the autouse check that fails a test leaving a QThread running;
+- pytest's own `pytester`, for the tests of the checks themselves.
+
+Every test also gets its own settings folder (`_own_settings_folder`).
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ["HF_HUB_OFFLINE"] = "1"
+_tmp = tempfile.mkdtemp(prefix="aiart-test-")
+os.environ["AIART_CONFIG_DIR"] = os.path.join(_tmp, "config")
+os.environ["AIART_DATA_DIR"] = os.path.join(_tmp, "data")
+os.environ["AIART_LOG_DIR"] = os.path.join(_tmp, "logs")
+
+pytest_plugins = [
+    "pytester",
+    "tests.support.models",
+    "tests.support.window",
+    "tests.support.qthreads",
+]
+
+
+@pytest.fixture(autouse=True)
+def _own_settings_folder(tmp_path_factory: pytest.TempPathFactory,
+                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test reads and writes its own settings.json: a window closed by one test saves
+    its settings (certificates, last model, ...) and must not change what the next one sees."""
+    monkeypatch.setenv("AIART_CONFIG_DIR", str(tmp_path_factory.mktemp("config")))
