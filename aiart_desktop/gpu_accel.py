@@ -330,7 +330,11 @@ def run_install(plan: InstallPlan, on_line: Callable[[str], None] | None = None,
              "path": str(plan.target), "torch_version": info.get("version", ""),
              "app_torch": plan.torch_version, "device": info.get("device", ""),
              "verified": True, "installed": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-    write_state(state, plan.target.parent)
+    try:
+        write_state(state, plan.target.parent)
+    except OSError as exc:
+        return InstallResult(False, f"the GPU build is in {plan.target} but could not be "
+                             f"recorded: {exc}", log=log)
     return InstallResult(True, f"PyTorch {state['torch_version']} with {plan.backend.label} "
                          f"works on {state['device'] or 'the GPU'}", state=state, log=log)
 

@@ -1,6 +1,7 @@
 """Autosave and crash recovery: real files, real threads, a real killed process."""
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
@@ -16,14 +17,13 @@ import pytest
 from aiart_desktop.core.brush import BrushSettings, Stroke
 from aiart_desktop.core.document import Document
 from aiart_desktop.core.io import ora
+from aiart_desktop.core.io.recovery import RecoveryEntry, snapshot_document
 from aiart_desktop.qt import autosave as aus
 from aiart_desktop.qt.autosave import (
     AutosaveManager,
-    RecoveryEntry,
     check_and_offer_recovery,
     cleanup_stale,
     find_recoverable,
-    snapshot_document,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -363,4 +363,33 @@ def test_failed_write_is_reported_and_retried(folder: Path, qtbot, monkeypatch) 
     doc.history.set_clean()  # the user saved: the older autosave must not linger
     mgr.save_now()
     assert session_files(folder, mgr) == [f"{mgr.session_id}.lock"]
+    mgr.discard()
+
+
+def test_a_failed_rename_keeps_the_last_autosave(folder: Path, qtbot, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    doc = Document.new(48, 48)
+    mgr = AutosaveManager(folder, interval_s=3600)
+    mgr.attach(doc, "Untitled")
+    paint(doc)
+    assert mgr.save_now() and mgr.wait(10)
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    real, calls = os.replace, []
+
+    def replace(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+        if ".aiart-" in os.path.basename(os.fspath(src)):  # core.io.atomic's temporary files
+            calls.append(src)
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    paint(doc, y=30)
+    with qtbot.waitSignal(mgr.failed, timeout=10000) as sig:
+        assert mgr.save_now()
+    assert "No space left" in sig.args[0] and calls
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before  # nothing else left
+    monkeypatch.undo()
+    with qtbot.waitSignal(mgr.saved, timeout=10000):
+        assert mgr.save_now()  # retried
+    saved = ora.load_ora(mgr.autosave_path)  # type: ignore[arg-type]
+    assert all(np.array_equal(a, b) for a, b in zip(pixels(saved), pixels(doc), strict=True))
     mgr.discard()
