@@ -107,10 +107,10 @@ def pid_alive(pid: int) -> bool:
             return False
         except (OSError, IndexError):
             return True
-    if os.name == "nt":
+    if sys.platform == "win32":  # (the type checker skips this block elsewhere)
         import ctypes
 
-        k32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
+        k32 = ctypes.windll.kernel32
         handle = k32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
         if not handle:
             return bool(k32.GetLastError() == 5)  # access denied: it exists
