@@ -18,24 +18,8 @@ from aiart_desktop.ai.backends.style import (
 from aiart_desktop.ai.backends.style_tiles import tile_starts
 from aiart_desktop.ai.errors import Cancelled, RequestError
 from aiart_desktop.core import selection as sel
-from aiart_desktop.core.document import Document
 from aiart_desktop.core.geometry import Rect
-
-
-def gradient(h: int, w: int) -> np.ndarray:
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    return np.dstack([40 + xx * 160 / w, 60 + yy * 160 / h,
-                      200 - (xx / w + yy / h) * 80]).astype(np.uint8)
-
-
-def painting(size: int = 160) -> Document:
-    doc = Document.new(size, size, (235, 230, 220, 255))
-    doc.put_pixels(doc.layers[0], 0, 0, np.dstack([gradient(size, size),
-                                                  np.full((size, size), 255, np.uint8)]))
-    square = np.zeros((40, 40, 4), np.uint8)
-    square[...] = (200, 40, 30, 255)
-    doc.put_pixels(doc.layers[0], 60, 60, square)
-    return doc
+from tests.support.paintings import gradient, painting
 
 
 def test_builtin_styles_are_26_named_with_rendered_thumbnails(tmp_path: Path) -> None:

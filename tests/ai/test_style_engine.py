@@ -12,7 +12,7 @@ from aiart_desktop.ai.errors import Cancelled, RequestError
 from aiart_desktop.ai.records.export_parameters import record_parameters
 from aiart_desktop.ai.requests import StyleRequest, request_params
 from aiart_desktop.core import selection as sel
-from tests.ai.test_style import gradient, painting
+from tests.support.paintings import gradient, painting
 
 
 def test_style_request_styles_the_selection_only_and_applies_as_one_layer(tmp_path) -> None:

@@ -35,6 +35,27 @@ def test_undo_redo_and_redo_cleared_by_new_push() -> None:
     assert s.steps == ["append 1", "append 2", "append 9"]
 
 
+def test_counts_and_last_command_follow_undo_redo_macros_and_merges() -> None:
+    log: list[int] = []
+    s = CommandStack()
+    assert (s.undo_count, s.redo_count, s.last_command) == (0, 0, None)
+    first, second = Append(log, 1), Append(log, 2)
+    s.push(first)
+    s.push(second)
+    assert (s.undo_count, s.redo_count) == (2, 0) and s.last_command is second
+    s.undo()
+    assert (s.undo_count, s.redo_count) == (1, 1) and s.last_command is first
+    with s.macro("two more"):
+        s.push(Append(log, 3))
+        s.push(Append(log, 4))
+        assert s.undo_count == 1  # the open macro is not a step yet
+    assert (s.undo_count, s.redo_count) == (2, 0) and s.last_command is not None
+    assert s.last_command.text == "two more" and log == [1, 3, 4]
+    s.undo()
+    s.undo()
+    assert (s.undo_count, s.redo_count, s.last_command) == (0, 2, None) and log == []
+
+
 def test_memory_budget_drops_oldest_steps() -> None:
     log: list[int] = []
     s = CommandStack(budget_bytes=1000)

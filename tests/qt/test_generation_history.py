@@ -192,7 +192,7 @@ def test_user_history_write_failure_is_reported(qtbot, win, gen, tmp_path: Path
 
 def test_c2pa_signing_dialog_checks_the_files(win, gen, tmp_path: Path) -> None:
     from aiart_desktop.qt.dialogs.c2pa_settings import C2paSettingsDialog
-    from tests.ai.test_c2pa import make_chain
+    from tests.support.certificates import make_chain
 
     ai_menu = next(m for m in win.menuBar().findChildren(type(win.panels_menu))
                    if m.title().replace("&", "") == "AI")

@@ -12,6 +12,7 @@ The check is an autouse fixture of the support plugin: it needs nothing from a t
 """
 from __future__ import annotations
 
+import sysconfig
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,20 +22,28 @@ import pytest
 
 GRACE_MS = 1000       # a thread whose run() is returning gets this long to finish
 STOP_MS = 10_000      # how long a left-running thread gets to stop once told to quit
-_REPO = str(Path(__file__).resolve().parents[2])
+_REPO = Path(__file__).resolve().parents[2]
 _HERE = str(Path(__file__).resolve())
+_LIBRARIES = tuple({variant for key in ("stdlib", "purelib", "platlib")
+                    for variant in (sysconfig.get_paths()[key],
+                                    str(Path(sysconfig.get_paths()[key]).resolve()))})
 # Threads that would not stop even when told to: kept referenced for the rest of the session,
 # because destroying a QThread that is still running aborts the process.
 _unstoppable: list[Any] = []
 
 
 def _where() -> str:
-    """The innermost lines of this repository that started the thread."""
+    """The innermost three lines of code outside Python's and pytest's libraries that led to
+    the thread's start, innermost first."""
     frames = [f for f in traceback.extract_stack()[:-2]
-              if f.filename.startswith(_REPO) and f.filename != _HERE
-              and "/.venv/" not in f.filename]
-    return " <- ".join(f"{Path(f.filename).relative_to(_REPO)}:{f.lineno}"
-                       for f in reversed(frames[-3:])) or "(outside the repository)"
+              if f.filename != _HERE and not f.filename.startswith(("<", *_LIBRARIES))]
+    return " <- ".join(f"{_short(f.filename)}:{f.lineno}"
+                       for f in reversed(frames[-3:])) or "(unknown)"
+
+
+def _short(filename: str) -> str:
+    path = Path(filename)
+    return str(path.relative_to(_REPO)) if path.is_relative_to(_REPO) else filename
 
 
 def _running(thread: Any) -> bool:
@@ -52,11 +61,11 @@ def _stop(thread: Any) -> bool:
         return True
 
 
-def left_running(started: list[tuple[Any, str]]) -> list[str]:
-    """Where each thread of `started` that is still running after `GRACE_MS` was started;
-    every such thread is told to stop."""
+def left_running(started: dict[int, tuple[Any, str]]) -> list[str]:
+    """Where each thread of `started` (id -> thread, where it was last started) that is still
+    running after `GRACE_MS` was started; every such thread is told to stop."""
     left = []
-    for thread, where in started:
+    for thread, where in started.values():
         if not _running(thread):
             continue
         try:
@@ -77,12 +86,12 @@ def _no_qthread_left_running() -> Iterator[None]:
     """Fails the test when a QThread it started is still running after its teardown."""
     from PySide6.QtCore import QThread
 
-    started: list[tuple[Any, str]] = []
+    started: dict[int, tuple[Any, str]] = {}   # strong references until the check
     original = QThread.start
 
     def start(self: QThread, priority: QThread.Priority = QThread.Priority.InheritPriority
               ) -> None:
-        started.append((self, _where()))
+        started[id(self)] = (self, _where())
         original(self, priority)
 
     QThread.start = start  # type: ignore[method-assign]
