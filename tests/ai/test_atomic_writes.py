@@ -25,8 +25,7 @@ from aiart_desktop.ai.models.checkpoints import config_folder
 from aiart_desktop.ai.models.registry import ModelRegistry
 from aiart_desktop.ai.records import gen_history as gh
 from aiart_desktop.ai.styles.library import StyleLibrary
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.child import child_env
 
 
 class FailingRenames:
@@ -131,13 +130,12 @@ def test_model_registry_saves_from_two_threads_at_once(tmp_path: Path,
 # (after the bytes, before the rename): argv = models folder, checkpoint.
 KILLED_WRITER = """
 import os, sys, time
-sys.path.insert(0, {root!r})
 from aiart_desktop.ai.models.registry import ModelRegistry
 
 real_fsync = os.fsync
 
 def hang(fd):  # atomic_write fsyncs the temporary file just before renaming it
-    if ".registry.json.aiart-" not in os.readlink(f"/proc/self/fd/{{fd}}"):
+    if ".registry.json.aiart-" not in os.readlink(f"/proc/self/fd/{fd}"):
         return real_fsync(fd)
     print("writing", flush=True)
     time.sleep(120)
@@ -154,9 +152,9 @@ def test_model_registry_survives_a_process_killed_mid_write(tmp_path: Path) -> N
     reg = ModelRegistry(tmp_path / "models", allow_pickle=False)
     reg.add_checkpoint(checkpoint(tmp_path / "first.safetensors"), name="First")
     before = reg._file.read_bytes()
-    proc = subprocess.Popen([sys.executable, "-c", KILLED_WRITER.format(root=str(ROOT)),
-                             str(reg.root), str(checkpoint(tmp_path / "second.safetensors"))],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-c", KILLED_WRITER, str(reg.root),
+                             str(checkpoint(tmp_path / "second.safetensors"))],
+                            env=child_env(), stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None and proc.stdout.readline().strip() == "writing"
     finally:

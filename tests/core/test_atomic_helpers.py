@@ -24,8 +24,7 @@ from aiart_desktop.core.io.atomic import (
     replace_directory,
     stale_temp_dirs,
 )
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.child import child_env
 
 
 def fail_renames(monkeypatch: pytest.MonkeyPatch, suffix: str = "") -> list[str]:
@@ -158,7 +157,6 @@ def test_replace_directory_checks_its_arguments(tmp_path: Path) -> None:
 # set aside, the new one not yet in place).
 KILLED_SWAP = """
 import os, sys, time
-sys.path.insert(0, {root!r})
 from aiart_desktop.core.io import atomic
 
 real, n = os.replace, [0]
@@ -180,8 +178,8 @@ sys.exit(3)
 @pytest.mark.skipif(os.name != "posix", reason="SIGKILL")
 def test_a_replacement_killed_between_its_renames_is_put_back(tmp_path: Path) -> None:
     target = make_folder(tmp_path / "gpu", {"a.txt": "old", "lib/x.so": "old"})
-    proc = subprocess.Popen([sys.executable, "-c", KILLED_SWAP.format(root=str(ROOT)),
-                             str(target)], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-c", KILLED_SWAP, str(target)], env=child_env(),
+                            stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None and proc.stdout.readline().strip() == "between"
     finally:

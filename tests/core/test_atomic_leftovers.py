@@ -16,8 +16,7 @@ import pytest
 from aiart_desktop.core.document import Document
 from aiart_desktop.core.io import atomic, load_ora, save_ora
 from aiart_desktop.core.io.atomic import stale_temp_files, write_atomically
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.child import child_env
 
 # Writes the file named in argv[1] through atomic_write: 1 MiB, a line on stdout, then more
 # until killed (or, with "wait" in argv[2], until a line arrives on stdin, then finishes).
@@ -39,7 +38,7 @@ with atomic_write(sys.argv[1]) as f:
 
 def _writer(path: Path, *args: str) -> subprocess.Popen[str]:
     proc = subprocess.Popen([sys.executable, "-c", WRITER, str(path), *args],
-                            env={**os.environ, "PYTHONPATH": str(ROOT)},
+                            env=child_env(),
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     assert proc.stdout.readline().strip() == "writing"
