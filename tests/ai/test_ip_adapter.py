@@ -19,7 +19,9 @@ from aiart_desktop.ai.engine import Engine
 from aiart_desktop.ai.errors import AiError, ModelNotFoundError, RequestError
 from aiart_desktop.ai.models import ip_adapter
 from aiart_desktop.ai.models.registry import ModelRegistry
-from aiart_desktop.ai.requests import Txt2ImgRequest, parameters_text, request_params
+from aiart_desktop.ai.records.export_parameters import parameters_text
+from aiart_desktop.ai.requests import Txt2ImgRequest, request_params
+from aiart_desktop.ai.setup import default_engine
 from aiart_desktop.core.geometry import Rect
 from tests.support.tiny_ip_adapter import build_ip_adapter
 
@@ -52,7 +54,7 @@ def ip_registry(model_folders: dict[str, Path], adapters: dict[str, Path],
 
 @pytest.fixture(scope="module")
 def ip_engine(ip_registry: ModelRegistry) -> Engine:
-    return Engine(ip_registry, device="cpu")
+    return default_engine(ip_registry, device="cpu")
 
 
 def picture(colour: tuple[int, int, int], size: int = 48) -> np.ndarray:
@@ -206,7 +208,7 @@ def test_missing_or_mismatched_adapter_says_what_to_install(
         model_folders: dict[str, Path], tmp_path: Path) -> None:
     reg = ModelRegistry(tmp_path / "models", allow_pickle=False)
     reg.add_folder(model_folders["sd"], name="sd")
-    engine = Engine(reg, device="cpu")
+    engine = default_engine(reg, device="cpu")
     with pytest.raises(RequestError, match="no IP-Adapter for sd is installed.*model manager"):
         engine.run(txt2img(ip_adapter_scale=1.0, ip_adapter_image=RED))
     with pytest.raises(RequestError, match="IP-Adapter SD 1.5 is not downloaded yet"):

@@ -9,12 +9,8 @@ import pytest
 
 from aiart_desktop.ai.capture import make_request, outpaint_layout, outpaint_plan
 from aiart_desktop.ai.errors import RequestError
-from aiart_desktop.ai.requests import (
-    InpaintRequest,
-    OutpaintRequest,
-    Txt2ImgRequest,
-    parameters_text,
-)
+from aiart_desktop.ai.records.export_parameters import parameters_text
+from aiart_desktop.ai.requests import InpaintRequest, OutpaintRequest, Txt2ImgRequest
 from aiart_desktop.core.geometry import Rect
 
 

@@ -1,5 +1,7 @@
-"""The PNG `parameters` text (AUTOMATIC1111 format) for exporting a document that holds AI
-layers: the record of ONE job, the AI layer with the largest visible share of the picture
+"""The PNG `parameters` text (AUTOMATIC1111 format): `parameters_text(record)` writes one
+provenance record the way AUTOMATIC1111 does (and what this program adds: variation seeds, the
+interpolation's other prompt, presets, references, IP-Adapters). For exporting a document that
+holds AI layers it describes ONE job, the AI layer with the largest visible share of the picture
 (`core.provenance.main_layer`), so that readers of `parameters` see a coherent request. The
 full list of AI layers goes in the PNG's own `aiart:layers` chunk (`core.provenance.layers_json`,
 written with `parameters` by `core.io.images.encode_png`)."""
@@ -8,7 +10,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ...core.provenance import ai_fraction, main_layer
-from ..requests import parameters_text
+from ..latents import INTERPOLATE, MORE_LIKE_THIS
+from ..requests import SCHEDULERS, STYLE
 
 if TYPE_CHECKING:
     from ...core.document import Document
@@ -31,3 +34,92 @@ def document_parameters(doc: Document) -> str | None:
     if main is None:
         return None
     return record_parameters(main.layer.provenance or {}, (doc.width, doc.height))
+
+
+def parameters_text(record: dict[str, Any], size: tuple[int, int] | None = None) -> str:
+    """AUTOMATIC1111-style `parameters` text of a record."""
+    w, h = size or tuple(record.get("size") or record["rect"][2:4])
+    prompt, negative = str(record.get("prompt", "")), str(record.get("negative_prompt") or "")
+    if record.get("style_preset"):  # the text the model read: the preset's phrases added
+        from ..styles.presets import compose
+
+        prompt, negative = compose(prompt, negative, str(record["style_preset"]))
+    lines = [prompt]
+    if negative:
+        lines.append(f"Negative prompt: {negative}")
+    if record.get("backend") == "classical":
+        items = [("Seed", record.get("seed")), ("Size", f"{w}x{h}"), ("Model", "classical"),
+                 ("Fill method", record.get("fill_method")), ("Operation", record.get("op"))]
+        lines.append(", ".join(f"{k}: {_clean(v)}" for k, v in items if v is not None))
+        return "\n".join(lines)
+    if record.get("op") == STYLE:
+        items = [("Style", record.get("style")), ("Size", f"{w}x{h}"),
+                 ("Model", record.get("model_name") or record.get("model")),
+                 ("Style strength", _num(record.get("strength"))),
+                 ("Style scale", _num(record.get("style_scale"))),
+                 ("Preserve colors", record.get("preserve_colors")), ("Operation", STYLE)]
+        lines.append(", ".join(f"{k}: {_clean(v)}" for k, v in items if v is not None))
+        return "\n".join(lines)
+    items = [
+        ("Steps", record.get("steps")),
+        ("Sampler", SCHEDULERS.get(record.get("scheduler", ""), record.get("scheduler"))),
+        ("CFG scale", _num(record.get("guidance"))),
+        ("Seed", record.get("seed")),
+        ("Size", f"{w}x{h}"),
+        ("Model hash", str(record["model_hash"])[:10] if record.get("model_hash") else None),
+        ("Model", record.get("model_name") or record.get("model")),
+    ]
+    if record.get("op") in ("img2img", "inpaint", "outpaint"):
+        items.append(("Denoising strength", _num(record.get("strength"))))
+    items.append(("Operation", record.get("op")))
+    if record.get("op") == "outpaint":
+        items.append(("Outpaint", f"{record.get('direction')} {record.get('pixels')}"))
+    items += _mix_items(record)
+    lines.append(", ".join(f"{k}: {_clean(v)}" for k, v in items if v is not None))
+    return "\n".join(lines)
+
+
+def _mix_items(record: dict[str, Any]) -> list[tuple[str, Any]]:
+    """A1111's "Variation seed" / "Variation seed strength" for a mixed result, and what this
+    program adds: the interpolation's other prompt, the style preset, the reference style."""
+    items: list[tuple[str, Any]] = []
+    more, inter = record.get(MORE_LIKE_THIS), record.get(INTERPOLATE)
+    if isinstance(more, dict):
+        items += [("Variation seed", more.get("perturbation_seed")),
+                  ("Variation seed strength", _num(more.get("amount")))]
+    elif isinstance(inter, dict):
+        to = inter.get("to") or {}
+        items += [("Variation seed", to.get("seed")),
+                  ("Variation seed strength", _num(inter.get("t")))]
+        if to.get("prompt") != record.get("prompt"):
+            items.append(("Interpolated to prompt", to.get("prompt")))
+    if record.get("style_preset"):
+        items.append(("Style preset", record["style_preset"]))
+    if record.get("style_reference"):
+        items.append(("Style reference", record["style_reference"]))
+    if record.get("ip_adapter_scale"):
+        items += [("IP-Adapter", record.get("ip_adapter") or "auto"),
+                  ("IP-Adapter scale", _num(record.get("ip_adapter_scale"))),
+                  ("IP-Adapter reference", _reference_name(record.get("ip_adapter_reference")))]
+        if record.get("ip_adapter_reference_sha256"):
+            items.append(("IP-Adapter reference hash",
+                          str(record["ip_adapter_reference_sha256"])[:10]))
+    return items
+
+
+def _reference_name(ref: Any) -> str:
+    """A reference picture's file name (its folder stays private), or "image"."""
+    from pathlib import PurePath
+
+    text = str(ref or "image")
+    return PurePath(text.replace("\\", "/")).name or text
+
+
+def _num(v: Any) -> Any:
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    return v
+
+
+def _clean(v: Any) -> str:
+    return str(v).replace("\n", " ").replace(",", " ") if isinstance(v, str) else str(v)
