@@ -100,34 +100,15 @@ def _wait_job(worker: Any, request: Any) -> Any:
     from PySide6.QtCore import QEventLoop, QTimer
 
     loop = QEventLoop()
-    out: dict[str, Any] = {}
-    job = -1
-
-    def finished(j: int, result: Any) -> None:
-        if j == job:
-            out["result"] = result
-            loop.quit()
-
-    def failed(j: int, message: str) -> None:
-        if j == job:
-            out["error"] = message
-            loop.quit()
-
-    def cancelled(j: int) -> None:
-        failed(j, "the job was cancelled")
-
-    slots = ((worker.finished, finished), (worker.failed, failed),
-             (worker.cancelled, cancelled))
-    for sig, slot in slots:
-        sig.connect(slot)
-    job = worker.submit(request)
+    job = worker.submit(request)   # its handle's signals come once the loop runs
+    job.ended.connect(lambda _job: loop.quit())
     QTimer.singleShot(STEP_TIMEOUT_MS, loop.quit)
     loop.exec()
-    for sig, slot in slots:
-        sig.disconnect(slot)
-    if "result" in out:
-        return out["result"]
-    raise SelftestError(out.get("error", f"no result after {STEP_TIMEOUT_MS // 1000} s"))
+    if job.state == "finished":
+        return job.result
+    if job.state == "cancelled":
+        raise SelftestError("the job was cancelled")
+    raise SelftestError(job.error or f"no result after {STEP_TIMEOUT_MS // 1000} s")
 
 
 def _sample_ora(path: Path) -> None:

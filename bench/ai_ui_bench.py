@@ -58,18 +58,18 @@ def run_job(app: QApplication, panel, timeout_s: float = 300.0) -> dict[str, flo
     def count(*_a: object) -> None:
         events[0] += 1
 
-    panel.worker.progress.connect(count)
     probe.timer.start()
     t0 = time.perf_counter()
-    if not panel.generate():
+    handle = panel.generate()
+    if handle is None:
         raise SystemExit(f"generate refused: {panel.error.text()}")
     call = time.perf_counter() - t0
+    handle.progress.connect(count)   # nothing is delivered before the event loop runs
     while panel.running and time.perf_counter() - t0 < timeout_s:
         app.processEvents()
         time.sleep(0.0005)
     job = time.perf_counter() - t0
     probe.timer.stop()
-    panel.worker.progress.disconnect(count)
     if panel.result is None:
         raise SystemExit(f"the job failed: {panel.error.text() or panel.status.text()}")
     g = probe.gaps_ms()

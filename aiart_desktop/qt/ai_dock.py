@@ -3,11 +3,10 @@
     panel = install_ai_dock(win)        # one line in MainWindow.__init__, after the docks
 
 It replaces the placeholder widget of the dock with an `AiPanel`, starts the one `AiWorker`
-thread (device from the settings), follows the window's document (MainWindow.set_document
-tells `win.ai_panel`), adds an
-"AI" menu with Ctrl+Enter (run) and Esc (cancel, only while a job runs), shows the live preview
-and the picked variation over the canvas (`CanvasPreview`, unless `overlay=False`: then hook
-`panel.preview_changed` into the canvas yourself), and stops the worker thread when the window
+thread (device from the settings), follows the window's document (`win.document_changed`),
+adds an "AI" menu with Ctrl+Enter (run) and Esc (cancel, only while a job runs), shows the live
+preview and the picked variation over the canvas (`CanvasPreview`, unless `overlay=False`: then
+hook `panel.preview_changed` into the canvas yourself), and stops the worker thread when the window
 closes or is destroyed, or the application quits.
 """
 from __future__ import annotations
@@ -138,7 +137,7 @@ def install_ai_dock(win: Any, *, registry: ModelRegistry | None = None,
         old.deleteLater()
     win.ai_panel, win.ai_worker = panel, worker
 
-    # Follow the window's document: MainWindow.set_document tells the panel about later ones.
+    # Follow the window's document, now and whenever it shows another one.
     panel.set_document(win.doc)
     # The form offers the IP-Adapter when one fitting the picked model is installed.
     from .panels.ai_form import install_ip_adapter
@@ -146,6 +145,7 @@ def install_ai_dock(win: Any, *, registry: ModelRegistry | None = None,
     install_ip_adapter(win)
 
     # Live preview and picked variation over the canvas.
+    win.document_changed.connect(panel.set_document)
     if overlay and hasattr(win, "canvas"):
         preview = CanvasPreview(win.canvas, panel.preview_caption)
         panel.preview_changed.connect(preview.set_preview)

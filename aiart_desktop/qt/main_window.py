@@ -81,6 +81,10 @@ class _Placeholder(QWidget):
 
 class MainWindow(FileOps, QMainWindow):
     ready = Signal()  # a lazy window is fully built (document shown); never on lazy=False
+    # The window shows another document (set_document): every panel that follows it (layers,
+    # undo history, and the AI, Style and Generations docks from their install functions)
+    # connects here; it fires synchronously, so they all follow at once.
+    document_changed = Signal(object)
 
     def __init__(self, settings: Any = None, prompts: Prompts | None = None,
                  autosave: bool = True, ai: bool = True, lazy: bool = False) -> None:
@@ -196,6 +200,8 @@ class MainWindow(FileOps, QMainWindow):
         self.layers_panel = LayersPanel()
         self.tool_options = ToolOptionsPanel(self.state)
         self.history_panel = HistoryPanel()
+        self.document_changed.connect(self.layers_panel.set_document)
+        self.document_changed.connect(self.history_panel.set_document)
         self.color_panel = _make_color_panel()
         panels = {"colorDock": self.color_panel, "toolOptionsDock": self.tool_options,
                   "historyDock": self.history_panel, "layersDock": self.layers_panel}
@@ -394,16 +400,11 @@ class MainWindow(FileOps, QMainWindow):
         self.doc = doc
         self.canvas.set_document(doc)
         self.select_ops.attach(doc)
-        self.layers_panel.set_document(doc)
-        self.history_panel.set_document(doc)
+        self.document_changed.emit(doc)   # the panels and docks follow
         doc.history.changed.connect(self._history_changed)
         doc.size_changed.connect(self._doc_size_changed)
         if self.autosave is not None:
             self.autosave.attach(doc, self.document_name())
-        if self.ai_panel is not None:
-            self.ai_panel.set_document(doc)
-        if getattr(self, "style_gallery", None) is not None:
-            self.style_gallery.set_document(doc)
         self._doc_size_changed(doc.width, doc.height)
         self._history_changed()
 

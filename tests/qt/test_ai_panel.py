@@ -27,6 +27,24 @@ def _finish(qtbot, panel) -> None:
     qtbot.waitUntil(lambda: not panel.running, timeout=WAIT)
 
 
+def _cancel_from_worker(monkeypatch, engine, worker, at_step: int) -> list[int]:
+    """Cancel the running job from the worker thread itself as soon as it reports `at_step`
+    or more (the engine's progress callback is wrapped); returns every step reported."""
+    steps: list[int] = []
+    real_run = engine.run
+
+    def run(request, on_progress, cancelled):
+        def progress(p) -> None:
+            steps.append(p.step)
+            if p.step >= at_step and worker.current is not None:
+                worker.cancel(worker.current)
+            on_progress(p)
+        return real_run(request, progress, cancelled)
+
+    monkeypatch.setattr(engine, "run", run)
+    return steps
+
+
 def test_generate_variations_apply_undo(qtbot, win, stop_workers, tiny_registry, tiny_engine
                                         ) -> None:
     panel = _panel(win, stop_workers, tiny_registry, tiny_engine)
@@ -66,25 +84,18 @@ def test_generate_variations_apply_undo(qtbot, win, stop_workers, tiny_registry,
 
 
 def test_cancel_mid_run_leaves_document_untouched_worker_reusable(
-        qtbot, win, stop_workers, tiny_registry, tiny_engine) -> None:
+        qtbot, win, stop_workers, tiny_registry, tiny_engine, monkeypatch) -> None:
     panel = _panel(win, stop_workers, tiny_registry, tiny_engine)
     doc = win.doc
     set_form(panel, steps=8)
     before, undo0 = doc.flatten(), doc.history.undo_count
-    steps: list[int] = []
-
-    def on_step(job: int, step: int, total: int, _img: object) -> None:
-        # Runs on the worker thread (direct connection): cancel exactly mid-run.
-        steps.append(step)
-        if step == 2:
-            panel.worker.cancel(job)
-
-    panel.worker.progress.connect(on_step, Qt.ConnectionType.DirectConnection)
-    with qtbot.waitSignal(panel.worker.cancelled, timeout=WAIT):
-        panel.generate()
-    panel.worker.progress.disconnect(on_step)
+    steps = _cancel_from_worker(monkeypatch, tiny_engine, panel.worker, 2)  # exactly mid-run
+    job = panel.generate()
+    with qtbot.waitSignal(job.cancelled, timeout=WAIT):
+        pass
+    monkeypatch.undo()
     _finish(qtbot, panel)
-    assert 2 in steps and max(steps) < 8
+    assert 2 in steps and max(steps) < 8 and job.state == "cancelled"
     assert "Cancelled" in panel.status.text() and panel.result is None
     assert panel.preview is None and not win.ai_canvas_preview.isVisible()
     assert doc.history.undo_count == undo0 and np.array_equal(doc.flatten(), before)
@@ -128,7 +139,7 @@ def test_classical_fill_with_no_model_installed(qtbot, win, stop_workers, tmp_pa
     assert f.no_model.isVisible() and "Models…" in f.no_model.text()
     # Generate needs a model: refused with a reason, nothing submitted.
     f.set_op("txt2img")
-    assert panel.generate() == 0 and "needs a diffusion model" in panel.error.text()
+    assert panel.generate() is None and "needs a diffusion model" in panel.error.text()
     f.set_op("inpaint")
     f.batch.setValue(1)
     doc = win.doc
@@ -177,11 +188,13 @@ def test_keyboard_ctrl_enter_runs_escape_cancels(qtbot, win, stop_workers, tiny_
     win.activateWindow()
     panel.form.prompt.setFocus()
     QTest.keyClicks(panel.form.prompt, "a lighthouse")
-    with qtbot.waitSignal(panel.worker.started, timeout=WAIT):
-        QTest.keyClick(panel.form.prompt, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    QTest.keyClick(panel.form.prompt, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    job = panel.job
+    assert job is not None and job.request.prompt == "a lighthouse"
+    qtbot.waitUntil(lambda: job.running, timeout=WAIT)   # started
     assert panel.running and esc.isEnabled()
     assert panel.form.prompt.toPlainText() == "a lighthouse"  # no newline typed
-    with qtbot.waitSignal(panel.worker.cancelled, timeout=WAIT):
+    with qtbot.waitSignal(job.cancelled, timeout=WAIT):
         QTest.keyClick(panel.form.prompt, Qt.Key.Key_Escape)
     _finish(qtbot, panel)
     assert not esc.isEnabled() and panel.result is None
@@ -229,8 +242,9 @@ def test_document_edited_while_running_then_replaced(qtbot, win, stop_workers, t
     panel = _panel(win, stop_workers, tiny_registry, tiny_engine)
     doc = win.doc
     set_form(panel, batch=1, steps=6)
-    with qtbot.waitSignal(panel.worker.started, timeout=WAIT):
-        panel.generate()
+    job = panel.generate()
+    with qtbot.waitSignal(job.started, timeout=WAIT):
+        pass
     # Paint outside the selection while the worker runs: the request holds its own copy.
     dab = np.full((10, 10, 4), (250, 250, 0, 255), np.uint8)
     doc.put_pixels(doc.layers[0], 2, 2, dab)

@@ -20,7 +20,7 @@ def test_preset_and_reference_style_run_record_and_come_back(
     # A reference picture that is not there: a clear message naming it, nothing queued.
     missing = tmp_path / "nowhere.png"
     f.set_reference(str(missing))
-    assert panel.generate() == 0 and not panel.running
+    assert panel.generate() is None and not panel.running
     assert "nowhere.png" in panel.error.text()
     f.set_reference("Style 2")
     f.preset.setCurrentIndex(f.preset.findData("Oil painting"))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QObject, Qt, Slot
+from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
@@ -70,7 +70,7 @@ def test_apply_twice_adds_one_layer_and_marks_the_variation(
 
 
 def test_cancel_after_an_applied_expand_leaves_no_preview_and_no_duplicate(
-        qtbot, win, stop_workers, tiny_registry, tiny_engine) -> None:
+        qtbot, win, stop_workers, tiny_registry, tiny_engine, monkeypatch) -> None:
     panel = _panel(win, stop_workers, tiny_registry, tiny_engine)
     doc = win.doc
     f = panel.form
@@ -90,16 +90,22 @@ def test_cancel_after_an_applied_expand_leaves_no_preview_and_no_duplicate(
     undo_after = doc.history.undo_count
     set_form(panel, op="inpaint", batch=1, steps=30)
     cancelled_at: list[int] = []
+    real_run = tiny_engine.run
 
-    def on_step(job: int, step: int, _total: int, _img: object) -> None:
-        if step >= 2 and not cancelled_at:
-            cancelled_at.append(step)
-            panel.worker.cancel(job)
+    def run(request, on_progress, cancelled):  # cancel from the worker thread, mid-run
+        def progress(p) -> None:
+            if p.step >= 2 and not cancelled_at:
+                cancelled_at.append(p.step)
+                panel.worker.cancel(panel.worker.current)
+            on_progress(p)
+        return real_run(request, progress, cancelled)
 
-    panel.worker.progress.connect(on_step, Qt.ConnectionType.DirectConnection)
-    with qtbot.waitSignal(panel.worker.cancelled, timeout=WAIT):
-        assert panel.generate(), panel.error.text()
-    panel.worker.progress.disconnect(on_step)
+    monkeypatch.setattr(tiny_engine, "run", run)
+    job = panel.generate()
+    assert job is not None, panel.error.text()
+    with qtbot.waitSignal(job.cancelled, timeout=WAIT):
+        pass
+    monkeypatch.undo()
     qtbot.waitUntil(lambda: not panel.running, timeout=WAIT)
     assert cancelled_at
     assert panel.preview is None and not win.ai_canvas_preview.isVisible()
@@ -125,7 +131,7 @@ def test_status_lines_follow_discard_and_failures(qtbot, win, stop_workers, tiny
     assert panel.preview_caption() == ""
     # Fill selection with nothing selected says what the user did and what to do.
     win.doc.set_selection(None)
-    assert panel.generate() == 0
+    assert panel.generate() is None
     text = panel.error.text()
     assert "Nothing is selected" in text and "whole region" not in text
     assert len(text.splitlines()) <= 2
@@ -205,22 +211,19 @@ def test_the_first_job_shows_real_progress_while_the_model_loads(
     phase = [""]
     bars: list[tuple[str, int, int]] = []   # what the dock's bar showed, per phase
 
-    def on_status(_job: int, p: str) -> None:
+    def on_status(p: str) -> None:
         phase[0] = p
 
-    def on_progress(_job: int, step: int, total: int, _img: object) -> None:
+    def on_progress(step: int, total: int, _img: object) -> None:
         events.append((phase[0], step, total))
+        # Connected after the panel's own slot: what the dock's bar shows now.
+        bars.append((panel._phase, panel.progress.value(), panel.progress.maximum()))
 
-    class Watcher(QObject):   # lives on the UI thread: its slot runs after the panel's
-        @Slot(int, int, int, object)
-        def shown(self, _job: int, _s: int, _t: int, _img: object) -> None:
-            bars.append((panel._phase, panel.progress.value(), panel.progress.maximum()))
-
-    watcher = Watcher()
-    panel.worker.status.connect(on_status, Qt.ConnectionType.DirectConnection)
-    panel.worker.progress.connect(on_progress, Qt.ConnectionType.DirectConnection)
-    panel.worker.progress.connect(watcher.shown)
-    _run(qtbot, panel, 1)
+    job = panel.generate()
+    assert job is not None
+    job.status.connect(on_status)      # nothing is delivered before the event loop runs
+    job.progress.connect(on_progress)
+    qtbot.waitUntil(lambda: not panel.running and panel.strip.count() == 1, timeout=WAIT)
     phases = [p for p, _s, _t in events]
     assert "loading the model" in phases and "generating" in phases
     load = phases.index("loading the model")

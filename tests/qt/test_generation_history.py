@@ -99,12 +99,11 @@ def test_history_survives_save_and_reopen_then_rerun_with_edited_prompt(
     first = win.ai_panel.result
     path = tmp_path / "boat.ora"
     assert win.save_to(str(path)) and not win.doc.modified
-    win.new_document(spec=_spec())                # "close" it
-    gen.follow_window()
-    assert gen.list.count() == 0
+    win.new_document(spec=_spec())                # "close" it: the dock follows at once
+    assert gen.doc is win.doc and gen.list.count() == 0
     assert win.open_path(str(path))
-    gen.follow_window()
     doc = win.doc
+    assert gen.doc is doc
     assert gen.list.count() == 1 and gen.current_entry().prompt == "a red boat"
     # Nothing selected: Re-run brings the entry's selection back as one undo step.
     doc.set_selection(None)
@@ -112,7 +111,7 @@ def test_history_survives_save_and_reopen_then_rerun_with_edited_prompt(
     gen.details.prompt.setPlainText("a green island")
     with qtbot.waitSignal(gen.recorded, timeout=WAIT):
         job = gen.rerun()
-        assert job
+        assert job is not None and job is win.ai_panel.job
     assert doc.history.undo_count == undo0 + 1
     assert doc.history.undo_text == "Select generation region"
     ys, xs = np.nonzero(doc.selection)
@@ -220,3 +219,78 @@ def test_c2pa_signing_dialog_checks_the_files(win, gen, tmp_path: Path) -> None:
     assert export_png_with_c2pa(win.doc, out, settings=s).signed
     assert read_manifest(out.read_bytes())["signature_info"]["common_name"] == "Test Painter"
     dlg.deleteLater()
+
+
+def _style_dock(win, tmp_path: Path):
+    from aiart_desktop.ai.styles.library import StyleLibrary
+    from aiart_desktop.qt.panels.style_gallery import install_style_gallery
+
+    style = install_style_gallery(win, library=StyleLibrary(tmp_path / "styles"))
+    style.auto_preview.setChecked(False)
+    return style
+
+
+def test_records_the_jobs_of_every_panel_from_their_handles(qtbot, win, gen, tmp_path: Path
+                                                           ) -> None:
+    """Jobs of the AI panel, of the Style dock and one submitted to the worker by nobody's
+    panel are all recorded, each with the document it was submitted from: the dock learns of
+    them through `ai_worker.submitted`, not through another panel's fields."""
+    from aiart_desktop.ai.capture import make_request
+    from aiart_desktop.core import selection as sel
+    from aiart_desktop.core.geometry import Rect
+
+    style = _style_dock(win, tmp_path)
+    doc = win.doc
+    submitted: list = []
+    win.ai_worker.submitted.connect(submitted.append)
+    _run(qtbot, win, batch=1, prompt="a red boat")                    # the AI panel
+    doc.set_selection(sel.rect_mask(doc.width, doc.height, Rect(8, 8, 24, 24)))
+    assert style.pick("Style 2")
+    with qtbot.waitSignal(gen.recorded, timeout=WAIT) as recorded:    # the Style dock
+        job = style.preview()
+        assert job is not None
+    qtbot.waitUntil(lambda: not style.running, timeout=WAIT)
+    entries = gh.entries(doc)
+    assert [e.op for e in entries] == ["inpaint", "style"]
+    assert recorded.args[0].id == entries[1].id and gen.list.count() == 2
+    assert submitted[1] is job and [j.state for j in submitted] == ["finished", "finished"]
+    # A job submitted straight to the worker, then the window shows another document before
+    # it ends: it is recorded with the document it was taken from.
+    request = make_request(doc, "inpaint", prompt="a late boat", model="tiny-inpaint",
+                           steps=3, batch_size=1)
+    with qtbot.waitSignal(gen.recorded, timeout=WAIT):
+        win.ai_worker.submit(request)
+        win.new_document(spec=_spec())
+    assert [e.prompt for e in gh.entries(doc)][-1] == "a late boat"
+    assert gh.entries(win.doc) == [] and gen.list.count() == 0
+    # A cancelled job is not recorded.
+    win.set_document(doc)
+    cancelled = win.ai_worker.submit(request)
+    cancelled.cancel()
+    qtbot.waitUntil(lambda: cancelled.done, timeout=WAIT)
+    assert cancelled.state == "cancelled" and len(gh.entries(doc)) == 3
+
+
+def test_switching_documents_retargets_every_dock_at_once(qtbot, win, gen, tmp_path: Path
+                                                          ) -> None:
+    """`win.document_changed` re-targets every follower synchronously: no timer, no event
+    loop between the switch and the checks, even for a hidden dock."""
+    from aiart_desktop.core.document import Document
+
+    style = _style_dock(win, tmp_path)
+    first = win.doc
+    other = Document.new(64, 48)
+    png = gh.thumbnail_png(np.zeros((8, 8, 3), np.uint8))
+    rec = {"op": "txt2img", "prompt": "a hidden harbour", "seed": 3, "model": "m"}
+    gh.add_to_document(other, gh.GenerationEntry(gh.new_id(), 100.0, rec, [3], [png]))
+    win.docks["generationsDock"].hide()
+    seen: list = []
+    win.document_changed.connect(seen.append)
+    win.set_document(other)
+    assert seen == [other]
+    assert win.ai_panel.doc is other and style.doc is other and gen.doc is other
+    assert win.layers_panel.doc is other and win.history_panel.doc is other
+    assert gen.list.count() == 1 and gen.current_entry().prompt == "a hidden harbour"
+    win.set_document(first)
+    assert seen == [other, first] and gen.doc is first and gen.list.count() == 0
+    assert win.ai_panel.doc is first and style.doc is first

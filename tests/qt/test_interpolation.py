@@ -104,7 +104,7 @@ def test_more_like_this_from_the_picked_variation(qtbot, win, stop_workers, tiny
     assert rec[MORE_LIKE_THIS]["amount"] == 0.15
     # More like this of a "more like this" variation is refused with a reason.
     assert not panel.results.more_button.isEnabled()
-    assert panel.more_like_this() == 0 or panel.running
+    assert panel.more_like_this() is None or panel.running
 
 
 def test_in_between_cancel_changes_nothing(qtbot, win, stop_workers, tiny_registry,
@@ -113,8 +113,9 @@ def test_in_between_cancel_changes_nothing(qtbot, win, stop_workers, tiny_regist
     _select_two(panel, 0, 1)
     undo0 = win.doc.history.undo_count
     cancelled = []
-    panel.worker.cancelled.connect(cancelled.append)
-    assert panel.in_between(4)
+    job = panel.in_between(4)
+    assert job is not None
+    job.cancelled.connect(lambda: cancelled.append(job))
     panel.cancel()
     qtbot.waitUntil(lambda: not panel.running, timeout=WAIT)
     assert cancelled and not panel.interp.isVisible() and panel.results.isVisible()

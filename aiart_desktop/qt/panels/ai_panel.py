@@ -2,8 +2,9 @@
 
 The UI thread only copies the region into a frozen request (`ai.capture.make_request`), hands
 it to the `AiWorker`, and applies the chosen variation (`ai.apply.apply_result`: one undo step)
-when the result comes back by queued signal. It never waits on the worker. The document may
-change while a job runs: the request holds a copy, and applying uses the result's own rect.
+when the result comes back by queued signal. It never waits on the worker. The panel listens to
+the `JobHandle` of its own running job (`job`), never to the worker's other jobs. The document
+may change while a job runs: the request holds a copy, and applying uses the result's own rect.
 
 Layout: the form scrolls; the run button, progress, status and the variations sit below it,
 outside the scroll area, so they are always in view however short the dock is.
@@ -58,7 +59,7 @@ if TYPE_CHECKING:
     from ...ai.requests import AiRequest, AiResult
     from ...core.document import Document
     from ...core.layer import Layer, Node
-    from ..worker import AiWorker
+    from ..worker import AiWorker, JobHandle
 
 log = logging.getLogger(__name__)
 PREVIEW_SIDE = 96
@@ -78,7 +79,7 @@ class AiPanel(ExploreMixin, QWidget):
     message = Signal(str)                      # a line for the status bar
     applied = Signal(object)                   # the new Layer
     running_changed = Signal(bool)
-    job_ended = Signal(int, str)               # job id, "finished" | "failed" | "cancelled"
+    job_ended = Signal(object, str)            # JobHandle, "finished" | "failed" | "cancelled"
 
     def __init__(self, worker: AiWorker, registry: ModelRegistry | None = None,
                  settings: Any = None, parent: QWidget | None = None) -> None:
@@ -90,7 +91,7 @@ class AiPanel(ExploreMixin, QWidget):
         self.doc: Document | None = None
         self.result: AiResult | None = None
         self.result_doc: Document | None = None
-        self._job = 0
+        self._job: JobHandle | None = None     # the running job (its signals reach us)
         self._job_doc: Document | None = None
         self._job_request: AiRequest | None = None
         # in-betweens of (result, a, b): of the running job, and of the job that just ended
@@ -105,12 +106,6 @@ class AiPanel(ExploreMixin, QWidget):
         self._phase = ""                    # what the running job is doing
         self._placement_note: tuple[Layer | None, str] = (None, "")  # the last apply's note
         self._build()
-        worker.started.connect(self._on_started)
-        worker.progress.connect(self._on_progress)
-        worker.status.connect(self._on_status)
-        worker.finished.connect(self._on_finished)
-        worker.failed.connect(self._on_failed)
-        worker.cancelled.connect(self._on_cancelled)
 
     # ---- construction ----------------------------------------------------------------------
     def _build(self) -> None:
@@ -248,7 +243,7 @@ class AiPanel(ExploreMixin, QWidget):
             self.doc.active_changed.disconnect(self._active_changed)
             self.doc.structure_changed.disconnect(self._structure_changed)
         if self._job:
-            self.worker.cancel(self._job)
+            self._job.cancel()
         self.doc = doc
         if doc is not None:
             doc.active_changed.connect(self._active_changed)
@@ -271,11 +266,11 @@ class AiPanel(ExploreMixin, QWidget):
     # ---- running ---------------------------------------------------------------------------
     @property
     def running(self) -> bool:
-        return self._job != 0
+        return self._job is not None
 
     @property
-    def job(self) -> int:
-        """The running job's id (0: none)."""
+    def job(self) -> JobHandle | None:
+        """The running job (None: none)."""
         return self._job
 
     @property
@@ -283,20 +278,20 @@ class AiPanel(ExploreMixin, QWidget):
         """The document the running job was taken from."""
         return self._job_doc
 
-    def generate(self) -> int:
-        """Copy the region into a request and hand it to the worker; the job id (0: refused,
+    def generate(self) -> JobHandle | None:
+        """Copy the region into a request and hand it to the worker; the job (None: refused,
         with the reason shown)."""
         if self._job or self.doc is None:
-            return 0
+            return None
         reason = self.form.blocked_reason() or self._selection_reason(self.form.current_op())
         if reason:
             self._show_error(reason)
-            return 0
+            return None
         try:
             request = self._make_request(self.doc)
         except AiError as exc:
             self._show_error(str(exc))
-            return 0
+            return None
         return self._submit(request)
 
     def _selection_reason(self, op: str) -> str:
@@ -306,12 +301,12 @@ class AiPanel(ExploreMixin, QWidget):
                     "wand W), then press Fill selection.")
         return ""
 
-    def run_record(self, rec: dict[str, Any], model: str) -> int:
+    def run_record(self, rec: dict[str, Any], model: str) -> JobHandle | None:
         """Run a provenance record's settings on the current selection with `model`, without
-        touching the form (Re-run in the Generations dock); the job id, 0 when refused (the
+        touching the form (Re-run in the Generations dock); the job, None when refused (the
         reason is shown)."""
         if self._job or self.doc is None:
-            return 0
+            return None
         from ...ai.capture import make_request, params_from_record
 
         try:
@@ -319,15 +314,15 @@ class AiPanel(ExploreMixin, QWidget):
             reason = self._selection_reason(op)
             if reason:
                 self._show_error(reason)
-                return 0
+                return None
             request = make_request(self.doc, op, **params)
         except AiError as exc:
             self._show_error(str(exc))
-            return 0
+            return None
         return self._submit(request)
 
     def _submit(self, request: AiRequest, between: tuple[AiResult, int, int] | None = None
-                ) -> int:
+                ) -> JobHandle:
         self._show_error("")
         self._job_between = between
         self._job_doc, self._job_request = self.doc, request
@@ -335,14 +330,20 @@ class AiPanel(ExploreMixin, QWidget):
         self._t0 = time.perf_counter()
         self._previewing = False
         self._phase = ""
-        self._job = self.worker.submit(request)
+        self._job = job = self.worker.submit(request)
+        job.started.connect(self._on_started)
+        job.status.connect(self._on_status)
+        job.progress.connect(self._on_progress)
+        job.finished.connect(self._on_finished)
+        job.failed.connect(self._on_failed)
+        job.cancelled.connect(self._on_cancelled)
         self.progress.setRange(0, 0)
         self.progress.setFormat("")
         self.progress.show()
         self.status.setText("Waiting for the AI worker…")
         self.running_changed.emit(True)
         self._sync()
-        return self._job
+        return job
 
     def _make_request(self, doc: Document) -> AiRequest:
         from ...ai.capture import make_request
@@ -363,24 +364,18 @@ class AiPanel(ExploreMixin, QWidget):
 
     def cancel(self) -> None:
         if self._job:
-            self.worker.cancel(self._job)
+            self._job.cancel()
             self.status.setText("Cancelling…")
 
-    def _mine(self, job: int) -> bool:
-        return job != 0 and job == self._job
+    # ---- the running job's signals (connected to its handle only) --------------------------
+    def _on_started(self) -> None:
+        self.status.setText("Working…")
 
-    def _on_started(self, job: int) -> None:
-        if self._mine(job):
-            self.status.setText("Working…")
+    def _on_status(self, phase: str) -> None:
+        self._phase = phase
+        self.status.setText(phase[:1].upper() + phase[1:] + "…")
 
-    def _on_status(self, job: int, phase: str) -> None:
-        if self._mine(job):
-            self._phase = phase
-            self.status.setText(phase[:1].upper() + phase[1:] + "…")
-
-    def _on_progress(self, job: int, step: int, total: int, image: QImage | None) -> None:
-        if not self._mine(job):
-            return
+    def _on_progress(self, step: int, total: int, image: QImage | None) -> None:
         if total <= 0:          # a step of unknown length (loading a model): busy bar
             self.progress.setRange(0, 0)
             self.progress.setFormat("")
@@ -399,7 +394,7 @@ class AiPanel(ExploreMixin, QWidget):
 
     def _end_job(self, how: str) -> tuple[Document | None, float]:
         job, doc, dt = self._job, self._job_doc, time.perf_counter() - self._t0
-        self._job, self._job_doc, self._job_request = 0, None, None
+        self._job, self._job_doc, self._job_request = None, None, None
         self._job_between, between = None, self._job_between
         self._ended_between = between
         self.progress.setRange(0, 1)
@@ -411,9 +406,7 @@ class AiPanel(ExploreMixin, QWidget):
         self._sync()
         return doc, dt
 
-    def _on_finished(self, job: int, result: AiResult) -> None:
-        if not self._mine(job):
-            return
+    def _on_finished(self, result: AiResult) -> None:
         doc, dt = self._end_job("finished")
         if doc is not self.doc:
             self._set_preview(None, None)
@@ -442,19 +435,16 @@ class AiPanel(ExploreMixin, QWidget):
         focus = QApplication.focusWidget()
         return focus is None or self.isAncestorOf(focus) or not isinstance(focus, TYPING)
 
-    def _on_failed(self, job: int, message: str) -> None:
-        if not self._mine(job):
-            return
+    def _on_failed(self, message: str) -> None:
+        job = self._job
         self._end_job("failed")
-        log.warning("AI job %d failed: %s", job, message)
+        log.warning("AI job %s failed: %s", job.id if job is not None else "?", message)
         self._show_error(short_message(message[:1].upper() + message[1:]))
         self._set_preview(None, None)
         self.status.setText("Failed; nothing was changed.")
         self.message.emit(f"AI: {short_message(message, 1)}")
 
-    def _on_cancelled(self, job: int) -> None:
-        if not self._mine(job):
-            return
+    def _on_cancelled(self) -> None:
         self._end_job("cancelled")
         self._set_preview(None, None)   # no preview left behind, none brought back
         self.status.setText("Cancelled; nothing was changed.")

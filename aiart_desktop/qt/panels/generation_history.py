@@ -2,11 +2,12 @@
 
     panel = install_generation_history(win)     # after install_ai_dock(win)
 
-It listens to the window's one AI worker (`win.ai_worker.finished`, every job, style jobs of
-other panels included) and records each result (`ai.gen_history`) with the document the job
-was made for (the active document when it was submitted: the AI panel's `_job_doc`, else the
-window's document when the job started) and in the per-user history folder (written on a
-background thread). The document then reads as unsaved and autosave picks it up; no undo step.
+It hears of every job submitted to the window's one AI worker (`win.ai_worker.submitted`: the
+AI panel's, the Style dock's, any other) and records each one that finishes, from its own
+`JobHandle` (`ai.gen_history`), with the document the window showed when the job was submitted,
+and in the per-user history folder (written on a background thread). The document then reads
+as unsaved and autosave picks it up; no undo step. It follows the window's document through
+`win.document_changed`.
 
 The list shows thumbnails, prompt, seed, model, operation and time, newest first; the search
 box keeps the entries whose prompt holds every word typed. "This document" / "All" switches
@@ -21,7 +22,7 @@ import os
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QGuiApplication, QIcon
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -47,16 +48,16 @@ from .widgets import guard_wheel, scroll_body
 
 if TYPE_CHECKING:
     from ...core.document import Document
+    from ..worker import JobHandle
 
 ICON_SIDE = 56
 DOC, ALL = "doc", "all"
-POLL_MS = 400  # how often a visible panel checks that the window still shows its document
 
 
 class GenerationHistoryPanel(QWidget):
     message = Signal(str)          # a line for the status bar
     recorded = Signal(object)      # the new GenerationEntry
-    rerun_submitted = Signal(int)  # the AI job a Re-run started
+    rerun_submitted = Signal(object)  # the JobHandle of the AI job a Re-run started
     _io_error = Signal(str)        # from the writer thread
 
     def __init__(self, win: Any, user_store: gh.UserHistory | None = None,
@@ -67,8 +68,7 @@ class GenerationHistoryPanel(QWidget):
         self.user_store = user_store if user_store is not None else gh.UserHistory()
         self.doc: Document | None = None
         self.scope = DOC
-        self._job_docs: dict[int, Document | None] = {}
-        self._rerun_job = 0
+        self._job_docs: dict[JobHandle, Document | None] = {}  # submitted, not ended yet
         self._user_entries: list[gh.GenerationEntry] | None = None  # loaded on demand
         self._shown: list[gh.GenerationEntry] = []
         self._icons: dict[str, QIcon] = {}
@@ -76,11 +76,8 @@ class GenerationHistoryPanel(QWidget):
         self._pending: list[Future[None]] = []
         self._build()
         self._io_error.connect(self._say)
-        self._poll = QTimer(self)
-        self._poll.setInterval(POLL_MS)
-        self._poll.timeout.connect(self.follow_window)
         self._connect()
-        self.follow_window()
+        self.set_document(getattr(win, "doc", None))
 
     # ---- construction ----------------------------------------------------------------------
     def _build(self) -> None:
@@ -145,60 +142,47 @@ class GenerationHistoryPanel(QWidget):
         guard_wheel(self)
 
     def _connect(self) -> None:
-        worker = self.win.ai_worker
-        worker.started.connect(self._job_started)
-        worker.finished.connect(self._job_finished)
-        worker.failed.connect(lambda job, _msg: self._job_docs.pop(job, None))
-        worker.cancelled.connect(lambda job: self._job_docs.pop(job, None))
+        self.win.ai_worker.submitted.connect(self._job_submitted)
         ai = getattr(self.win, "ai_panel", None)
         if ai is not None:
             ai.running_changed.connect(self._ai_running)
-            ai.job_ended.connect(self._ai_job_ended)
             ai.applied.connect(self._applied)
 
     # ---- following the window's document ---------------------------------------------------
-    def follow_window(self) -> None:
-        doc = getattr(self.win, "doc", None)
+    def set_document(self, doc: Document | None) -> None:
+        """The window shows `doc` (connected to `win.document_changed`): list its history."""
         if doc is not self.doc:
             self.doc = doc
             if self.scope == DOC:
                 self.refresh()
         self._sync()
 
-    def showEvent(self, event: Any) -> None:
-        super().showEvent(event)
-        self.follow_window()
-        self._poll.start()
-
-    def hideEvent(self, event: Any) -> None:
-        super().hideEvent(event)
-        self._poll.stop()
-
     # ---- recording -------------------------------------------------------------------------
-    def _ai_running(self, running: bool) -> None:
-        ai = self.win.ai_panel
-        if running and ai.job:
-            self._job_docs[ai.job] = ai.job_document or self.win.doc
+    def _ai_running(self, _running: bool) -> None:
         self._sync()
 
-    def _ai_job_ended(self, job: int, how: str) -> None:
+    def _job_submitted(self, job: JobHandle) -> None:
+        """Every job on the worker: remember the document it was taken from, record it when it
+        finishes."""
+        self._job_docs[job] = self.doc
+        job.ended.connect(self._job_ended)
+
+    def _job_ended(self, job: JobHandle) -> None:
+        doc = self._job_docs.pop(job, None) or self.win.doc
+        if job.state == "finished":
+            self._record(job.result, doc)
+
+    def _rerun_ended(self, job: JobHandle) -> None:
         """The status line of a Re-run follows its job to the end."""
-        if job != self._rerun_job:
-            return
-        self._rerun_job = 0
         ai = self.win.ai_panel
-        if how == "finished":
+        if job.state == "finished":
             self._say("Re-run finished: its variations are in the AI panel.")
-        elif how == "cancelled":
+        elif job.state == "cancelled":
             self._say("Re-run cancelled; nothing was changed.")
         else:
             self._say("Re-run failed: " + (ai.error.text() or "see the AI panel."))
 
-    def _job_started(self, job: int) -> None:
-        self._job_docs.setdefault(job, self.win.doc)
-
-    def _job_finished(self, job: int, result: Any) -> None:
-        doc = self._job_docs.pop(job, None) or self.win.doc
+    def _record(self, result: Any, doc: Document | None) -> None:
         name = os.path.basename(doc.path) if doc is not None and doc.path else "Untitled"
         try:
             entry = gh.entry_from_result(result, document=name)
@@ -341,19 +325,19 @@ class GenerationHistoryPanel(QWidget):
                   f"locked).{note}")
         return True
 
-    def rerun(self) -> int:
+    def rerun(self) -> JobHandle | None:
         """Run the picked entry's settings (prompts as edited here) again on the selection (the
-        entry's selection when none), leaving the AI panel's form as it is; the AI job id, 0
+        entry's selection when none), leaving the AI panel's form as it is; the AI job, None
         when it could not start (the reason is shown)."""
         e, ai, doc = self.current_entry(), getattr(self.win, "ai_panel", None), self.win.doc
         if e is None or ai is None or doc is None:
-            return 0
+            return None
         if ai.running:
             self._say("The AI is busy: wait for the running job, or cancel it.")
-            return 0
+            return None
         if e.op == "style":
             self._say("Style transfers are re-run from the Style panel.")
-            return 0
+            return None
         rec = self.details.edited_record()
         model, note = self._model_for(rec)
         if doc.selection is None and e.selection and e.op != "outpaint":
@@ -363,8 +347,8 @@ class GenerationHistoryPanel(QWidget):
             if not r.empty:
                 doc.set_selection(rect_mask(doc.width, doc.height, r), "Select generation region")
         job = ai.run_record(rec, model)
-        if job:
-            self._rerun_job = job
+        if job is not None:
+            job.ended.connect(self._rerun_ended)
             dock = getattr(self.win, "docks", {}).get("aiDock")
             if dock is not None:
                 dock.show()
@@ -394,6 +378,7 @@ def install_generation_history(win: Any, *, user_store: gh.UserHistory | None = 
     if getattr(win, "generations_panel", None) is not None:
         raise RuntimeError("this window already has its Generations dock")
     panel = GenerationHistoryPanel(win, user_store)
+    win.document_changed.connect(panel.set_document)   # follows the window, at once
     dock = QDockWidget("Generations", win)
     dock.setObjectName("generationsDock")
     dock.setWidget(panel)

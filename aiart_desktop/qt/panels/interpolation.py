@@ -36,6 +36,7 @@ from .variations import _pixmap, blended_rgba, preview_rgb
 if TYPE_CHECKING:
     from ...ai.requests import AiResult
     from ...core.layer import Layer
+    from ..worker import JobHandle
 
 THUMB = 60
 CELL_W, CELL_H = THUMB + 8, THUMB + 22
@@ -239,14 +240,14 @@ class ExploreMixin:
     """The AI panel's in-betweens and "more like this" (mixed into `AiPanel`, which owns the
     widgets, the worker, the document and the result these methods use)."""
 
-    def in_between(self, frames: int | None = None) -> int:
-        """Render in-between frames of the two selected variations; the job id (0: refused)."""
+    def in_between(self, frames: int | None = None) -> JobHandle | None:
+        """Render in-between frames of the two selected variations; the job (None: refused)."""
         r, ends = self.result, self.strip.endpoints()
         if self._job or r is None or self.result_doc is not self.doc:
-            return 0
+            return None
         if ends is None:
             self._show_error("Select two variations for in-betweens (Ctrl+click the second).")
-            return 0
+            return None
         from ...ai.latents import between_request
 
         k = self.results.frames.value() if frames is None else int(frames)
@@ -254,14 +255,15 @@ class ExploreMixin:
             request = between_request(r, ends[0], ends[1], k)
         except AiError as exc:
             self._show_error(str(exc))
-            return 0
+            return None
         return self._submit(request, (r, ends[0], ends[1]))
 
-    def more_like_this(self, amount: float | None = None) -> int:
-        """Variations close to the picked one (as many as the form's Variations)."""
+    def more_like_this(self, amount: float | None = None) -> JobHandle | None:
+        """Variations close to the picked one (as many as the form's Variations); the job
+        (None: refused)."""
         r, i = self.result, self.strip.chosen()
         if self._job or r is None or i < 0 or self.result_doc is not self.doc:
-            return 0
+            return None
         from ...ai.latents import more_like_request
         from ...ai.requests import random_seed
 
@@ -270,7 +272,7 @@ class ExploreMixin:
             request = more_like_request(r, i, self.form.batch.value(), a, random_seed())
         except AiError as exc:
             self._show_error(str(exc))
-            return 0
+            return None
         return self._submit(request)
 
     def _show_between(self, result: AiResult, dt: float) -> None:

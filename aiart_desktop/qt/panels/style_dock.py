@@ -4,7 +4,8 @@
     gallery = install_style_gallery(win)      # after install_ai_dock(win)
 
 It uses the window's one worker (`win.ai_worker`, made by install_ai_dock). A window without
-one (no AI dock) gets a worker of its own, stopped when the window goes or the app quits.
+one (no AI dock) gets a worker of its own, stopped when the window goes or the app quits. The
+gallery follows the window's document through `win.document_changed`.
 """
 from __future__ import annotations
 
@@ -66,8 +67,8 @@ def install(win: Any, *, library: StyleLibrary | None = None) -> StyleGallery:
     if worker is None:
         worker = _own_worker(win)
     gallery = StyleGallery(worker, library=library)
-    gallery.doc_source = lambda: getattr(win, "doc", None)
     gallery.set_document(getattr(win, "doc", None))
+    win.document_changed.connect(gallery.set_document)
 
     dock = QDockWidget("Style", win)
     dock.setObjectName(DOCK_NAME)

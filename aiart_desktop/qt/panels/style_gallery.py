@@ -8,8 +8,8 @@ Picking a style previews it on the canvas (a job on the worker, with progress an
 (`ai.apply.apply_result`) — the preview itself when it is still current, otherwise styling
 first — as Photoshop's Neural Filters do with their preview and OK. Enter applies a current
 preview, or previews when there is none (style_jobs.py). The status line is always derived
-from the state it describes. The worker is shared with the AI
-panel: the gallery answers only to its own job ids and never queues behind another job.
+from the state it describes. The worker is shared with the AI panel: the gallery listens only
+to the handle of its own running job and never queues behind another job.
 Pictures dragged in from the desktop, or added with "Your picture…", go to the user's style library
 (`ai.style_library`), imported on a background thread; right-click renames or removes them.
 """
@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     from ...ai.requests import AiResult
     from ...core.document import Document
     from ...core.layer import Layer
-    from ..worker import AiWorker
+    from ..worker import AiWorker, JobHandle
 
 PICTURE_FILTER = "Pictures (*.png *.jpg *.jpeg *.webp *.tif *.tiff);;All files (*)"
 AUTO_DELAY_MS = 120
@@ -76,12 +76,11 @@ class StyleGallery(StyleJobs, UserStyles, QWidget):
         self.setAcceptDrops(True)
         self.worker = worker
         self.library = library or StyleLibrary()
-        self.doc_source: Any = None               # () -> Document | None (the window's doc)
-        self._doc: Document | None = None
+        self._doc: Document | None = None         # the window's (install: document_changed)
         self.result: AiResult | None = None
         self.result_doc: Document | None = None
         self._result_key: tuple[Any, ...] | None = None
-        self._job = 0
+        self._job: JobHandle | None = None     # our running job (its signals reach us)
         self._job_doc: Document | None = None
         self._job_key: tuple[Any, ...] | None = None
         self._job_revision = -1
@@ -106,10 +105,6 @@ class StyleGallery(StyleJobs, UserStyles, QWidget):
         self._auto.timeout.connect(self.preview)
         self._done.connect(self._run_done)  # a slot of ours: queued to the UI thread
         self._build()
-        for sig, slot in ((worker.progress, self._on_progress),
-                          (worker.finished, self._on_finished), (worker.failed, self._on_failed),
-                          (worker.cancelled, self._on_cancelled)):
-            sig.connect(slot)
         self.refresh_user_styles()
         self._in_background(builtin_styles_async(self.library.builtin_thumbnail_dir()),
                             self._builtins_rendered)
@@ -295,7 +290,7 @@ class StyleGallery(StyleJobs, UserStyles, QWidget):
     # ---- document ---------------------------------------------------------------------------
     @property
     def doc(self) -> Document | None:
-        return self.doc_source() if self.doc_source is not None else self._doc
+        return self._doc
 
     def set_document(self, doc: Document | None) -> None:
         """The window shows another document: stop our job, drop the preview."""
@@ -304,7 +299,7 @@ class StyleGallery(StyleJobs, UserStyles, QWidget):
         self._doc = doc
         self._watch(doc)
         if self._job:
-            self.worker.cancel(self._job)
+            self._job.cancel()
         self._applied = None
         self.discard()
         self._note = ""

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from ...ai.styles.library import StyleLibrary
     from ...core.document import Document
     from ...core.layer import Layer
-    from ..worker import AiWorker
+    from ..worker import AiWorker, JobHandle
     from .style_controls import StyleControls
 
 
@@ -49,7 +49,7 @@ class StyleJobs:
     result: AiResult | None
     result_doc: Document | None
     _result_key: tuple[Any, ...] | None
-    _job: int
+    _job: JobHandle | None
     _job_doc: Document | None
     _job_key: tuple[Any, ...] | None
     _job_revision: int
@@ -112,10 +112,10 @@ class StyleJobs:
     # ---- the dock's actions --------------------------------------------------------------------
     @property
     def running(self) -> bool:
-        return self._job != 0
+        return self._job is not None
 
-    def preview(self) -> int:
-        """Style the target with the picked style on the worker; the job id (0: refused, with
+    def preview(self) -> JobHandle | None:
+        """Style the target with the picked style on the worker; the job (None: refused, with
         the reason shown). A preview already running for this panel is replaced."""
         return self._submit(apply=False)
 
@@ -145,37 +145,49 @@ class StyleJobs:
         return bool(self._job) and self._job_doc is doc and doc is not None and \
             self._job_key == self._key() and self._job_revision == doc.revision
 
-    def _submit(self, apply: bool) -> int:
+    def _submit(self, apply: bool) -> JobHandle | None:
         self._auto.stop()
         doc, style = self.doc, self.current_style()
         if doc is None:
-            return 0
+            return None
         if style is None:
             self._show_error("Pick a style first: one of the built-in styles or your own.")
-            return 0
-        if self._job:
-            self.worker.cancel(self._job)
-            self._job = 0
+            return None
+        if self._job:  # replaced: cancelled, and nothing more of it reaches us
+            self._listen(self._job, False)
+            self._job.cancel()
+            self._job = None
         elif self.worker.busy:
             self._show_error("The AI worker is busy with another job (the AI panel). Wait "
                              "for it, or cancel it there, then try again.")
-            return 0
+            return None
         try:
             request = self._make_request(doc, *style)
         except AiError as exc:
             self._show_error(str(exc))
-            return 0
+            return None
         self._show_error("")
         self._note = ""
         self._job_doc, self._job_key, self._apply_when_done = doc, self._key(), apply
         self._job_revision = doc.revision
         self._t0 = time.perf_counter()
-        self._job = self.worker.submit(request)
+        self._job = job = self.worker.submit(request)
+        self._listen(job, True)
         self.meter.start(style[0], work_pixels(request, style[0]))
         self.run_row.show()
         self.running_changed.emit(True)
         self._sync()
-        return self._job
+        return job
+
+    def _listen(self, job: JobHandle, on: bool) -> None:
+        """Connect our slots to `job`'s signals, or (off) disconnect them: a disconnected
+        handle's signals, even those already on their way, no longer reach us."""
+        for signal, slot in ((job.progress, self._on_progress), (job.finished, self._on_finished),
+                             (job.failed, self._on_failed), (job.cancelled, self._on_cancelled)):
+            if on:
+                signal.connect(slot)
+            else:
+                signal.disconnect(slot)
 
     def _make_request(self, doc: Document, kind: str, key: str, name: str) -> StyleRequest:
         params = self.controls.params()
@@ -187,7 +199,7 @@ class StyleJobs:
 
     def cancel(self) -> None:
         if self._job:
-            self.worker.cancel(self._job)
+            self._job.cancel()
             self._note = "Cancelling…"
             self._sync()
 
@@ -200,18 +212,14 @@ class StyleJobs:
             self._note = "Preview discarded; the picture is unchanged."
         self._sync()
 
-    # ---- the worker's answers ------------------------------------------------------------------
-    def _mine(self, job: int) -> bool:
-        return job != 0 and job == self._job
-
-    def _on_progress(self, job: int, step: int, total: int, _image: object) -> None:
-        if self._mine(job):
-            self.meter.tiles(min(step, total), total)
+    # ---- the running job's signals (connected to its handle only) ------------------------------
+    def _on_progress(self, step: int, total: int, _image: object) -> None:
+        self.meter.tiles(min(step, total), total)
 
     def _end_job(self, finished: bool = False) -> Document | None:
         self._took = self.meter.finish(finished)
         doc = self._job_doc
-        self._job, self._job_doc = 0, None
+        self._job, self._job_doc = None, None
         self.run_row.hide()
         self.running_changed.emit(False)
         return doc
@@ -220,9 +228,7 @@ class StyleJobs:
         self._sync()
         self.job_ended.emit(how)
 
-    def _on_finished(self, job: int, result: AiResult) -> None:
-        if not self._mine(job):
-            return
+    def _on_finished(self, result: AiResult) -> None:
         apply, key = self._apply_when_done, self._job_key
         doc = self._end_job(finished=True)
         if doc is not self.doc:
@@ -236,20 +242,18 @@ class StyleJobs:
             self._apply_result()
         self._ended("finished")
 
-    def _on_failed(self, job: int, message: str) -> None:
-        if self._mine(job):
-            self._end_job()
-            self._show_error(message[:1].upper() + message[1:])
-            self._note = "Styling failed; nothing was changed."
-            self.message.emit(f"Style: {message}")
-            self._ended("failed")
+    def _on_failed(self, message: str) -> None:
+        self._end_job()
+        self._show_error(message[:1].upper() + message[1:])
+        self._note = "Styling failed; nothing was changed."
+        self.message.emit(f"Style: {message}")
+        self._ended("failed")
 
-    def _on_cancelled(self, job: int) -> None:
-        if self._mine(job):
-            self._end_job()
-            self._note = "Cancelled; nothing was changed."
-            self.message.emit("Style transfer cancelled")
-            self._ended("cancelled")
+    def _on_cancelled(self) -> None:
+        self._end_job()
+        self._note = "Cancelled; nothing was changed."
+        self.message.emit("Style transfer cancelled")
+        self._ended("cancelled")
 
     def _apply_result(self) -> Layer | None:
         from ...ai.apply import apply_result
