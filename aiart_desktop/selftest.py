@@ -143,8 +143,7 @@ def selftest(model: str | None, out_dir: Path) -> int:
 
     from .ai.apply import apply_result
     from .ai.capture import make_request
-    from .ai.engine import Engine
-    from .ai.models.registry import ModelRegistry
+    from .ai.setup import default_engine, user_models
     from .core import selection
     from .core.brush import BrushSettings, Stroke
     from .core.geometry import Rect
@@ -197,8 +196,8 @@ def selftest(model: str | None, out_dir: Path) -> int:
     def select() -> None:
         doc = ctx["doc"]
         doc.set_selection(selection.rect_mask(doc.width, doc.height, Rect(48, 32, 64, 64)))
-        reg = ModelRegistry(out_dir / "models", allow_pickle=False)
-        ctx["worker"] = AiWorker(engine=Engine(reg, device="cpu"))
+        reg = user_models(out_dir / "models", allow_pickle=False)
+        ctx["worker"] = AiWorker(engine=default_engine(reg, device="cpu"))
 
     def ai(op: str, label: str, **params: Any) -> Callable[[], str]:
         def job() -> str:

@@ -32,8 +32,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from aiart_desktop.ai.apply import apply_result  # noqa: E402
 from aiart_desktop.ai.backends.local import make_scheduler  # noqa: E402
 from aiart_desktop.ai.capture import make_request  # noqa: E402
-from aiart_desktop.ai.engine import Engine  # noqa: E402
 from aiart_desktop.ai.models.registry import ModelRegistry  # noqa: E402
+from aiart_desktop.ai.setup import default_engine  # noqa: E402
 from aiart_desktop.core import selection as sel  # noqa: E402
 from aiart_desktop.core.document import Document  # noqa: E402
 from aiart_desktop.core.geometry import Rect  # noqa: E402
@@ -67,7 +67,7 @@ def main() -> None:
     folder = build_sd(tmp / "model", inpaint=True, unet_channels=(64, 128), sample_size=64)
     registry = ModelRegistry(tmp / "models", allow_pickle=False)
     info = registry.add_folder(folder, name="bench")
-    engine = Engine(registry, device="cpu")
+    engine = default_engine(registry, device="cpu")
     params = dict(prompt="a bench", model=info.id, seed=1, steps=args.steps, scheduler="euler_a")
     docs = {1024: make_doc(1024), 8192: make_doc(8192)}
 
@@ -88,7 +88,7 @@ def main() -> None:
 
     _, res = job(docs[1024])  # warm up: load the model, compile kernels
     job(docs[8192])
-    pipe = engine.backend._pipeline(info, "inpaint")
+    pipe = engine.backend("diffusers")._pipeline(info, "inpaint")
     from PIL import Image
 
     from aiart_desktop.ai import region
@@ -104,7 +104,7 @@ def main() -> None:
                                max(1.0, region.default_feather(sb_w, sb_h) * scale))
     image_pil = Image.fromarray(region.resize(original, (w, h)))
     mask_pil = Image.fromarray(mask, "L")
-    base_scheduler = engine.backend._base_scheduler
+    base_scheduler = engine.backend("diffusers")._base_scheduler
 
     def raw() -> float:
         import torch

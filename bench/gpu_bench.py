@@ -29,8 +29,8 @@ from _report import emit  # noqa: E402
 
 from aiart_desktop.ai.apply import apply_result  # noqa: E402
 from aiart_desktop.ai.capture import make_request  # noqa: E402
-from aiart_desktop.ai.engine import Engine  # noqa: E402
 from aiart_desktop.ai.models.registry import ModelRegistry  # noqa: E402
+from aiart_desktop.ai.setup import default_engine  # noqa: E402
 from aiart_desktop.core import selection as sel  # noqa: E402
 from aiart_desktop.core.document import Document  # noqa: E402
 from aiart_desktop.core.geometry import Rect  # noqa: E402
@@ -101,13 +101,13 @@ def bench_arch(arch: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]
     out: dict[str, Any] = {f"{arch}_build_s": round(time.perf_counter() - t0, 1)}
     registry = ModelRegistry(tmp / "models", allow_pickle=False)
     info = registry.add_folder(folder, name=f"bench-{arch}")
-    engine = Engine(registry, device=args.device)
+    engine = default_engine(registry, device=args.device)
     doc = Document.new(size + 256, size + 256)
     doc.set_selection(sel.rect_mask(doc.width, doc.height, Rect(128, 128, size, size)))
     t0 = time.perf_counter()
     engine.run(make_request(doc, "txt2img", prompt="warm up", model=info.id, seed=1, steps=1))
     out[f"{arch}_load_s"] = round(time.perf_counter() - t0, 1)
-    pipe = engine.backend._pipeline(info, "txt2img")
+    pipe = engine.backend("diffusers")._pipeline(info, "txt2img")
     if args.channels_last:
         pipe.unet.to(memory_format=torch.channels_last)
     sync = torch.cuda.synchronize if args.device == "cuda" else (lambda: None)

@@ -121,7 +121,7 @@ def dock_figures(runs: int) -> dict[str, object]:
     from PySide6.QtWidgets import QApplication
 
     from aiart_desktop.ai.backends import style
-    from aiart_desktop.ai.engine import Engine
+    from aiart_desktop.ai.setup import default_engine
     from aiart_desktop.ai.styles.library import StyleLibrary
     from aiart_desktop.core import selection as sel
     from aiart_desktop.core.document import Document
@@ -137,7 +137,7 @@ def dock_figures(runs: int) -> dict[str, object]:
     doc.put_pixels(doc.layers[0], 0, 0, np.dstack([pic, np.full((h, w), 255, np.uint8)]))
     box = Rect(370, 270, 460, 350)
     doc.set_selection(sel.rect_mask(w, h, box))
-    worker = AiWorker(engine=Engine(device="cpu"))
+    worker = AiWorker(engine=default_engine(device="cpu"))
     gallery = StyleGallery(worker, library=StyleLibrary(os.path.join(_tmp, "styles")))
     gallery.set_document(doc)
     gallery.auto_preview.setChecked(False)
@@ -159,7 +159,7 @@ def dock_figures(runs: int) -> dict[str, object]:
             raise SystemExit(f"the job did not finish: {gallery.status.text()}")
 
     request: Any = gallery._make_request(doc, "builtin", f"Style {STYLE}", "")
-    engine = Engine(device="cpu")
+    engine = default_engine(device="cpu")
 
     def engine_job() -> None:
         engine.run(request)

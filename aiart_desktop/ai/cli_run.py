@@ -93,9 +93,8 @@ def run(argv: list[str]) -> int:
     from ..core.io import FileFormatError, save_document
     from .apply import apply_result
     from .capture import make_request
-    from .engine import Engine
     from .errors import AiError, Cancelled
-    from .models.registry import ModelRegistry
+    from .setup import default_engine, user_models
 
     params: dict[str, Any] = {"prompt": ns.prompt, "negative_prompt": ns.negative,
                               "model": ns.model, "seed": ns.seed, "batch_size": ns.batch}
@@ -115,8 +114,8 @@ def run(argv: list[str]) -> int:
     try:
         doc = _document(ns)
         req = make_request(doc, ns.op, **params)
-        registry = ModelRegistry(ns.models_dir, allow_pickle=True if ns.allow_pickle else None)
-        result = Engine(registry, device=ns.device).run(req, progress)
+        models = user_models(ns.models_dir, allow_pickle=True if ns.allow_pickle else None)
+        result = default_engine(models, device=ns.device).run(req, progress)
         if not ns.quiet:
             print(file=sys.stderr)
         stem = os.path.splitext(ns.output)[0]

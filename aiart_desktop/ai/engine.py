@@ -1,21 +1,33 @@
-"""Runs one AI request: picks the backend, prepares the region, generates, colour-matches.
+"""Runs one AI request: prepares the region, picks the backend, runs the job, colour-matches.
 
+    engine = setup.default_engine()             # the composition root builds it (ai/setup.py)
     result = engine.run(request, on_progress, cancelled)
+
+`Engine(models, backends)` is given its model source (models/source.py: `ModelSource`) and its
+backends (ai/backend.py: `Backend`); it keeps only what is backend-neutral: region preparation
+(outpaint canvas, context), model-size scaling, the denoise and blend masks, colour matching,
+the reference style and IP-Adapter choice, the model's hash and the provenance record. A
+backend gets a `Job` (ai/job.py) and returns pictures.
 
 Synchronous; meant for the one AI worker thread. It never touches a document: the request
 carries copies of the pixels, and the result goes back to the UI thread, where
 `apply.apply_result` turns it into a layer. It raises `Cancelled` when `cancelled()` turns true,
 or an `AiError` subclass with a message fit for the user; after either, the next run works.
 
-Backend choice: model "classical" -> OpenCV / PatchMatch fill; "auto" -> the last used (or
-first) installed diffusion model, or the classical fill when none is installed; anything else
--> that model (a registry id, catalogue id or a path).
+How a request finds its backend (`choose_model`, then `choose_backend`):
+- op "style" -> the first backend whose capabilities list the "style" op;
+- model "classical" -> the first backend with the "classical" arch that does the op
+  (inpaint, outpaint: the model-free fill);
+- model "auto" -> the last used (or first) model of the model source, or the classical fill
+  when it offers none;
+- any other model id (or path) -> the model source's `inspect(id)` -> `ModelInfo`, run by the
+  backend it names (`ModelInfo.backend`), which must list the model's arch and the op.
 """
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import cv2
@@ -23,13 +35,13 @@ import numpy as np
 
 from ..core.geometry import Rect
 from . import region
-from .backends import classical
-from .backends.local import DiffusionBackend, Job
+from .backend import CLASSICAL_ARCH, Backend
 from .capture import outpaint_layout
 from .errors import AiError, Cancelled, RequestError
-from .models.ip_adapter import IpAdapterJob, pixels_sha256
+from .job import Job
+from .models.ip_adapter import pixels_sha256
 from .models.model_hash import file_sha256
-from .models.registry import ModelInfo, ModelRegistry
+from .models.source import ModelInfo, ModelSource
 from .requests import (
     AUTO,
     CLASSICAL,
@@ -51,31 +63,83 @@ ProgressFn = Callable[[ProgressInfo], None]
 
 
 class Engine:
-    """Keeps the diffusers backend (and so the last loaded model) between runs."""
+    """Runs requests on the backends it was given, with the models of `models`; keeps each
+    backend (and so the last loaded model) between runs."""
 
-    def __init__(self, registry: ModelRegistry | None = None, device: str | None = None) -> None:
-        self._registry = registry
-        if device is None:
-            from ..settings import load_settings
-
-            device = load_settings().device
-        self.backend = DiffusionBackend(device)
+    def __init__(self, models: ModelSource, backends: Sequence[Backend]) -> None:
+        self.models = models
+        self.backends: tuple[Backend, ...] = tuple(backends)
+        names = [b.name for b in self.backends]
+        if len(set(names)) != len(names):
+            raise ValueError(f"two backends share a name: {names}")
         self._lock = threading.Lock()
 
-    @property
-    def registry(self) -> ModelRegistry:
-        return self._registry if self._registry is not None else ModelRegistry()
+    def backend(self, name: str) -> Backend:
+        """The backend called `name` ("diffusers", "classical", "style"...)."""
+        found = self._named(name)
+        if found is None:
+            raise LookupError(f"no backend called {name!r}")
+        return found
+
+    def _named(self, name: str) -> Backend | None:
+        return next((b for b in self.backends if b.name == name), None)
 
     def set_device(self, device: str) -> None:
-        """"auto", "cuda", "mps" or "cpu"; takes effect at the next model load."""
-        if device != self.backend.device_preference:
-            self.backend.unload()
-            self.backend.device_preference = device
+        """"auto", "cuda", "mps" or "cpu" for the backends that run on a device (those with a
+        `set_device` method); takes effect at their next model load."""
+        for b in self.backends:
+            set_device = getattr(b, "set_device", None)
+            if callable(set_device):
+                set_device(device)
 
     def unload(self) -> None:
-        self.backend.unload()
+        for b in self.backends:
+            b.unload()
 
-    # ---- running --------------------------------------------------------------------------
+    # ---- choosing ---------------------------------------------------------------------------
+    def choose_model(self, request: AiRequest) -> ModelInfo | None:
+        """The diffusion model for `request`, every fact learned, or None for the classical
+        fill (runs on the worker: learning a pickle checkpoint's facts needs torch)."""
+        if request.model == CLASSICAL:
+            return None
+        if request.model != AUTO:
+            return self.models.inspect(request.model)
+        models = self.models.models()
+        if not models:
+            return None
+        from ..settings import load_settings
+
+        last = load_settings().last_model
+        chosen = next((m for m in models if m.id == last), models[0])
+        return chosen if chosen.checked else self.models.inspect(chosen.id)
+
+    def choose_backend(self, request: AiRequest, info: ModelInfo | None) -> Backend:
+        """The backend for `request` run with `info` (see the module's notes); a RequestError
+        says why there is none."""
+        op = request.op
+        if op == STYLE:
+            found = next((b for b in self.backends if STYLE in b.capabilities.ops), None)
+            if found is None:
+                raise RequestError("style transfer is not available in this installation")
+            return found
+        if info is None:
+            found = next((b for b in self.backends if CLASSICAL_ARCH in b.capabilities.archs
+                          and op in b.capabilities.ops), None)
+            if found is None:
+                raise RequestError(f"{op} needs a diffusion model; {NO_MODEL_HINT}")
+            return found
+        found = self._named(info.backend)
+        if found is None:
+            raise RequestError(f"{info.name} runs on the {info.backend} backend, which is not "
+                               "set up here")
+        if info.arch not in found.capabilities.archs:
+            raise RequestError(f"{info.name} is not a model that paints: pick a Stable "
+                               "Diffusion or SDXL model")
+        if op not in found.capabilities.ops:
+            raise RequestError(f"{info.name} cannot do {op} on the {found.name} backend")
+        return found
+
+    # ---- running ----------------------------------------------------------------------------
     def run(self, request: AiRequest, on_progress: ProgressFn | None = None,
             cancelled: Callable[[], bool] | None = None) -> AiResult:
         stop = cancelled or (lambda: False)
@@ -94,21 +158,6 @@ class Engine:
                 raise AiError("the AI job failed unexpectedly; your picture is unchanged.\n"
                               "The details are in the log.") from exc
 
-    def choose_model(self, request: AiRequest) -> ModelInfo | None:
-        """The diffusion model for `request`, or None for the classical fill."""
-        if request.model == CLASSICAL:
-            return None
-        reg = self.registry
-        if request.model != AUTO:
-            return reg.resolve(request.model)
-        models = [m for m in reg.diffusion_models()]
-        if not models:
-            return None
-        from ..settings import load_settings
-
-        last = load_settings().last_model
-        return next((m for m in models if m.id == last), models[0])
-
     def _run(self, req: AiRequest, on_progress: ProgressFn | None,
              stop: Callable[[], bool]) -> AiResult:
         if isinstance(req, StyleRequest):
@@ -122,13 +171,11 @@ class Engine:
                                f"{NO_MODEL_HINT}")
         if info is None and float(req.ip_adapter_scale) > 0.0:
             raise RequestError(f"the IP-Adapter needs a diffusion model; {NO_MODEL_HINT}")
-        if info is not None and info.arch not in ("sd", "sdxl"):
-            raise RequestError(f"{info.name} is not a model that paints: pick a Stable "
-                               "Diffusion or SDXL model")
+        backend = self.choose_backend(req, info)
         ref: dict[str, Any] = {}  # the reference style / IP-Adapter, when there is one
         if info is not None:  # which weights, by content (read once per model, then cached)
             ref["model_hash"] = self._model_hash(info, on_progress, stop)
-        ip = self._ip_adapter(req, info, ref) if info is not None else None
+        ip = self._ip_adapter(req, info, backend, ref) if info is not None else {}
         rect, original, sel = _geometry(req)
         if stop():
             raise Cancelled()
@@ -138,15 +185,18 @@ class Engine:
         timings: dict[str, float] = {"prepare_s": time.perf_counter() - t0}
         t1 = time.perf_counter()
         if info is None:
-            images = self._classical(req, original, sel, on_progress, stop)
-            size, backend, name = (w, h), "classical", CLASSICAL
+            assert original is not None
+            job = Job(op="inpaint", image=original, mask=sel, seeds=tuple(req.seeds),
+                      params={"fill_method": getattr(req, "fill_method", "auto")})
+            images = backend.generate(job, on_progress, stop)
+            size = (w, h)
         else:
             size = region.model_size(w, h, info.native)
             if isinstance(req, Img2ImgRequest) and original is not None and (
                     req.style_reference or req.style_image is not None):
                 original = self._reference_style(req, original, on_progress, stop, ref)
-            images = self._diffusion(req, info, original, sel, size, on_progress, stop, ip)
-            backend, name = "diffusers", info.name
+            images, job = self._diffusion(req, info, backend, original, sel, size, on_progress,
+                                          stop, ip)
         timings["generate_s"] = time.perf_counter() - t1
         t2 = time.perf_counter()
         if original is not None and req.color_match and req.op in ("inpaint", "outpaint") \
@@ -160,11 +210,13 @@ class Engine:
         # when it was made (UTC, ISO 8601), for the provenance record
         made = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         extra: dict[str, Any] = {"timings": timings, "time": made, **ref}
+        facts = backend.record(job)
+        name = str(facts.pop("model_name", CLASSICAL if info is None else info.name))
         if info is not None:
-            extra.update(model_id=info.id, arch=info.arch, device=self.backend.device_preference,
-                         low_memory=self.backend.low_memory)
+            extra.update(model_id=info.id, arch=info.arch)
+        extra.update(facts)
         return AiResult(request=req, images=images, seeds=req.seeds, alpha=alpha, rect=rect,
-                        backend=backend, model_name=name, size=size, info=extra)
+                        backend=backend.name, model_name=name, size=size, info=extra)
 
     @staticmethod
     def _model_hash(info: ModelInfo, on_progress: ProgressFn | None,
@@ -185,36 +237,28 @@ class Engine:
 
     def _style(self, req: StyleRequest, on_progress: ProgressFn | None,
                stop: Callable[[], bool]) -> AiResult:
-        """Fast style transfer of the request's region (onnxruntime; no diffusion model)."""
-        from .backends import style
-
+        """Style transfer of the request's region on the style backend (no diffusion model)."""
         t0 = time.perf_counter()
+        backend = self.choose_backend(req, None)
         rect, original, sel = _geometry(req)
         assert original is not None
-        spec = req.style_image if req.style_image is not None else req.style
-        st = style.resolve_style(spec)
-        if stop():
-            raise Cancelled()
-        if on_progress is not None:
-            on_progress(ProgressInfo(0, 1, phase="styling"))
-
-        def tiles(done: int, total: int) -> None:
-            if on_progress is not None:
-                on_progress(ProgressInfo(done, total, phase="styling"))
-
         # The region carries the wide context diffusion wants; the style network needs only
-        # the selection and a margin (CONTEXT_MARGIN), so only that is styled. Outside it the
-        # blend mask is zero: the original pixels stay there.
+        # the selection and a margin (its capabilities' context), so only that is styled.
+        # Outside it the blend mask is zero: the original pixels stay there.
         sb = _bounds(sel)
-        m = style.CONTEXT_MARGIN
         h, w = sel.shape
-        x0, y0 = max(0, sb.x - m), max(0, sb.y - m)
-        x1, y1 = min(w, sb.x + sb.w + m), min(h, sb.y + sb.h + m)
+        m = backend.capabilities.context
+        x0, y0, x1, y1 = 0, 0, w, h
+        if m is not None:
+            x0, y0 = max(0, sb.x - m), max(0, sb.y - m)
+            x1, y1 = min(w, sb.x + sb.w + m), min(h, sb.y + sb.h + m)
         part = np.ascontiguousarray(original[y0:y1, x0:x1])
-        done = style.transfer(part, st, strength=float(req.strength),
-                              style_scale=float(req.style_scale),
-                              preserve_colors=bool(req.preserve_colors), tile=int(req.tile),
-                              overlap=int(req.overlap), cancelled=stop, on_progress=tiles)
+        params = {"style": req.style, "style_scale": float(req.style_scale),
+                  "preserve_colors": bool(req.preserve_colors), "tile": int(req.tile),
+                  "overlap": int(req.overlap)}
+        job = Job(op=STYLE, image=part, strength=float(req.strength), params=params,
+                  style_image=req.style_image)
+        done = backend.generate(job, on_progress, stop)[0]
         if (x0, y0, x1, y1) == (0, 0, w, h):
             styled = done
         else:
@@ -223,45 +267,46 @@ class Engine:
         alpha = region.blend_mask(sel, region.default_feather(sb.w, sb.h))
         if stop():
             raise Cancelled()
-        rec = style.style_record(st)
+        facts = backend.record(job)
+        name = str(facts.pop("model_name", backend.name))
         extra: dict[str, Any] = {
             "timings": {"generate_s": time.perf_counter() - t0},
-            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "style_name": st.name, "style_kind": st.kind, "style_sha256": st.digest,
+            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **facts,
         }
         return AiResult(request=req, images=[styled], seeds=req.seeds, alpha=alpha, rect=rect,
-                        backend=STYLE, model_name=rec["model"], size=(w, h), info=extra)
+                        backend=backend.name, model_name=name, size=(w, h), info=extra)
 
     def _reference_style(self, req: Img2ImgRequest, original: np.ndarray,
                          on_progress: ProgressFn | None, stop: Callable[[], bool],
                          facts: dict[str, Any]) -> np.ndarray:
-        """The region restyled with the reference (fast style network): the picture the
+        """The region restyled with the reference (the style backend): the picture the
         diffusion model then repaints at the request's strength."""
-        from .backends import style
-
-        spec = req.style_image if req.style_image is not None else req.style_reference
-        st = style.resolve_style(spec)
-
-        def tiles(done: int, total: int) -> None:
-            if on_progress is not None:
-                on_progress(ProgressInfo(done, total, phase="styling"))
-
-        styled = style.transfer(original, st, strength=float(req.style_mix), cancelled=stop,
-                                on_progress=tiles)
+        backend = next((b for b in self.backends if STYLE in b.capabilities.ops), None)
+        if backend is None:
+            raise RequestError("a reference style needs style transfer, which is not "
+                               "available in this installation")
+        job = Job(op=STYLE, image=original, strength=float(req.style_mix),
+                  style_image=req.style_image, params={"style": req.style_reference})
+        styled = backend.generate(job, on_progress, stop)[0]
         if stop():
             raise Cancelled()
-        facts.update(style_reference=st.name, style_kind=st.kind, style_sha256=st.digest)
+        st = backend.record(job)
+        facts.update(style_reference=st.get("style_name"), style_kind=st.get("style_kind"),
+                     style_sha256=st.get("style_sha256"))
         return styled
 
-    def _ip_adapter(self, req: AiRequest, info: ModelInfo, facts: dict[str, Any]
-                    ) -> IpAdapterJob | None:
-        """The IP-Adapter job of `req` (None when it uses none): the installed adapter that
-        fits the model (a clear RequestError naming what to install otherwise), the
-        reference picture, and their hashes for the record."""
+    def _ip_adapter(self, req: AiRequest, info: ModelInfo, backend: Backend,
+                    facts: dict[str, Any]) -> dict[str, Any]:
+        """The IP-Adapter fields of the job for `req` (none when it uses none): the installed
+        adapter that fits the model (a clear RequestError naming what to install otherwise),
+        the reference picture, and their hashes for the record."""
         scale = float(req.ip_adapter_scale)
         if scale <= 0.0:
-            return None
-        adapter = self.registry.ip_adapter_for(info, req.ip_adapter)
+            return {}
+        if not backend.capabilities.ip_adapter:
+            raise RequestError(f"the {backend.name} backend takes no IP-Adapter: set its "
+                               "strength to 0")
+        adapter = self.models.ip_adapter_for(info, req.ip_adapter)
         if req.ip_adapter_image is not None:
             rgb = region.rgba_to_rgb(req.ip_adapter_image)
         else:
@@ -271,27 +316,13 @@ class Engine:
         facts.update(ip_adapter=adapter.id,
                      ip_adapter_sha256=file_sha256(adapter.weight_path),
                      ip_adapter_reference_sha256=pixels_sha256(rgb))
-        return IpAdapterJob(str(adapter.root), adapter.weight, adapter.encoder, scale,
-                            np.ascontiguousarray(rgb))
+        return {"ip_adapter": adapter.id, "ip_adapter_scale": scale,
+                "ip_adapter_image": np.ascontiguousarray(rgb)}
 
-    def _classical(self, req: AiRequest, original: np.ndarray | None, sel: np.ndarray,
-                   on_progress: ProgressFn | None, stop: Callable[[], bool]
-                   ) -> list[np.ndarray]:
-        """PatchMatch / OpenCV fill of every variation (PatchMatch ones at the same time where
-        the cores allow), with an estimated progress and cancel checked as it runs."""
-        assert original is not None
-
-        def report(step: int, total: int, phase: str) -> None:
-            if on_progress is not None:
-                on_progress(ProgressInfo(step, total, None, phase))
-
-        method = getattr(req, "fill_method", "auto")
-        return classical.fill_many(original, sel, method, req.seeds, stop, report)
-
-    def _diffusion(self, req: AiRequest, info: ModelInfo, original: np.ndarray | None,
-                   sel: np.ndarray, size: tuple[int, int], on_progress: ProgressFn | None,
-                   stop: Callable[[], bool], ip: IpAdapterJob | None = None
-                   ) -> list[np.ndarray]:
+    def _diffusion(self, req: AiRequest, info: ModelInfo, backend: Backend,
+                   original: np.ndarray | None, sel: np.ndarray, size: tuple[int, int],
+                   on_progress: ProgressFn | None, stop: Callable[[], bool],
+                   ip: dict[str, Any]) -> tuple[list[np.ndarray], Job]:
         h, w = sel.shape
         sb = _bounds(sel)
         image = None if original is None else region.resize(original, size)
@@ -304,18 +335,17 @@ class Engine:
             mask = region.denoise_mask(region.resize(sel, size), grow, feather)
             op = "inpaint"
         prompt, negative = compose(req.prompt, req.negative_prompt, req.style_preset)
-        job = Job(op=op, prompt=prompt, negative_prompt=negative,
-                  seeds=req.seeds, steps=int(req.steps), guidance=float(req.guidance),
+        job = Job(op=op, model=info.id, prompt=prompt, negative_prompt=negative,
+                  seeds=tuple(req.seeds), steps=int(req.steps), guidance=float(req.guidance),
                   scheduler=req.scheduler, strength=float(req.strength), width=size[0],
-                  height=size[1], image=image, mask=mask, ip=ip)
+                  height=size[1], image=image, mask=mask, **ip)
         if req.mix is not None:
-            job.mix = list(zip(req.mix.subseeds, req.mix.ts, strict=True))
-            job.prompt_b, job.negative_b = compose(req.mix.prompt_b(req),
-                                                   req.mix.negative_b(req), req.style_preset)
-        preview = self.registry.preview_decoder(info.arch) if on_progress else None
-        images = self.backend.generate(info, job, on_progress, stop,
-                                       None if preview is None else str(preview))
-        return [region.resize(im, (w, h)) for im in images]
+            prompt_b, negative_b = compose(req.mix.prompt_b(req), req.mix.negative_b(req),
+                                           req.style_preset)
+            job = job.replace(mix=tuple(zip(req.mix.subseeds, req.mix.ts, strict=True)),
+                              prompt_b=prompt_b, negative_b=negative_b)
+        images = backend.generate(job, on_progress, stop)
+        return [region.resize(im, (w, h)) for im in images], job
 
 
 def _bounds(mask: np.ndarray) -> Rect:
@@ -344,27 +374,3 @@ def _geometry(req: AiRequest) -> tuple[Rect, np.ndarray | None, np.ndarray]:
     if req.image is None:
         raise RequestError(f"the {req.op} request holds no pixels")
     return req.rect, region.rgba_to_rgb(req.image), sel
-
-
-_default: Engine | None = None
-_default_lock = threading.Lock()
-
-
-def default_engine() -> Engine:
-    global _default
-    with _default_lock:
-        if _default is None:
-            _default = Engine()
-        return _default
-
-
-def run(request: AiRequest, on_progress: ProgressFn | None = None,
-        cancelled: Callable[[], bool] | None = None) -> AiResult:
-    """Run `request` on the shared engine (see `Engine.run`)."""
-    return default_engine().run(request, on_progress, cancelled)
-
-
-def unload() -> None:
-    """Free the loaded model's memory (it loads again on the next run)."""
-    if _default is not None:
-        _default.unload()

@@ -119,11 +119,17 @@ def _action(win: Any, text: str, keys: list[str], slot: Any, tip: str) -> QActio
 def install_ai_dock(win: Any, *, registry: ModelRegistry | None = None,
                     engine: Engine | None = None, overlay: bool = True) -> AiPanel:
     """Put the AI panel in `win.docks["aiDock"]`, wired to the window; returns the panel.
-    `registry` / `engine` default to the user's models folder and device setting."""
+    `registry` defaults to the user's models folder (`win.ai_models`: the panel lists it, the
+    model manager manages it); `engine` to the one `ai.setup.default_engine` builds on the
+    worker thread at the first job (the user's models, the settings' device)."""
     if getattr(win, "ai_panel", None) is not None:
         raise RuntimeError("this window already has its AI dock")
     settings = getattr(win, "settings", None)
     device = getattr(settings, "device", None) or "auto"
+    if registry is None:
+        from ..ai.models.registry import ModelRegistry
+
+        registry = ModelRegistry()  # follows the settings' models folder
     worker = AiWorker(engine=engine, device=device)
     try:
         panel = AiPanel(worker, registry=registry, settings=settings)
@@ -135,7 +141,7 @@ def install_ai_dock(win: Any, *, registry: ModelRegistry | None = None,
     dock.setWidget(panel)
     if old is not None:
         old.deleteLater()
-    win.ai_panel, win.ai_worker = panel, worker
+    win.ai_panel, win.ai_worker, win.ai_models = panel, worker, registry
 
     # Follow the window's document, now and whenever it shows another one.
     panel.set_document(win.doc)
@@ -227,7 +233,7 @@ def open_model_manager(win: Any, panel: AiPanel) -> Any:
 
     dlg = getattr(win, "_ai_model_manager", None)
     if dlg is None:
-        dlg = ModelManagerDialog(panel.registry, worker=panel.worker,
+        dlg = ModelManagerDialog(win.ai_models, worker=panel.worker,
                                  settings=getattr(win, "settings", None), parent=win)
         dlg.models_changed.connect(panel.refresh_models)
         win._ai_model_manager = dlg

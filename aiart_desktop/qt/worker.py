@@ -1,6 +1,6 @@
 """The one long-lived AI worker thread, and the handle of each job submitted to it.
 
-    worker = AiWorker(device="auto")            # or AiWorker(engine=Engine(registry, "cpu"))
+    worker = AiWorker(device="auto")            # or AiWorker(engine=setup.default_engine(reg))
     job = worker.submit(request)                # a JobHandle, at once
     job.progress.connect(on_step)               # (step, total, QImage | None)
     job.finished.connect(on_result)             # (AiResult,) on the UI thread
@@ -274,9 +274,9 @@ class AiWorker(QObject):
     def engine(self) -> Engine:
         """The engine (created on first use, on the worker thread)."""
         if self._engine is None:
-            from ..ai.engine import Engine
+            from ..ai.setup import default_engine
 
-            self._engine = Engine(device=self._device)
+            self._engine = default_engine(device=self._device)
         return self._engine
 
     def _drain(self) -> None:

@@ -26,8 +26,8 @@ from make_screenshots import paint  # noqa: E402
 from PySide6.QtCore import QItemSelectionModel, Qt  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 
-from aiart_desktop.ai.engine import Engine  # noqa: E402
 from aiart_desktop.ai.models.registry import ModelRegistry  # noqa: E402
+from aiart_desktop.ai.setup import default_engine  # noqa: E402
 from aiart_desktop.core import selection  # noqa: E402
 from aiart_desktop.core.geometry import Rect  # noqa: E402
 from aiart_desktop.qt.ai_dock import install_ai_dock  # noqa: E402
@@ -49,7 +49,7 @@ def main() -> int:
     reg.add_folder(build_sd(Path(_tmp) / "tiny-sd", sample_size=16), name="tiny-sd")
     app = create_app([])
     win = MainWindow(autosave=False)
-    panel = install_ai_dock(win, registry=reg, engine=Engine(reg, device="cpu"))
+    panel = install_ai_dock(win, registry=reg, engine=default_engine(reg, device="cpu"))
     win.resize(1600, 1000)
     win.show()
     QTest.qWaitForWindowExposed(win)

@@ -26,9 +26,9 @@ from make_screenshots import paint  # noqa: E402
 from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 
-from aiart_desktop.ai.engine import Engine  # noqa: E402
 from aiart_desktop.ai.models.registry import ModelRegistry  # noqa: E402
 from aiart_desktop.ai.requests import CLASSICAL  # noqa: E402
+from aiart_desktop.ai.setup import default_engine  # noqa: E402
 from aiart_desktop.core import selection  # noqa: E402
 from aiart_desktop.qt.ai_dock import install_ai_dock  # noqa: E402
 from aiart_desktop.qt.main_window import MainWindow, create_app  # noqa: E402
@@ -50,7 +50,7 @@ def main() -> int:
     paint(win)
     doc = win.doc
     registry = ModelRegistry(Path(_tmp) / "models", allow_pickle=False)
-    ai = install_ai_dock(win, registry=registry, engine=Engine(registry, device="cpu"))
+    ai = install_ai_dock(win, registry=registry, engine=default_engine(registry, device="cpu"))
     gen = install_generation_history(win)
     ai.refresh_models()
     for prompt, n, (x0, y0, x1, y1) in JOBS:

@@ -29,7 +29,7 @@ from PySide6.QtTest import QTest  # noqa: E402
 
 from aiart_desktop.ai.apply import apply_result  # noqa: E402
 from aiart_desktop.ai.capture import make_request  # noqa: E402
-from aiart_desktop.ai.engine import Engine  # noqa: E402
+from aiart_desktop.ai.setup import default_engine  # noqa: E402
 from aiart_desktop.core import selection  # noqa: E402
 from aiart_desktop.qt.dialogs.provenance import ProvenanceDialog  # noqa: E402
 from aiart_desktop.qt.main_window import MainWindow, create_app  # noqa: E402
@@ -48,7 +48,7 @@ def main() -> int:
     QTest.qWaitForWindowExposed(win)
     paint(win)
     doc = win.doc
-    engine = Engine(device="cpu")
+    engine = default_engine(device="cpu")
     for prompt, seed, (x0, y0, x1, y1) in FILLS:
         doc.set_selection(selection.ellipse_mask(doc.width, doc.height, x0, y0, x1, y1))
         req = make_request(doc, "inpaint", prompt=prompt, model="classical", seed=seed)

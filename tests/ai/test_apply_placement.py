@@ -16,6 +16,7 @@ from aiart_desktop.ai.apply import apply_result, placement, variant_preview
 from aiart_desktop.ai.capture import make_request
 from aiart_desktop.ai.engine import Engine
 from aiart_desktop.ai.models.registry import ModelRegistry
+from aiart_desktop.ai.setup import default_engine
 from aiart_desktop.core import selection as sel
 from aiart_desktop.core.brush import BrushSettings, Stroke
 from aiart_desktop.core.document import Document
@@ -151,7 +152,7 @@ CASES: list[Callable[[], tuple[Document, bool]]] = [
 
 @pytest.fixture
 def classical(tmp_path) -> Engine:
-    return Engine(ModelRegistry(tmp_path / "no-models", allow_pickle=False), device="cpu")
+    return default_engine(ModelRegistry(tmp_path / "no-models", allow_pickle=False), device="cpu")
 
 
 def _preview_rgba(result, index: int) -> np.ndarray:

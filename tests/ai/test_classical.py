@@ -7,8 +7,8 @@ import pytest
 from aiart_desktop.ai.apply import apply_result
 from aiart_desktop.ai.backends import classical
 from aiart_desktop.ai.capture import make_request
-from aiart_desktop.ai.engine import Engine
 from aiart_desktop.ai.errors import RequestError
+from aiart_desktop.ai.setup import default_engine
 
 
 def _image_with_hole() -> tuple[np.ndarray, np.ndarray]:
@@ -49,7 +49,7 @@ def test_engine_uses_classical_when_no_model_installed(doc_factory, empty_regist
     doc = doc_factory()
     before = doc.flatten()
     req = make_request(doc, "inpaint", prompt="", batch_size=2)  # model "auto"
-    result = Engine(empty_registry, device="cpu").run(req)
+    result = default_engine(empty_registry, device="cpu").run(req)
     assert result.backend == "classical" and len(result.images) == 2
     assert result.seeds == [result.request.seed, result.request.seed + 1]
     layer = apply_result(doc, result, 1)
@@ -65,14 +65,14 @@ def test_engine_uses_classical_when_no_model_installed(doc_factory, empty_regist
 def test_txt2img_without_model_says_how_to_add_one(doc_factory, empty_registry) -> None:
     req = make_request(doc_factory(), "txt2img", prompt="a cat")
     with pytest.raises(RequestError, match="model manager"):
-        Engine(empty_registry, device="cpu").run(req)
+        default_engine(empty_registry, device="cpu").run(req)
 
 
 def test_classical_outpaint_extends_the_edge(doc_factory, empty_registry) -> None:
     doc = doc_factory(sel_rect=None)
     before = doc.flatten()
     req = make_request(doc, "outpaint", model="classical", direction="bottom", pixels=24)
-    result = Engine(empty_registry, device="cpu").run(req)
+    result = default_engine(empty_registry, device="cpu").run(req)
     layer = apply_result(doc, result)
     assert (doc.width, doc.height) == (128, 152)
     after = doc.flatten()
@@ -163,7 +163,7 @@ def test_engine_variation_is_reproduced_by_its_seed_alone(doc_factory, empty_reg
     grain[..., 3] = 255
     grain[44:60, 44:60] = (230, 20, 20, 255)
     doc.add_layer("paint", pixels=grain)
-    engine = Engine(empty_registry, device="cpu")
+    engine = default_engine(empty_registry, device="cpu")
     two = engine.run(make_request(doc, "inpaint", prompt="", model="classical", seed=41,
                                   batch_size=2))
     assert two.seeds == [41, 42] and not np.array_equal(two.images[0], two.images[1])
@@ -191,7 +191,7 @@ def test_fill_reports_progress_while_it_runs(monkeypatch, doc_factory, empty_reg
     # Through the engine: ProgressInfo with the same honest total, ending full.
     doc = doc_factory()
     infos = []
-    Engine(empty_registry, device="cpu").run(
+    default_engine(empty_registry, device="cpu").run(
         make_request(doc, "inpaint", prompt="", model="classical", batch_size=3), infos.append)
     assert infos and {p.total for p in infos} == {3 * classical.STEPS}
     assert infos[-1].step == infos[-1].total and infos[-1].phase.startswith("filling")
@@ -208,7 +208,7 @@ def test_cancel_during_a_fill_stops_the_job(doc_factory, empty_registry) -> None
     from aiart_desktop.ai.errors import Cancelled
 
     doc = doc_factory()
-    engine = Engine(empty_registry, device="cpu")
+    engine = default_engine(empty_registry, device="cpu")
     seen: list[int] = []
     with pytest.raises(Cancelled):
         engine.run(make_request(doc, "inpaint", prompt="", model="classical", batch_size=2),

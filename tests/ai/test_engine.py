@@ -10,10 +10,10 @@ import pytest
 from aiart_desktop.ai.apply import apply_result
 from aiart_desktop.ai.backends.local import select_device
 from aiart_desktop.ai.capture import make_request
-from aiart_desktop.ai.engine import Engine
 from aiart_desktop.ai.errors import AiError, Cancelled, GenerationError, OutOfMemoryError
 from aiart_desktop.ai.models.registry import ModelRegistry
 from aiart_desktop.ai.requests import SCHEDULERS
+from aiart_desktop.ai.setup import default_engine
 
 CASES = [(m, op) for m in ("sd", "sd-inpaint", "sdxl", "sdxl-inpaint")
          for op in ("inpaint", "img2img", "txt2img", "outpaint")]
@@ -79,7 +79,7 @@ def test_cancel_mid_run_then_engine_still_works(engine, doc_factory) -> None:
     with pytest.raises(Cancelled):
         engine.run(req, progress, cancelled=lambda: len(calls) >= 3)
     assert 0 < len(calls) < 8
-    fresh = Engine(engine.registry, device="cpu").run(req)
+    fresh = default_engine(engine.models, device="cpu").run(req)
     again = engine.run(req)
     assert np.array_equal(fresh.images[0], again.images[0])
 
@@ -88,7 +88,7 @@ def test_pipeline_exception_becomes_ai_error_and_next_run_works(engine, doc_fact
                                                                 monkeypatch) -> None:
     req = _request(doc_factory(), "txt2img", "sd", seed=2)
     good = engine.run(req)
-    unet = next(iter(engine.backend._pipes.values())).unet
+    unet = next(iter(engine.backend("diffusers")._pipes.values())).unet
 
     def boom(*a, **k):
         raise RuntimeError("boom inside the UNet")
@@ -104,10 +104,10 @@ def test_out_of_memory_retries_with_slicing_then_reports(registry, doc_factory,
                                                          monkeypatch) -> None:
     import torch
 
-    eng = Engine(registry, device="cpu")
+    eng = default_engine(registry, device="cpu")
     req = _request(doc_factory(), "txt2img", "sd", seed=2, batch_size=2)
     eng.run(req)
-    unet = next(iter(eng.backend._pipes.values())).unet
+    unet = next(iter(eng.backend("diffusers")._pipes.values())).unet
     real = unet.forward
     fails = [1]
 
@@ -119,7 +119,7 @@ def test_out_of_memory_retries_with_slicing_then_reports(registry, doc_factory,
 
     monkeypatch.setattr(unet, "forward", flaky)
     r = eng.run(req)
-    assert len(r.images) == 2 and eng.backend.low_memory
+    assert len(r.images) == 2 and eng.backend("diffusers").low_memory
     fails[0] = 10**6
     with pytest.raises(OutOfMemoryError, match="attention slicing"):
         eng.run(req)
@@ -129,7 +129,7 @@ def test_progress_previews_latent_approximation_and_taesd(registry, model_folder
                                                           doc_factory, tmp_path) -> None:
     req = _request(doc_factory(), "inpaint", "sdxl", seed=1, steps=3)
     seen = []
-    Engine(registry, device="cpu").run(req, seen.append)
+    default_engine(registry, device="cpu").run(req, seen.append)
     steps = [p for p in seen if p.phase == "generating"]
     assert steps and steps[-1].step == steps[-1].total
     assert all(p.preview is not None and p.preview.dtype == np.uint8 for p in steps)
@@ -141,7 +141,8 @@ def test_progress_previews_latent_approximation_and_taesd(registry, model_folder
     assert reg.preview_decoder("sd") == reg.root / "taesd"
     assert [m.id for m in reg.diffusion_models()] == ["sd"]
     seen.clear()
-    Engine(reg, device="cpu").run(_request(doc_factory(), "txt2img", "sd", seed=1), seen.append)
+    default_engine(reg, device="cpu").run(_request(doc_factory(), "txt2img", "sd", seed=1),
+                                          seen.append)
     previews = [p.preview for p in seen if p.preview is not None]
     assert previews and previews[-1].shape == (64, 64, 3)
 
@@ -158,7 +159,7 @@ def test_model_by_path_unload_and_low_strength(engine, model_folders, doc_factor
     req = _request(doc_factory(), "img2img", str(model_folders["sd"]), seed=4, strength=0.2)
     r1 = engine.run(req)
     engine.unload()
-    assert engine.backend.loaded is None
+    assert engine.backend("diffusers").loaded is None
     r2 = engine.run(req)
     assert np.array_equal(r1.images[0], r2.images[0])
 

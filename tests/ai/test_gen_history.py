@@ -16,6 +16,7 @@ from aiart_desktop.ai.apply import apply_result
 from aiart_desktop.ai.capture import make_request
 from aiart_desktop.ai.engine import Engine
 from aiart_desktop.ai.records import gen_history as gh
+from aiart_desktop.ai.setup import default_engine
 from aiart_desktop.core.document import HISTORY_KEY, Document
 from aiart_desktop.core.io import load_ora, save_ora
 from aiart_desktop.core.io.ora_history import HISTORY_JSON
@@ -23,7 +24,7 @@ from aiart_desktop.core.io.ora_history import HISTORY_JSON
 
 @pytest.fixture
 def classical(empty_registry) -> Engine:
-    return Engine(empty_registry, device="cpu")
+    return default_engine(empty_registry, device="cpu")
 
 
 def _result(engine: Engine, doc: Document, prompt: str = "a red boat", batch: int = 2,

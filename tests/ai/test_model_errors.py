@@ -15,9 +15,9 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from aiart_desktop.ai.capture import make_request
-from aiart_desktop.ai.engine import Engine
 from aiart_desktop.ai.errors import AiError, GenerationError, ModelLoadError
 from aiart_desktop.ai.models.registry import ModelRegistry
+from aiart_desktop.ai.setup import default_engine
 from tests.support.ldm_checkpoint import config_copy, write_sd15_checkpoint
 
 RAW = re.compile(r"size mismatch|torch\.Size|state_dict|RuntimeError|ValueError|Traceback")
@@ -56,7 +56,7 @@ def test_unet_of_other_shapes_is_two_lines_naming_the_file(checkpoint, tmp_path,
     assert len(changed) == 12
     reg = ModelRegistry(tmp_path / "models", allow_pickle=False)
     info = reg.add_checkpoint(pruned, config=cfg)  # its header is fine: it is added
-    engine = Engine(reg, device="cpu")
+    engine = default_engine(reg, device="cpu")
     req = make_request(doc_factory(), "txt2img", model=info.id, seed=1, steps=2)
     with caplog.at_level(logging.ERROR), pytest.raises(ModelLoadError) as err:
         engine.run(req)
@@ -76,7 +76,7 @@ def test_other_text_encoder_and_damaged_files_are_plain_too(checkpoint, tmp_path
                                                             caplog) -> None:
     good, cfg = checkpoint
     reg = ModelRegistry(tmp_path / "models", allow_pickle=False)
-    engine = Engine(reg, device="cpu")
+    engine = default_engine(reg, device="cpu")
     odd = tmp_path / "odd-encoder.safetensors"
     _reshaped(good, odd, "cond_stage_model.transformer.", 1)
     info = reg.add_checkpoint(odd, config=cfg)
@@ -103,10 +103,10 @@ def test_other_text_encoder_and_damaged_files_are_plain_too(checkpoint, tmp_path
 
 def test_failure_while_generating_is_plain_and_logged(registry, doc_factory, monkeypatch,
                                                       caplog) -> None:
-    engine = Engine(registry, device="cpu")
+    engine = default_engine(registry, device="cpu")
     req = make_request(doc_factory(), "txt2img", model="sd", seed=3, steps=2)
     engine.run(req)
-    unet = next(iter(engine.backend._pipes.values())).unet
+    unet = next(iter(engine.backend("diffusers")._pipes.values())).unet
 
     def boom(*a, **k):
         raise RuntimeError("boom inside the UNet: " + "tensor detail " * 200)

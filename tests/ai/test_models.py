@@ -257,7 +257,7 @@ def test_single_file_checkpoint_loads_with_local_configs(model_folders, tmp_path
     """A real original-layout .safetensors checkpoint through `from_single_file`, with the
     config folder given locally: nothing is fetched (HF_HUB_OFFLINE=1 in the tests)."""
     from aiart_desktop.ai.capture import make_request
-    from aiart_desktop.ai.engine import Engine
+    from aiart_desktop.ai.setup import default_engine
     from tests.support.ldm_checkpoint import config_copy, write_sd15_checkpoint
 
     ckpt = write_sd15_checkpoint(model_folders["sd"], tmp_path / "tiny-sd15.safetensors")
@@ -269,8 +269,8 @@ def test_single_file_checkpoint_loads_with_local_configs(model_folders, tmp_path
     reg.add_folder(model_folders["sd"], name="folder")
     doc = doc_factory()
     req = make_request(doc, "txt2img", model=info.id, seed=9, steps=2)
-    from_file = Engine(reg, device="cpu").run(req)
-    from_folder = Engine(reg, device="cpu").run(make_request(doc, "txt2img", model="folder",
+    from_file = default_engine(reg, device="cpu").run(req)
+    from_folder = default_engine(reg, device="cpu").run(make_request(doc, "txt2img", model="folder",
                                                              seed=9, steps=2))
     # Same weights, same seed: the same picture (up to float rounding in the conversion).
     diff = np.abs(from_file.images[0].astype(int) - from_folder.images[0].astype(int))

@@ -8,7 +8,7 @@ import numpy as np
 from aiart_desktop.ai import region
 from aiart_desktop.ai.apply import apply_result
 from aiart_desktop.ai.capture import make_request
-from aiart_desktop.ai.engine import Engine
+from aiart_desktop.ai.setup import default_engine
 from aiart_desktop.core import selection as sel
 from aiart_desktop.core.document import Document
 from aiart_desktop.core.geometry import Rect
@@ -84,7 +84,7 @@ def test_layer_pixels_clears_colour_where_transparent() -> None:
 def test_region_on_8k_canvas_costs_the_region(empty_registry) -> None:
     doc = Document.new(8192, 8192)
     doc.set_selection(sel.rect_mask(8192, 8192, Rect(4000, 4000, 96, 96)))
-    engine = Engine(empty_registry, device="cpu")
+    engine = default_engine(empty_registry, device="cpu")
     tracemalloc.start()
     try:
         req = make_request(doc, "inpaint", model="classical", fill_method="telea")

@@ -7,10 +7,10 @@ import pytest
 
 from aiart_desktop.ai.apply import apply_result
 from aiart_desktop.ai.capture import make_request
-from aiart_desktop.ai.engine import Engine
 from aiart_desktop.ai.errors import Cancelled, RequestError
 from aiart_desktop.ai.records.export_parameters import record_parameters
 from aiart_desktop.ai.requests import StyleRequest, request_params
+from aiart_desktop.ai.setup import default_engine
 from aiart_desktop.core import selection as sel
 from tests.support.paintings import gradient, painting
 
@@ -23,7 +23,8 @@ def test_style_request_styles_the_selection_only_and_applies_as_one_layer(tmp_pa
     req = make_request(doc, "style", style="Style 3", strength=0.9)
     assert isinstance(req, StyleRequest) and req.image is not None
     steps: list[tuple[int, int, str]] = []
-    result = Engine(device="cpu").run(req, lambda p: steps.append((p.step, p.total, p.phase)))
+    result = default_engine(device="cpu").run(
+        req, lambda p: steps.append((p.step, p.total, p.phase)))
     assert result.backend == "style" and len(result.images) == 1
     assert steps and steps[-1][0] == steps[-1][1] and {s[2] for s in steps} == {"styling"}
     layer = apply_result(doc, result)
@@ -53,7 +54,7 @@ def test_style_from_pixels_and_preserve_colours() -> None:
     stripes[:, ::12] = (20, 200, 40)
     req = make_request(doc, "style", style="stripes.png", style_image=stripes,
                        preserve_colors=True)
-    engine = Engine(device="cpu")
+    engine = default_engine(device="cpu")
     result = engine.run(req)
     plain = engine.run(make_request(doc, "style", style="stripes.png", style_image=stripes))
     assert result.info["style_kind"] == "image" and len(result.info["style_sha256"]) >= 16
@@ -71,13 +72,13 @@ def test_cancel_between_tiles_and_bad_requests() -> None:
     doc = painting(160)
     req = make_request(doc, "style", style="Style 1", tile=64, overlap=8)
     with pytest.raises(Cancelled):
-        Engine(device="cpu").run(req, cancelled=lambda: True)
+        default_engine(device="cpu").run(req, cancelled=lambda: True)
     with pytest.raises(RequestError, match="style picture"):
         make_request(doc, "style", style_image=gradient(8, 8)[..., 0])
     with pytest.raises(RequestError, match="style scale"):
         make_request(doc, "style", style_scale=9)
     with pytest.raises(RequestError, match="does not exist"):
-        Engine(device="cpu").run(make_request(doc, "style", style="No such style"))
+        default_engine(device="cpu").run(make_request(doc, "style", style="No such style"))
 
 
 def test_the_engine_styles_only_the_selection_and_its_margin_in_one_run() -> None:
@@ -91,7 +92,7 @@ def test_the_engine_styles_only_the_selection_and_its_margin_in_one_run() -> Non
     req = make_request(doc, "style", style="Style 19", strength=0.85, preserve_colors=True,
                        tile=DEFAULT_TILE)
     steps: list[tuple[int, int]] = []
-    result = Engine(device="cpu").run(req, lambda p: steps.append((p.step, p.total)))
+    result = default_engine(device="cpu").run(req, lambda p: steps.append((p.step, p.total)))
     mask = req.selection()
     ys, xs = np.nonzero(mask)
     m = CONTEXT_MARGIN

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from aiart_desktop.ai.capture import make_request
-from aiart_desktop.ai.engine import Engine
+from aiart_desktop.ai.setup import default_engine
 from aiart_desktop.ai.styles import library as sl
 from aiart_desktop.ai.styles.library import StyleLibrary, StyleLibraryError, builtin_styles_async
 from aiart_desktop.core.document import Document
@@ -111,7 +111,7 @@ def test_a_user_style_runs_through_the_engine(tmp_path) -> None:
     entry = lib.import_file(stripes_png(tmp_path / "stripes.png"))
     doc = Document.new(48, 48, (200, 120, 60, 255))
     req = make_request(doc, "style", style=entry.name, style_image=lib.pixels(entry.id))
-    result = Engine(device="cpu").run(req)
+    result = default_engine(device="cpu").run(req)
     assert result.info["style_kind"] == "image" and result.info["style_name"] == "image"
     assert np.abs(result.images[0].astype(int) - req.image[..., :3].astype(int)).mean() > 5
 

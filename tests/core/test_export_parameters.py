@@ -14,9 +14,9 @@ from PIL import Image
 from aiart_desktop import app
 from aiart_desktop.ai.apply import apply_result
 from aiart_desktop.ai.capture import make_request
-from aiart_desktop.ai.engine import Engine
 from aiart_desktop.ai.records.c2pa_manifest import export_png_with_c2pa
 from aiart_desktop.ai.records.export_parameters import document_parameters
+from aiart_desktop.ai.setup import default_engine
 from aiart_desktop.core.document import Document
 from aiart_desktop.core.geometry import Rect
 from aiart_desktop.core.io import export_png, load_ora, save_ora
@@ -34,7 +34,7 @@ def ai_document(prompt: str = "a lighthouse at dusk", seed: int = 4242) -> Docum
     doc.put_pixels(doc.layers[0], 0, 0, px)
     doc.set_selection(rect_mask(64, 48, Rect(20, 12, 16, 16)))
     req = make_request(doc, "inpaint", prompt=prompt, model="classical", seed=seed)
-    apply_result(doc, Engine(device="cpu").run(req), 0)
+    apply_result(doc, default_engine(device="cpu").run(req), 0)
     return doc
 
 
@@ -84,7 +84,7 @@ def fill(doc: Document, rect: Rect, prompt: str, seed: int) -> Layer:
     """A classical inpaint of `rect` by the real engine, applied as a layer."""
     doc.set_selection(rect_mask(doc.width, doc.height, rect))
     req = make_request(doc, "inpaint", prompt=prompt, model="classical", seed=seed)
-    return apply_result(doc, Engine(device="cpu").run(req), 0)
+    return apply_result(doc, default_engine(device="cpu").run(req), 0)
 
 
 def three_ai_layers() -> tuple[Document, list[Layer]]:

@@ -102,8 +102,10 @@ def test_safetensors_added_pickles_refused_unless_allowed(qtbot, tmp_path, sourc
     assert answers.asked[-1] == ("file", False)
     assert "Refused" in dlg.message.text() and "pickle" in dlg.message.text()
     dlg.allow_pickle.setChecked(True)
-    dlg.add_checkpoint()  # allowed now, but this file is not a checkpoint: a clear error
-    assert answers.asked[-1] == ("file", True) and "dream.ckpt" in dlg.message.text()
+    dlg.add_checkpoint()  # allowed now (read on a thread), but not a checkpoint: a clear error
+    assert answers.asked[-1] == ("file", True) and dlg.add_thread is not None
+    qtbot.waitUntil(lambda: dlg.add_thread is None, timeout=WAIT)
+    assert "“dream.ckpt”" in dlg.message.text() and "not a checkpoint" in dlg.message.text()
     bad = tmp_path / "broken.safetensors"
     bad.write_bytes(b"\x00" * 4)
     answers.file = str(bad)
@@ -263,11 +265,11 @@ def test_partial_download_listed_and_explained_under_the_table(qtbot, tmp_path, 
 
 def test_manager_from_the_dock_refreshes_the_model_picker(qtbot, win, tmp_path, source
                                                          ) -> None:
-    from aiart_desktop.ai.engine import Engine
+    from aiart_desktop.ai.setup import default_engine
     from aiart_desktop.qt.ai_dock import open_model_manager
 
     reg = ModelRegistry(tmp_path / "models", allow_pickle=False)
-    panel = dock_window(win, reg, Engine(reg, device="cpu"))
+    panel = dock_window(win, reg, default_engine(reg, device="cpu"))
     try:
         assert panel.form.model.count() == 1 and panel.form.no_model.isVisible()
         dlg = open_model_manager(win, panel)
@@ -345,12 +347,12 @@ def test_ip_adapter_strength_in_the_ai_form_runs_records_and_comes_back(
         qtbot, win, tmp_path, source, stop_workers) -> None:
     from PIL import Image
 
-    from aiart_desktop.ai.engine import Engine
+    from aiart_desktop.ai.setup import default_engine
     from aiart_desktop.qt.ai_dock import open_model_manager
     from tests.support.tiny_ip_adapter import build_ip_adapter
     reg = ModelRegistry(tmp_path / "models", allow_pickle=False)
     reg.add_folder(source, name="tiny-sd")
-    panel = dock_window(win, reg, Engine(reg, device="cpu"))
+    panel = dock_window(win, reg, default_engine(reg, device="cpu"))
     stop_workers.append(panel.worker)  # install_ai_dock gave the form its IP-Adapter lookup
     f = panel.form
     set_form(panel, op="txt2img", model="tiny-sd", batch=1, steps=2)

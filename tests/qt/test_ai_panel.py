@@ -8,9 +8,9 @@ import pytest
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtTest import QTest
 
-from aiart_desktop.ai.engine import Engine
 from aiart_desktop.ai.models.registry import ModelRegistry
 from aiart_desktop.ai.requests import CLASSICAL
+from aiart_desktop.ai.setup import default_engine
 from tests.support.dock import SELECTION, dock_window, make_doc, outside, set_form
 
 WAIT = 30_000
@@ -133,7 +133,7 @@ def test_pipeline_exception_shows_error_next_job_works(
 
 def test_classical_fill_with_no_model_installed(qtbot, win, stop_workers, tmp_path) -> None:
     empty = ModelRegistry(tmp_path / "no-models", allow_pickle=False)
-    panel = _panel(win, stop_workers, empty, Engine(empty, device="cpu"))
+    panel = _panel(win, stop_workers, empty, default_engine(empty, device="cpu"))
     f = panel.form
     assert f.model.count() == 1 and f.current_model() == CLASSICAL
     assert f.no_model.isVisible() and "Models…" in f.no_model.text()

@@ -203,9 +203,9 @@ def test_rerun_in_generations_leaves_the_form_alone(qtbot, win, stop_workers, ti
 
 def test_the_first_job_shows_real_progress_while_the_model_loads(
         qtbot, win, stop_workers, tiny_registry) -> None:
-    from aiart_desktop.ai.engine import Engine
+    from aiart_desktop.ai.setup import default_engine
 
-    panel = _panel(win, stop_workers, tiny_registry, Engine(tiny_registry, device="cpu"))
+    panel = _panel(win, stop_workers, tiny_registry, default_engine(tiny_registry, device="cpu"))
     set_form(panel, batch=1, steps=3)
     events: list[tuple[str, int, int]] = []
     phase = [""]

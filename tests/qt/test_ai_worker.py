@@ -116,7 +116,7 @@ def test_non_ai_exception_and_oom_message(qtbot, stop_workers, tiny_engine, monk
     def oom(self, *a, **k):
         raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
-    monkeypatch.setattr(diffusion.DiffusionBackend, "_run", oom)
+    monkeypatch.setattr(diffusion.LocalBackend, "_run", oom)
     worker.submit(_request())
     qtbot.waitUntil(lambda: len(log["failed"]) == 1, timeout=WAIT)
     assert "out of memory" in log["failed"][0][1].lower()

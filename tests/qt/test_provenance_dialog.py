@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QApplication
 
 from aiart_desktop.ai.apply import apply_result
 from aiart_desktop.ai.capture import make_request
-from aiart_desktop.ai.engine import Engine
+from aiart_desktop.ai.setup import default_engine
 from aiart_desktop.core.document import Document
 from aiart_desktop.core.geometry import Rect
 from aiart_desktop.core.selection import rect_mask
@@ -27,7 +27,7 @@ def ai_document() -> Document:
     doc.put_pixels(doc.layers[0], 0, 0, px)
     doc.set_selection(rect_mask(200, 100, Rect(0, 0, 100, 100)))
     req = make_request(doc, "inpaint", prompt="a quiet harbour", model="classical", seed=99)
-    layer = apply_result(doc, Engine(device="cpu").run(req), 0)
+    layer = apply_result(doc, default_engine(device="cpu").run(req), 0)
     assert layer.bounds() == Rect(0, 0, 100, 100)
     assert (layer.read(Rect(0, 0, 50, 100))[..., 3] == 255).all()
     doc.set_selection(None)

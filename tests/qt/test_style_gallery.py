@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from aiart_desktop.ai.capture import make_request
-from aiart_desktop.ai.engine import Engine
+from aiart_desktop.ai.setup import default_engine
 from aiart_desktop.ai.styles.library import StyleLibrary
 from aiart_desktop.core import selection as sel
 from aiart_desktop.core.document import Document
@@ -46,7 +46,7 @@ def painting(w: int = 96, h: int = 80) -> Document:
 
 
 def gallery_window(win, stop_workers, tmp_path: Path, doc: Document | None = None):
-    install_ai_dock(win, engine=Engine(device="cpu"))
+    install_ai_dock(win, engine=default_engine(device="cpu"))
     stop_workers.append(win.ai_worker)
     gallery = install_style_gallery(win, library=StyleLibrary(tmp_path / "styles"))
     win.set_document(doc or painting())

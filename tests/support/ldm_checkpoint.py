@@ -116,3 +116,15 @@ def config_copy(folder: Path, out: Path) -> Path:
 
     shutil.copytree(folder, out, ignore=shutil.ignore_patterns("*.safetensors", "*.bin"))
     return out
+
+
+def write_sd15_pickle(folder: Path, out: Path) -> Path:
+    """The same single-file checkpoint as `write_sd15_checkpoint`, saved with `torch.save`:
+    a pickle checkpoint (.ckpt), as older model sites offer them."""
+    import torch
+
+    tmp = out.with_suffix(".tmp.safetensors")
+    write_sd15_checkpoint(folder, tmp)
+    torch.save(load_file(str(tmp)), str(out))
+    tmp.unlink()
+    return out

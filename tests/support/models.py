@@ -80,9 +80,9 @@ def registry(model_folders: ModelFolders, tmp_path_factory: pytest.TempPathFacto
 
 @pytest.fixture(scope="session")
 def engine(registry: ModelRegistry) -> Engine:
-    from aiart_desktop.ai.engine import Engine
+    from aiart_desktop.ai.setup import default_engine
 
-    return Engine(registry, device="cpu")
+    return default_engine(registry, device="cpu")
 
 
 @pytest.fixture
@@ -106,9 +106,9 @@ def tiny_registry(tmp_path_factory: pytest.TempPathFactory) -> ModelRegistry:
 
 @pytest.fixture(scope="session")
 def tiny_engine(tiny_registry: ModelRegistry) -> Engine:
-    from aiart_desktop.ai.engine import Engine
+    from aiart_desktop.ai.setup import default_engine
 
-    return Engine(tiny_registry, device="cpu")
+    return default_engine(tiny_registry, device="cpu")
 
 
 SELECTION = Rect(40, 40, 24, 24)

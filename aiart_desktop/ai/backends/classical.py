@@ -30,11 +30,15 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import cv2
 import numpy as np
 
+from ..backend import CLASSICAL_ARCH, Capabilities
 from ..errors import Cancelled, RequestError
+from ..job import Job
+from ..requests import ProgressInfo
 
 METHODS = ("auto", "patchmatch", "telea", "ns")
 # PatchMatch's cost grows with the hole; above this many hole pixels OpenCV is used for "auto".
@@ -298,3 +302,34 @@ def _worker(task: Callable[[Key], np.ndarray], key: Key, t0: float,
         results.put((key, task(key), None, time.perf_counter() - t0))
     except BaseException as exc:  # handed to the caller's thread
         results.put((key, None, exc, 0.0))
+
+
+# ---- the backend -----------------------------------------------------------------------------
+class ClassicalBackend:
+    """The model-free fill behind the `Backend` protocol (ai/backend.py): an "inpaint" job's
+    `image` (RGB8) is filled where its `mask` (the selection) is set, one fill per seed, with
+    `params["fill_method"]` ("auto", "patchmatch", "telea" or "ns"). The engine sends it
+    inpaints and outpaints (the new strip as the hole) when the request's model is
+    "classical", or "auto" with no diffusion model installed."""
+
+    name = "classical"
+    capabilities = Capabilities(ops=frozenset({"inpaint", "outpaint"}),
+                                archs=frozenset({CLASSICAL_ARCH}))
+
+    def generate(self, job: Job, on_progress: Callable[[ProgressInfo], None] | None,
+                 cancelled: Callable[[], bool]) -> list[np.ndarray]:
+        if job.image is None or job.mask is None:
+            raise RequestError("the fill needs the region's pixels and the selection")
+
+        def report(step: int, total: int, phase: str) -> None:
+            if on_progress is not None:
+                on_progress(ProgressInfo(step, total, None, phase))
+
+        method = str(job.params.get("fill_method", "auto"))
+        return fill_many(job.image, job.mask, method, job.seeds, cancelled, report)
+
+    def record(self, job: Job) -> dict[str, Any]:
+        return {}
+
+    def unload(self) -> None:
+        pass

@@ -1,11 +1,15 @@
-"""The diffusers backend: the ONLY module that imports torch / diffusers / transformers, and
-only inside functions, so importing it costs nothing.
+"""The local diffusers backend: the ONLY module that imports torch / diffusers /
+transformers, and only inside functions, so importing it costs nothing.
 
-`DiffusionBackend` keeps the last model loaded (one base pipeline plus the txt2img / img2img /
-inpaint pipelines derived from it with `from_pipe`, sharing weights), runs a `Job` (model-space
-pixels) with per-step progress and previews, cancels through `callback_on_step_end`, retries a
-CUDA out-of-memory failure once with attention slicing and VAE tiling, and turns any other
-failure inside the pipeline into a `GenerationError`, leaving itself ready for the next job.
+`LocalBackend(models, device)` implements the `Backend` protocol (ai/backend.py) for the models
+its `ModelSource` (the local `ModelRegistry`) offers. It keeps the last model loaded (one base
+pipeline plus the txt2img / img2img / inpaint pipelines derived from it with `from_pipe`,
+sharing weights), attaches the job's IP-Adapter (backends/ip_adapter_slot.py), runs a `Job`
+(model-space pixels) with per-step progress and previews (a TAESD decoder when the source has
+one), cancels through `callback_on_step_end`, retries a CUDA out-of-memory failure once with
+attention slicing and VAE tiling, and turns any other failure inside the pipeline into a
+`GenerationError`, leaving itself ready for the next job. `pickle_facts` reads an allowed pickle
+checkpoint's tensor names for the registry (torch.load).
 """
 from __future__ import annotations
 
@@ -15,11 +19,11 @@ import gc
 import logging
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..backend import Capabilities
 from ..errors import (
     AiError,
     Cancelled,
@@ -29,12 +33,14 @@ from ..errors import (
     OutOfMemoryError,
     quoted,
 )
+from ..job import Job
+from ..models.source import LOCAL_BACKEND, PAINT_OPS
 from ..requests import ProgressInfo
+from .ip_adapter_slot import Attached, IpAdapterJob
 from .previews import latent_preview, shrink
 
 if TYPE_CHECKING:
-    from ..models.ip_adapter import Attached, IpAdapterJob
-    from ..models.registry import ModelInfo
+    from ..models.source import ModelInfo, ModelSource
 
 log = logging.getLogger(__name__)
 
@@ -47,31 +53,6 @@ PIPELINES = {
     ("sdxl", "img2img"): "StableDiffusionXLImg2ImgPipeline",
     ("sdxl", "inpaint"): "StableDiffusionXLInpaintPipeline",
 }
-
-
-@dataclass
-class Job:
-    """One generation in model space: sizes are multiples of 8, pixels are RGB8."""
-
-    op: str                      # "txt2img", "img2img" or "inpaint"
-    prompt: str
-    negative_prompt: str
-    seeds: list[int]
-    steps: int
-    guidance: float
-    scheduler: str
-    strength: float
-    width: int
-    height: int
-    image: np.ndarray | None = None   # (h, w, 3) uint8
-    mask: np.ndarray | None = None    # (h, w) uint8 denoise mask, 255 = repaint
-    # Latent exploration (ai/latents.py): per image (other seed, t); every random draw of
-    # image i is slerp(draw(seeds[i]), draw(other seed), t); prompt embeddings are lerped
-    # towards prompt_b / negative_b at the same t.
-    mix: list[tuple[int, float]] | None = None
-    prompt_b: str | None = None
-    negative_b: str | None = None
-    ip: IpAdapterJob | None = None    # IP-Adapter and its reference (models/ip_adapter.py)
 
 
 class _Interrupt(Exception):
@@ -254,10 +235,15 @@ def _is_oom(exc: BaseException, torch: Any) -> bool:
     return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
 
 
-class DiffusionBackend:
+class LocalBackend:
     """Loads and runs diffusers pipelines; one at a time, last model kept loaded."""
 
-    def __init__(self, device: str = "auto") -> None:
+    name = LOCAL_BACKEND
+    capabilities = Capabilities(ops=frozenset(PAINT_OPS), archs=frozenset({"sd", "sdxl"}),
+                                previews=True, ip_adapter=True)
+
+    def __init__(self, models: ModelSource, device: str = "auto") -> None:
+        self.models = models
         self.device_preference = device
         self._lock = threading.RLock()
         self._key: tuple[str, str, str] | None = None
@@ -268,6 +254,12 @@ class DiffusionBackend:
         self.low_memory = False  # set after an out-of-memory retry
 
     # ---- model management ---------------------------------------------------------------
+    def set_device(self, device: str) -> None:
+        """"auto", "cuda", "mps" or "cpu"; takes effect at the next model load."""
+        if device != self.device_preference:
+            self.unload()
+            self.device_preference = device
+
     @property
     def loaded(self) -> str | None:
         return self._key[0] if self._key else None
@@ -355,11 +347,35 @@ class DiffusionBackend:
         return self._taesd[1]
 
     # ---- generation ---------------------------------------------------------------------
-    def generate(self, info: ModelInfo, job: Job,
-                 on_progress: Callable[[ProgressInfo], None] | None,
-                 cancelled: Callable[[], bool], preview_vae: str | None = None
-                 ) -> list[np.ndarray]:
-        """Run `job` with model `info`; one RGB8 image per seed."""
+    def generate(self, job: Job, on_progress: Callable[[ProgressInfo], None] | None,
+                 cancelled: Callable[[], bool]) -> list[np.ndarray]:
+        """Run `job` with its model (`job.model`, an id of `self.models`); one RGB8 image per
+        seed, `job.width` x `job.height`."""
+        info = self.models.inspect(job.model)
+        ip = self._ip_adapter(job, info)
+        preview = self.models.preview_decoder(info.arch) if on_progress else None
+        return self._generate(info, job, ip, on_progress, cancelled,
+                              None if preview is None else str(preview))
+
+    def record(self, job: Job) -> dict[str, Any]:
+        """The device asked for, and whether memory-saving was needed (out of memory once)."""
+        return {"device": self.device_preference, "low_memory": self.low_memory}
+
+    def _ip_adapter(self, job: Job, info: ModelInfo) -> IpAdapterJob | None:
+        """Where the job's IP-Adapter is, its scale and reference (None: the job uses none)."""
+        if job.ip_adapter_scale <= 0.0:
+            return None
+        if job.ip_adapter_image is None:
+            raise AiError("the IP-Adapter job holds no reference picture")
+        adapter = (self.models.resolve_ip_adapter(job.ip_adapter) if job.ip_adapter
+                   else self.models.ip_adapter_for(info))
+        return IpAdapterJob(str(adapter.root), adapter.weight, adapter.encoder,
+                            job.ip_adapter_scale, np.ascontiguousarray(job.ip_adapter_image))
+
+    def _generate(self, info: ModelInfo, job: Job, ip: IpAdapterJob | None,
+                  on_progress: Callable[[ProgressInfo], None] | None,
+                  cancelled: Callable[[], bool], preview_vae: str | None = None
+                  ) -> list[np.ndarray]:
         if on_progress and self.loaded != str(info.path):
             # Importing torch and diffusers (first job) and reading the weights take seconds
             # with no steps to count: total 0 says "busy", not a full bar.
@@ -370,12 +386,12 @@ class DiffusionBackend:
             if cancelled():
                 raise Cancelled()
             pipe = self._pipeline(info, job.op)
-            if job.ip is not None or self._ip is not None:
-                from ..models.ip_adapter import attach
+            if ip is not None or self._ip is not None:
+                from .ip_adapter_slot import attach
 
-                if on_progress and job.ip is not None and self._ip is None:
+                if on_progress and ip is not None and self._ip is None:
                     on_progress(ProgressInfo(0, 1, None, "loading IP-Adapter"))
-                self._ip = attach(pipe, list(self._pipes.values()), self._ip, job.ip)
+                self._ip = attach(pipe, list(self._pipes.values()), self._ip, ip)
             pipe.scheduler = make_scheduler(job.scheduler, self._base_scheduler)
             device = pipe.device
             taesd = self._preview_vae(preview_vae, device, pipe.unet.dtype) if on_progress else None
@@ -428,8 +444,8 @@ class DiffusionBackend:
         for k, seed in enumerate(job.seeds):
             if cancelled():  # between frames / variations
                 raise Cancelled()
-            mix = None if job.mix is None else [job.mix[k]]
-            one = Job(**{**job.__dict__, "seeds": [seed], "mix": mix})
+            mix = None if job.mix is None else (job.mix[k],)
+            one = job.replace(seeds=(seed,), mix=mix)
             report = None
             if on_progress is not None:
                 def report(p: ProgressInfo, k: int = k) -> None:
@@ -488,8 +504,8 @@ class DiffusionBackend:
             return {}
 
         kwargs["callback_on_step_end"] = on_step
-        if job.ip is not None:
-            kwargs["ip_adapter_image"] = Image.fromarray(job.ip.image)
+        if job.ip_adapter_scale > 0.0 and job.ip_adapter_image is not None:
+            kwargs["ip_adapter_image"] = Image.fromarray(job.ip_adapter_image)
         mode = None
         if job.mix is not None:  # one image per call (see _run_batch)
             (other, t), = job.mix

@@ -13,7 +13,14 @@ Models live in the models folder (`Settings.models_path()`, by default `<data di
     reg.add_ip_adapter("/models/ip-adapter")    # an add-on: never in the base-model list
     reg.ip_adapters() / reg.ip_adapter_for(info)   # installed adapters / the one fitting a model
     reg.installed()                             # everything usable now
-    reg.resolve("sd-turbo") / reg.resolve("/path/to/folder")   # -> ModelInfo for the engine
+    reg.models()                                # the models that paint (the AI panel's list)
+    reg.resolve("sd-turbo") / reg.resolve("/path/to/folder")   # -> ModelInfo (cheap)
+    reg.inspect("dream")                        # -> ModelInfo, a pickle's facts read (worker)
+
+It is the local backend's `ModelSource` (models/source.py). What it learns about a checkpoint
+file (arch, a pickle's facts) is cached per file (models/file_facts.py): an allowed pickle is
+read with torch once, when it is added (or by the engine, off the UI thread, if it changed
+since), so listing the models never imports torch.
 """
 from __future__ import annotations
 
@@ -23,7 +30,6 @@ import os
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,39 +38,21 @@ from ...settings import data_dir, load_settings
 from ..errors import AiError, ModelLoadError, ModelNotFoundError, RequestError, quoted
 from ..requests import CLASSICAL
 from .catalogue import CATALOGUE, IP_ADAPTER, CatalogueEntry, catalogue_entry
-from .checkpoints import ModelFacts, config_folder, inspect_checkpoint, inspect_folder
+from .checkpoints import (
+    PICKLE_EXTENSIONS,
+    ModelFacts,
+    config_folder,
+    inspect_checkpoint,
+    inspect_folder,
+)
 from .downloads import DownloadProgress, download, holds_data
+from .file_facts import FileFacts
 from .ip_adapter import IpAdapterInfo, check_fits, inspect_ip_adapter, install_hint, model_cross_dim
+from .source import ModelInfo
+
+PickleReader = Callable[[Path], ModelFacts]
 
 REGISTRY_FILE = "registry.json"
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """An installed model, ready for the engine."""
-
-    id: str
-    name: str
-    path: Path
-    source: str                  # "catalogue", "folder" or "checkpoint"
-    facts: ModelFacts
-    licence: str = ""
-    allow_pickle: bool = False
-    config_path: Path | None = None   # shipped config folder (checkpoints only)
-
-    @property
-    def arch(self) -> str:
-        return self.facts.arch
-
-    @property
-    def native(self) -> int:
-        return self.facts.native
-
-    def describe(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "path": str(self.path), "source": self.source,
-                "arch": self.facts.arch, "inpaint": self.facts.inpaint,
-                "native": self.facts.native, "size_bytes": self.facts.size_bytes,
-                "licence": self.licence}
 
 
 def _slug(text: str) -> str:
@@ -73,16 +61,33 @@ def _slug(text: str) -> str:
 
 
 class ModelRegistry:
-    """Installed and downloadable models under one models folder."""
+    """Installed and downloadable models under one models folder: the local backend's
+    `ModelSource` (models/source.py).
+
+    `root` / `allow_pickle` left out follow the settings (read again at each use, so a new
+    models folder chosen in the settings counts at once). `read_pickle` reads an allowed pickle
+    checkpoint's facts (torch.load: slow, so only `inspect` and the `add_*` methods call it,
+    off the UI thread); by default the local backend's `pickle_facts`. What it learns is cached
+    per file (models/file_facts.py), so listing and `resolve` never import torch."""
 
     def __init__(self, root: str | os.PathLike[str] | None = None,
-                 allow_pickle: bool | None = None) -> None:
-        if root is None or allow_pickle is None:
-            s = load_settings()
-            root = s.models_path() if root is None else root
-            allow_pickle = s.allow_pickle_checkpoints if allow_pickle is None else allow_pickle
-        self.root = Path(root).expanduser()
-        self.allow_pickle = bool(allow_pickle)
+                 allow_pickle: bool | None = None, *,
+                 read_pickle: PickleReader | None = None) -> None:
+        self._root = None if root is None else Path(root).expanduser()
+        self._allow = None if allow_pickle is None else bool(allow_pickle)
+        self._read_pickle = read_pickle
+
+    @property
+    def root(self) -> Path:
+        if self._root is not None:
+            return self._root
+        return Path(load_settings().models_path()).expanduser()
+
+    @property
+    def allow_pickle(self) -> bool:
+        if self._allow is not None:
+            return self._allow
+        return bool(load_settings().allow_pickle_checkpoints)
 
     # ---- storage ------------------------------------------------------------------------
     @property
@@ -158,7 +163,8 @@ class ModelRegistry:
         """
         p = Path(path).expanduser().resolve()
         allow = self.allow_pickle if allow_pickle is None else allow_pickle
-        inspect_checkpoint(p, allow)
+        self.root.mkdir(parents=True, exist_ok=True)  # the facts are kept there
+        self._checkpoint_facts(p, allow, learn=True)  # an allowed pickle is read (torch) here
         cfg = None
         if config is not None:
             cfg = Path(config).expanduser().resolve()
@@ -245,6 +251,10 @@ class ModelRegistry:
     def diffusion_models(self) -> list[ModelInfo]:
         return [m for m in self.installed() if m.arch != "taesd"]
 
+    def models(self) -> list[ModelInfo]:
+        """The models that paint (`ModelSource.models`): `diffusion_models()`."""
+        return self.diffusion_models()
+
     def preview_decoder(self, arch: str) -> Path | None:
         """An installed TAESD folder for `arch` ("sd" or "sdxl"), if any."""
         for entry in CATALOGUE:
@@ -258,14 +268,23 @@ class ModelRegistry:
         return None
 
     def resolve(self, model: str) -> ModelInfo:
-        """The model named by a registry id, a catalogue id or a path."""
+        """The model named by a registry id, a catalogue id or a path. Never reads a pickle:
+        one whose facts are not cached yet comes back unchecked (`ModelInfo.checked`)."""
+        return self._resolve(model, learn=False)
+
+    def inspect(self, model: str) -> ModelInfo:
+        """`resolve`, reading an allowed pickle checkpoint whose facts are not cached yet
+        (torch.load, once per file: the worker thread or a thread of its own only)."""
+        return self._resolve(model, learn=True)
+
+    def _resolve(self, model: str, learn: bool) -> ModelInfo:
         if not model or model == CLASSICAL:
             raise ModelNotFoundError(f"{model!r} is not a diffusion model")
         for e in self._entries():
             if e["id"] == model:
                 if e["source"] == IP_ADAPTER:
                     raise ModelNotFoundError(_not_a_model(str(e.get("name") or model)))
-                return self._info_from_entry(e)
+                return self._info_from_entry(e, learn)
         entry = catalogue_entry(model)
         if entry is not None and entry.arch == IP_ADAPTER:
             raise ModelNotFoundError(_not_a_model(entry.name))
@@ -281,7 +300,7 @@ class ModelRegistry:
                 raise ModelNotFoundError(f"model {p} does not exist")
             src = "folder" if p.is_dir() else "checkpoint"
             return self._info(p.resolve(), src, p.stem if src == "checkpoint" else p.name,
-                              str(p), self.allow_pickle)
+                              str(p), self.allow_pickle, learn=learn)
         raise ModelNotFoundError(f"no installed model is called {model!r}")
 
     # ---- IP-Adapters (add-ons of base models) -------------------------------------------
@@ -338,32 +357,58 @@ class ModelRegistry:
         raise RequestError(f"no IP-Adapter for {model.name} is installed: "
                            f"{install_hint(cross)}")
 
-    def _info_from_entry(self, e: dict[str, Any]) -> ModelInfo:
+    def _info_from_entry(self, e: dict[str, Any], learn: bool = False) -> ModelInfo:
         return self._info(Path(e["path"]), e["source"], str(e.get("name") or e["id"]),
-                          e["id"], bool(e.get("allow_pickle", False)), e.get("config"))
+                          e["id"], bool(e.get("allow_pickle", False)), e.get("config"), learn)
 
     def _info(self, path: Path, source: str, name: str, mid: str, allow: bool,
-              config: str | None = None) -> ModelInfo:
+              config: str | None = None, learn: bool = False) -> ModelInfo:
         if source == "checkpoint":
-            facts = inspect_checkpoint(path, allow)
-            if not facts.config_kind:  # an allowed pickle: read its keys to know what it is
-                from ..backends.local import pickle_facts
-
-                facts = pickle_facts(path)
+            facts, checked = self._checkpoint_facts(path, allow, learn)
+            cfg: Path | None = None
             if config:
                 cfg = Path(config)
                 if not (cfg / "model_index.json").is_file():
                     raise ModelLoadError(f"the config folder {quoted(cfg)} of {quoted(path)} is "
                                          "missing (moved or deleted?)")
                 facts = _with_native(facts, cfg)
-            else:
+            elif checked:
                 cfg = config_folder(facts.config_kind, data_dir() / "model_configs")
             return ModelInfo(mid, name, path, source, facts, allow_pickle=allow,
-                             config_path=cfg)
+                             config_path=cfg, checked=checked)
         if source != "folder":
             raise ModelLoadError(f"{quoted(path)}: unknown model source {source!r} in "
                                  "registry.json (add the model again)")
         return ModelInfo(mid, name, path, source, inspect_folder(path, allow), allow_pickle=allow)
+
+
+    def _checkpoint_facts(self, path: Path, allow: bool, learn: bool) -> tuple[ModelFacts, bool]:
+        """(facts, checked) of a single-file checkpoint: cached ones while the file is
+        unchanged (same size and time); else a .safetensors header is read (cheap) and an
+        allowed pickle only when `learn` (torch.load), provisional facts otherwise."""
+        pickle = path.suffix.lower() in PICKLE_EXTENSIONS
+        # A pickle is refused unless allowed before anything is read; its provisional facts.
+        provisional = inspect_checkpoint(path, allow) if pickle else None
+        cache = FileFacts(self.root)
+        known = cache.get(path)
+        if known is not None:
+            return known, True
+        if provisional is None:
+            facts = inspect_checkpoint(path, allow)
+        elif not learn:
+            return provisional, False
+        else:
+            facts = self._pickle_reader()(path)
+        cache.put(path, facts)
+        return facts, True
+
+    def _pickle_reader(self) -> PickleReader:
+        if self._read_pickle is not None:
+            return self._read_pickle
+        # The local backend, the one module importing torch, reads pickles (lazily).
+        from ..backends.local import pickle_facts
+
+        return pickle_facts
 
 
 def _not_a_model(name: str) -> str:

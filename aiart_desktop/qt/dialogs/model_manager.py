@@ -2,7 +2,9 @@
 
 Downloads run on their own thread (`DownloadThread`) with progress, Cancel and resume (a
 cancelled download continues where it stopped next time); the dialog never blocks. Nothing is
-fetched unless the user presses Download. IP-Adapters (add-ons: a reference picture steers a
+fetched unless the user presses Download. An allowed pickle checkpoint is read on a thread of
+its own too (`CheckpointThread`: learning what it is needs torch, which the UI thread never
+imports). IP-Adapters (add-ons: a reference picture steers a
 base model) are listed, downloaded and added (a folder) here too, but never offered as a model
 to paint with. File dialogs are injectable (`ask_folder`, `ask_checkpoint`, `ask_adapter`,
 `confirm`) so tests drive the dialog without modal windows.
@@ -38,7 +40,8 @@ from ...ai.errors import AiError, Cancelled, DownloadError, quoted
 if TYPE_CHECKING:
     from ...ai.models.catalogue import CatalogueEntry
     from ...ai.models.ip_adapter import IpAdapterInfo
-    from ...ai.models.registry import ModelInfo, ModelRegistry
+    from ...ai.models.registry import ModelRegistry
+    from ...ai.models.source import ModelInfo
     from ..worker import AiWorker
 
 PICKLE_SUFFIXES = (".ckpt", ".bin", ".pt", ".pth", ".pkl")
@@ -100,6 +103,30 @@ class DownloadThread(QThread):
             self.done.emit(self.entry_id, "", "")
 
 
+class CheckpointThread(QThread):
+    """Adds an allowed pickle checkpoint off the UI thread: learning what it is means reading
+    it with torch (`torch.load`), which the UI thread never does. The registry keeps what it
+    learned, so listing the models afterwards reads nothing."""
+
+    done = Signal(object, str)   # the ModelInfo (None on failure), error message ("" = added)
+
+    def __init__(self, registry: ModelRegistry, path: str) -> None:
+        super().__init__()
+        self.registry, self.path = registry, path
+
+    def run(self) -> None:
+        try:
+            info = self.registry.add_checkpoint(self.path, allow_pickle=True)
+        except AiError as exc:
+            self.done.emit(None, _sentence(exc))
+        except Exception:  # never let a thread die silently
+            log.exception("adding the checkpoint %s failed", self.path)
+            self.done.emit(None, f"Cannot add {quoted(self.path)}: an unexpected problem "
+                                 "(details are in the log).")
+        else:
+            self.done.emit(info, "")
+
+
 def _ask_folder(parent: QWidget) -> str | None:
     path = QFileDialog.getExistingDirectory(parent, "Add a diffusers model folder")
     return path or None
@@ -141,6 +168,7 @@ class ModelManagerDialog(QDialog):
         self.ask_folder, self.ask_checkpoint, self.confirm = ask_folder, ask_checkpoint, confirm
         self.ask_adapter = ask_adapter
         self.download_thread: DownloadThread | None = None
+        self.add_thread: CheckpointThread | None = None
 
         self.installed = QTreeWidget()
         self.installed.setHeaderLabels(["Name", "Kind", "Size", "Location"])
@@ -372,6 +400,9 @@ class ModelManagerDialog(QDialog):
                       "Use a .safetensors file, or tick “Allow pickle checkpoints” if you trust "
                       "its source.", error=True)
             return None
+        if path.lower().endswith(PICKLE_SUFFIXES):
+            self._add_pickle(path)  # read on a thread of its own; listed when it is done
+            return None
         try:
             info = self.registry.add_checkpoint(path, allow_pickle=allow)
         except AiError as exc:
@@ -380,6 +411,32 @@ class ModelManagerDialog(QDialog):
         self._say(f"Added {info.name} ({kind_label(info)}).")
         self._changed()
         return info
+
+    def _add_pickle(self, path: str) -> None:
+        if self.add_thread is not None:
+            return
+        t = CheckpointThread(self.registry, path)
+        t.done.connect(self._pickle_added)
+        self.add_thread = t
+        self.add_file_button.setEnabled(False)
+        if self.download_thread is None:
+            self.progress.setRange(0, 0)  # busy: torch.load reports nothing
+        self._say(f"Reading {quoted(path)} to learn what model it is…")
+        t.start()
+
+    def _pickle_added(self, info: ModelInfo | None, error: str) -> None:
+        t, self.add_thread = self.add_thread, None
+        if t is not None:
+            t.wait()
+        self.add_file_button.setEnabled(True)
+        if self.download_thread is None:
+            self.progress.setRange(0, 1000)
+            self.progress.setValue(0)
+        if info is None:
+            self._say(error, error=True)
+            return
+        self._say(f"Added {info.name} ({kind_label(info)}).")
+        self._changed()
 
     def remove_selected(self) -> bool:
         sel = self._selected_installed()
@@ -419,6 +476,7 @@ class ModelManagerDialog(QDialog):
         t.progress.connect(self._download_progress)
         t.done.connect(self._download_done)
         self.download_thread = t
+        self.progress.setRange(0, 1000)
         self.progress.setValue(0)
         self._say(f"Downloading {e.name} ({human_size(e.size_mb * 1_000_000)})…")
         t.start()
@@ -457,11 +515,14 @@ class ModelManagerDialog(QDialog):
             self._say("Cancelling the download…")
 
     def shutdown(self) -> None:
-        """Stop a running download (the window is closing)."""
+        """Stop a running download, and wait for a checkpoint being read (the window is
+        closing)."""
         t = self.download_thread
         if t is not None:
             t.cancel()
             t.wait()
+        if self.add_thread is not None:
+            self.add_thread.wait()
 
 
 def _sentence(text: object) -> str:

@@ -55,7 +55,7 @@ from .variations import VariationsBox, blended_rgba
 from .widgets import guard_wheel, scroll_body
 
 if TYPE_CHECKING:
-    from ...ai.models.registry import ModelRegistry
+    from ...ai.models.source import ModelSource
     from ...ai.requests import AiRequest, AiResult
     from ...core.document import Document
     from ...core.layer import Layer, Node
@@ -81,7 +81,7 @@ class AiPanel(ExploreMixin, QWidget):
     running_changed = Signal(bool)
     job_ended = Signal(object, str)            # JobHandle, "finished" | "failed" | "cancelled"
 
-    def __init__(self, worker: AiWorker, registry: ModelRegistry | None = None,
+    def __init__(self, worker: AiWorker, registry: ModelSource | None = None,
                  settings: Any = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("AiPanel")
@@ -204,17 +204,18 @@ class AiPanel(ExploreMixin, QWidget):
 
     # ---- models ----------------------------------------------------------------------------
     @property
-    def registry(self) -> ModelRegistry:
+    def registry(self) -> ModelSource:
+        """The models the picker offers (a `ModelSource`: listing never imports torch)."""
         if self._registry is None:
             from ...ai.models.registry import ModelRegistry
 
-            return ModelRegistry()
+            self._registry = ModelRegistry()  # the settings' models folder, as it changes
         return self._registry
 
     def refresh_models(self) -> None:
         """Re-read the installed models into the picker."""
         try:
-            models = self.registry.diffusion_models()
+            models = self.registry.models()
         except (AiError, OSError) as exc:
             log.warning("could not list the installed models: %s", exc)
             models = []

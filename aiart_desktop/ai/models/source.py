@@ -1,0 +1,99 @@
+"""What a model source is: the models a backend offers, and how the UI and the engine ask.
+
+    source.models()                 # models that paint, for the picker (cheap: no torch)
+    source.resolve("sd-turbo")      # -> ModelInfo (cheap: what is known now)
+    source.inspect("dream")         # -> ModelInfo with every fact learned (may be slow: the
+                                    #    engine calls it on the worker thread, never the UI)
+    source.preview_decoder("sd")    # a TAESD folder for live previews, or None
+    source.ip_adapters() / source.ip_adapter_for(info) / source.resolve_ip_adapter(id)
+
+The local `ModelRegistry` (models.registry) is one; a remote backend (ComfyUI) will bring its
+own. A `ModelInfo` names the backend that runs it (`backend`), so the engine sends a job for
+that model there. Later issues add LoRAs, control models and upscalers to the protocol.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from .checkpoints import ModelFacts
+from .ip_adapter import IpAdapterInfo
+
+LOCAL_BACKEND = "diffusers"  # the name of the local diffusers backend (backends/local.py)
+PAINT_OPS = ("inpaint", "img2img", "txt2img", "outpaint")
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """A model a source offers, ready for the engine.
+
+    `checked` is False for an (allowed) pickle checkpoint whose tensors were not read yet:
+    its facts are then provisional (arch "sd", 512 px) until `ModelSource.inspect` reads them,
+    which needs torch and so runs only off the UI thread (the registry caches the result)."""
+
+    id: str
+    name: str
+    path: Path
+    source: str                  # "catalogue", "folder" or "checkpoint"
+    facts: ModelFacts
+    licence: str = ""
+    allow_pickle: bool = False
+    config_path: Path | None = None   # shipped config folder (checkpoints only)
+    checked: bool = True
+    backend: str = LOCAL_BACKEND      # the backend (`Backend.name`) that runs it
+
+    @property
+    def arch(self) -> str:
+        return self.facts.arch
+
+    @property
+    def native(self) -> int:
+        return self.facts.native
+
+    @property
+    def ops(self) -> tuple[str, ...]:
+        """The request operations it can do (none for a preview decoder)."""
+        return PAINT_OPS if self.facts.arch in ("sd", "sdxl") else ()
+
+    def describe(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "path": str(self.path), "source": self.source,
+                "arch": self.facts.arch, "inpaint": self.facts.inpaint,
+                "native": self.facts.native, "size_bytes": self.facts.size_bytes,
+                "licence": self.licence}
+
+
+@runtime_checkable
+class ModelSource(Protocol):
+    """The models (and their add-ons) one backend offers. Every method but `inspect` is cheap
+    and safe on the UI thread: it never imports torch nor reads weights."""
+
+    def models(self) -> list[ModelInfo]:
+        """Every usable model that paints (no preview decoders, no add-ons)."""
+        ...
+
+    def resolve(self, model_id: str) -> ModelInfo:
+        """The model with that id (or path); an AiError says why there is none."""
+        ...
+
+    def inspect(self, model_id: str) -> ModelInfo:
+        """`resolve`, with every fact learned (a pickle checkpoint's tensors read): may be
+        slow and import torch, so only the worker thread (or a thread of its own) calls it."""
+        ...
+
+    def preview_decoder(self, arch: str) -> Path | None:
+        """A TAESD folder decoding `arch`'s latents for live previews, or None."""
+        ...
+
+    def ip_adapters(self) -> list[IpAdapterInfo]:
+        """Every usable IP-Adapter."""
+        ...
+
+    def resolve_ip_adapter(self, adapter_id: str) -> IpAdapterInfo:
+        """The IP-Adapter with that id; an AiError says why there is none."""
+        ...
+
+    def ip_adapter_for(self, model: ModelInfo, adapter_id: str = "") -> IpAdapterInfo:
+        """`adapter_id` checked to fit `model`, or the first installed one that fits; a
+        RequestError says what to install when there is none."""
+        ...

@@ -1,0 +1,53 @@
+"""The composition root of the AI side: which model source and which backends the engine gets.
+
+    engine = default_engine()                       # the user's models, device from settings
+    engine = default_engine(registry, device="cpu") # a given models folder (tests, the CLI)
+    result = engine.run(request, on_progress, cancelled)
+
+The app (qt/ai_dock.py, through the worker), `aiart-desktop run` (ai/cli_run.py) and the
+self-test build their engine here, and nowhere else. Adding a backend (the ComfyUI one, say)
+is one module implementing `ai.backend.Backend` plus one line in `backends()` below; a backend
+with models of its own brings a `ModelSource` whose `ModelInfo.backend` names it.
+
+Nothing here is imported at start-up cost: the local backend's module imports torch only
+inside its functions, when a model runs.
+"""
+from __future__ import annotations
+
+import os
+
+from .backend import Backend
+from .backends.classical import ClassicalBackend
+from .backends.local import LocalBackend, pickle_facts
+from .backends.style_backend import StyleBackend
+from .engine import Engine
+from .models.registry import ModelRegistry
+from .models.source import ModelSource
+
+
+def user_models(root: str | os.PathLike[str] | None = None,
+                allow_pickle: bool | None = None) -> ModelRegistry:
+    """The local models: `root` (default: the settings' models folder, followed as it
+    changes), pickles allowed as the settings say unless `allow_pickle` is given; an allowed
+    pickle checkpoint's facts are read by the local backend (torch, off the UI thread)."""
+    return ModelRegistry(root, allow_pickle, read_pickle=pickle_facts)
+
+
+def backends(models: ModelSource, device: str) -> list[Backend]:
+    """Every backend, in the order the engine tries them (ai/engine.py: how one is chosen)."""
+    return [
+        LocalBackend(models, device),   # diffusers on this machine (torch, lazily)
+        ClassicalBackend(),             # the model-free fill
+        StyleBackend(),                 # the style networks (onnxruntime)
+    ]
+
+
+def default_engine(models: ModelSource | None = None, *, device: str | None = None) -> Engine:
+    """An engine on `models` (default: `user_models()`) with every backend; `device` ("auto",
+    "cuda", "mps", "cpu") defaults to the settings'."""
+    if device is None:
+        from ..settings import load_settings
+
+        device = load_settings().device
+    source = user_models() if models is None else models
+    return Engine(source, backends(source, device))
