@@ -94,8 +94,8 @@ def main() -> int:
     ap.add_argument("--batch", type=int, default=2)
     args = ap.parse_args()
 
-    from aiart_desktop.ai.engine import Engine
     from aiart_desktop.ai.models.registry import ModelRegistry
+    from aiart_desktop.ai.setup import default_engine
     from aiart_desktop.core import selection
     from aiart_desktop.core.document import Document
     from aiart_desktop.core.geometry import Rect
@@ -111,7 +111,7 @@ def main() -> int:
                             sample_size=32), name="bench-inpaint")
     app = create_app([])
     win = MainWindow(settings=Settings(), autosave=False)
-    panel = install_ai_dock(win, registry=reg, engine=Engine(reg, device="cpu"))
+    panel = install_ai_dock(win, registry=reg, engine=default_engine(reg, device="cpu"))
     win.resize(1400, 900)
     win.show()
     win.docks["aiDock"].raise_()

@@ -55,9 +55,9 @@ from _report import emit  # noqa: E402
 from aiart_desktop.ai import region  # noqa: E402
 from aiart_desktop.ai.backends import classical  # noqa: E402
 from aiart_desktop.ai.capture import make_request  # noqa: E402
-from aiart_desktop.ai.engine import Engine  # noqa: E402
 from aiart_desktop.ai.models.registry import ModelRegistry  # noqa: E402
 from aiart_desktop.ai.requests import AiRequest, ProgressInfo  # noqa: E402
+from aiart_desktop.ai.setup import default_engine  # noqa: E402
 from aiart_desktop.core import selection as sel  # noqa: E402
 from aiart_desktop.core.brush import BrushSettings, Stroke  # noqa: E402
 from aiart_desktop.core.document import Document  # noqa: E402
@@ -129,8 +129,8 @@ def main() -> None:
     if pm is None:
         sys.exit("pypatchmatch's native library is not available: nothing to measure")
     doc = painting()
-    engine = Engine(ModelRegistry(Path(tempfile.mkdtemp(prefix="aiart-fill-")),
-                                  allow_pickle=False), device="cpu")
+    engine = default_engine(ModelRegistry(Path(tempfile.mkdtemp(prefix="aiart-fill-")),
+                                          allow_pickle=False), device="cpu")
     seed = 8 * 1234
     split = getattr(classical, "split_seed", lambda s: (s, 0))  # older code: no split_seed
     pm_seed = split(seed)[0]
