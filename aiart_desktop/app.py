@@ -19,6 +19,6 @@ def main(argv: list[str] | None = None) -> int:
         from .cli import main as cli_main
 
         return cli_main(args)
-    from .qt.main_window import run_gui
+    from .qt.bootstrap import run_gui
 
     return run_gui(args)

@@ -56,7 +56,7 @@ def startup_probe(timeout_ms: int = 60_000) -> int:
     from PySide6.QtCore import QEvent, QObject, QTimer
     from PySide6.QtWidgets import QWidget
 
-    from .qt.main_window import create_app, create_window
+    from .qt.bootstrap import create_app, create_window
 
     app = create_app([])
     win = create_window([], recover=False, lazy=True)
@@ -148,7 +148,8 @@ def selftest(model: str | None, out_dir: Path) -> int:
     from .core.brush import BrushSettings, Stroke
     from .core.geometry import Rect
     from .core.io.ora import load_ora, save_ora
-    from .qt.main_window import MainWindow, create_app
+    from .qt.bootstrap import create_app
+    from .qt.main_window import MainWindow
     from .qt.worker import AiWorker
     from .settings import Settings
 

@@ -100,7 +100,8 @@ def main() -> int:
     from aiart_desktop.core.document import Document
     from aiart_desktop.core.geometry import Rect
     from aiart_desktop.qt.ai_dock import install_ai_dock
-    from aiart_desktop.qt.main_window import MainWindow, create_app
+    from aiart_desktop.qt.bootstrap import create_app
+    from aiart_desktop.qt.main_window import MainWindow
     from aiart_desktop.settings import Settings
     from tests.support.tiny_models import build_sd
 

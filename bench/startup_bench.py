@@ -112,34 +112,17 @@ win.show()
 app.exec()
 """
 
-# The real window. Prefer main_window.create_window() (what run_gui uses); otherwise mimic the
-# placeholder run_gui. Whatever the window does at startup (settings, theme, recovery check)
-# happens here too, in throw-away folders.
+# The real window, started as run_gui starts it (qt/bootstrap.py): create_app, then
+# create_window(lazy=True), the skeleton first. Whatever the window does at startup (settings,
+# theme, recovery check) happens here too, in throw-away folders. "imported" is the bootstrap
+# module (what app.py imports); main_window is imported inside create_window, so it counts in
+# "created".
 APP = _PROBE + r"""
 marks = {"script": time.monotonic_ns()}
-import inspect
-from PySide6.QtWidgets import QApplication
-from aiart_desktop.qt import main_window as mw
+from aiart_desktop.qt import bootstrap
 marks["imported"] = time.monotonic_ns()
-if hasattr(mw, "create_app"):
-    app = mw.create_app([])
-else:
-    app = QApplication.instance() or QApplication(["aiart-desktop"])
-if hasattr(mw, "create_window"):
-    params = inspect.signature(mw.create_window).parameters
-    if "lazy" in params:  # exactly as run_gui: the skeleton first
-        win = mw.create_window([], lazy=True)
-    else:
-        win = mw.create_window([]) if params else mw.create_window()
-    if isinstance(win, tuple):
-        win = next(w for w in win if hasattr(w, "show") and hasattr(w, "isWindow"))
-else:
-    from PySide6.QtWidgets import QLabel, QMainWindow
-    win = QMainWindow()
-    win.setWindowTitle("AIArt Desktop")
-    win.setCentralWidget(QLabel("AIArt Desktop"))
-    win.resize(1200, 800)
-app = QApplication.instance()
+app = bootstrap.create_app([])
+win = bootstrap.create_window([], lazy=True)
 marks["created"] = time.monotonic_ns()
 probe = watch(app, win, marks)
 win.show()

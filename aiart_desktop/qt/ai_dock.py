@@ -145,13 +145,13 @@ def install_ai_dock(win: Any, *, registry: ModelRegistry | None = None,
 
     # Follow the window's document, now and whenever it shows another one.
     panel.set_document(win.doc)
+    win.document_changed.connect(panel.set_document)
     # The form offers the IP-Adapter when one fitting the picked model is installed.
     from .panels.ai_form import install_ip_adapter
 
     install_ip_adapter(win)
 
     # Live preview and picked variation over the canvas.
-    win.document_changed.connect(panel.set_document)
     if overlay and hasattr(win, "canvas"):
         preview = CanvasPreview(win.canvas, panel.preview_caption)
         panel.preview_changed.connect(preview.set_preview)

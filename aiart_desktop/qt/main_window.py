@@ -1,7 +1,7 @@
 """The main window: canvas in the centre, docks around it, menus, status bar, settings.
 
-`create_app` / `create_window` / `run_gui` are the entry points (app.py calls run_gui; the
-startup benchmark uses the first two).
+The app is started by bootstrap.py (`create_app` / `create_window` / `run_gui`; app.py calls
+run_gui, the startup benchmark the first two); this module holds the `MainWindow` class.
 
 Skeleton first (`MainWindow(lazy=True)`, what run_gui uses): the constructor builds only what
 Qt alone can build (title, menu titles, a tool bar of the tools' icons, the docks with their
@@ -20,17 +20,7 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import (
-    QByteArray,
-    QEvent,
-    QObject,
-    QPointF,
-    QRect,
-    QSize,
-    Qt,
-    QTimer,
-    Signal,
-)
+from PySide6.QtCore import QByteArray, QPointF, QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QColor, QDragEnterEvent, QDropEvent, QPalette
 from PySide6.QtWidgets import (
     QApplication,
@@ -46,15 +36,15 @@ from PySide6.QtWidgets import (
 )
 
 from .actions import TOOL_ACTIONS, build_actions
+from .bootstrap import APP_NAME, after_first_paint, load_settings, save_settings
 from .file_ops import OPEN_EXTENSIONS, FileOps
 from .resources import icon
-from .theme import CANVAS_BACKDROP, apply_theme
+from .theme import CANVAS_BACKDROP
 
 if TYPE_CHECKING:
     from ..core.document import Document
     from .dialogs.prompts import Prompts
 
-APP_NAME = "AIArt Desktop"
 MENU_TITLES = ("&File", "&Edit", "&Image", "&Layer", "&Select", "&View", "&AI", "&Help")
 DOCKS = (  # object name, title, area (True: right)
     ("colorDock", "Colour", True),
@@ -90,7 +80,7 @@ class MainWindow(FileOps, QMainWindow):
                  autosave: bool = True, ai: bool = True, lazy: bool = False) -> None:
         super().__init__()
         self.setObjectName("MainWindow")
-        self.settings = settings if settings is not None else _load_settings()
+        self.settings = settings if settings is not None else load_settings()
         self.prompts: Prompts = prompts  # type: ignore[assignment]  # set in _build if None
         self.doc: Document | None = None
         self._built = False
@@ -106,7 +96,7 @@ class MainWindow(FileOps, QMainWindow):
                             | QMainWindow.DockOption.AllowTabbedDocks)
         if lazy:
             self._build_skeleton()
-            _after_first_paint(self, functools.partial(self._build_or_quit, autosave, ai))
+            after_first_paint(self, functools.partial(self._build_or_quit, autosave, ai))
         else:
             self._build(autosave, ai, False)
 
@@ -250,7 +240,7 @@ class MainWindow(FileOps, QMainWindow):
             self.fit_to_screen()
         self.set_document(Document.new(w, h, bg))
         if ai:  # after the first frame: the AI panel is not needed to show the window
-            _after_first_paint(self, self._install_ai)
+            after_first_paint(self, self._install_ai)
         if layout is not None:  # geometry was restored by the skeleton
             self.restoreState(layout)
         else:
@@ -548,7 +538,7 @@ class MainWindow(FileOps, QMainWindow):
             event.ignore()
             return
         self.save_layout()
-        _save_settings(self.settings)
+        save_settings(self.settings)
         if self.autosave is not None:
             self.autosave.discard()
         event.accept()
@@ -648,27 +638,6 @@ def _dropped_paths(event: QDragEnterEvent | QDropEvent) -> list[str]:
             in OPEN_EXTENSIONS]
 
 
-def _load_settings() -> Any:
-    try:
-        from ..settings import load_settings
-    except ImportError:
-        return None
-    return load_settings()
-
-
-def _save_settings(settings: Any) -> None:
-    if settings is None:
-        return
-    try:
-        from ..settings import save_settings
-    except ImportError:
-        return
-    try:
-        save_settings(settings)
-    except OSError as exc:
-        print(f"could not save settings: {exc}")
-
-
 def _ai_placeholder() -> QWidget:
     ai = QWidget()
     lay = QVBoxLayout(ai)
@@ -692,85 +661,3 @@ def _make_autosave(win: MainWindow) -> Any:
 
     interval = getattr(win.settings, "autosave_interval_s", 60)
     return AutosaveManager(recovery_dir(), interval, parent=win)
-
-
-class _FirstPaint(QObject):
-    """Runs `callback` once, just after the first frame of `win` has been painted."""
-
-    def __init__(self, win: QWidget, callback: Callable[[], None]) -> None:
-        super().__init__(win)
-        self.win, self.callback = win, callback
-
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
-        if (event.type() == QEvent.Type.Paint and isinstance(obj, QWidget)
-                and obj.window() is self.win):
-            QApplication.instance().removeEventFilter(self)
-            QTimer.singleShot(0, self.callback)
-        return False
-
-
-def _after_first_paint(win: QWidget, callback: Callable[[], None]) -> None:
-    QApplication.instance().installEventFilter(_FirstPaint(win, callback))
-
-
-def create_app(args: list[str] | None = None) -> QApplication:
-    app = QApplication.instance()
-    if app is None:
-        QApplication.setHighDpiScaleFactorRoundingPolicy(
-            Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
-        app = QApplication(["aiart-desktop", *(args or [])])
-        app.setApplicationName(APP_NAME)
-        app.setOrganizationName("AIArt")
-    settings = _load_settings()
-    apply_theme(app, getattr(settings, "theme", "dark"))  # type: ignore[arg-type]
-    return app  # type: ignore[return-value]
-
-
-def create_window(args: list[str] | None = None, recover: bool = True,
-                  lazy: bool = False) -> MainWindow:
-    """The main window; with `lazy` its skeleton first (see the module's docstring). The file
-    named in `args`, the recovery offer and the kernels' warm-up wait for the real content."""
-    win = MainWindow(lazy=lazy)
-    paths = [a for a in (args or []) if not a.startswith("-")]
-
-    def after_build() -> None:
-        if paths:
-            QTimer.singleShot(0, lambda: win.open_path(paths[0], ask=False))
-        if recover and win.autosave is not None:
-            QTimer.singleShot(0, lambda: offer_recovery(win))
-        # Compile the pixel kernels in the background once the window is up (core/kernels.py).
-        QTimer.singleShot(500, _warm_up_kernels)
-
-    win.when_ready(after_build)
-    return win
-
-
-def _warm_up_kernels() -> None:
-    from ..core import kernels
-
-    kernels.warm_up()
-
-
-def offer_recovery(win: MainWindow) -> None:
-    from .autosave import check_and_offer_recovery, recovered_entry
-
-    for doc in check_and_offer_recovery(win):
-        if win.doc is not None and win.doc.modified and not win.maybe_save():
-            return
-        win.set_document(doc)
-        entry = recovered_entry(doc)
-        if entry is not None and win.autosave is not None:
-            win.autosave.set_display_name(entry.describe())
-        win.statusBar().showMessage("Recovered unsaved work", 6000)
-
-
-def run_gui(args: list[str]) -> int:
-    from ..logs import setup_logging
-    from .crash import install_error_reporter
-
-    setup_logging()
-    app = create_app(args)
-    win = create_window(args, lazy=True)
-    install_error_reporter(win)   # an exception in any slot: logged, shown once
-    win.show()
-    return app.exec()

@@ -31,7 +31,8 @@ from aiart_desktop.ai.setup import default_engine  # noqa: E402
 from aiart_desktop.core import selection  # noqa: E402
 from aiart_desktop.core.geometry import Rect  # noqa: E402
 from aiart_desktop.qt.ai_dock import install_ai_dock  # noqa: E402
-from aiart_desktop.qt.main_window import MainWindow, create_app  # noqa: E402
+from aiart_desktop.qt.bootstrap import create_app  # noqa: E402
+from aiart_desktop.qt.main_window import MainWindow  # noqa: E402
 from tests.support.tiny_models import build_sd  # noqa: E402
 
 SKY = (520, 90, 256, 192)   # x, y, w, h of the selection

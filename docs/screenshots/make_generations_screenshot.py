@@ -31,7 +31,8 @@ from aiart_desktop.ai.requests import CLASSICAL  # noqa: E402
 from aiart_desktop.ai.setup import default_engine  # noqa: E402
 from aiart_desktop.core import selection  # noqa: E402
 from aiart_desktop.qt.ai_dock import install_ai_dock  # noqa: E402
-from aiart_desktop.qt.main_window import MainWindow, create_app  # noqa: E402
+from aiart_desktop.qt.bootstrap import create_app  # noqa: E402
+from aiart_desktop.qt.main_window import MainWindow  # noqa: E402
 from aiart_desktop.qt.panels.generation_history import install_generation_history  # noqa: E402
 
 JOBS = (  # prompt, variations, ellipse (x0, y0, x1, y1) in document pixels

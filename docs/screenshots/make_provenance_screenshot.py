@@ -31,8 +31,9 @@ from aiart_desktop.ai.apply import apply_result  # noqa: E402
 from aiart_desktop.ai.capture import make_request  # noqa: E402
 from aiart_desktop.ai.setup import default_engine  # noqa: E402
 from aiart_desktop.core import selection  # noqa: E402
+from aiart_desktop.qt.bootstrap import create_app  # noqa: E402
 from aiart_desktop.qt.dialogs.provenance import ProvenanceDialog  # noqa: E402
-from aiart_desktop.qt.main_window import MainWindow, create_app  # noqa: E402
+from aiart_desktop.qt.main_window import MainWindow  # noqa: E402
 
 FILLS = (  # prompt, seed, ellipse (x0, y0, x1, y1) in document pixels
     ("soft evening clouds", 1234, (150, 40, 650, 260)),

@@ -25,8 +25,9 @@ from PySide6.QtGui import QColor, QInputDevice, QPointingDevice, QTabletEvent  #
 from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
+from aiart_desktop.qt.bootstrap import create_app  # noqa: E402
 from aiart_desktop.qt.dialogs.new_document import NewDocumentSpec  # noqa: E402
-from aiart_desktop.qt.main_window import MainWindow, create_app  # noqa: E402
+from aiart_desktop.qt.main_window import MainWindow  # noqa: E402
 
 W, H = 1400, 900
 

@@ -20,8 +20,9 @@ import make_screenshots as shots  # noqa: E402  (sets up paths and a scratch con
 from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 
+from aiart_desktop.qt.bootstrap import create_app  # noqa: E402
 from aiart_desktop.qt.dialogs.prompts import Prompts  # noqa: E402
-from aiart_desktop.qt.main_window import MainWindow, create_app  # noqa: E402
+from aiart_desktop.qt.main_window import MainWindow  # noqa: E402
 
 FEATHER_PX = 24
 

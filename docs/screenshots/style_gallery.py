@@ -31,7 +31,8 @@ from PySide6.QtTest import QTest  # noqa: E402
 
 from aiart_desktop.core import selection  # noqa: E402
 from aiart_desktop.qt.ai_dock import install_ai_dock  # noqa: E402
-from aiart_desktop.qt.main_window import MainWindow, create_app  # noqa: E402
+from aiart_desktop.qt.bootstrap import create_app  # noqa: E402
+from aiart_desktop.qt.main_window import MainWindow  # noqa: E402
 from aiart_desktop.qt.panels.style_gallery import install_style_gallery  # noqa: E402
 
 STYLE = "Style 19"

@@ -20,7 +20,8 @@ def paint(out: str) -> None:
     from PySide6.QtCore import Qt
     from PySide6.QtTest import QTest
 
-    from aiart_desktop.qt.main_window import MainWindow, create_app
+    from aiart_desktop.qt.bootstrap import create_app
+    from aiart_desktop.qt.main_window import MainWindow
 
     create_app([])
     win = MainWindow(autosave=False)

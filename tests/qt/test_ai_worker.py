@@ -145,7 +145,8 @@ def test_ui_start_up_imports_no_torch(tmp_path) -> None:
     """The window with the AI dock installed, a model list read: torch is not imported."""
     code = textwrap.dedent("""
         import sys
-        from aiart_desktop.qt.main_window import MainWindow, create_app
+        from aiart_desktop.qt.bootstrap import create_app
+        from aiart_desktop.qt.main_window import MainWindow
         from aiart_desktop.qt.ai_dock import install_ai_dock
         from aiart_desktop.settings import Settings
         app = create_app([])

@@ -244,7 +244,7 @@ def test_autosave_is_attached_to_the_open_document(qtbot, tmp_path: Path, prompt
 
 
 def test_create_window_opens_the_file_given_on_the_command_line(qtbot, tmp_path: Path) -> None:
-    from aiart_desktop.qt.main_window import create_window
+    from aiart_desktop.qt.bootstrap import create_window
 
     p = tmp_path / "arg.png"
     Image.fromarray(np.full((12, 9, 3), 10, np.uint8)).save(p)
@@ -259,11 +259,11 @@ def test_create_window_opens_the_file_given_on_the_command_line(qtbot, tmp_path:
 
 def test_recovered_documents_are_opened(win, monkeypatch) -> None:
     from aiart_desktop.core.document import Document
-    from aiart_desktop.qt import autosave, main_window
+    from aiart_desktop.qt import autosave, bootstrap
 
     rec = Document.new(33, 22)
     monkeypatch.setattr(autosave, "check_and_offer_recovery", lambda parent: [rec])
-    main_window.offer_recovery(win)
+    bootstrap.offer_recovery(win)
     assert win.doc is rec
     assert "Recovered" in win.statusBar().currentMessage()
 

@@ -86,7 +86,7 @@ def test_importing_the_main_window_does_not_import_numpy() -> None:
 
 
 def test_create_window_lazy_opens_the_file_argument_after_ready(qtbot, tmp_path: Path) -> None:
-    from aiart_desktop.qt.main_window import create_window
+    from aiart_desktop.qt.bootstrap import create_window
 
     p = tmp_path / "arg.png"
     Image.fromarray(np.full((12, 9, 3), 10, np.uint8)).save(p)

@@ -33,7 +33,7 @@ def main(model_dir: str, out_dir: str, idle_s: float = 15.0) -> int:
     from aiart_desktop.ai.capture import make_request
     from aiart_desktop.core.geometry import Rect
     from aiart_desktop.core.selection import rect_mask
-    from aiart_desktop.qt.main_window import create_app, create_window
+    from aiart_desktop.qt.bootstrap import create_app, create_window
     from aiart_desktop.selftest import _wait_job
 
     def spin(seconds: float, until: object = None) -> bool:
