@@ -60,7 +60,7 @@ def test_every_backend_and_the_registry_implement_the_protocols(empty_registry) 
     assert [b.name for b in built] == ["diffusers", "classical", "style"]
     for b in built:
         assert isinstance(b, Backend) and isinstance(b.capabilities, Capabilities)
-        assert b.capabilities.controls == frozenset() and b.capabilities.loras is False
+        assert b.capabilities.controls == frozenset() == b.capabilities.loras
     local, classical, style = built
     assert local.capabilities.archs == {"sd", "sdxl"} and local.capabilities.ip_adapter
     assert local.capabilities.previews and "outpaint" in local.capabilities.ops
@@ -217,3 +217,45 @@ def test_pickle_facts_are_read_once_off_the_ui_thread_and_kept_per_file(
     assert len(calls) == 2 and again.resolve("dream").checked
     assert res.backend == "diffusers" and res.info["arch"] == "sd"
     assert res.images[0].shape == (res.rect.h, res.rect.w, 3)
+
+
+def _header_only_checkpoint(path: Path) -> Path:
+    """An SD 1.x single file as far as the registry reads it (the tensor names)."""
+    from safetensors.numpy import save_file
+
+    save_file({"cond_stage_model.transformer.x": np.zeros((1,), np.float16),
+               "model.diffusion_model.input_blocks.0.0.weight": np.zeros((1, 4, 1, 1),
+                                                                         np.float16)},
+              str(path))
+    return path
+
+
+def test_the_facts_file_is_written_atomically_and_a_bad_one_is_ignored(
+        tmp_path, monkeypatch, caplog) -> None:
+    import errno
+
+    root = tmp_path / "models"
+    reg = ModelRegistry(root, allow_pickle=False)
+    reg.add_checkpoint(_header_only_checkpoint(tmp_path / "a.safetensors"))
+    facts_file = root / "file-facts.json"
+    before = facts_file.read_bytes()
+    assert str((tmp_path / "a.safetensors").resolve()) in json.loads(before)["files"]
+    real = os.replace
+
+    def failing(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+        if ".aiart-" in os.path.basename(os.fspath(src)):
+            raise OSError(errno.ENOSPC, "No space left on device (injected)")
+        real(src, dst)
+
+    monkeypatch.setattr(os, "replace", failing)
+    info = reg.resolve(str(_header_only_checkpoint(tmp_path / "b.safetensors")))
+    assert info.checked and info.facts.config_kind == "sd15"  # learned all the same
+    assert facts_file.read_bytes() == before and "cannot save" in caplog.text
+    assert [p.name for p in root.iterdir() if ".aiart-" in p.name] == []
+    monkeypatch.undo()
+    # A damaged facts file is as good as none: the facts are read again.
+    facts_file.write_text("{not json", encoding="utf-8")
+    fresh = ModelRegistry(root, allow_pickle=False)
+    c = _header_only_checkpoint(tmp_path / "c.safetensors")
+    assert fresh.resolve(str(c)).facts.config_kind == "sd15"
+    assert str(c.resolve()) in json.loads(facts_file.read_text())["files"]
