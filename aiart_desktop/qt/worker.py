@@ -13,17 +13,18 @@ Generations dock) of every job, inside `submit`.
 
 Threads. `AiWorker` itself lives on the UI thread; the jobs run on its one QThread
 (`thread_handle`), in the order they were submitted, through a private runner living there.
-`submit`, `cancel`, `set_device`, `unload` and `shutdown` are UI-thread calls and only touch a
-thread-safe queue and flags. The thread runs `Engine.run` one job at a time and posts what
-happens to the job's handle as queued calls carrying copies (QImage previews, the AiResult);
-the handle updates its `state` and emits its public signals on the UI thread. So every slot of
-a handle runs on the UI thread (a DirectConnection too), nothing on the UI thread ever waits for
-the model, the worker never sees the document, and a listener that connects right after
-`submit` returns misses nothing (nothing is delivered before the UI thread gets back to its
-event loop). Disconnecting from a handle stops its signals at once, even ones already on their
-way. The worker is not busy any more (`busy`) by the time a job's end is delivered, and it holds
-each handle until then, so listeners need not keep it. torch is imported on the worker thread
-only, through the engine, on the first job.
+`submit`, `set_device`, `unload` and `shutdown` are UI-thread calls, `cancel` (and `current`)
+may be used from any thread; they only touch a thread-safe queue and flags. The thread runs
+`Engine.run` one job at a time and posts what happens to the job's handle as queued calls
+carrying copies (QImage previews, the AiResult); the handle updates its `state` and emits its
+public signals on the UI thread. So every slot of a handle runs on the UI thread (a
+DirectConnection too), nothing on the UI thread ever waits for the model, the worker never sees
+the document, and a listener that connects right after `submit` returns misses nothing (nothing
+is delivered before the UI thread gets back to its event loop). Disconnecting from a handle
+stops its signals at once, even ones already on their way. The worker is not busy any more
+(`busy`) by the time a job's end is delivered, and it holds each handle until then, so
+listeners need not keep it. torch is imported on the worker thread only, through the engine,
+on the first job.
 """
 from __future__ import annotations
 
