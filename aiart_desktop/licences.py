@@ -57,11 +57,17 @@ class LibraryLicence:
     licence: str
 
 
+def _field(meta: metadata.PackageMetadata, name: str) -> str:
+    """The first value of a metadata field, "" when absent."""
+    values = meta.get_all(name) or []
+    return str(values[0]).strip() if values else ""
+
+
 def _licence_of(meta: metadata.PackageMetadata, fallback: str) -> str:
-    expr = meta.get("License-Expression")
+    expr = _field(meta, "License-Expression")
     if expr:
-        return str(expr).strip()
-    text = str(meta.get("License") or "").strip()
+        return expr
+    text = _field(meta, "License")
     if text and len(text) <= 60 and "\n" not in text:
         return _ALIASES.get(text.lower(), text)
     for c in meta.get_all("Classifier") or []:
@@ -80,7 +86,7 @@ def library_licences() -> list[LibraryLicence]:
         except metadata.PackageNotFoundError:
             out.append(LibraryLicence(name, dist, role, "", fallback))
             continue
-        out.append(LibraryLicence(name, dist, role, str(meta.get("Version") or ""),
+        out.append(LibraryLicence(name, dist, role, _field(meta, "Version"),
                                   _licence_of(meta, fallback)))
     return out
 

@@ -169,8 +169,11 @@ def selftest(model: str | None, out_dir: Path) -> int:
         app.processEvents()
         if not win.open_path(str(sample), ask=False):
             raise SelftestError(f"the window did not open {sample}")
-        ctx.update(app=app, win=win, doc=win.doc)
-        return f"{len(win.doc.layers)} layers, platform {app.platformName()}"
+        doc = win.doc
+        if doc is None:
+            raise SelftestError(f"the window shows no document after opening {sample}")
+        ctx.update(app=app, win=win, doc=doc)
+        return f"{len(doc.layers)} layers, platform {app.platformName()}"
 
     def paint() -> str:
         doc = ctx["doc"]

@@ -15,6 +15,7 @@ from .tiles import TILE, TileMap
 
 if TYPE_CHECKING:
     from .document import Document
+    from .geometry import Rect
 
 TILE_BYTES = TILE * TILE * 4
 
@@ -148,7 +149,8 @@ class PackedMask:
 
     def __init__(self, mask: np.ndarray | None) -> None:
         self.shape = None if mask is None else mask.shape
-        self.rect, self.crop = (None, None)
+        self.rect: Rect | None = None
+        self.crop: np.ndarray | None = None
         if mask is not None:
             from .selection import bounds
 
@@ -160,7 +162,7 @@ class PackedMask:
         if self.shape is None:
             return None
         out = np.zeros(self.shape, np.uint8)
-        if self.rect is not None and not self.rect.empty:
+        if self.rect is not None and self.crop is not None and not self.rect.empty:
             out[self.rect.slices()] = self.crop
         return out
 

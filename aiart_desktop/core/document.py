@@ -435,9 +435,8 @@ class Document:
     def _apply_resize(self, width: int, height: int, dx: int, dy: int,
                       selection: np.ndarray | None) -> None:
         self.width, self.height = width, height
-        for node in self.root.children:
-            for layer in [node] if isinstance(node, Layer) else node.layers():
-                layer.offset = (layer.offset[0] + dx, layer.offset[1] + dy)
+        for layer in self.root.layers():
+            layer.offset = (layer.offset[0] + dx, layer.offset[1] + dy)
         self.selection = selection
         self.size_changed.emit(width, height)
         self.structure_changed.emit()

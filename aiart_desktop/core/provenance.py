@@ -182,10 +182,10 @@ def _walk(group: Group, rect: Rect, alpha: np.ndarray, shares: Shares) -> None:
                         v[...] = v * o if old is None else old + (v - old) * o
             else:
                 sub_alpha = np.zeros_like(alpha)
-                sub: Shares = {}
-                _walk(node, rect, sub_alpha, sub)
+                inner: Shares = {}
+                _walk(node, rect, sub_alpha, inner)
                 o = np.float32(node.opacity)
                 _over(alpha, shares, sub_alpha * o)
-                for k, v in sub.items():
+                for k, v in inner.items():
                     shares.setdefault(k, np.zeros_like(alpha))
                     shares[k] += v * o

@@ -94,8 +94,12 @@ def _fetch(hub: Any, entry: CatalogueEntry, folder: Path, wanted: dict[str, int]
                 on_progress(done, total, name)
             continue
         base = done
-        bar = _progress_class(lambda n, f=name, b=base: on_progress and on_progress(
-            b + n, total, f), cancelled)
+
+        def report(n: int, f: str = name, b: int = base) -> None:
+            if on_progress:
+                on_progress(b + n, total, f)
+
+        bar = _progress_class(report, cancelled)
         hub.hf_hub_download(entry.repo_id, filename=name, local_dir=str(folder),
                             tqdm_class=bar)
         done = base + size

@@ -128,7 +128,9 @@ class GenerationEntry:
                 and all(isinstance(v, int) and not isinstance(v, bool) for v in sel)):
             sel = None
         applied = [a for a in data.get("applied") or [] if isinstance(a, dict)]
-        doc = data.get("document") if isinstance(data.get("document"), str) else ""
+        doc = data.get("document")
+        if not isinstance(doc, str):
+            doc = ""
         return cls(eid, float(t), rec, seeds, thumbs, sel, applied, doc)
 
 

@@ -32,7 +32,7 @@ Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
 def decode(source: PathLike | IO[bytes], path: PathLike, what: str = "",
            max_pixels: int | None = None,
            check_size: Callable[[int, int], None] | None = None,
-           orient: bool = True) -> tuple[np.ndarray, dict[str, Any]]:
+           orient: bool = True) -> tuple[np.ndarray, dict[str | tuple[int, int], Any]]:
     """Decode an image to (h, w, 4) straight RGBA8 plus Pillow's `info` dict.
 
     `path` names the file in errors; `what` names the part of it (e.g. a layer in an .ora).
@@ -88,9 +88,9 @@ def _cmyk_to_rgb(im: Image.Image) -> np.ndarray:
         try:
             src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
             dst = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
-            rgb = ImageCms.profileToProfile(im, src, dst, outputMode="RGB")
-            if rgb is not None:
-                return np.asarray(rgb)
+            converted = ImageCms.profileToProfile(im, src, dst, outputMode="RGB")
+            if converted is not None:
+                return np.asarray(converted)
         except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
             pass  # a broken or mismatched profile: fall back to the plain conversion
     cmyk = np.asarray(im).astype(np.uint32)

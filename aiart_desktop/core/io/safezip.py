@@ -66,7 +66,7 @@ class SafeZip:
         if len(infos) > self.limits.max_members:
             self.close()
             raise FileFormatError(path, f"the archive holds {len(infos)} members, too many")
-        self._infos = {}
+        self._infos: dict[str, zipfile.ZipInfo] = {}
         for info in infos:
             key = safe_member_name(info.filename)
             if key is not None and not info.is_dir():
