@@ -21,10 +21,12 @@ run: $(STAMP)
 test: lint
 	QT_QPA_PLATFORM=offscreen HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
-# ruff; the layering contracts ([tool.importlinter] in pyproject.toml).
+# ruff; the layering contracts ([tool.importlinter]) and the type check ([tool.mypy]), both
+# configured in pyproject.toml and cached (.import_linter_cache, .mypy_cache).
 lint: $(STAMP)
 	$(BIN)/ruff check aiart_desktop tests bench main.py
 	$(BIN)/lint-imports --no-logo
+	$(BIN)/mypy
 
 bench: $(STAMP)
 	$(BIN)/python bench/core_bench.py

