@@ -35,7 +35,7 @@ import numpy as np
 
 from ..core.geometry import Rect
 from . import region
-from .backend import CLASSICAL_ARCH, Backend
+from .backend import CLASSICAL_ARCH, Backend, ProgressFn
 from .capture import outpaint_layout
 from .errors import AiError, Cancelled, RequestError
 from .job import Job
@@ -58,8 +58,6 @@ from .styles.presets import compose
 NO_MODEL_HINT = ("no diffusion model is installed: open the model manager to download "
                  "SD-Turbo (2.6 GB), or add a diffusers folder or a .safetensors checkpoint. "
                  "Fill selection works without a model.")
-
-ProgressFn = Callable[[ProgressInfo], None]
 
 
 class Engine:
