@@ -28,6 +28,7 @@ import json
 import logging
 import os
 import re
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -53,6 +54,16 @@ from .source import ModelInfo
 PickleReader = Callable[[Path], ModelFacts]
 
 REGISTRY_FILE = "registry.json"
+# One lock per registry file in this process: an add from the model manager's thread and a
+# remove on the UI thread read, change and write the same file; without it one change is lost.
+_LOCKS: dict[str, threading.RLock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def _file_lock(path: Path) -> threading.RLock:
+    key = os.path.abspath(path)
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault(key, threading.RLock())
 
 
 def _slug(text: str) -> str:
@@ -175,6 +186,12 @@ class ModelRegistry:
 
     def _add(self, path: Path, source: str, name: str, allow_pickle: bool = False,
              config: Path | None = None) -> ModelInfo:
+        with _file_lock(self._file):
+            mid = self._add_entry(path, source, name, allow_pickle, config)
+        return self.resolve(mid)
+
+    def _add_entry(self, path: Path, source: str, name: str, allow_pickle: bool,
+                   config: Path | None) -> str:
         entries = [e for e in self._entries() if Path(e["path"]) != path]
         ids = {e["id"] for e in entries} | {c.id for c in CATALOGUE} | {CLASSICAL}
         base = _slug(name)
@@ -185,7 +202,7 @@ class ModelRegistry:
                         "allow_pickle": allow_pickle, "added": time.time(),
                         "config": None if config is None else str(config)})
         self._save(entries)
-        return self.resolve(mid)
+        return mid
 
     def add_ip_adapter(self, path: str | os.PathLike[str], name: str | None = None
                        ) -> IpAdapterInfo:
@@ -195,24 +212,27 @@ class ModelRegistry:
         if p.is_file():  # the adapter file itself: its folder holds the encoder too
             p = p.parent
         weight, encoder, *_ = inspect_ip_adapter(p)
-        entries = [e for e in self._entries() if Path(e["path"]) != p]
-        ids = {e["id"] for e in entries} | {c.id for c in CATALOGUE} | {CLASSICAL}
-        base = _slug(name or p.name)
-        mid, i = base, 2
-        while mid in ids:
-            mid, i = f"{base}-{i}", i + 1
-        entries.append({"id": mid, "name": name or p.name, "path": str(p), "source": IP_ADAPTER,
-                        "weight": weight, "encoder": encoder, "added": time.time()})
-        self._save(entries)
+        with _file_lock(self._file):
+            entries = [e for e in self._entries() if Path(e["path"]) != p]
+            ids = {e["id"] for e in entries} | {c.id for c in CATALOGUE} | {CLASSICAL}
+            base = _slug(name or p.name)
+            mid, i = base, 2
+            while mid in ids:
+                mid, i = f"{base}-{i}", i + 1
+            entries.append({"id": mid, "name": name or p.name, "path": str(p),
+                            "source": IP_ADAPTER, "weight": weight, "encoder": encoder,
+                            "added": time.time()})
+            self._save(entries)
         return self.resolve_ip_adapter(mid)
 
     def remove(self, model_id: str) -> None:
         """Forget a model added by path (its files are left alone)."""
-        entries = self._entries()
-        kept = [e for e in entries if e["id"] != model_id]
-        if len(kept) == len(entries):
-            raise ModelNotFoundError(f"no added model with id {model_id!r}")
-        self._save(kept)
+        with _file_lock(self._file):
+            entries = self._entries()
+            kept = [e for e in entries if e["id"] != model_id]
+            if len(kept) == len(entries):
+                raise ModelNotFoundError(f"no added model with id {model_id!r}")
+            self._save(kept)
 
     # ---- lookup -------------------------------------------------------------------------
     def added_path(self, model_id: str) -> Path | None:
