@@ -14,8 +14,10 @@ The flow, with the functions each step calls::
     result = engine.run(req, on_progress, cancelled)        # worker thread; Cancelled / AiError
     layer = apply_result(doc, result, variant_index=0)      # new layer, provenance recorded
 
-Modules: `requests` (request / result / progress types), `capture` (document -> request,
-outpaint canvas helpers), `region` (context, snapping, scaling, masks, colour matching),
+Modules: `requests` (request / result / progress types), `capture` (document -> request: the
+one builder, `make_request(doc, op, target=...)`), `outpaint` (the `OutpaintLayout` an
+outpaint request carries), `region` (context, snapping, scaling, masks, colour matching),
+`composite` (a variation over the original: `variant_layer`, `variant_over_original`),
 `engine` (region work, backend choice, records), `backend` (the `Backend` protocol), `job`
 (the backend-neutral `Job`, plain data plus pictures), `setup` (the composition root),
 `apply` (result -> layer), `latents` (exploration), `errors`, `cli_run` (`aiart-desktop

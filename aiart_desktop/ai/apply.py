@@ -1,10 +1,12 @@
 """Applying an AI result to the document: one new layer, one undo step.
 
 The layer holds the chosen variation already multiplied by the feathered blend mask (as its
-alpha), so the picture outside the selection is unchanged to the bit, and the layer stays fully
-editable (mask it, move it, lower its opacity, delete it). Its provenance is the request record
-with the variation's seed, so it can be re-generated with tweaks. An outpaint result first grows
-the canvas; both happen in the same undo step.
+alpha): `composite.variant_layer`, the very pixels the canvas previewed, trimmed to where they
+are not transparent. So the picture outside the selection is unchanged to the bit, and the layer
+stays fully editable (mask it, move it, lower its opacity, delete it). Its provenance is the
+request record with the variation's seed, so it can be re-generated with tweaks. An outpaint
+result first grows the canvas (to the request's `layout.size`, content moved by its
+`layout.shift`); both happen in the same undo step.
 
 Where the layer goes: the job's input was the visible picture, so its layer must land where the
 document then shows what the preview showed. Just above the active layer (as Add layer does) when
@@ -20,9 +22,8 @@ import numpy as np
 from ..core.document import Document
 from ..core.geometry import Rect
 from ..core.layer import Group, Layer, Node
-from .capture import outpaint_layout, outpaint_plan
+from .composite import variant_layer
 from .errors import AiError
-from .region import composite_over, layer_pixels, rgba_to_rgb
 from .requests import AiResult, OutpaintRequest
 
 NAME_LENGTH = 40
@@ -79,8 +80,7 @@ def placement(doc: Document, result: AiResult) -> Placement:
     rect = result.rect
     req = result.request
     if isinstance(req, OutpaintRequest) and (doc.width, doc.height) == tuple(req.canvas_size):
-        _, _, dx, dy, _ = outpaint_plan(*req.canvas_size, req.direction, req.pixels)
-        rect = rect.translated(-dx, -dy)  # the grow shifts every layer by (dx, dy)
+        rect = req.layout.to_canvas(rect)  # the grow shifts every layer by layout.shift
     return placement_for(doc, rect, result.alpha > 0)
 
 
@@ -137,7 +137,7 @@ def apply_result(doc: Document, result: AiResult, variant_index: int = 0,
         raise AiError(f"there is no variation {variant_index + 1} (the result has "
                       f"{len(result.images)})")
     req = result.request
-    pixels, dx, dy = _trim(layer_pixels(result.images[variant_index], result.alpha))
+    pixels, dx, dy = _trim(variant_layer(result, variant_index))
     x, y = result.rect.x + dx, result.rect.y + dy
     record = result.record(variant_index)
     title = name or layer_name(result)
@@ -147,10 +147,10 @@ def apply_result(doc: Document, result: AiResult, variant_index: int = 0,
         return doc.add_layer(title, parent=at.parent, index=at.index, pixels=pixels, x=x, y=y,
                              provenance=record, text=text)
     w0, h0 = req.canvas_size
-    new_w, new_h, cdx, cdy, _ = outpaint_plan(w0, h0, req.direction, req.pixels)
+    new_w, new_h = req.layout.size
     with doc.history.macro(text):
         if (doc.width, doc.height) == (w0, h0):
-            doc.resize_canvas(new_w, new_h, cdx, cdy)
+            doc.resize_canvas(new_w, new_h, *req.layout.shift)
         elif (doc.width, doc.height) != (new_w, new_h):
             raise AiError(f"the canvas changed size since the request ({doc.width}x"
                           f"{doc.height}, expected {w0}x{h0}); generate again")
@@ -159,18 +159,3 @@ def apply_result(doc: Document, result: AiResult, variant_index: int = 0,
         return doc.add_layer(title, parent=at.parent, index=at.index, pixels=pixels, x=x, y=y,
                              provenance=record, text=text)
 
-
-def variant_preview(result: AiResult, index: int) -> np.ndarray:
-    """RGB8 over `result.rect`: variation `index` blended over the picture it was made from,
-    as applying it would show it (for the strip of variations to pick from)."""
-    req = result.request
-    img = result.images[index]
-    base = np.full(img.shape, 255, np.uint8)
-    if req.image is not None:
-        rgb = rgba_to_rgb(req.image)
-        if isinstance(req, OutpaintRequest):
-            _, strip, _ = outpaint_layout(req.canvas_size, req.rect, req.direction, req.pixels)
-            base[strip.slices()] = rgb
-        else:
-            base = rgb
-    return composite_over(base, img, result.alpha)

@@ -1,9 +1,24 @@
-"""From a document to a request: copy the region (with context) and the selection, and the
-outpaint canvas arithmetic. Runs on the UI thread; costs the region, not the canvas.
+"""From a document to a request: the one request builder for the AI panel, the Style dock, the
+Generations dock's re-run and the command line. Runs on the UI thread; costs the region, not the
+canvas.
 
     req = make_request(doc, "inpaint", prompt="a red boat", model="sd-turbo", steps=4)
+    req = make_request(doc, "img2img", target="layer", margin=0, prompt="oil paint")
+    req = make_request(doc, "style", target="image", style="Style 3", strength=0.8)
     result = engine.run(req, on_progress, cancelled)        # on the worker thread
     layer = apply_result(doc, result, 0)                    # back on the UI thread
+
+What a target covers (`target_rect`, `target_mask`):
+- "selection": the selection's bounds (the whole canvas when nothing is selected), masked by
+  the selection;
+- "layer": the active layer's bounds (a group: the bounds of its layers) inside the canvas,
+  masked by where it has paint (its alpha; a group: the most opaque of its layers'); an empty
+  layer is a RequestError;
+- "image": the whole canvas, unmasked.
+The request's region is that area grown by a context `margin` (None: `region.context_margin`
+of the area; txt2img and the whole image take none), snapped to multiples of 8 inside the
+canvas; its pixels are the visible picture there. Outpaint works on the canvas edge instead:
+its context strip (`outpaint.outpaint_context`); the request computes its `OutpaintLayout`.
 """
 from __future__ import annotations
 
@@ -13,9 +28,13 @@ import numpy as np
 
 from ..core.document import Document
 from ..core.geometry import Rect
+from ..core.layer import Group, Layer
 from .errors import RequestError
+from .outpaint import DIRECTIONS, outpaint_context, outpaint_plan
 from .region import context_margin, snap_rect
-from .requests import DIRECTIONS, OPS, REQUEST_TYPES, STYLE, AiRequest
+from .requests import OPS, REQUEST_TYPES, STYLE, AiRequest
+
+TARGETS = ("selection", "layer", "image")
 
 
 def selection_bounds(doc: Document) -> Rect:
@@ -33,35 +52,60 @@ def _mask_u8(doc: Document, rect: Rect) -> np.ndarray | None:
     return np.rint(m * 255.0).astype(np.uint8)
 
 
-def capture_selection(doc: Document, margin: int | None = None
-                      ) -> tuple[Rect, np.ndarray, np.ndarray]:
-    """(region, RGBA copy of the visible picture there, selection mask there): the selection's
-    bounds plus a context margin, snapped to multiples of 8 inside the canvas."""
-    sel = selection_bounds(doc)
-    margin = context_margin(sel) if margin is None else max(0, int(margin))
-    rect = snap_rect(sel.expanded(margin).intersect(doc.rect), doc.rect)
-    mask = _mask_u8(doc, rect)
-    if mask is None:
+def _active(doc: Document) -> Layer | Group:
+    """The active layer or group (RequestError: nothing is active)."""
+    node = doc.active
+    if not isinstance(node, Layer | Group):
+        raise RequestError("no layer is active: pick one in the Layers panel")
+    return node
+
+
+def target_rect(doc: Document, target: str) -> Rect:
+    """The area `target` covers on the canvas (see the module's notes), before any margin or
+    snapping. Raises RequestError for an unknown target, an empty selection or layer."""
+    if target == "selection":
+        return selection_bounds(doc)
+    if target == "image":
+        return doc.rect
+    if target != "layer":
+        raise RequestError(f"unknown target {target!r} (use one of {', '.join(TARGETS)})")
+    node = _active(doc)
+    area = node.bounds().intersect(doc.rect)
+    if area.empty:
+        raise RequestError(f"the layer “{node.name}” is empty: paint on it first, or work on "
+                           "the selection")
+    return area
+
+
+def target_mask(doc: Document, target: str, rect: Rect) -> np.ndarray | None:
+    """What of `rect` `target` covers, uint8 (255 = all of it), or None for all of it: the
+    selection there, the active layer's alpha there, nothing for the whole image."""
+    if target == "selection":
+        return _mask_u8(doc, rect)
+    if target == "image":
+        return None
+    mask = np.zeros((rect.h, rect.w), np.uint8)
+    node = _active(doc)
+    for layer in [node] if isinstance(node, Layer) else node.layers():
+        if layer.has_pixels_in(rect):
+            np.maximum(mask, layer.read(rect)[..., 3], out=mask)
+    return mask
+
+
+def target_region(doc: Document, target: str = "selection", margin: int | None = None
+                  ) -> tuple[Rect, np.ndarray, np.ndarray | None]:
+    """(region, RGBA copy of the visible picture there, mask there or None) for `target`: its
+    area grown by `margin` (None: the context margin; the whole image takes none), snapped to
+    multiples of 8 inside the canvas."""
+    area = target_rect(doc, target)
+    if target == "image":
+        return area, doc.flatten(area), None
+    m = context_margin(area) if margin is None else max(0, int(margin))
+    rect = snap_rect(area.expanded(m).intersect(doc.rect), doc.rect)
+    mask = target_mask(doc, target, rect)
+    if mask is None and target == "selection":
         mask = np.full((rect.h, rect.w), 255, np.uint8)
     return rect, doc.flatten(rect), mask
-
-
-# ---- outpaint -------------------------------------------------------------------------------
-def outpaint_plan(width: int, height: int, direction: str, pixels: int
-                  ) -> tuple[int, int, int, int, Rect]:
-    """(new width, new height, dx, dy, new area) for growing a width×height canvas by `pixels`
-    on `direction`; (dx, dy) is how far existing content moves, the new area is in the grown
-    canvas's coordinates."""
-    p = int(pixels)
-    if direction == "right":
-        return width + p, height, 0, 0, Rect(width, 0, p, height)
-    if direction == "left":
-        return width + p, height, p, 0, Rect(0, 0, p, height)
-    if direction == "bottom":
-        return width, height + p, 0, 0, Rect(0, height, width, p)
-    if direction == "top":
-        return width, height + p, 0, p, Rect(0, 0, width, p)
-    raise RequestError(f"unknown direction {direction!r} (use one of {', '.join(DIRECTIONS)})")
 
 
 def grow_canvas(doc: Document, direction: str, pixels: int) -> Rect:
@@ -71,46 +115,24 @@ def grow_canvas(doc: Document, direction: str, pixels: int) -> Rect:
     return area
 
 
-def outpaint_context(width: int, height: int, direction: str, pixels: int) -> Rect:
-    """The strip of the existing canvas along the edge that the model sees as context."""
-    horizontal = direction in ("left", "right")
-    extent = width if horizontal else height
-    ctx = min(extent, max(64, int(pixels)))
-    if direction == "right":
-        return Rect(width - ctx, 0, ctx, height)
-    if direction == "left":
-        return Rect(0, 0, ctx, height)
-    if direction == "bottom":
-        return Rect(0, height - ctx, width, ctx)
-    return Rect(0, 0, width, ctx)
-
-
-def outpaint_layout(canvas_size: tuple[int, int], context: Rect, direction: str, pixels: int
-                    ) -> tuple[Rect, Rect, np.ndarray]:
-    """For an outpaint of a canvas of `canvas_size` whose context strip is `context`:
-    (region in the grown canvas = strip + new area, where the strip sits inside that region,
-    mask of the new area inside the region (uint8, 255 = new))."""
-    w, h = canvas_size
-    _, _, dx, dy, area = outpaint_plan(w, h, direction, pixels)
-    strip = context.translated(dx, dy)
-    region = strip.union(area)
-    mask = np.zeros((region.h, region.w), np.uint8)
-    mask[area.slices(region.x, region.y)] = 255
-    return region, strip.translated(-region.x, -region.y), mask
-
-
 # ---- requests -------------------------------------------------------------------------------
-def make_request(doc: Document, op: str, *, margin: int | None = None,
-                 **params: Any) -> AiRequest:
-    """A frozen request for `op` on the document's selection (or canvas), holding copies of the
-    pixels and mask it needs. `params` are the request's fields (prompt, seed, steps, model,
-    strength, ...; `direction` and `pixels` for outpaint)."""
+def make_request(doc: Document, op: str, *, target: str = "selection",
+                 margin: int | None = None, **params: Any) -> AiRequest:
+    """A frozen request for `op` on `target` of the document ("selection", "layer" or
+    "image"; see the module's notes), holding copies of the pixels and mask it needs.
+    `margin`: the context around the target (None: `region.context_margin`). `params` are the
+    request's fields (prompt, seed, steps, model, strength, ...; `direction` and `pixels` for
+    outpaint, which works on the canvas edge and takes no target)."""
     if op not in OPS and op != STYLE:
         raise RequestError(f"unknown operation {op!r} (use one of {', '.join(OPS)}, {STYLE})")
+    if target not in TARGETS:
+        raise RequestError(f"unknown target {target!r} (use one of {', '.join(TARGETS)})")
     cls = REQUEST_TYPES[op]
     image: np.ndarray | None
     mask: np.ndarray | None
     if op == "outpaint":
+        if target != "selection":
+            raise RequestError("outpaint grows the canvas from its edge: it takes no target")
         direction = params.get("direction", "right")
         pixels = int(params.get("pixels", 256))
         if direction not in DIRECTIONS:
@@ -118,11 +140,13 @@ def make_request(doc: Document, op: str, *, margin: int | None = None,
                                f"(use one of {', '.join(DIRECTIONS)})")
         rect = outpaint_context(doc.width, doc.height, direction, pixels)
         image, mask = doc.flatten(rect), None
-    elif op == "txt2img":
-        rect = selection_bounds(doc)
-        image, mask = None, _mask_u8(doc, rect)
+    elif op == "txt2img":  # a new picture: no context, no pixels
+        rect = target_rect(doc, target)
+        if target == "layer":
+            rect = snap_rect(rect, doc.rect)
+        image, mask = None, target_mask(doc, target, rect)
     else:
-        rect, image, mask = capture_selection(doc, margin)
+        rect, image, mask = target_region(doc, target, margin)
     return cls(rect=rect, image=image, mask=mask, revision=doc.revision,
                canvas_size=(doc.width, doc.height), **params)
 

@@ -5,9 +5,10 @@
 
 `Engine(models, backends)` is given its model source (models/source.py: `ModelSource`) and its
 backends (ai/backend.py: `Backend`); it keeps only what is backend-neutral: region preparation
-(outpaint canvas, context), model-size scaling, the denoise and blend masks, colour matching,
-the reference style and IP-Adapter choice, the model's hash and the provenance record. A
-backend gets a `Job` (ai/job.py) and returns pictures.
+(context; for outpaint, the `OutpaintLayout` the request carries), model-size scaling, the
+denoise and blend masks, colour matching, the reference style and IP-Adapter choice, the
+model's hash and the provenance record. A backend gets a `Job` (ai/job.py) and returns
+pictures.
 
 Synchronous; meant for the one AI worker thread. It never touches a document: the request
 carries copies of the pixels, and the result goes back to the UI thread, where
@@ -36,7 +37,6 @@ import numpy as np
 from ..core.geometry import Rect
 from . import region
 from .backend import CLASSICAL_ARCH, Backend, ProgressFn
-from .capture import outpaint_layout
 from .errors import AiError, Cancelled, RequestError
 from .job import Job
 from .models.ip_adapter import pixels_sha256
@@ -358,8 +358,8 @@ def _geometry(req: AiRequest) -> tuple[Rect, np.ndarray | None, np.ndarray]:
     if isinstance(req, OutpaintRequest):
         if req.image is None:
             raise RequestError("the outpaint request holds no pixels")
-        rect, strip, mask = outpaint_layout(req.canvas_size, req.rect, req.direction,
-                                            req.pixels)
+        layout = req.layout
+        rect, strip, mask = layout.region, layout.strip, layout.mask
         rgb = region.rgba_to_rgb(req.image)
         # Start the new area from the edge's colours stretched outwards.
         top, left = strip.y, strip.x

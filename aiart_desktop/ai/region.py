@@ -1,4 +1,5 @@
 """Region handling: context margin, snapping, model-size scaling, masks, colour matching.
+(Pasting a result back, and a variation over the original: ai/composite.py.)
 
 Everything here works on arrays the size of the region, never of the canvas, so a 512² selection
 costs the same on a 1024² and on an 8192² canvas.
@@ -154,24 +155,3 @@ def color_match(result: np.ndarray, original: np.ndarray, mask: np.ndarray,
     lab = (lab_r - mu_r) * scale + mu_o
     lab = np.clip(np.rint(lab), 0, 255).astype(np.uint8)
     return cv2.cvtColor(lab, cv2.COLOR_LAB2RGB)
-
-
-# ---- pasting ------------------------------------------------------------------------------
-def layer_pixels(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """Straight RGBA8 for a new layer: the result with the blend mask as alpha (colour zeroed
-    where alpha is zero, so empty areas stay clean)."""
-    out = np.empty(rgb.shape[:2] + (4,), np.uint8)
-    out[..., :3] = rgb
-    out[..., 3] = alpha
-    out[alpha == 0] = 0
-    return out
-
-
-def composite_over(base_rgb: np.ndarray, rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """`rgb` over `base_rgb` through `alpha` (uint8); pixels with alpha 0 are copied exactly."""
-    a = alpha.astype(np.float32)[..., None] * (1.0 / 255.0)
-    out = base_rgb.astype(np.float32) * (1.0 - a) + rgb.astype(np.float32) * a
-    out = np.clip(np.rint(out), 0, 255).astype(np.uint8)
-    keep = alpha == 0
-    out[keep] = base_rgb[keep]
-    return out

@@ -18,6 +18,7 @@ import numpy as np
 from ..core.geometry import Rect
 from .errors import RequestError
 from .latents import LatentMix
+from .outpaint import DIRECTIONS, OutpaintLayout
 
 # Scheduler ids -> names as AUTOMATIC1111 writes them in `parameters`.
 SCHEDULERS: dict[str, str] = {
@@ -28,7 +29,6 @@ SCHEDULERS: dict[str, str] = {
 }
 OPS = ("inpaint", "img2img", "txt2img", "outpaint")
 STYLE = "style"  # fast neural style transfer (ai/backends/style.py): no diffusion model needed
-DIRECTIONS = ("left", "right", "top", "bottom")
 CLASSICAL = "classical"
 AUTO = "auto"  # the last used installed model, or the classical fill when none is installed
 MAX_SEED = 2**32 - 1
@@ -254,12 +254,15 @@ class OutpaintRequest(AiRequest):
     """Grow the canvas by `pixels` on one side and paint the new strip.
 
     `image` / `rect` hold the strip of the existing canvas along that edge (the context); the
-    result covers that strip plus the new area, in the grown canvas's coordinates.
+    result covers that strip plus the new area, in the grown canvas's coordinates. `layout`
+    (ai/outpaint.py: `OutpaintLayout`), computed once from `canvas_size`, `rect`, `direction`
+    and `pixels` when the request is made, says where everything goes: every user reads it.
     """
 
     op: ClassVar[str] = "outpaint"
     direction: str = "right"
     pixels: int = 256
+    layout: OutpaintLayout = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -268,6 +271,8 @@ class OutpaintRequest(AiRequest):
                                f"(use one of {', '.join(DIRECTIONS)})")
         if not 8 <= int(self.pixels) <= 8192:
             raise RequestError(f"outpaint pixels must be between 8 and 8192, not {self.pixels}")
+        object.__setattr__(self, "layout", OutpaintLayout.plan(
+            self.canvas_size, self.rect, self.direction, int(self.pixels)))
 
     def _extra_record(self) -> dict[str, Any]:
         return {"direction": self.direction, "pixels": int(self.pixels)}

@@ -12,8 +12,9 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from aiart_desktop.ai.apply import apply_result, placement, variant_preview
+from aiart_desktop.ai.apply import apply_result, placement
 from aiart_desktop.ai.capture import make_request
+from aiart_desktop.ai.composite import variant_layer, variant_over_original
 from aiart_desktop.ai.engine import Engine
 from aiart_desktop.ai.models.registry import ModelRegistry
 from aiart_desktop.ai.setup import default_engine
@@ -156,9 +157,9 @@ def classical(tmp_path) -> Engine:
 
 
 def _preview_rgba(result, index: int) -> np.ndarray:
-    """The AI panel's preview of variation `index` (`variant_preview`), as the canvas would
-    show it with an opaque background: RGBA8 over `result.rect`."""
-    rgb = variant_preview(result, index)
+    """Variation `index` over the original (`variant_over_original`, the thumbnails' picture),
+    as the canvas would show it with an opaque background: RGBA8 over `result.rect`."""
+    rgb = variant_over_original(result, index)
     out = np.full(rgb.shape[:2] + (4,), 255, np.uint8)
     out[..., :3] = rgb
     return out
@@ -220,10 +221,8 @@ def test_above_the_active_layer_would_have_shown_the_strokes(classical: Engine) 
     result = classical.run(make_request(doc, "inpaint", prompt="", model="classical", seed=7))
     preview = _preview_rgba(result, 0)
     parent, index = doc.insertion_point()
-    from aiart_desktop.ai.region import layer_pixels
-
     doc.add_layer("Under the strokes", parent=parent, index=index,
-                  pixels=layer_pixels(result.images[0], result.alpha),
+                  pixels=variant_layer(result, 0),
                   x=result.rect.x, y=result.rect.y)
     wrong = doc.flatten(result.rect).astype(int)
     assert np.abs(wrong - preview.astype(int)).max() > 40

@@ -178,15 +178,15 @@ def test_device_selection() -> None:
         select_device("tpu")
 
 
-def test_variant_preview_and_regenerate_from_provenance(engine, doc_factory) -> None:
-    from aiart_desktop.ai.apply import variant_preview
+def test_variant_over_original_and_regenerate_from_provenance(engine, doc_factory) -> None:
+    from aiart_desktop.ai.composite import variant_over_original
     from aiart_desktop.ai.requests import request_params
 
     doc = doc_factory()
     res = engine.run(_request(doc, "inpaint", "sd-inpaint", seed=21, batch_size=2))
     before = doc.flatten(res.rect)
     layer = apply_result(doc, res, 1)
-    shown = variant_preview(res, 1)
+    shown = variant_over_original(res, 1)
     assert np.array_equal(shown, doc.flatten(res.rect)[..., :3])  # what apply shows
     outside = res.alpha == 0
     assert np.array_equal(shown[outside], before[..., :3][outside])
@@ -196,7 +196,7 @@ def test_variant_preview_and_regenerate_from_provenance(engine, doc_factory) -> 
     assert again.steps == 3 and again.batch_size == 2
     for op in ("outpaint", "txt2img"):
         r = engine.run(_request(doc, op, "sd", seed=1))
-        assert variant_preview(r, 0).shape == r.images[0].shape
+        assert variant_over_original(r, 0).shape == r.images[0].shape
 
 
 @pytest.mark.parametrize(("model", "op"), [("sd", "inpaint"), ("sd-inpaint", "inpaint"),

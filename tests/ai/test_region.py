@@ -5,7 +5,7 @@ import tracemalloc
 
 import numpy as np
 
-from aiart_desktop.ai import region
+from aiart_desktop.ai import composite, region
 from aiart_desktop.ai.apply import apply_result
 from aiart_desktop.ai.capture import make_request
 from aiart_desktop.ai.setup import default_engine
@@ -77,7 +77,7 @@ def test_layer_pixels_clears_colour_where_transparent() -> None:
     rgb = np.full((4, 4, 3), 200, np.uint8)
     a = np.zeros((4, 4), np.uint8)
     a[1:3, 1:3] = 128
-    px = region.layer_pixels(rgb, a)
+    px = composite.layer_pixels(rgb, a)
     assert px[0, 0].tolist() == [0, 0, 0, 0] and px[1, 1].tolist() == [200, 200, 200, 128]
 
 

@@ -7,8 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from aiart_desktop.ai.capture import make_request, outpaint_layout, outpaint_plan
+from aiart_desktop.ai.capture import make_request
 from aiart_desktop.ai.errors import RequestError
+from aiart_desktop.ai.outpaint import OutpaintLayout, outpaint_plan
 from aiart_desktop.ai.records.export_parameters import parameters_text
 from aiart_desktop.ai.requests import InpaintRequest, OutpaintRequest, Txt2ImgRequest
 from aiart_desktop.core.geometry import Rect
@@ -77,12 +78,12 @@ def test_parameters_a1111_format() -> None:
 def test_outpaint_geometry() -> None:
     assert outpaint_plan(100, 50, "left", 16) == (116, 50, 16, 0, Rect(0, 0, 16, 50))
     assert outpaint_plan(100, 50, "bottom", 16) == (100, 66, 0, 0, Rect(0, 50, 100, 16))
-    region, strip, mask = outpaint_layout((100, 50), Rect(36, 0, 64, 50), "right", 16)
-    assert region == Rect(36, 0, 80, 50) and strip == Rect(0, 0, 64, 50)
-    assert mask[:, 64:].min() == 255 and mask[:, :64].max() == 0
-    region, strip, mask = outpaint_layout((100, 50), Rect(0, 0, 100, 64 - 14), "top", 8)
-    assert region == Rect(0, 0, 100, 58) and strip == Rect(0, 8, 100, 50)
-    assert mask[:8].min() == 255 and mask[8:].max() == 0
+    lay = OutpaintLayout.plan((100, 50), Rect(36, 0, 64, 50), "right", 16)
+    assert lay.region == Rect(36, 0, 80, 50) and lay.strip == Rect(0, 0, 64, 50)
+    assert lay.mask[:, 64:].min() == 255 and lay.mask[:, :64].max() == 0
+    lay = OutpaintLayout.plan((100, 50), Rect(0, 0, 100, 64 - 14), "top", 8)
+    assert lay.region == Rect(0, 0, 100, 58) and lay.strip == Rect(0, 8, 100, 50)
+    assert lay.mask[:8].min() == 255 and lay.mask[8:].max() == 0
 
 
 def test_make_request_kinds(doc_factory) -> None:

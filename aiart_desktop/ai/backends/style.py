@@ -34,8 +34,9 @@ from ...core.io.atomic import atomic_write
 from ...core.io.errors import FileFormatError
 from ...core.io.images import load_image
 from ...core.layer import Layer
+from ..composite import layer_pixels
 from ..errors import MissingDependencyError, ModelLoadError, RequestError
-from ..region import layer_pixels, resize, rgba_to_rgb
+from ..region import resize, rgba_to_rgb
 from ..styles.builtins import BUILTINS, BY_INDEX, builtin_index
 from .style_tiles import ProgressFn, run_tiled
 

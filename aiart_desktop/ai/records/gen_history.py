@@ -169,8 +169,8 @@ def _mask_bounds(result: AiResult) -> list[int] | None:
 def entry_from_result(result: AiResult, when: float | None = None,
                       document: str = "") -> GenerationEntry:
     """The history entry of a finished job: its record, seeds and one thumbnail per variation
-    (each as applying it would look: blended over the picture it was made from)."""
-    from ..apply import variant_preview
+    (each as applying it would look: `composite.variant_over_original`)."""
+    from ..composite import variant_over_original
 
     t = time.time() if when is None else float(when)
     rec = result.record(0)
@@ -180,12 +180,7 @@ def entry_from_result(result: AiResult, when: float | None = None,
         rec["model_id"] = model_id
     if result.info.get("model_hash"):
         rec["model_hash"] = result.info["model_hash"]
-    thumbs = []
-    for i in range(len(result.images)):
-        try:
-            thumbs.append(thumbnail_png(variant_preview(result, i)))
-        except (ValueError, OSError):  # a shape we cannot preview: the raw image then
-            thumbs.append(thumbnail_png(result.images[i]))
+    thumbs = [thumbnail_png(variant_over_original(result, i)) for i in range(len(result.images))]
     return GenerationEntry(new_id(t), t, _plain(rec), [int(s) for s in result.seeds], thumbs,
                            _mask_bounds(result), [], document)
 

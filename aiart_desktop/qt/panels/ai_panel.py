@@ -43,6 +43,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ...ai.composite import variant_layer
 from ...ai.errors import AiError
 from ...ai.requests import CLASSICAL
 from ...core.geometry import Rect
@@ -51,7 +52,7 @@ from .ai_form import AiForm
 from .ai_preview import LiveMask, canvas_rect, live_rect
 from .interpolation import ExploreMixin, InterpolationStrip
 from .messages import short_message
-from .variations import VariationsBox, blended_rgba
+from .variations import VariationsBox
 from .widgets import guard_wheel, scroll_body
 
 if TYPE_CHECKING:
@@ -351,16 +352,8 @@ class AiPanel(ExploreMixin, QWidget):
 
         op, params = self.form.current_op(), self.form.params()
         if op == "img2img" and self.form.area.currentData() == "layer":
-            from ...ai.region import snap_rect
-            from ...ai.requests import Img2ImgRequest
-
-            layer = doc.active_layer
-            rect = layer.bounds().intersect(doc.rect) if layer is not None else doc.rect
-            if rect.empty:
-                raise AiError("the active layer is empty: nothing to refine")
-            rect = snap_rect(rect, doc.rect)
-            return Img2ImgRequest(rect=rect, image=doc.flatten(rect), revision=doc.revision,
-                                  canvas_size=(doc.width, doc.height), **params)
+            # Refine the whole active layer: its area, masked by its paint, no context margin.
+            return make_request(doc, op, target="layer", margin=0, **params)
         return make_request(doc, op, **params)
 
     def cancel(self) -> None:
@@ -490,7 +483,7 @@ class AiPanel(ExploreMixin, QWidget):
             self._previewing = False
             self._set_preview(None, None)
             return
-        img = array_to_qimage(blended_rgba(r, i))
+        img = array_to_qimage(variant_layer(r, i))
         self._previewing = True
         self._set_preview(img, canvas_rect(r.request, r.rect))
 

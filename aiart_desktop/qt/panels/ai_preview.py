@@ -1,10 +1,16 @@
-"""Where AI previews go on the canvas, and the live preview masked by the selection."""
+"""Where AI previews go on the canvas, and the live preview masked by the selection.
+
+The picture a result previews is `ai.composite.variant_layer` (what Apply adds); `canvas_rect`
+says where it goes on the canvas as it is before an outpaint grows it (the request's
+`layout.to_canvas`), `live_rect` where a running job's previews go."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
+
+from ...ai.requests import OutpaintRequest
 
 if TYPE_CHECKING:
     from ...ai.requests import AiRequest
@@ -13,25 +19,17 @@ if TYPE_CHECKING:
 
 def canvas_rect(request: AiRequest, rect: Rect) -> Rect:
     """Where a result over `rect` sits on the canvas as it was when `request` was made (an
-    outpaint result is in the grown canvas's coordinates: shift it back)."""
-    if request.op != "outpaint":
-        return rect
-    from ...ai.capture import outpaint_plan
-
-    w, h = request.canvas_size
-    _, _, dx, dy, _ = outpaint_plan(w, h, request.direction, request.pixels)  # type: ignore
-    return rect.translated(-dx, -dy)
+    outpaint result is in the grown canvas's coordinates: its layout shifts it back)."""
+    if isinstance(request, OutpaintRequest):
+        return request.layout.to_canvas(rect)
+    return rect
 
 
 def live_rect(request: AiRequest) -> Rect:
     """The canvas area a running job's previews cover (for outpaint: strip + new area)."""
-    if request.op != "outpaint":
-        return request.rect
-    from ...ai.capture import outpaint_layout
-
-    region, _, _ = outpaint_layout(request.canvas_size, request.rect,
-                                   request.direction, request.pixels)  # type: ignore
-    return canvas_rect(request, region)
+    if isinstance(request, OutpaintRequest):
+        return request.layout.to_canvas(request.layout.region)
+    return request.rect
 
 
 class LiveMask:

@@ -6,7 +6,8 @@ Apply (or Enter / double-click) puts the chosen frame on a new layer with its re
 interpolation's t and both endpoints (seed, prompt, negative prompt), so it re-makes exactly.
 
 Each frame is a pair (AiResult, index): the endpoints come from the variations' own result,
-the in-betweens from the interpolation's result, so applying any of them is `apply_result`.
+the in-betweens from the interpolation's result, so applying any of them is `apply_result`,
+its thumbnail `ai.composite.variant_over_original` and its canvas preview `variant_layer`.
 """
 from __future__ import annotations
 
@@ -28,10 +29,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ...ai.composite import variant_layer, variant_over_original
 from ...ai.errors import AiError
 from ..convert import array_to_qimage
 from .ai_preview import canvas_rect
-from .variations import _pixmap, blended_rgba, preview_rgb
+from .variations import _pixmap
 
 if TYPE_CHECKING:
     from ...ai.requests import AiResult
@@ -161,7 +163,7 @@ class InterpolationStrip(QWidget):
         self.list.clear()
         n = len(self.frames)
         for i, f in enumerate(self.frames):
-            pm = _pixmap(preview_rgb(f.result, f.index), THUMB)
+            pm = _pixmap(variant_over_original(f.result, f.index), THUMB)
             icon = QIcon(pm)
             icon.addPixmap(pm, QIcon.Mode.Selected)
             label = "A" if i == 0 else "B" if i == n - 1 else f"{f.t:.2f}"
@@ -303,7 +305,7 @@ class ExploreMixin:
         if f is None or i < 0:
             self._set_preview(None, None)
         else:
-            img = array_to_qimage(blended_rgba(f.result, f.index))
+            img = array_to_qimage(variant_layer(f.result, f.index))
             self._set_preview(img, canvas_rect(f.result.request, f.result.rect))
 
     def apply_frame(self, index: int | None = None) -> Layer | None:

@@ -1,10 +1,10 @@
-"""The Style panel's controls (strength, style scale, preserve colours, target), and the request
-they describe: `style_request(doc, target, ...)` copies the pixels of the chosen area."""
+"""The Style panel's controls (strength, style scale, preserve colours, target). The request they
+describe is `ai.capture.make_request(doc, "style", target=controls.current_target(), style=...,
+**controls.params())`: the one builder, which copies the pixels of the chosen area."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -18,11 +18,6 @@ from PySide6.QtWidgets import (
 )
 
 from ...ai.backends.style import DEFAULT_TILE
-from ...ai.errors import RequestError
-
-if TYPE_CHECKING:
-    from ...ai.requests import StyleRequest
-    from ...core.document import Document
 
 # Defaults that give a painterly result on a typical painting (judged on the contact sheets in
 # docs/screenshots/style_sheet*.jpg): the painting keeps its own colours and light, the style
@@ -33,40 +28,10 @@ DEFAULT_KEEP_COLOURS = True
 
 TARGETS = (
     ("selection", "Selection", "The selection (the whole picture when nothing is selected)"),
-    ("layer", "Active layer's area", "Where the active layer has paint: the picture there is "
-     "restyled, masked by the layer's own alpha"),
+    ("layer", "Active layer's area", "Where the active layer (or the active group's layers) "
+     "has paint: the picture there is restyled, masked by the layer's own alpha"),
     ("image", "Whole picture", "The whole visible picture, whatever is selected"),
 )
-
-
-def style_request(doc: Document, target: str, *, style: str,
-                  style_image: np.ndarray | None = None, **params: Any) -> StyleRequest:
-    """A StyleRequest on `target` ("selection", "layer" or "image") of `doc`; `params` are
-    strength, style_scale, preserve_colors (tile, overlap). Raises RequestError with a message
-    for the user when the area is empty."""
-    from ...ai.capture import make_request
-    from ...ai.region import context_margin, snap_rect
-    from ...ai.requests import StyleRequest
-
-    common: dict[str, Any] = dict(style=style, style_image=style_image, revision=doc.revision,
-                                  canvas_size=(doc.width, doc.height), **params)
-    if target == "selection":
-        return make_request(doc, "style", style=style, style_image=style_image,
-                            **params)  # type: ignore[return-value]
-    if target == "image":
-        return StyleRequest(rect=doc.rect, image=doc.flatten(doc.rect), mask=None, **common)
-    if target != "layer":
-        raise RequestError(f"unknown target {target!r} (selection, layer or image)")
-    layer = doc.active_layer
-    if layer is None:
-        raise RequestError("pick a layer to style: a group has no pixels of its own")
-    area = layer.bounds().intersect(doc.rect)
-    if area.empty:
-        raise RequestError(f"the layer “{layer.name}” is empty: paint on it first, or style "
-                           "the selection or the whole picture")
-    rect = snap_rect(area.expanded(context_margin(area)).intersect(doc.rect), doc.rect)
-    mask = np.ascontiguousarray(layer.read(rect)[..., 3])
-    return StyleRequest(rect=rect, image=doc.flatten(rect), mask=mask, **common)
 
 
 class StyleControls(QWidget):

@@ -5,7 +5,8 @@ controls, and style transfer through the window's one AI worker.
 
 Picking a style previews it on the canvas (a job on the worker, with progress and Cancel/Esc);
 "Apply style" (or a double-click) adds the previewed result as a new layer in one undo step
-(`ai.apply.apply_result`) — the preview itself when it is still current, otherwise styling
+(`ai.apply.apply_result`; the canvas shows `ai.composite.variant_layer`, the very pixels it
+adds) — the preview itself when it is still current, otherwise styling
 first — as Photoshop's Neural Filters do with their preview and OK. Enter applies a current
 preview, or previews when there is none (style_jobs.py). The status line is always derived
 from the state it describes. The worker is shared with the AI panel: the gallery listens only
@@ -36,6 +37,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ...ai.composite import variant_layer
 from ...ai.styles.builtins import BUILTINS, builtin_index
 from ...ai.styles.library import StyleLibrary, builtin_styles_async
 from ...core.geometry import Rect
@@ -45,7 +47,6 @@ from .style_grid import CELL, KEY_ROLE, KIND_ROLE, StyleGrid, placeholder_icon, 
 from .style_jobs import StyleJobs
 from .style_progress import StyleProgress
 from .style_user import UserStyles
-from .variations import blended_rgba
 from .widgets import guard_wheel
 
 if TYPE_CHECKING:
@@ -341,7 +342,7 @@ class StyleGallery(StyleJobs, UserStyles, QWidget):
         if r is None:
             self._set_preview(None, None)
         else:
-            self._set_preview(array_to_qimage(blended_rgba(r, 0)), r.rect)
+            self._set_preview(array_to_qimage(variant_layer(r, 0)), r.rect)
 
     def _set_preview(self, image: QImage | None, rect: Rect | None) -> None:
         self._preview = None if image is None or rect is None else (image, rect)

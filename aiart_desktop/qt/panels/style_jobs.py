@@ -6,6 +6,8 @@ style and settings (`_key`) and the same pixels and selection under the same tar
 the generation history noting the job bumps it — the captured region compared pixel for
 pixel). Otherwise Apply styles again and applies when done. Enter applies a current preview,
 or runs the preview when there is none (a second Enter then applies), as the dock's hints say.
+The request is `ai.capture.make_request(doc, "style", target=...)`, the builder the AI panel
+uses too (target: the selection, the active layer's area or the whole picture).
 """
 from __future__ import annotations
 
@@ -14,16 +16,17 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ...ai.capture import make_request
 from ...ai.errors import AiError
+from ...ai.requests import STYLE, StyleRequest
 from ...ai.styles.builtins import builtin_name
-from .style_controls import style_request
 from .style_progress import StyleProgress, work_pixels
 
 if TYPE_CHECKING:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QCheckBox, QWidget
 
-    from ...ai.requests import AiResult, StyleRequest
+    from ...ai.requests import AiResult
     from ...ai.styles.library import StyleLibrary
     from ...core.document import Document
     from ...core.layer import Layer
@@ -99,8 +102,8 @@ class StyleJobs:
         if self._fresh is not None and self._fresh[0] == stamp:
             return bool(self._fresh[1])
         try:  # the area as it is now (no style picture needed to compare it)
-            now: Any = style_request(doc, self.controls.current_target(), style="Style 0",
-                                     **self.controls.params())
+            now: Any = make_request(doc, STYLE, target=self.controls.current_target(),
+                                    style="Style 0", **self.controls.params())
         except AiError:
             same = False
         else:
@@ -193,9 +196,12 @@ class StyleJobs:
         params = self.controls.params()
         target = self.controls.current_target()
         if kind == "user":
-            return style_request(doc, target, style=name, style_image=self.library.pixels(key),
-                                 **params)
-        return style_request(doc, target, style=key, **params)
+            req = make_request(doc, STYLE, target=target, style=name,
+                               style_image=self.library.pixels(key), **params)
+        else:
+            req = make_request(doc, STYLE, target=target, style=key, **params)
+        assert isinstance(req, StyleRequest)
+        return req
 
     def cancel(self) -> None:
         if self._job:

@@ -1,8 +1,9 @@
 """The strip of variation thumbnails a job made: click or arrow keys pick, Enter applies.
 
-Each thumbnail shows what applying it would give (the variation blended through its mask over
-the pixels the request copied) and its seed ("≈ seed" for a "more like this" variation: its
-perturbation seed). Ctrl+click a second thumbnail to pick the two ends of an in-between.
+Each thumbnail shows what applying it would give (`ai.composite.variant_over_original`: the
+variation blended through its mask over the pixels the request copied) and its seed ("≈ seed"
+for a "more like this" variation: its perturbation seed). Ctrl+click a second thumbnail to pick
+the two ends of an in-between.
 """
 from __future__ import annotations
 
@@ -24,33 +25,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ...ai.composite import variant_over_original
+
 if TYPE_CHECKING:
     from ...ai.requests import AiResult
 
 THUMB = 76
 MIN_THUMB = 52
 CELL_W, CELL_H = THUMB + 14, THUMB + 38
-
-
-def blended_rgba(result: AiResult, index: int) -> np.ndarray:
-    """Variation `index` as straight RGBA over `result.rect`: alpha is the blend mask."""
-    rgb = result.images[index]
-    out = np.empty(rgb.shape[:2] + (4,), np.uint8)
-    out[..., :3] = rgb
-    out[..., 3] = result.alpha
-    return out
-
-
-def preview_rgb(result: AiResult, index: int) -> np.ndarray:
-    """What the region looks like with variation `index` applied (RGB)."""
-    rgb = result.images[index]
-    base = result.request.image
-    if base is None or base.shape[:2] != rgb.shape[:2]:
-        return rgb
-    a = result.alpha.astype(np.float32)[..., None] * (1.0 / 255.0)
-    b = base[..., :3].astype(np.float32)
-    out = np.rint(b * (1.0 - a) + rgb.astype(np.float32) * a)
-    return np.clip(out, 0, 255).astype(np.uint8)
 
 
 def seed_label(result: AiResult, i: int, seed: int) -> str:
@@ -109,7 +91,7 @@ class VariationStrip(QListWidget):
         self._applied: set[int] = set()
         if result is not None:
             for i, seed in enumerate(result.seeds):
-                pm = _pixmap(preview_rgb(result, i), THUMB)
+                pm = _pixmap(variant_over_original(result, i), THUMB)
                 icon = QIcon(pm)
                 icon.addPixmap(pm, QIcon.Mode.Selected)  # no highlight tint on the picture
                 item = QListWidgetItem(icon, seed_label(result, i, seed))
