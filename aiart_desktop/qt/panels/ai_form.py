@@ -108,7 +108,8 @@ class AiForm(QWidget):
         self.area = QComboBox()
         self.area.addItem("Selection", "selection")
         self.area.addItem("Whole layer", "layer")
-        self.area.setToolTip("Refine the selected area, or the whole active layer")
+        self.area.setToolTip("Refine the selected area, or the whole active layer (or group): "
+                             "the picture where it has paint")
         self.direction = QComboBox()
         for d in DIRECTIONS:
             self.direction.addItem(DIRECTION_LABELS[d], d)
