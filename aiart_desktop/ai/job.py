@@ -14,6 +14,9 @@ needs:
   style's name or a picture file), params "style_scale", "preserve_colors", "tile",
   "overlap".
 
+Diffusion jobs may also carry `controls` (JobControl: a processed control picture per
+ControlNet, at the job's size) and `loras` ((LoRA id, weight) pairs).
+
 `params` holds the operation-specific settings as plain data (JSON types only).
 
 A job crosses a process or network boundary as plain data plus pictures:
@@ -43,6 +46,24 @@ PICTURES = ("image", "mask", "ip_adapter_image", "style_image")
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
+class JobControl:
+    """One ControlNet of a job: its kind, the control model's id ("" = the one that fits the
+    job's model), the control picture the model sees ((height, width, 3) uint8, the job's size),
+    its conditioning scale and the fraction of the steps it acts on."""
+
+    kind: str
+    image: np.ndarray
+    model: str = ""
+    strength: float = 1.0
+    start: float = 0.0
+    end: float = 1.0
+
+    def __post_init__(self) -> None:
+        for name in ("strength", "start", "end"):
+            object.__setattr__(self, name, float(getattr(self, name)))
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
 class Job:
     """One job for a backend; sizes and pixels are in the backend's space (see the module)."""
 
@@ -69,6 +90,10 @@ class Job:
     ip_adapter_scale: float = 0.0        # 0 = no IP-Adapter
     ip_adapter_image: np.ndarray | None = None   # (h, w, 3) uint8 reference picture
     style_image: np.ndarray | None = None        # style: the style picture's pixels
+    # ControlNets: each with its control picture already processed and scaled to width x
+    # height; LoRAs: (the model source's LoRA id, weight), applied in this order.
+    controls: tuple[JobControl, ...] = ()
+    loras: tuple[tuple[str, float], ...] = ()
     params: dict[str, Any] = field(default_factory=dict)   # op-specific plain data
 
     def __post_init__(self) -> None:
@@ -80,6 +105,8 @@ class Job:
             set_(self, name, float(getattr(self, name)))
         if self.mix is not None:
             set_(self, "mix", tuple((int(s), float(t)) for s, t in self.mix))
+        set_(self, "controls", tuple(self.controls))
+        set_(self, "loras", tuple((str(n), float(w)) for n, w in self.loras))
         if not self.seeds:
             raise RequestError("a job needs at least one seed")
 
@@ -98,7 +125,15 @@ class Job:
                 if value is not None:
                     data[f.name], blobs[f.name] = _encode(f.name, value)
                 continue
-            if f.name == "seeds":
+            if f.name == "controls":
+                value = []
+                for i, c in enumerate(self.controls):
+                    ref, blobs[f"control_{i}"] = _encode(f"control {i}", c.image)
+                    value.append({"kind": c.kind, "model": c.model, "strength": c.strength,
+                                  "start": c.start, "end": c.end, "image": ref})
+            elif f.name == "loras":
+                value = [[n, w] for n, w in value]
+            elif f.name == "seeds":
                 value = list(value)
             elif f.name == "mix" and value is not None:
                 value = [[s, t] for s, t in value]
@@ -124,6 +159,15 @@ class Job:
                 kw[name] = _decode(ref, blobs[name])
         if kw.get("mix") is not None:
             kw["mix"] = tuple((s, t) for s, t in kw["mix"])
+        controls = []
+        for i, c in enumerate(kw.pop("controls", None) or []):
+            if f"control_{i}" not in blobs:
+                raise RequestError(f"the job's control {i} is missing")
+            controls.append(JobControl(kind=c["kind"], model=c.get("model", ""),
+                                       strength=c["strength"], start=c["start"], end=c["end"],
+                                       image=_decode(c["image"], blobs[f"control_{i}"])))
+        kw["controls"] = tuple(controls)
+        kw["loras"] = tuple((n, w) for n, w in kw.get("loras") or [])
         kw["params"] = dict(kw.get("params") or {})
         return cls(**kw)
 

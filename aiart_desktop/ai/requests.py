@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..core.geometry import Rect
+from .conditioning import Control, LoraRef, check_conditioning
 from .errors import RequestError
 from .latents import LatentMix
 from .outpaint import DIRECTIONS, OutpaintLayout
@@ -94,14 +95,25 @@ class AiRequest:
     ip_adapter_image: np.ndarray | None = None
     ip_adapter_reference: str = ""
     ip_adapter: str = ""
+    # Control layers and LoRAs (ai/conditioning.py): each control holds its layer's pixels
+    # over `rect`; each LoRA is a model source's LoRA id with a weight.
+    controls: tuple[Control, ...] = ()
+    loras: tuple[LoraRef, ...] = ()
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
         set_(self, "image", _frozen_copy(self.image, np.uint8, 3, "image"))
         set_(self, "mask", _frozen_copy(self.mask, np.uint8, 2, "mask"))
+        set_(self, "controls", tuple(self.controls))
+        set_(self, "loras", tuple(self.loras))
         r = self.rect
         if r.empty:
             raise RequestError("the region to work on is empty (select something first)")
+        if self.controls or self.loras:
+            check_conditioning(self.controls, self.loras, (r.h, r.w))
+            if self.op == STYLE or self.model == CLASSICAL:
+                raise RequestError("control layers and LoRAs need a diffusion model: pick one "
+                                   "in the Model list")
         if self.image is not None and self.image.shape != (r.h, r.w, 4):
             raise RequestError(f"image is {self.image.shape}, expected ({r.h}, {r.w}, 4)")
         if self.mask is not None and self.mask.shape != (r.h, r.w):
@@ -188,6 +200,10 @@ class AiRequest:
         if float(self.ip_adapter_scale) > 0.0:
             rec.update(ip_adapter=self.ip_adapter, ip_adapter_scale=float(self.ip_adapter_scale),
                        ip_adapter_reference=self.ip_adapter_reference or "image")
+        if self.controls:
+            rec["controls"] = [c.to_record() for c in self.controls]
+        if self.loras:
+            rec["loras"] = [lo.to_record() for lo in self.loras]
         rec.update(self._extra_record())
         return rec
 
@@ -410,5 +426,12 @@ def request_params(record: dict[str, Any], **changes: Any) -> dict[str, Any]:
     mix = LatentMix.from_record(record)
     if mix is not None:
         out.update(mix=mix, batch_size=len(mix))
+    loras = record.get("loras")
+    if isinstance(loras, list) and loras:  # controls hold pixels: the caller re-captures them
+        try:
+            out["loras"] = tuple(LoraRef(str(d["name"]), float(d.get("weight", 1.0)))
+                                 for d in loras)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise RequestError("the record's LoRAs are damaged") from exc
     out.update(changes)
     return out
