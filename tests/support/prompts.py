@@ -16,6 +16,7 @@ class StubPrompts:
     save_path: str | None = None
     export_path: str | None = None
     import_path: str | None = None
+    addon_path: str | None = None      # the LoRA / embedding / control model file to add
     new_spec: Any = None
     canvas_spec: Any = None
     asked: list[str] = field(default_factory=list)
@@ -33,6 +34,10 @@ class StubPrompts:
     def ask_import_path(self, start: str = "") -> str | None:
         self.asked.append("import")
         return self.import_path
+
+    def ask_addon_path(self, kind: str, start: str = "") -> str | None:
+        self.asked.append(f"addon:{kind}")
+        return self.addon_path
 
     def ask_save_path(self, start: str = "") -> str | None:
         self.asked.append("save_as")

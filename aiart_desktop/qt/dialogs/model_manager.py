@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QStackedWidget,
+    QTabWidget,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -146,6 +147,18 @@ def _ask_checkpoint(parent: QWidget, allow_pickle: bool) -> str | None:
     return path or None
 
 
+def _ask_addon(parent: QWidget, kind: str) -> str | None:
+    """A LoRA / embedding / control model file, asked through the window's `Prompts`."""
+    w: Any = parent
+    while w is not None and getattr(w, "prompts", None) is None:
+        w = w.parent()
+    if w is not None:
+        return w.prompts.ask_addon_path(kind)
+    from .prompts import Prompts
+
+    return Prompts(parent).ask_addon_path(kind)
+
+
 def _confirm(parent: QWidget, text: str) -> bool:
     answer = QMessageBox.question(parent, "Model Manager", text)
     return answer == QMessageBox.StandardButton.Yes
@@ -159,6 +172,7 @@ class ModelManagerDialog(QDialog):
                  ask_folder: Callable[[QWidget], str | None] = _ask_folder,
                  ask_checkpoint: Callable[[QWidget, bool], str | None] = _ask_checkpoint,
                  ask_adapter: Callable[[QWidget], str | None] = _ask_adapter,
+                 ask_addon: Callable[[QWidget, str], str | None] = _ask_addon,
                  confirm: Callable[[QWidget, str], bool] = _confirm) -> None:
         super().__init__(parent)
         self.setObjectName("ModelManager")
@@ -166,7 +180,7 @@ class ModelManagerDialog(QDialog):
         self.resize(820, 600)
         self.registry, self.worker, self.settings = registry, worker, settings
         self.ask_folder, self.ask_checkpoint, self.confirm = ask_folder, ask_checkpoint, confirm
-        self.ask_adapter = ask_adapter
+        self.ask_adapter, self.ask_addon = ask_adapter, ask_addon
         self.download_thread: DownloadThread | None = None
         self.add_thread: CheckpointThread | None = None
 
@@ -235,9 +249,11 @@ class ModelManagerDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
 
-        lay = QVBoxLayout(self)
-        lay.addWidget(QLabel("<b>Installed models</b>"))
-        lay.addWidget(self.installed_stack, 3)
+        # Installed: the models (with IP-Adapters), then LoRAs, embeddings, control models.
+        models_tab = QWidget()
+        lay = QVBoxLayout(models_tab)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addWidget(self.installed_stack, 1)
         lay.addWidget(self.installed_note)
         row = QHBoxLayout()
         for w in (self.add_folder_button, self.add_file_button, self.add_adapter_button,
@@ -246,6 +262,20 @@ class ModelManagerDialog(QDialog):
         row.addStretch(1)
         lay.addLayout(row)
         lay.addWidget(self.allow_pickle)
+        from .model_addons import KINDS, AddonTab
+
+        self.tabs = QTabWidget()
+        self.tabs.addTab(models_tab, "Models")
+        self.addon_tabs: dict[str, AddonTab] = {}
+        for kind in KINDS:
+            tab = AddonTab(kind, registry, ask=lambda k: self.ask_addon(self, k),
+                           confirm=lambda text: self.confirm(self, text))
+            tab.changed.connect(self._changed)
+            self.addon_tabs[kind] = tab
+            self.tabs.addTab(tab, tab.title)
+        lay = QVBoxLayout(self)
+        lay.addWidget(QLabel("<b>Installed</b>"))
+        lay.addWidget(self.tabs, 3)
         lay.addWidget(QLabel("<b>Recommended downloads</b> (only when you press Download)"))
         lay.addWidget(self.catalogue, 2)
         lay.addWidget(self.details)
@@ -261,6 +291,8 @@ class ModelManagerDialog(QDialog):
 
     # ---- lists -----------------------------------------------------------------------------
     def refresh(self) -> None:
+        for tab in getattr(self, "addon_tabs", {}).values():
+            tab.refresh()
         self.installed.clear()
         for m in self.registry.installed():
             item = QTreeWidgetItem([m.name, kind_label(m), human_size(m.facts.size_bytes),

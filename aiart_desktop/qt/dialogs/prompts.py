@@ -18,6 +18,14 @@ OPEN_FILTER = ("Images (*.ora *.png *.jpg *.jpeg *.webp *.tif *.tiff);;"
 SAVE_FILTER = "OpenRaster (*.ora)"
 EXPORT_FILTER = "PNG (*.png);;JPEG (*.jpg *.jpeg);;WebP (*.webp);;TIFF (*.tif *.tiff)"
 IMPORT_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.tif *.tiff *.ora);;All files (*)"
+# Add-on model files the AI dock and the model manager add: (title, filter) by kind.
+ADDON_FILES = {
+    "lora": ("Add a LoRA", "LoRA files (*.safetensors);;All files (*)"),
+    "embedding": ("Add a textual-inversion embedding",
+                  "Embeddings (*.safetensors);;All files (*)"),
+    "control": ("Add a control model (ControlNet)",
+                "ControlNet files (*.safetensors);;All files (*)"),
+}
 
 
 class SaveChoice(Enum):
@@ -61,6 +69,12 @@ class Prompts:
 
     def ask_export_path(self, start: str = "") -> str | None:
         path, _ = QFileDialog.getSaveFileName(self.parent, "Export", start, EXPORT_FILTER)
+        return path or None
+
+    def ask_addon_path(self, kind: str, start: str = "") -> str | None:
+        """A LoRA, embedding or control model file to add (`kind`: a key of ADDON_FILES)."""
+        title, filt = ADDON_FILES[kind]
+        path, _ = QFileDialog.getOpenFileName(self.parent, title, start, filt)
         return path or None
 
     def ask_new_document(self, width: int = 2048, height: int = 2048) -> NewDocumentSpec | None:

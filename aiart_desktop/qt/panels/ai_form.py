@@ -33,6 +33,8 @@ from PySide6.QtWidgets import (
 from ...ai.latents import INTERPOLATE, LatentMix
 from ...ai.requests import CLASSICAL, DIRECTIONS, MAX_SEED, SCHEDULERS, random_seed
 from ...ai.styles.presets import PRESETS
+from .ai_controls import ControlsSection
+from .ai_loras import LorasSection
 from .widgets import SliderSpin
 
 # (op, combo label, run-button label, hint)
@@ -197,12 +199,19 @@ class AiForm(QWidget):
         self.mix_clear = QPushButton("Clear")
         self.mix_clear.setToolTip("Forget the seed mix: run plain variations again")
         self.mix_clear.clicked.connect(lambda: self.set_mix(None))
+        # Control layers and LoRAs (panels/ai_controls.py, ai_loras.py), folded by default.
+        self.controls_section = ControlsSection()
+        self.controls_section.manage_models.connect(self.manage_models)
+        self.loras_section = LorasSection()
+        self.loras_section.insert_word.connect(self.insert_prompt_word)
 
         self._build_layout()
         for sig in (self.steps.valueChanged, self.guidance.valueChanged,
                     self.scheduler.currentIndexChanged, self.negative.textChanged):
             sig.connect(lambda *_: self._more_summary())
         self.op.currentIndexChanged.connect(self._op_changed)
+        self.area.currentIndexChanged.connect(lambda *_: self.controls_section.set_region(
+            self.current_op(), str(self.area.currentData())))
         self.model.currentIndexChanged.connect(self._model_changed)
         self.set_models([], "")
         self._op_changed()
@@ -286,6 +295,8 @@ class AiForm(QWidget):
         row("Sa&mpler", self.scheduler)
         self.more_box.hide()
         self.more.toggled.connect(self._show_more)
+        lay.addWidget(self.controls_section)
+        lay.addWidget(self.loras_section)
         lay.addWidget(self.more)
         lay.addWidget(self.more_box)
         self.strength.set_value(100)
@@ -365,6 +376,7 @@ class AiForm(QWidget):
         self._sync_reference()
         for w in (self.dir_label, self.direction, self.pixels):
             w.setVisible(op == "outpaint")
+        self.controls_section.set_region(op, str(self.area.currentData()))
         self.op_changed.emit(op)
 
     def _model_changed(self, *_a: Any) -> None:
@@ -372,6 +384,10 @@ class AiForm(QWidget):
         for w in (self.steps, self.guidance, self.scheduler, self.negative, self.strength,
                   self.preset):
             w.setEnabled(diffusion)
+        why = "" if diffusion else ("Not used by the classical fill: control layers and LoRAs "
+                                    "steer a diffusion model (pick one in the Model list)")
+        self.controls_section.set_disabled_reason(why)
+        self.loras_section.set_disabled_reason(why)
         self._refresh_ip()
         self._more_summary()
         self.model_changed.emit(self.current_model())
@@ -494,7 +510,35 @@ class AiForm(QWidget):
         if op == "outpaint":
             p["direction"] = str(self.direction.currentData())
             p["pixels"] = self.pixels.value()
+        if self.current_model() != CLASSICAL:
+            controls = self.controls_section.control_layers()
+            loras = self.loras_section.lora_refs()
+            if controls:
+                p["controls"] = controls
+            if loras:
+                p["loras"] = tuple(loras)
         return p
+
+    def set_arch(self, arch: str) -> None:
+        """The picked model's architecture ("sd", "sdxl"; "" for none or unknown): which
+        LoRAs and control models fit."""
+        self.controls_section.set_arch(arch)
+        self.loras_section.set_arch(arch)
+
+    def insert_prompt_word(self, word: str) -> None:
+        """Put `word` (a LoRA's trigger word) at the end of the prompt, comma-separated (not
+        again when the prompt already lists it); one undo step in the prompt."""
+        text = self.prompt.toPlainText()
+        items = [t.strip().lower() for t in text.replace("\n", ",").split(",")]
+        if word.strip().lower() in items:
+            return
+        body = text.rstrip()
+        sep = "" if not body else (" " if body.endswith(",") else ", ")
+        cur = self.prompt.textCursor()
+        cur.setPosition(len(body))
+        cur.movePosition(cur.MoveOperation.End, cur.MoveMode.KeepAnchor)
+        cur.insertText(f"{sep}{word}")
+        self.prompt.setTextCursor(cur)
 
     def fill_from_record(self, rec: dict[str, Any]) -> None:
         """Put a result's (or AI layer's) settings back, seed locked, for a tweaked re-run."""
@@ -530,6 +574,10 @@ class AiForm(QWidget):
             self.ip_scale.set_value(float(rec["ip_adapter_scale"]) * 100.0)
         self._sync_reference()
         self.set_mix(LatentMix.from_record(rec))
+        loras = rec.get("loras")
+        refs = [(str(d.get("name", "")), float(d.get("weight", 1.0))) for d in loras
+                if isinstance(d, dict)] if isinstance(loras, list) else []
+        self.loras_section.set_refs(refs)
 
     def set_reference(self, ref: str) -> None:
         """Choose a reference style: "" (none), "Style N", or a picture file's path."""

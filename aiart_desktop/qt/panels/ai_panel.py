@@ -113,6 +113,9 @@ class AiPanel(ExploreMixin, QWidget):
         self.form = AiForm()
         self.form.op_changed.connect(lambda _op: self._sync())
         self.form.model_changed.connect(self._model_picked)
+        # Control layers and LoRAs ask the panel's model source what is installed.
+        self.form.controls_section.set_source(lambda: self.registry)
+        self.form.loras_section.set_source(lambda: self.registry)
         self.run_button = QPushButton("Fill selection")
         self.run_button.setDefault(True)
         self.run_button.setMinimumHeight(30)
@@ -225,6 +228,7 @@ class AiPanel(ExploreMixin, QWidget):
                   f"{' inpaint' if m.facts.inpaint else ''})") for m in models]
         last = getattr(self.settings, "last_model", "") or ""
         self.form.set_models(items, last)
+        self.form.loras_section.refresh()   # LoRAs added or removed in the model manager
         self._sync()
 
     def _model_picked(self, model: str) -> None:
@@ -235,6 +239,13 @@ class AiPanel(ExploreMixin, QWidget):
         entry = catalogue_entry(model)
         if entry is not None and entry.defaults:
             self.form.apply_defaults(entry.defaults)
+        arch = ""
+        if model and model != CLASSICAL:
+            try:
+                arch = self.registry.resolve(model).arch
+            except (AiError, OSError):
+                arch = ""
+        self.form.set_arch(arch)   # which LoRAs and control models fit
         self._sync()
 
     # ---- document --------------------------------------------------------------------------
@@ -247,6 +258,7 @@ class AiPanel(ExploreMixin, QWidget):
         if self._job:
             self._job.cancel()
         self.doc = doc
+        self.form.controls_section.set_document(doc)
         if doc is not None:
             doc.active_changed.connect(self._active_changed)
             doc.structure_changed.connect(self._structure_changed)

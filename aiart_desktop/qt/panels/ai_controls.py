@@ -1,0 +1,629 @@
+"""The AI form's "Control layers" section: layers (or groups) the model follows.
+
+    section = ControlsSection()              # in the AI form, folded by default
+    section.set_document(doc)                # the panel's document
+    section.add_active()                     # the active layer or group becomes a row
+    section.control_layers()                 # -> [ControlLayer(...)] for the request
+
+Each row names its layer and has a type (`CONTROL_KINDS`, labelled by `CONTROL_LABELS`), a
+strength, the part of the steps it acts on, a remove button and a thumbnail of the processed
+control picture: what the model will see over the region the request will cover, worked out
+on a copy at most `SOURCE_SIDE` pixels wide (`ai.controls.preprocess`: cheap, numpy / OpenCV)
+a moment after the layer's pixels, the type or the region change. Depth and Pose need a
+detector model: the row then shows the layer itself and says what runs when the job does (or
+what to install). A row follows its layer's renames; a removed layer's row says so and is left
+out of the request until the layer comes back (Ctrl+Z).
+
+The section is disabled, with a tooltip saying why, for the classical fill (controls steer a
+diffusion model). It reads the document, never edits it.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ...ai.conditioning import CONTROL_KINDS, CONTROL_LABELS, MAX_CONTROLS
+from ...ai.errors import AiError
+from ...core.geometry import Rect
+from ..convert import array_to_qimage
+from .widgets import SliderSpin, guard_wheel
+
+if TYPE_CHECKING:
+    from ...core.document import Document
+    from ...core.layer import Node
+
+log = logging.getLogger(__name__)
+THUMB_SIDE = 72          # the thumbnail as shown
+SOURCE_SIDE = 256        # the copy the control picture is worked out on (longest side)
+DEBOUNCE_MS = 180
+DETECTOR_KINDS = ("depth", "pose")   # need a detector model (run with the job)
+NOTE_STYLE = "color: #e0c080;"
+MUTED_STYLE = "color: #a0a0a0;"
+
+
+class FoldSection(QWidget):
+    """A titled section of the form that folds away (folded by default): a flat arrow button
+    with the title, and the body below it."""
+
+    def __init__(self, title: str, tooltip: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._title = title
+        self.toggle = QToolButton()
+        self.toggle.setCheckable(True)
+        self.toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.toggle.setArrowType(Qt.ArrowType.RightArrow)
+        self.toggle.setStyleSheet("QToolButton { border: none; padding: 2px 0; }")
+        self.toggle.setText(title)
+        self.toggle.setToolTip(tooltip)
+        self.body = QWidget()
+        self.body_layout = QVBoxLayout(self.body)
+        self.body_layout.setContentsMargins(12, 0, 0, 4)
+        self.body_layout.setSpacing(4)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(2)
+        lay.addWidget(self.toggle)
+        lay.addWidget(self.body)
+        self.body.hide()
+        self.toggle.toggled.connect(self.set_open)
+
+    def set_open(self, on: bool) -> None:
+        if self.toggle.isChecked() != on:
+            self.toggle.setChecked(on)   # comes back here through toggled
+            return
+        self.body.setVisible(on)
+        self.toggle.setArrowType(Qt.ArrowType.DownArrow if on else Qt.ArrowType.RightArrow)
+
+    def is_open(self) -> bool:
+        return self.toggle.isChecked()
+
+    def set_count(self, n: int) -> None:
+        """The title says how many entries the section holds, so nothing hides folded."""
+        self.toggle.setText(f"{self._title} ({n})" if n else self._title)
+
+
+# ---- pixels --------------------------------------------------------------------------------
+def node_pixels(node: Node, rect: Rect) -> np.ndarray:
+    """`node`'s own pixels over `rect` (document space), straight RGBA8: a layer's paint, a
+    group's layers composited (as if it were the whole picture)."""
+    from ...core import blend
+    from ...core.layer import Group, Layer
+
+    if isinstance(node, Layer):
+        return node.read(rect)
+    if isinstance(node, Group):
+        return blend.flatten(node, rect)
+    return np.zeros((rect.h, rect.w, 4), np.uint8)
+
+
+def shrink(rgba: np.ndarray, side: int = SOURCE_SIDE) -> np.ndarray:
+    """`rgba` scaled down by a whole factor until its longest side is at most `side`: each
+    pixel the alpha-weighted mean of its block (area averaging), straight RGBA8."""
+    h, w = rgba.shape[:2]
+    k = -(-max(h, w) // side)
+    if k <= 1:
+        return rgba
+    hh, ww = max(1, h // k), max(1, w // k)
+    a = rgba[:hh * k, :ww * k].astype(np.float32).reshape(hh, k, ww, k, 4)
+    alpha = a[..., 3:4]
+    premul = (a[..., :3] * alpha).mean(axis=(1, 3))
+    mean_a = alpha.mean(axis=(1, 3))
+    rgb = np.where(mean_a > 0, premul / np.maximum(mean_a, 1e-6), 0.0)
+    out = np.concatenate([rgb, mean_a], axis=2)
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+def region_rect(doc: Document, op: str, area: str = "selection") -> Rect:
+    """The canvas area a request of `op` will cover as the document is now (the picture the
+    controls are cropped to): the selection grown by its context margin (txt2img: none), the
+    active layer's for a whole-layer Refine, the canvas when nothing fits."""
+    from ...ai import capture
+    from ...ai.region import context_margin, snap_rect
+
+    try:
+        if op == "outpaint":
+            return doc.rect
+        target = "layer" if op == "img2img" and area == "layer" else "selection"
+        rect = capture.target_rect(doc, target)
+        if op == "txt2img":
+            return snap_rect(rect, doc.rect)
+        m = 0 if target == "layer" else context_margin(rect)
+        return snap_rect(rect.expanded(m).intersect(doc.rect), doc.rect)
+    except AiError:
+        return doc.rect
+
+
+def in_document(doc: Document, node: Node) -> bool:
+    n = node
+    while n.parent is not None:
+        n = n.parent
+    return n is doc.root
+
+
+# ---- one row -------------------------------------------------------------------------------
+class ControlRow(QFrame):
+    """One control layer: its layer, type, strength, range, thumbnail and a note."""
+
+    changed = Signal()             # type, strength or range (the request changes)
+    remove_requested = Signal(object)
+
+    def __init__(self, node: Node, kind: str = "lineart", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("controlRow")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.node = node
+        self.removed = False          # its layer is not in the document now
+        self.processed: np.ndarray | None = None   # the thumbnail's picture (h, w, 3) uint8
+        self.source_rect: Rect | None = None
+        self.name = QLabel()
+        self.name.setStyleSheet("font-weight: 600;")
+        self.name.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.remove = QToolButton()
+        self.remove.setText("✕")
+        self.remove.setAutoRaise(True)
+        self.remove.setToolTip("Remove this control (the layer stays)")
+        self.remove.clicked.connect(lambda: self.remove_requested.emit(self))
+        self.kind = QComboBox()
+        for k in CONTROL_KINDS:
+            self.kind.addItem(CONTROL_LABELS[k], k)
+        self.kind.setToolTip(
+            "What the model takes from the layer: Scribble and Line art follow your lines, "
+            "Soft edge and Canny the edges of any picture, Depth the near and far, Pose the "
+            "people's poses, Tile the picture itself (refine, upscale)")
+        self.kind.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.kind.setMinimumContentsLength(7)
+        self.kind.setCurrentIndex(max(0, self.kind.findData(kind)))
+        self.strength = SliderSpin("Strength", 0, 200, suffix=" %",
+                                   tooltip="How firmly the model follows the control "
+                                           "(100 % as trained; up to 200 %)")
+        self.strength.label.setMinimumWidth(0)
+        self.strength.spin.setFixedWidth(64)
+        self.strength.set_value(100)
+        self.start = QSpinBox()
+        self.end = QSpinBox()
+        for sb, v in ((self.start, 0), (self.end, 100)):
+            sb.setRange(0, 100)
+            sb.setSingleStep(5)
+            sb.setSuffix(" %")
+            sb.setValue(v)
+            sb.setKeyboardTracking(False)
+            sb.setToolTip("The part of the steps the control acts on: start early for the "
+                          "layout, stop early to leave the details free")
+        self.thumb = QLabel()
+        self.thumb.setObjectName("controlThumb")
+        self.thumb.setFixedSize(THUMB_SIDE, THUMB_SIDE)
+        self.thumb.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.thumb.setFrameShape(QFrame.Shape.StyledPanel)
+        self.thumb.setStyleSheet("background: #202020;")
+        self.note = QLabel()
+        self.note.setWordWrap(True)
+        self.note.setStyleSheet(NOTE_STYLE)
+        self.note.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.note.hide()
+
+        g = QGridLayout(self)
+        g.setContentsMargins(4, 2, 2, 4)
+        g.setHorizontalSpacing(6)
+        g.setVerticalSpacing(2)
+        head = QHBoxLayout()
+        head.addWidget(self.name, 1)
+        head.addWidget(self.remove)
+        g.addLayout(head, 0, 0, 1, 2)
+        g.addWidget(self.thumb, 1, 0, 3, 1, Qt.AlignmentFlag.AlignTop)
+        g.addWidget(self.kind, 1, 1)
+        g.addWidget(self.strength, 2, 1)
+        rng = QHBoxLayout()
+        steps = QLabel("Steps")
+        steps.setToolTip(self.start.toolTip())
+        rng.addWidget(steps)
+        rng.addWidget(self.start, 1)
+        rng.addWidget(QLabel("–"))
+        rng.addWidget(self.end, 1)
+        g.addLayout(rng, 3, 1)
+        g.addWidget(self.note, 4, 0, 1, 2)
+        g.setColumnStretch(1, 1)
+
+        self.kind.currentIndexChanged.connect(lambda *_: self.changed.emit())
+        self.strength.value_changed.connect(lambda *_: self.changed.emit())
+        self.start.valueChanged.connect(self._start_changed)
+        self.end.valueChanged.connect(self._end_changed)
+        self.show_name()
+
+    # ---- state -----------------------------------------------------------------------------
+    def current_kind(self) -> str:
+        return str(self.kind.currentData())
+
+    def set_kind(self, kind: str) -> None:
+        i = self.kind.findData(kind)
+        if i >= 0:
+            self.kind.setCurrentIndex(i)
+
+    def range(self) -> tuple[float, float]:
+        return self.start.value() / 100.0, self.end.value() / 100.0
+
+    def set_range(self, start: float, end: float) -> None:
+        self.end.setValue(round(end * 100))
+        self.start.setValue(round(start * 100))
+
+    def _start_changed(self, v: int) -> None:
+        if v >= self.end.value():
+            self.end.setValue(min(100, v + 5))
+            if self.end.value() <= v:
+                self.start.setValue(self.end.value() - 5)
+        self.changed.emit()
+
+    def _end_changed(self, v: int) -> None:
+        if v <= self.start.value():
+            self.start.setValue(max(0, v - 5))
+            if self.start.value() >= v:
+                self.end.setValue(self.start.value() + 5)
+        self.changed.emit()
+
+    def show_name(self) -> None:
+        label = self.node.name or "(unnamed)"
+        from ...core.layer import Group
+
+        what = "group" if isinstance(self.node, Group) else "layer"
+        if self.removed:
+            self.name.setText(f"{label} — removed")
+            self.name.setToolTip(f"The {what} “{label}” is not in the document: this control "
+                                 "is left out (Ctrl+Z brings the layer back)")
+            self.name.setStyleSheet("font-weight: 600; color: #ff8a80;")
+        else:
+            self.name.setText(label)
+            self.name.setToolTip(f"The {what} “{label}”: the model follows it as a control")
+            self.name.setStyleSheet("font-weight: 600;")
+        for w in (self.kind, self.strength, self.start, self.end):
+            w.setEnabled(not self.removed)
+
+    def set_note(self, text: str) -> None:
+        self.note.setText(text)
+        self.note.setVisible(bool(text))
+
+    def set_thumbnail(self, picture: np.ndarray | None, tip: str) -> None:
+        """Show `picture` ((h, w, 3) or (h, w, 4) uint8; None: nothing) in the thumbnail."""
+        if picture is None:
+            self.thumb.clear()
+            self.thumb.setText("—")
+        else:
+            if picture.shape[2] == 3:
+                picture = np.dstack([picture, np.full(picture.shape[:2], 255, np.uint8)])
+            img: QImage = array_to_qimage(np.ascontiguousarray(picture))
+            side = THUMB_SIDE - 4
+            self.thumb.setPixmap(QPixmap.fromImage(img).scaled(
+                side, side, Qt.AspectRatioMode.KeepAspectRatio,
+                Qt.TransformationMode.SmoothTransformation))
+        self.thumb.setToolTip(tip)
+
+
+# ---- the section ---------------------------------------------------------------------------
+class ControlsSection(FoldSection):
+    """The form's control layers (see the module's notes)."""
+
+    changed = Signal()          # rows came or went, or one changed
+    manage_models = Signal()    # a note's "Models…" link
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Control layers",
+                         "Layers the model follows: your line art, a sketch, edges, depth or "
+                         "pose, each with a strength", parent)
+        self.doc: Document | None = None
+        self.rows: list[ControlRow] = []
+        self._op, self._area = "inpaint", "selection"
+        self._arch = ""
+        self._source: Callable[[], Any] | None = None
+        self._pending: set[int] = set()        # ids of rows whose thumbnail is out of date
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(DEBOUNCE_MS)
+        self._timer.timeout.connect(self.refresh_pending)
+        self.add_button = QPushButton("Add control")
+        self.add_button.setToolTip("Add the active layer (or group) as a control layer; add "
+                                   "several for several controls")
+        self.add_button.clicked.connect(lambda: self.add_active())
+        self.hint = QLabel("Add a layer with your line art or sketch (or any picture): the "
+                           "model follows its lines, edges, depth or pose.")
+        self.hint.setWordWrap(True)
+        self.hint.setStyleSheet(MUTED_STYLE)
+        self.hint.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.rows_box = QVBoxLayout()
+        self.rows_box.setContentsMargins(0, 0, 0, 0)
+        self.rows_box.setSpacing(4)
+        self.body_layout.addLayout(self.rows_box)
+        self.body_layout.addWidget(self.hint)
+        self.body_layout.addWidget(self.add_button)
+        self._disabled_reason = ""
+        self._sync()
+
+    # ---- wiring ----------------------------------------------------------------------------
+    def set_source(self, source: Callable[[], Any] | None) -> None:
+        """`source()` -> the model source asked which control models and detectors are
+        installed (None: nothing is checked); asked when the model or a type changes."""
+        self._source = source
+
+    def set_arch(self, arch: str) -> None:
+        """The picked model's architecture ("sd", "sdxl"; "" for none): which control models
+        fit."""
+        if arch != self._arch:
+            self._arch = arch
+            self._notes()
+
+    def set_region(self, op: str, area: str) -> None:
+        """The form's operation and area: the controls are cropped to what they cover."""
+        if (op, area) != (self._op, self._area):
+            self._op, self._area = op, area
+            self.schedule()
+
+    def set_disabled_reason(self, reason: str) -> None:
+        """Disable the section, saying why in its tooltip ("" enables it)."""
+        self._disabled_reason = reason
+        self.body.setEnabled(not reason)
+        self.toggle.setToolTip(reason or "Layers the model follows: your line art, a sketch, "
+                                         "edges, depth or pose, each with a strength")
+        self.body.setToolTip(reason)
+        self._sync()
+
+    def set_document(self, doc: Document | None) -> None:
+        if doc is self.doc:
+            return
+        if self.doc is not None:
+            old = self.doc
+            old.pixels_changed.disconnect(self._pixels_changed)
+            old.structure_changed.disconnect(self._structure_changed)
+            old.node_changed.disconnect(self._node_changed)
+            old.active_changed.disconnect(self._active_changed)
+            old.selection_changed.disconnect(self._region_changed)
+            old.size_changed.disconnect(self._region_changed)
+        for row in list(self.rows):
+            self._drop(row)
+        self.doc = doc
+        if doc is not None:
+            doc.pixels_changed.connect(self._pixels_changed)
+            doc.structure_changed.connect(self._structure_changed)
+            doc.node_changed.connect(self._node_changed)
+            doc.active_changed.connect(self._active_changed)
+            doc.selection_changed.connect(self._region_changed)
+            doc.size_changed.connect(self._region_changed)
+        self._sync()
+
+    # ---- rows ------------------------------------------------------------------------------
+    def add_active(self, kind: str = "lineart") -> ControlRow | None:
+        """Add the active layer or group as a control of `kind` (None: nothing active, or
+        the section is full or disabled)."""
+        doc = self.doc
+        if doc is None or doc.active is None or len(self.rows) >= MAX_CONTROLS \
+                or self._disabled_reason:
+            return None
+        return self.add_node(doc.active, kind)
+
+    def add_node(self, node: Node, kind: str = "lineart") -> ControlRow:
+        row = ControlRow(node, kind)
+        row.changed.connect(lambda r=row: self._row_changed(r))
+        row.kind.currentIndexChanged.connect(lambda *_, r=row: self._kind_changed(r))
+        row.remove_requested.connect(self.remove_row)
+        row.note.linkActivated.connect(lambda _link: self.manage_models.emit())
+        self.rows.append(row)
+        self.rows_box.addWidget(row)
+        guard_wheel(row)
+        self.set_open(True)
+        self._note(row)
+        self.refresh(row)
+        self._sync()
+        self.changed.emit()
+        return row
+
+    def remove_row(self, row: ControlRow) -> None:
+        self._drop(row)
+        self._sync()
+        self.changed.emit()
+
+    def _drop(self, row: ControlRow) -> None:
+        if row in self.rows:
+            self.rows.remove(row)
+        self._pending.discard(id(row))
+        row.hide()
+        row.setParent(None)
+        row.deleteLater()
+
+    def active_rows(self) -> list[ControlRow]:
+        """The rows whose layer is in the document (the ones the request takes)."""
+        return [r for r in self.rows if not r.removed]
+
+    def control_layers(self) -> list[Any]:
+        """`ai.controls.ControlLayer`s for the request: one per row whose layer is in the
+        document (none when the section is disabled)."""
+        if self._disabled_reason:
+            return []
+        from ...ai.controls import ControlLayer
+
+        out = []
+        for r in self.active_rows():
+            start, end = r.range()
+            out.append(ControlLayer(layer_uid=r.node.uid, kind=r.current_kind(),
+                                    strength=round(r.strength.value() / 100.0, 4),
+                                    start=start, end=end))
+        return out
+
+    def _sync(self) -> None:
+        n = len(self.active_rows())
+        self.set_count(n)
+        full = len(self.rows) >= MAX_CONTROLS
+        active = self.doc.active if self.doc is not None else None
+        self.add_button.setEnabled(active is not None and not full
+                                   and not self._disabled_reason)
+        if self._disabled_reason:
+            tip = self._disabled_reason
+        elif full:
+            tip = f"At most {MAX_CONTROLS} control layers at once: remove one first"
+        elif active is None:
+            tip = "Pick a layer (or group) in the Layers panel first"
+        else:
+            tip = f"Add “{active.name}” as a control layer"
+        self.add_button.setToolTip(tip)
+        self.add_button.setText(f"Add “{_short(active.name)}”" if active is not None
+                                else "Add control")
+        self.hint.setVisible(not self.rows)
+
+    # ---- document events -------------------------------------------------------------------
+    def _active_changed(self, _node: object) -> None:
+        self._sync()
+        if self._op == "img2img" and self._area == "layer":
+            self.schedule()
+
+    def _node_changed(self, node: object) -> None:
+        for r in self.rows:
+            if r.node is node:
+                r.show_name()
+                self.schedule(r)   # its visibility or opacity may have changed
+        self._sync()
+
+    def _structure_changed(self) -> None:
+        doc = self.doc
+        if doc is None:
+            return
+        changed = False
+        for r in self.rows:
+            gone = not in_document(doc, r.node)
+            if gone != r.removed:
+                r.removed = gone
+                r.show_name()
+                changed = True
+                if not gone:
+                    self.schedule(r)
+        self.schedule()   # a group's children may have moved
+        self._sync()
+        if changed:
+            self.changed.emit()
+
+    def _pixels_changed(self, rect: object) -> None:
+        if self.rows:
+            self.schedule()
+
+    def _region_changed(self, *_a: object) -> None:
+        if self.rows:
+            self.schedule()
+
+    def _row_changed(self, row: ControlRow) -> None:
+        self.changed.emit()
+
+    def _kind_changed(self, row: ControlRow) -> None:
+        self._note(row)
+        self.schedule(row)
+
+    # ---- thumbnails ------------------------------------------------------------------------
+    def schedule(self, row: ControlRow | None = None) -> None:
+        """Bring the thumbnail of `row` (None: every row) up to date a moment from now."""
+        for r in [row] if row is not None else self.rows:
+            self._pending.add(id(r))
+        if self._pending:
+            self._timer.start()
+
+    def refresh_pending(self) -> None:
+        pending, self._pending = self._pending, set()
+        for r in self.rows:
+            if id(r) in pending:
+                self.refresh(r)
+
+    def refresh(self, row: ControlRow) -> None:
+        """Work out `row`'s control picture now, on a copy of its layer over the region at most
+        `SOURCE_SIDE` pixels wide."""
+        doc = self.doc
+        if doc is None or row.removed:
+            row.processed = None
+            row.set_thumbnail(None, "The layer is not in the document")
+            return
+        rect = region_rect(doc, self._op, self._area)
+        row.source_rect = rect
+        kind = row.current_kind()
+        src = shrink(node_pixels(row.node, rect))
+        label = CONTROL_LABELS[kind]
+        if kind in DETECTOR_KINDS:
+            row.processed = None
+            row.set_thumbnail(src, f"The layer “{row.node.name}” over the region: its "
+                                   f"{label.lower()} map is worked out when the job runs")
+            return
+        from ...ai.controls import preprocess
+
+        try:
+            row.processed = preprocess(kind, src)
+        except AiError as exc:
+            row.processed = None
+            row.set_thumbnail(None, str(exc))
+            row.set_note(str(exc))
+            return
+        except Exception:  # a thumbnail never takes the panel down
+            log.exception("the %s control picture of %s failed", kind, row.node.name)
+            row.processed = None
+            row.set_thumbnail(None, "The control picture could not be made (see the log)")
+            return
+        row.set_thumbnail(row.processed, f"What the model sees: {label} of “{row.node.name}” "
+                                         f"over the region ({rect.w}×{rect.h} px)")
+
+    # ---- missing models --------------------------------------------------------------------
+    def _notes(self) -> None:
+        for r in self.rows:
+            self._note(r)
+
+    def _note(self, row: ControlRow) -> None:
+        row.set_note(self.missing_model(row.current_kind()))
+
+    def missing_model(self, kind: str) -> str:
+        """What `kind` needs that is not installed, as a short note with a link to the model
+        manager ("" when nothing is missing, or nothing can be asked)."""
+        source = self._source() if self._source is not None else None
+        if source is None or not self._arch:
+            return ""
+        label = CONTROL_LABELS[kind]
+        link = "<a href='models'>Models…</a>"
+        if kind in DETECTOR_KINDS:
+            missing = _detector_missing(source, kind)
+            if missing:
+                return f"{label} needs the {missing} model: {link} (Model Manager) offers it."
+        finder = getattr(source, "control_model_for", None)
+        if finder is None:
+            return ""
+        try:
+            finder(kind, self._arch)
+        except (AiError, OSError):
+            arch = {"sd": "SD 1.5", "sdxl": "SDXL"}.get(self._arch, self._arch)
+            return f"No {label} control model for {arch} yet: {link} (Model Manager) offers one."
+        except Exception:
+            log.exception("looking up the %s control model failed", kind)
+            return ""
+        return ""
+
+
+def _detector_missing(source: Any, kind: str) -> str:
+    """The name of the detector `kind` needs when it is not installed ("" when it is, or
+    when the source cannot say)."""
+    ask = getattr(source, "detector_missing", None)
+    if ask is None:
+        return ""
+    try:
+        return str(ask(kind) or "")
+    except Exception:
+        log.exception("asking for the %s detector failed", kind)
+        return ""
+
+
+def _short(name: str, n: int = 12) -> str:
+    return name if len(name) <= n else name[:n - 1] + "…"
