@@ -54,9 +54,9 @@ log = logging.getLogger(__name__)
 THUMB_SIDE = 72          # the thumbnail as shown
 SOURCE_SIDE = 256        # the copy the control picture is worked out on (longest side)
 DEBOUNCE_MS = 180
-DETECTOR_KINDS = ("depth", "pose")   # need a detector model (run with the job)
 NOTE_STYLE = "color: #e0c080;"
 MUTED_STYLE = "color: #a0a0a0;"
+LINE_KINDS = ("scribble", "lineart")   # the artist's own lines: kept when scaled down
 
 
 class FoldSection(QWidget):
@@ -114,15 +114,22 @@ def node_pixels(node: Node, rect: Rect) -> np.ndarray:
     return np.zeros((rect.h, rect.w, 4), np.uint8)
 
 
-def shrink(rgba: np.ndarray, side: int = SOURCE_SIDE) -> np.ndarray:
-    """`rgba` scaled down by a whole factor until its longest side is at most `side`: each
-    pixel the alpha-weighted mean of its block (area averaging), straight RGBA8."""
+def shrink(rgba: np.ndarray, side: int = SOURCE_SIDE, lines: bool = False) -> np.ndarray:
+    """`rgba` scaled down by a whole factor until its longest side is at most `side`, straight
+    RGBA8. Each pixel is its block's alpha-weighted mean (area averaging), or with `lines` its
+    most opaque alpha and darkest colour, so thin lines survive the thumbnail."""
     h, w = rgba.shape[:2]
     k = -(-max(h, w) // side)
     if k <= 1:
         return rgba
     hh, ww = max(1, h // k), max(1, w // k)
-    a = rgba[:hh * k, :ww * k].astype(np.float32).reshape(hh, k, ww, k, 4)
+    blocks = rgba[:hh * k, :ww * k].reshape(hh, k, ww, k, 4)
+    if lines:
+        alpha = blocks[..., 3].max(axis=(1, 3))
+        shown = np.where(blocks[..., 3:4] > 0, blocks[..., :3], 255)  # paper where clear
+        rgb = shown.min(axis=(1, 3)).astype(np.uint8)
+        return np.ascontiguousarray(np.dstack([rgb, alpha]))
+    a = blocks.astype(np.float32)
     alpha = a[..., 3:4]
     premul = (a[..., :3] * alpha).mean(axis=(1, 3))
     mean_a = alpha.mean(axis=(1, 3))
@@ -554,15 +561,15 @@ class ControlsSection(FoldSection):
         rect = region_rect(doc, self._op, self._area)
         row.source_rect = rect
         kind = row.current_kind()
-        src = shrink(node_pixels(row.node, rect))
+        src = shrink(node_pixels(row.node, rect), lines=kind in LINE_KINDS)
         label = CONTROL_LABELS[kind]
-        if kind in DETECTOR_KINDS:
+        from ...ai.controls import needs_detector, preprocess
+
+        if needs_detector(kind):
             row.processed = None
             row.set_thumbnail(src, f"The layer “{row.node.name}” over the region: its "
                                    f"{label.lower()} map is worked out when the job runs")
             return
-        from ...ai.controls import preprocess
-
         try:
             row.processed = preprocess(kind, src)
         except AiError as exc:
@@ -592,37 +599,38 @@ class ControlsSection(FoldSection):
         source = self._source() if self._source is not None else None
         if source is None or not self._arch:
             return ""
+        from ...ai.controls import needs_detector
+        from ...ai.models.catalogue import control_entry, detector_entry
+
         label = CONTROL_LABELS[kind]
         link = "<a href='models'>Models…</a>"
-        if kind in DETECTOR_KINDS:
-            missing = _detector_missing(source, kind)
-            if missing:
-                return f"{label} needs the {missing} model: {link} (Model Manager) offers it."
-        finder = getattr(source, "control_model_for", None)
-        if finder is None:
-            return ""
-        try:
-            finder(kind, self._arch)
-        except (AiError, OSError):
+        if needs_detector(kind) and _asks(source, "detector", kind):
+            entry = detector_entry(kind)
+            name = entry.name.split(" (")[0] if entry is not None else f"{label} detector"
+            return f"{label} needs the {name} model: {link} (Model Manager) offers it."
+        if _asks(source, "control_model_for", kind, self._arch):
             arch = {"sd": "SD 1.5", "sdxl": "SDXL"}.get(self._arch, self._arch)
-            return f"No {label} control model for {arch} yet: {link} (Model Manager) offers one."
-        except Exception:
-            log.exception("looking up the %s control model failed", kind)
-            return ""
+            entry = control_entry(kind, self._arch)
+            offer = (f"{link} (Model Manager) offers {entry.name}" if entry is not None
+                     else f"add one in {link} (Model Manager)")
+            return f"No {label} control model for {arch} is installed: {offer}."
         return ""
 
 
-def _detector_missing(source: Any, kind: str) -> str:
-    """The name of the detector `kind` needs when it is not installed ("" when it is, or
-    when the source cannot say)."""
-    ask = getattr(source, "detector_missing", None)
+def _asks(source: Any, method: str, *args: Any) -> bool:
+    """`source.method(*args)` says something is missing (raises an AiError); False when it
+    is there, or the source has no such method."""
+    ask = getattr(source, method, None)
     if ask is None:
-        return ""
+        return False
     try:
-        return str(ask(kind) or "")
-    except Exception:
-        log.exception("asking for the %s detector failed", kind)
-        return ""
+        ask(*args)
+    except (AiError, OSError):
+        return True
+    except Exception:  # a broken models folder: say nothing here, the job will
+        log.exception("asking %s%r failed", method, args)
+        return False
+    return False
 
 
 def _short(name: str, n: int = 12) -> str:
