@@ -12,6 +12,7 @@ Downloads of the catalogue's control models and detectors stay in the dialog's
 from __future__ import annotations
 
 import logging
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -111,13 +112,16 @@ class AddonTab(QWidget):
 
     def refresh(self) -> None:
         self.tree.clear()
+        self._entries = {}
         for e in self.entries():
             path = Path(getattr(e, "path", "") or "")
             arch = str(getattr(e, "arch", "") or "")
-            kind = getattr(e, "kind", "")
-            for_ = ARCHS.get(arch, arch) + (f" · {kind}" if kind else "")
-            item = QTreeWidgetItem([str(e.name), for_, _human(_size(path)), str(path)])
+            kinds = getattr(e, "kinds_label", "")   # a control model: the types it serves
+            for_ = ARCHS.get(arch, arch) + (f" · {kinds}" if kinds else "")
+            size = int(getattr(e, "size_bytes", 0) or 0) or _size(path)
+            item = QTreeWidgetItem([str(e.name), for_, _human(size), str(path)])
             item.setData(0, 256, str(e.id))
+            self._entries[str(e.id)] = e
             words = getattr(e, "triggers", ()) or ()
             if words:
                 item.setToolTip(0, "Trigger words: " + ", ".join(map(str, words)))
@@ -159,22 +163,45 @@ class AddonTab(QWidget):
         return info
 
     def remove_selected(self) -> bool:
+        """Remove the selected entry: a LoRA or embedding file is deleted from its folder; a
+        downloaded control model's files are deleted; one added from elsewhere is only taken
+        off the list (its files stay); each after a question."""
         item = self.tree.currentItem()
         if item is None:
             return False
         entry_id, name = str(item.data(0, 256)), item.text(0)
-        if not self.confirm(f"Take the {self.what} {name} off the list?"):
-            return False
-        remover = getattr(self.registry, f"remove_{self.kind}", None) or getattr(
-            self.registry, "remove", None)
+        entry = getattr(self, "_entries", {}).get(entry_id)
+        path = Path(getattr(entry, "path", "") or "")
+        reg = self.registry
+        own = getattr(reg, f"remove_{self.kind}", None)
         try:
-            if remover is None:
-                raise AiError(f"{self.what}s cannot be removed from this model source")
-            remover(entry_id)
-        except AiError as exc:
+            if own is not None:
+                if not self.confirm(f"Delete the {self.what} {name} ({path.name}) from the "
+                                    f"{self.what} folder?"):
+                    return False
+                own(entry_id)
+                done = f"Deleted the {self.what} {name}."
+            elif getattr(entry, "source", "") == "catalogue":
+                folder = reg.catalogue_folder(entry_id)
+                if not self.confirm(f"Delete the downloaded files in {folder}?"):
+                    return False
+                shutil.rmtree(folder, ignore_errors=True)
+                done = f"Deleted {folder}."
+            elif reg.added_path(entry_id) is not None:
+                if not self.confirm(f"Take the {self.what} {name} off the list? Its files stay "
+                                    "where they are."):
+                    return False
+                reg.remove(entry_id)
+                done = f"Removed {name} from the list (its files were left where they are)."
+            else:   # a file or folder put in the app's own folder
+                if not self.confirm(f"Delete {path}?"):
+                    return False
+                shutil.rmtree(path) if path.is_dir() else path.unlink()
+                done = f"Deleted {path.name}."
+        except (AiError, OSError) as exc:
             self.say(str(exc), error=True)
             return False
-        self.say(f"Removed the {self.what} {name}.")
+        self.say(done)
         self.refresh()
         self.changed.emit()
         return True

@@ -372,7 +372,7 @@ class ControlsSection(FoldSection):
         fit."""
         if arch != self._arch:
             self._arch = arch
-            self._notes()
+            self.refresh_notes()
 
     def set_region(self, op: str, area: str) -> None:
         """The form's operation and area: the controls are cropped to what they cover."""
@@ -586,7 +586,8 @@ class ControlsSection(FoldSection):
                                          f"over the region ({rect.w}×{rect.h} px)")
 
     # ---- missing models --------------------------------------------------------------------
-    def _notes(self) -> None:
+    def refresh_notes(self) -> None:
+        """Say again what each row's type needs (models were added or removed)."""
         for r in self.rows:
             self._note(r)
 

@@ -229,6 +229,7 @@ class AiPanel(ExploreMixin, QWidget):
         last = getattr(self.settings, "last_model", "") or ""
         self.form.set_models(items, last)
         self.form.loras_section.refresh()   # LoRAs added or removed in the model manager
+        self.form.controls_section.refresh_notes()   # ... control models, detectors
         self._sync()
 
     def _model_picked(self, model: str) -> None:
