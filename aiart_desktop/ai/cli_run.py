@@ -5,6 +5,7 @@
     aiart-desktop run txt2img --width 512 --height 512 --prompt "a lighthouse" -o out.png
     aiart-desktop run outpaint --image in.png --direction right --pixels 256 -o wider.png
     aiart-desktop run inpaint --image in.png --mask mask.png --model classical -o clean.png
+    aiart-desktop run txt2img --prompt "a fox" --lora watercolor:0.7 --lora ink -o fox.png
 
 The result is applied exactly as in the app (a new layer through the feathered selection) and
 the flattened picture is written as PNG with the generation settings in its `parameters` text.
@@ -48,6 +49,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--models-dir", default=None, help="models folder (default: the app's)")
     p.add_argument("--allow-pickle", action="store_true",
                    help="allow .ckpt/.bin pickle checkpoints (they can run code)")
+    p.add_argument("--lora", action="append", default=[], metavar="NAME[:WEIGHT]",
+                   help="a LoRA of the models folder's loras/ with its weight (default 1; "
+                        "repeatable); <lora:NAME:WEIGHT> in the prompt works too")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="PNG file to write")
     return p
@@ -82,6 +86,24 @@ def _document(ns: argparse.Namespace) -> Any:
     return doc
 
 
+def parse_lora(text: str) -> Any:
+    """`NAME[:WEIGHT]` -> LoraRef; a ValueError says why not."""
+    from .conditioning import LoraRef
+
+    name, colon, tail = text.strip().rpartition(":")
+    weight = 1.0
+    if colon:
+        try:
+            weight = float(tail)
+        except ValueError:
+            name = text.strip()  # a colon of the name itself
+    else:
+        name = tail
+    if not name:
+        raise ValueError(f"--lora {text!r}: write NAME or NAME:WEIGHT")
+    return LoraRef(name, weight)
+
+
 def run(argv: list[str]) -> int:
     parser = _parser()
     try:
@@ -113,6 +135,8 @@ def run(argv: list[str]) -> int:
 
     try:
         doc = _document(ns)
+        if ns.lora:
+            params["loras"] = tuple(parse_lora(t) for t in ns.lora)
         req = make_request(doc, ns.op, **params)
         models = user_models(ns.models_dir, allow_pickle=True if ns.allow_pickle else None)
         result = default_engine(models, device=ns.device).run(req, progress)

@@ -42,6 +42,7 @@ from .job import Job
 from .models.ip_adapter import pixels_sha256
 from .models.model_hash import file_sha256
 from .models.source import ModelInfo, ModelSource
+from .prompt_syntax import split_loras
 from .requests import (
     AUTO,
     CLASSICAL,
@@ -174,6 +175,8 @@ class Engine:
         if info is not None:  # which weights, by content (read once per model, then cached)
             ref["model_hash"] = self._model_hash(info, on_progress, stop)
         ip = self._ip_adapter(req, info, backend, ref) if info is not None else {}
+        if info is not None:  # LoRAs (request and <lora:> tags) and embeddings, checked
+            ip.update(self._addons(req, info, backend, ref))
         rect, original, sel = _geometry(req)
         if stop():
             raise Cancelled()
@@ -293,6 +296,45 @@ class Engine:
                      style_sha256=st.get("style_sha256"))
         return styled
 
+    def _addons(self, req: AiRequest, info: ModelInfo, backend: Backend,
+                facts: dict[str, Any]) -> dict[str, Any]:
+        """The job's LoRAs: the prompt's `<lora:name:weight>` tags and the request's LoRAs
+        (whose weights win), each installed and made for the model's architecture (a
+        RequestError names the one that is not). Their hashes, and those of the embeddings
+        the prompts call by name, go in `facts` for the record."""
+        from .conditioning import MAX_LORAS
+        from .models.loras import arch_label
+        from .prompt_syntax import used_embeddings
+
+        weights = {lo.name: lo.weight for lo in split_loras(req.prompt)[1]}
+        weights.update({lo.name: lo.weight for lo in req.loras})
+        if len(weights) > MAX_LORAS:
+            raise RequestError(f"at most {MAX_LORAS} LoRAs at once (the prompt's <lora:> tags "
+                               "count too)")
+        if weights and info.arch not in backend.capabilities.loras:
+            raise RequestError(f"the {backend.name} backend takes no LoRAs for {info.name}: "
+                               "remove them")
+        loras, hashes = [], {}
+        for name, weight in weights.items():
+            try:
+                lora = self.models.resolve_lora(name)
+            except AiError as exc:
+                raise RequestError(str(exc)) from exc
+            if lora.arch != info.arch:
+                raise RequestError(f"the LoRA \u201c{name}\u201d is for {arch_label(lora.arch)}; "
+                                   f"the model {info.name} is {arch_label(info.arch)}.\nRemove "
+                                   "the LoRA, or pick a model it was made for.")
+            loras.append((lora.id, weight))
+            hashes[name] = self.models.lora_sha256(lora)
+        prompt, negative = compose(req.prompt, req.negative_prompt, req.style_preset)
+        found = {e.id: e for e in self.models.embeddings() if e.arch == info.arch}
+        used = used_embeddings((prompt, negative), found)
+        if hashes:
+            facts["lora_hashes"] = hashes
+        if used:
+            facts["embeddings"] = {n: file_sha256(found[n].path) for n in used}
+        return {"loras": tuple(loras)} if loras else {}
+
     def _ip_adapter(self, req: AiRequest, info: ModelInfo, backend: Backend,
                     facts: dict[str, Any]) -> dict[str, Any]:
         """The IP-Adapter fields of the job for `req` (none when it uses none): the installed
@@ -332,13 +374,15 @@ class Engine:
             feather = max(1.0, region.default_feather(sb.w, sb.h) * scale)
             mask = region.denoise_mask(region.resize(sel, size), grow, feather)
             op = "inpaint"
-        prompt, negative = compose(req.prompt, req.negative_prompt, req.style_preset)
+        prompt, negative = compose(split_loras(req.prompt)[0], req.negative_prompt,
+                                   req.style_preset)
         job = Job(op=op, model=info.id, prompt=prompt, negative_prompt=negative,
                   seeds=tuple(req.seeds), steps=int(req.steps), guidance=float(req.guidance),
                   scheduler=req.scheduler, strength=float(req.strength), width=size[0],
                   height=size[1], image=image, mask=mask, **ip)
         if req.mix is not None:
-            prompt_b, negative_b = compose(req.mix.prompt_b(req), req.mix.negative_b(req),
+            prompt_b, negative_b = compose(split_loras(req.mix.prompt_b(req))[0],
+                                           req.mix.negative_b(req),
                                            req.style_preset)
             job = job.replace(mix=tuple(zip(req.mix.subseeds, req.mix.ts, strict=True)),
                               prompt_b=prompt_b, negative_b=negative_b)

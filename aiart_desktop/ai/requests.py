@@ -396,6 +396,9 @@ class AiResult:
             rec.update(ip_adapter=self.info.get("ip_adapter") or rec.get("ip_adapter"),
                        ip_adapter_sha256=self.info.get("ip_adapter_sha256"),
                        ip_adapter_reference_sha256=self.info.get("ip_adapter_reference_sha256"))
+        for key in ("lora_hashes", "embeddings"):  # which LoRA / embedding files, by content
+            if self.info.get(key):
+                rec[key] = dict(self.info[key])
         if self.backend == STYLE:  # which picture gave the style, by content
             rec.update(model=self.model_name, style_kind=self.info.get("style_kind"),
                        style_sha256=self.info.get("style_sha256"))

@@ -37,6 +37,7 @@ from ..job import Job
 from ..models.source import LOCAL_BACKEND, PAINT_OPS
 from ..requests import ProgressInfo
 from .ip_adapter_slot import Attached, IpAdapterJob
+from .local_lora import Addons
 from .previews import latent_preview, shrink
 
 if TYPE_CHECKING:
@@ -139,12 +140,18 @@ def _lerp_prompts(pipe: Any, arch: str, job: Job, t: float, guidance: float,
                   torch: Any) -> dict[str, Any]:
     """Prompt embeddings lerped from the job's prompt (t = 0) to `prompt_b` (t = 1)."""
     from ..latents import lerp
+    from .local_lora import weighted_prompts
 
     cfg = guidance > 1.0 and getattr(pipe.unet.config, "time_cond_proj_dim", None) is None
-    a = _prompt_embeds(pipe, arch, job.prompt, job.negative_prompt or None, cfg, torch)
     neg_b = job.negative_prompt if job.negative_b is None else job.negative_b
-    b = _prompt_embeds(pipe, arch, job.prompt if job.prompt_b is None else job.prompt_b,
-                       neg_b or None, cfg, torch)
+    prompt_b = job.prompt if job.prompt_b is None else job.prompt_b
+    pair = weighted_prompts(pipe, arch, [(job.prompt, job.negative_prompt), (prompt_b, neg_b)],
+                            torch)  # weighting syntax or long prompts: both by compel
+    if pair is not None:
+        a, b = pair
+        return {k: lerp(a[k], b[k], t) for k in a}
+    a = _prompt_embeds(pipe, arch, job.prompt, job.negative_prompt or None, cfg, torch)
+    b = _prompt_embeds(pipe, arch, prompt_b, neg_b or None, cfg, torch)
     return {k: lerp(a[k], b[k], t) for k in a}
 
 
@@ -240,7 +247,7 @@ class LocalBackend:
 
     name = LOCAL_BACKEND
     capabilities = Capabilities(ops=frozenset(PAINT_OPS), archs=frozenset({"sd", "sdxl"}),
-                                previews=True, ip_adapter=True)
+                                loras=frozenset({"sd", "sdxl"}), previews=True, ip_adapter=True)
 
     def __init__(self, models: ModelSource, device: str = "auto") -> None:
         self.models = models
@@ -251,6 +258,7 @@ class LocalBackend:
         self._base_scheduler: Any = None
         self._taesd: tuple[str, Any] | None = None
         self._ip: Attached | None = None  # the IP-Adapter loaded in the UNet, if any
+        self._addons = Addons()  # LoRAs and embeddings in the loaded model (local_lora.py)
         self.low_memory = False  # set after an out-of-memory retry
 
     # ---- model management ---------------------------------------------------------------
@@ -269,6 +277,7 @@ class LocalBackend:
         with self._lock:
             self._pipes.clear()
             self._key, self._base_scheduler, self._taesd, self._ip = None, None, None, None
+            self._addons.reset()
             self.low_memory = False
             gc.collect()
             try:
@@ -392,6 +401,7 @@ class LocalBackend:
                 if on_progress and ip is not None and self._ip is None:
                     on_progress(ProgressInfo(0, 1, None, "loading IP-Adapter"))
                 self._ip = attach(pipe, list(self._pipes.values()), self._ip, ip)
+            job = self._addons.apply(pipe, job, self.models, info.facts.arch)
             pipe.scheduler = make_scheduler(job.scheduler, self._base_scheduler)
             device = pipe.device
             taesd = self._preview_vae(preview_vae, device, pipe.unet.dtype) if on_progress else None
@@ -516,6 +526,13 @@ class LocalBackend:
             if differs:
                 del kwargs["prompt"], kwargs["negative_prompt"]
                 kwargs.update(_lerp_prompts(pipe, arch, job, float(t), job.guidance, torch))
+        if "prompt" in kwargs:  # weighting syntax or past 77 tokens: compel's embeddings
+            from .local_lora import weighted_prompts
+
+            weighted = weighted_prompts(pipe, arch, [(job.prompt, job.negative_prompt)], torch)
+            if weighted is not None:
+                del kwargs["prompt"], kwargs["negative_prompt"]
+                kwargs.update(weighted[0])
         if cancelled():
             raise Cancelled()
         if mode is None:

@@ -12,6 +12,8 @@ Models live in the models folder (`Settings.models_path()`, by default `<data di
     info = reg.add_checkpoint("/models/dream.safetensors")
     reg.add_ip_adapter("/models/ip-adapter")    # an add-on: never in the base-model list
     reg.ip_adapters() / reg.ip_adapter_for(info)   # installed adapters / the one fitting a model
+    reg.loras() / reg.add_lora(path) / reg.resolve_lora("watercolor")   # <models>/loras
+    reg.embeddings() / reg.add_embedding(path)  # <models>/embeddings (models/loras.py)
     reg.installed()                             # everything usable now
     reg.models()                                # the models that paint (the AI panel's list)
     reg.resolve("sd-turbo") / reg.resolve("/path/to/folder")   # -> ModelInfo (cheap)
@@ -49,6 +51,7 @@ from .checkpoints import (
 from .downloads import DownloadProgress, download, holds_data
 from .file_facts import FileFacts
 from .ip_adapter import IpAdapterInfo, check_fits, inspect_ip_adapter, install_hint, model_cross_dim
+from .loras import AddonFolders
 from .source import ModelInfo
 
 PickleReader = Callable[[Path], ModelFacts]
@@ -71,7 +74,7 @@ def _slug(text: str) -> str:
     return s[:60] or "model"
 
 
-class ModelRegistry:
+class ModelRegistry(AddonFolders):
     """Installed and downloadable models under one models folder: the local backend's
     `ModelSource` (models/source.py).
 

@@ -6,6 +6,7 @@
                                     #    engine calls it on the worker thread, never the UI)
     source.preview_decoder("sd")    # a TAESD folder for live previews, or None
     source.ip_adapters() / source.ip_adapter_for(info) / source.resolve_ip_adapter(id)
+    source.loras() / source.resolve_lora("watercolor") / source.embeddings()   # models/loras.py
 
 The local `ModelRegistry` (models.registry) is one; a remote backend (ComfyUI) will bring its
 own. A `ModelInfo` names the backend that runs it (`backend`), so the engine sends a job for
@@ -19,6 +20,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from .checkpoints import ModelFacts
 from .ip_adapter import IpAdapterInfo
+from .loras import EmbeddingInfo, LoraInfo
 
 LOCAL_BACKEND = "diffusers"  # the name of the local diffusers backend (backends/local.py)
 PAINT_OPS = ("inpaint", "img2img", "txt2img", "outpaint")
@@ -96,4 +98,22 @@ class ModelSource(Protocol):
     def ip_adapter_for(self, model: ModelInfo, adapter_id: str = "") -> IpAdapterInfo:
         """`adapter_id` checked to fit `model`, or the first installed one that fits; a
         RequestError says what to install when there is none."""
+        ...
+
+    def loras(self) -> list[LoraInfo]:
+        """Every usable LoRA (reads at most the headers of files not seen before)."""
+        ...
+
+    def resolve_lora(self, lora_id: str) -> LoraInfo:
+        """The LoRA with that id (its file name without the extension); an AiError says why
+        there is none."""
+        ...
+
+    def lora_sha256(self, info: LoraInfo) -> str:
+        """The LoRA's content hash as A1111 computes it (its first 12 hex digits are its
+        `Lora hashes` entry): read once per file, on the worker thread."""
+        ...
+
+    def embeddings(self) -> list[EmbeddingInfo]:
+        """Every usable textual-inversion embedding; its id is the word that calls it."""
         ...

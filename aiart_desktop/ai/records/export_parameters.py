@@ -44,7 +44,7 @@ def parameters_text(record: dict[str, Any], size: tuple[int, int] | None = None)
         from ..styles.presets import compose
 
         prompt, negative = compose(prompt, negative, str(record["style_preset"]))
-    lines = [prompt]
+    lines = [_with_lora_tags(prompt, record.get("loras"))]
     if negative:
         lines.append(f"Negative prompt: {negative}")
     if record.get("backend") == "classical":
@@ -75,8 +75,37 @@ def parameters_text(record: dict[str, Any], size: tuple[int, int] | None = None)
     if record.get("op") == "outpaint":
         items.append(("Outpaint", f"{record.get('direction')} {record.get('pixels')}"))
     items += _mix_items(record)
-    lines.append(", ".join(f"{k}: {_clean(v)}" for k, v in items if v is not None))
+    text = ", ".join(f"{k}: {_clean(v)}" for k, v in items if v is not None)
+    lines.append(", ".join([text, *_hash_items(record)]))
     return "\n".join(lines)
+
+
+def _with_lora_tags(prompt: str, loras: Any) -> str:
+    """The prompt with a `<lora:name:weight>` tag for each of the request's LoRAs it does not
+    tag itself: A1111 reads a picture's LoRAs from its prompt."""
+    from ..prompt_syntax import split_loras
+
+    tagged = {lo.name for lo in split_loras(prompt)[1]}
+    tags = [f"<lora:{d['name']}:{_num(float(d.get('weight', 1.0)))}>"
+            for d in (loras if isinstance(loras, list) else [])
+            if isinstance(d, dict) and d.get("name") and d["name"] not in tagged]
+    return " ".join([prompt, *tags]) if prompt and tags else prompt or " ".join(tags)
+
+
+def _hash_items(record: dict[str, Any]) -> list[str]:
+    """A1111's `Lora hashes: "name: 1a2b3c4d5e6f, ..."` and `TI hashes` (embeddings): each
+    file's short hash (12 hex digits), the names without ':' and ','."""
+    import json
+
+    out = []
+    for key, label in (("lora_hashes", "Lora hashes"), ("embeddings", "TI hashes")):
+        found = record.get(key)
+        if isinstance(found, dict) and found:
+            body = ", ".join(f"{str(n).replace(':', '').replace(',', '')}: {str(h)[:12]}"
+                             for n, h in found.items() if h)
+            if body:
+                out.append(f"{label}: {json.dumps(body, ensure_ascii=False)}")
+    return out
 
 
 def _mix_items(record: dict[str, Any]) -> list[tuple[str, Any]]:
