@@ -35,13 +35,15 @@ LIBRARIES: tuple[tuple[str, str, str, str], ...] = (
     ("torch", "PyTorch", "diffusion models", "BSD-3-Clause"),
     ("diffusers", "diffusers", "diffusion pipelines", "Apache-2.0"),
     ("transformers", "transformers", "text encoders", "Apache-2.0"),
+    ("peft", "PEFT", "LoRAs", "Apache-2.0"),
+    ("compel", "compel", "prompt weighting", "MIT"),
     ("huggingface_hub", "huggingface_hub", "model downloads", "Apache-2.0"),
     ("safetensors", "safetensors", "model files", "Apache-2.0"),
     ("pypatchmatch", "PyPatchMatch", "model-free fill", "MIT"),
 )
 
 _ALIASES = {
-    "mit license": "MIT", "mit": "MIT", "apache 2.0": "Apache-2.0",
+    "mit license": "MIT", "mit": "MIT", "apache": "Apache-2.0", "apache 2.0": "Apache-2.0",
     "apache 2.0 license": "Apache-2.0", "apache license 2.0": "Apache-2.0",
     "apache software license": "Apache-2.0", "apache-2.0": "Apache-2.0", "bsd": "BSD",
     "bsd license": "BSD", "psfl": "PSF-2.0", "python software foundation license": "PSF-2.0",

@@ -164,3 +164,31 @@ def test_interpolation_endpoints_with_a_weighted_prompt(engine) -> None:
     inter = engine.run(dataclasses.replace(a.request, mix=mix, batch_size=2))
     assert np.array_equal(inter.images[0], a.images[0])
     assert np.abs(inter.images[1].astype(int) - b.images[0]).max() <= 1
+
+
+BUNDLE_LIKE = """
+import importlib.abc, sys
+class LeftOut(importlib.abc.MetaPathFinder):  # as in the bundle: diffusers' SD / SDXL only
+    def find_spec(self, name, path, target=None):
+        if name.startswith(("diffusers.pipelines.flux", "diffusers.pipelines.sana",
+                            "diffusers.pipelines.lumina2")):
+            raise ModuleNotFoundError(name)
+sys.meta_path.insert(0, LeftOut())
+import torch
+from diffusers import StableDiffusionPipeline
+from aiart_desktop.ai.backends.local_lora import weighted_prompts
+pipe = StableDiffusionPipeline.from_pretrained(sys.argv[1], safety_checker=None,
+                                               requires_safety_checker=False)
+kw = weighted_prompts(pipe, "sd", [("a (cat:1.4)", "")], torch)[0]
+print(tuple(kw["prompt_embeds"].shape))
+"""
+
+
+def test_compel_works_without_the_pipelines_the_bundle_leaves_out(model_folders) -> None:
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-c", BUNDLE_LIKE, str(model_folders["sd"])],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.strip().splitlines()[-1] == "(1, 77, 32)"

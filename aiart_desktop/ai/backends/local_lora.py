@@ -30,7 +30,7 @@ import warnings
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ModelLoadError, quoted
+from ..errors import MissingDependencyError, ModelLoadError, quoted
 from ..job import Job
 from ..prompt_syntax import emphasis, needs_weighting, used_embeddings, with_embedding_names
 
@@ -206,13 +206,13 @@ def weighted_prompts(pipe: Any, arch: str, pairs: list[tuple[str, str]], torch: 
     (prompt, negative) pair, all of one length; None when every prompt is plain and fits."""
     if not needs_compel(pipe, [t for pair in pairs for t in pair]):
         return None
-    from compel import Compel, DiffusersTextualInversionManager, ReturnedEmbeddingsType
-
-    ti = DiffusersTextualInversionManager(pipe)
+    api = compel_api()
+    Compel, kinds = api.Compel, api.ReturnedEmbeddingsType
+    ti = api.DiffusersTextualInversionManager(pipe)
     texts = [t for pair in pairs for t in pair]
     with torch.no_grad():
         if arch == "sdxl":
-            kind = ReturnedEmbeddingsType.PENULTIMATE_HIDDEN_STATES_NON_NORMALIZED
+            kind = kinds.PENULTIMATE_HIDDEN_STATES_NON_NORMALIZED
             c1 = Compel(tokenizer=pipe.tokenizer, text_encoder=pipe.text_encoder,
                         textual_inversion_manager=ti, truncate_long_prompts=False,
                         returned_embeddings_type=kind)
@@ -244,6 +244,43 @@ def weighted_prompts(pipe: Any, arch: str, pairs: list[tuple[str, str]], torch: 
                       negative_pooled_prompt_embeds=npp)
         out.append(kw)
     return out
+
+
+def compel_api() -> Any:
+    """compel's `Compel`, `DiffusersTextualInversionManager` and `ReturnedEmbeddingsType`.
+
+    compel's package init also imports its convenience wrappers for other pipelines (FLUX,
+    Sana, Lumina 2), which the installed bundle leaves out of diffusers (it keeps the SD / SDXL
+    pipelines: installer/bundle_filters.py); there that init fails, and the core modules the
+    app uses are imported without it."""
+    import importlib
+    import sys
+    import types
+
+    try:
+        import compel
+
+        return compel
+    except Exception as exc:  # an ImportError, or diffusers' lazy-import RuntimeError
+        log.info("compel's package init failed (%r): importing its core modules alone", exc)
+    import importlib.util
+
+    for name in [n for n in sys.modules if n == "compel" or n.startswith("compel.")]:
+        del sys.modules[name]
+    spec = importlib.util.find_spec("compel")
+    if spec is None or not spec.submodule_search_locations:
+        raise MissingDependencyError("weighted and long prompts need the compel library, "
+                                     "which is not installed")
+    pkg = types.ModuleType("compel")
+    pkg.__path__ = list(spec.submodule_search_locations)
+    pkg.__spec__ = spec
+    sys.modules["compel"] = pkg
+    core = importlib.import_module("compel.compel")
+    ti = importlib.import_module("compel.diffusers_textual_inversion_manager")
+    provider = importlib.import_module("compel.embeddings_provider")
+    return types.SimpleNamespace(
+        Compel=core.Compel, DiffusersTextualInversionManager=ti.DiffusersTextualInversionManager,
+        ReturnedEmbeddingsType=provider.ReturnedEmbeddingsType)
 
 
 def _words(text: str) -> str:
