@@ -304,3 +304,16 @@ def test_cli_lora_option(tmp_path, reg, capsys) -> None:
     assert cli_main(bad) == 2
     err = capsys.readouterr().err
     assert "xl_style" in err and "SDXL" in err
+
+
+def test_an_embedding_named_like_a_known_word_is_refused_by_name(reg, lora_engine,
+                                                                  tmp_path) -> None:
+    reg.add_embedding(build_embedding(tmp_path / "q.safetensors"))  # "q" is in the vocabulary
+    try:
+        with pytest.raises(AiError) as e:
+            _run(lora_engine, prompt="a q cat")
+        _two_lines_naming(e.value, "q.safetensors")
+        assert "rename" in str(e.value)
+    finally:
+        reg.remove_embedding("q")
+    assert np.array_equal(_px(lora_engine, prompt="a q cat"), _px(lora_engine, prompt="a q cat"))

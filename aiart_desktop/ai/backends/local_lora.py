@@ -173,6 +173,9 @@ class Addons:
                         pipe.unload_textual_inversion(tokens, tokenizer=tok, text_encoder=enc)
                     except Exception:  # it was not loaded there
                         log.debug("embedding %s not in %s", e.id, type(enc).__name__)
+                if "already in tokenizer" in str(exc):
+                    raise ModelLoadError(f"the embedding {quoted(e.path)} has the name of a word "
+                                         "the model already knows: rename the file") from exc
                 raise ModelLoadError(f"the embedding {quoted(e.path)} does not fit this model: "
                                      "it could not be loaded.\nThe details are in the log.") \
                     from exc
