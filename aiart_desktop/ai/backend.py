@@ -37,8 +37,8 @@ class Capabilities:
     `ops`: the request operations it runs ("inpaint", "img2img", "txt2img", "outpaint",
     "style"); `archs`: the model architectures it runs ("sd", "sdxl"; "classical" for the
     model-free fill; empty for a backend that needs no model); `controls`: the control kinds
-    it applies (ControlNet...), `loras`: the architectures whose LoRAs it applies (both empty
-    yet: the fields are there for the next issues); `previews`: live previews while it works;
+    it applies (ControlNet: ai/controls.py's kinds), `loras`: the architectures whose LoRAs it
+    applies; `previews`: live previews while it works;
     `ip_adapter`: IP-Adapter reference pictures; `context`: the pixels of picture around the
     selection it needs (None: the whole region the request holds)."""
 

@@ -26,9 +26,11 @@ from typing import Any
 
 import numpy as np
 
+from ..core.blend import flatten
 from ..core.document import Document
 from ..core.geometry import Rect
 from ..core.layer import Group, Layer
+from .conditioning import Control
 from .errors import RequestError
 from .outpaint import DIRECTIONS, outpaint_context, outpaint_plan
 from .region import context_margin, snap_rect
@@ -122,7 +124,9 @@ def make_request(doc: Document, op: str, *, target: str = "selection",
     "image"; see the module's notes), holding copies of the pixels and mask it needs.
     `margin`: the context around the target (None: `region.context_margin`). `params` are the
     request's fields (prompt, seed, steps, model, strength, ...; `direction` and `pixels` for
-    outpaint, which works on the canvas edge and takes no target)."""
+    outpaint, which works on the canvas edge and takes no target); `controls` may list
+    `controls.ControlLayer`s, whose layers' pixels over the region are copied (for outpaint,
+    over the context strip: the engine extends them over the new area)."""
     if op not in OPS and op != STYLE:
         raise RequestError(f"unknown operation {op!r} (use one of {', '.join(OPS)}, {STYLE})")
     if target not in TARGETS:
@@ -147,8 +151,33 @@ def make_request(doc: Document, op: str, *, target: str = "selection",
         image, mask = None, target_mask(doc, target, rect)
     else:
         rect, image, mask = target_region(doc, target, margin)
+    if params.get("controls"):
+        params["controls"] = control_pixels(doc, params["controls"], rect)
     return cls(rect=rect, image=image, mask=mask, revision=doc.revision,
                canvas_size=(doc.width, doc.height), **params)
+
+
+def control_pixels(doc: Document, specs: Any, rect: Rect) -> tuple[Control, ...]:
+    """Each control layer's (`controls.ControlLayer`) pixels over `rect` as a request's
+    `Control`: a layer's own paint, a group's composite (its visible layers), hidden or not (a
+    control is the artist's guide, often hidden); `Control` values pass through. A uid that is
+    not in the document is a RequestError."""
+    from .controls import ControlLayer
+
+    out: list[Control] = []
+    for spec in specs:
+        if isinstance(spec, Control):
+            out.append(spec)
+            continue
+        if not isinstance(spec, ControlLayer):
+            raise RequestError("a control must be a ControlLayer (layer, type, strength)")
+        node = doc.find(spec.layer_uid)
+        if not isinstance(node, Layer | Group):
+            raise RequestError(f"the {spec.label} control's layer is gone: pick another layer")
+        pixels = node.read(rect) if isinstance(node, Layer) else flatten(node, rect)
+        out.append(Control(kind=spec.kind, image=pixels, strength=spec.strength,
+                           start=spec.start, end=spec.end, model=spec.model, layer=node.name))
+    return tuple(out)
 
 
 # ---- re-running a record ------------------------------------------------------------------------

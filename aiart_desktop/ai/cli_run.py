@@ -6,6 +6,8 @@
     aiart-desktop run outpaint --image in.png --direction right --pixels 256 -o wider.png
     aiart-desktop run inpaint --image in.png --mask mask.png --model classical -o clean.png
     aiart-desktop run txt2img --prompt "a fox" --lora watercolor:0.7 --lora ink -o fox.png
+    aiart-desktop run txt2img --width 512 --height 512 --control lineart=sketch.png:0.8 \\
+        --prompt "a castle" -o castle.png
 
 The result is applied exactly as in the app (a new layer through the feathered selection) and
 the flattened picture is written as PNG with the generation settings in its `parameters` text.
@@ -19,6 +21,7 @@ import os
 import sys
 from typing import Any
 
+from .conditioning import CONTROL_KINDS
 from .requests import AUTO, DIRECTIONS, OPS, SCHEDULERS
 
 PROG = "aiart-desktop run"
@@ -49,6 +52,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--models-dir", default=None, help="models folder (default: the app's)")
     p.add_argument("--allow-pickle", action="store_true",
                    help="allow .ckpt/.bin pickle checkpoints (they can run code)")
+    p.add_argument("--control", action="append", default=[], metavar="TYPE=IMAGE[:STRENGTH]",
+                   help="a control picture the size of the image (repeatable); TYPE one of "
+                        f"{', '.join(CONTROL_KINDS)}")
     p.add_argument("--lora", action="append", default=[], metavar="NAME[:WEIGHT]",
                    help="a LoRA of the models folder's loras/ with its weight (default 1; "
                         "repeatable); <lora:NAME:WEIGHT> in the prompt works too")
@@ -84,6 +90,46 @@ def _document(ns: argparse.Namespace) -> Any:
     elif ns.op == "inpaint":
         raise ValueError("inpaint needs --mask (white where to paint)")
     return doc
+
+
+def parse_control(text: str) -> tuple[str, str, float]:
+    """`TYPE=IMAGE[:STRENGTH]` -> (type, picture file, strength); a ValueError says why not."""
+    kind, sep, rest = text.partition("=")
+    kind = kind.strip().lower()
+    if not sep or not rest or kind not in CONTROL_KINDS:
+        raise ValueError(f"--control {text!r}: write TYPE=IMAGE[:STRENGTH] with TYPE one of "
+                         f"{', '.join(CONTROL_KINDS)}")
+    path, strength = rest, 1.0
+    head, colon, tail = rest.rpartition(":")
+    if colon and head:
+        try:
+            strength = float(tail)
+            path = head
+        except ValueError:
+            pass  # a colon of the path itself (C:\\...)
+    return kind, path, strength
+
+
+def _controls(doc: Any, specs: list[str]) -> list[Any]:
+    """Each --control picture as a hidden layer of `doc` (so it is cropped and scaled with the
+    region exactly as in the app), and the control layers naming them."""
+    from ..core.io import load_image
+    from .controls import ControlLayer
+
+    out = []
+    active = doc.active
+    for text in specs:
+        kind, path, strength = parse_control(text)
+        pixels = load_image(path)
+        if pixels.shape[:2] != (doc.height, doc.width):
+            raise ValueError(f"the control picture {path!r} is {pixels.shape[1]}x"
+                             f"{pixels.shape[0]}, the image is {doc.width}x{doc.height}")
+        layer = doc.add_layer(f"{kind} control: {os.path.basename(path)}")
+        doc.put_pixels(layer, 0, 0, pixels)
+        doc.set_visible(layer, False)
+        out.append(ControlLayer(layer.uid, kind, strength=strength))
+    doc.set_active(active)
+    return out
 
 
 def parse_lora(text: str) -> Any:
@@ -135,6 +181,8 @@ def run(argv: list[str]) -> int:
 
     try:
         doc = _document(ns)
+        if ns.control:
+            params["controls"] = _controls(doc, ns.control)
         if ns.lora:
             params["loras"] = tuple(parse_lora(t) for t in ns.lora)
         req = make_request(doc, ns.op, **params)

@@ -38,7 +38,7 @@ from ..core.geometry import Rect
 from . import region
 from .backend import CLASSICAL_ARCH, Backend, ProgressFn
 from .errors import AiError, Cancelled, RequestError
-from .job import Job
+from .job import Job, JobControl
 from .models.ip_adapter import pixels_sha256
 from .models.model_hash import file_sha256
 from .models.source import ModelInfo, ModelSource
@@ -170,6 +170,8 @@ class Engine:
                                f"{NO_MODEL_HINT}")
         if info is None and float(req.ip_adapter_scale) > 0.0:
             raise RequestError(f"the IP-Adapter needs a diffusion model; {NO_MODEL_HINT}")
+        if info is None and req.controls:
+            raise RequestError(f"control layers need a diffusion model; {NO_MODEL_HINT}")
         backend = self.choose_backend(req, info)
         ref: dict[str, Any] = {}  # the reference style / IP-Adapter, when there is one
         if info is not None:  # which weights, by content (read once per model, then cached)
@@ -216,8 +218,64 @@ class Engine:
         if info is not None:
             extra.update(model_id=info.id, arch=info.arch)
         extra.update(facts)
+        if job.controls and info is not None:
+            extra["controls"] = self._control_record(job, info)
         return AiResult(request=req, images=images, seeds=req.seeds, alpha=alpha, rect=rect,
                         backend=backend.name, model_name=name, size=size, info=extra)
+
+    def _job_controls(self, req: AiRequest, info: ModelInfo, backend: Backend,
+                      size: tuple[int, int]) -> tuple[JobControl, ...]:
+        """The request's controls as the job's: each layer's pixels placed over the region
+        (for outpaint, the context strip inside the grown region), scaled to the job's size
+        like the picture, made into the control picture (ai/controls.py; depth and pose by
+        the backend's detector), with the control model that fits (a RequestError says what
+        to install)."""
+        from . import controls as cp
+        from .conditioning import CONTROL_LABELS
+        from .models.ip_adapter import model_cross_dim
+
+        missing = [c.kind for c in req.controls if c.kind not in backend.capabilities.controls]
+        if missing:
+            raise RequestError(f"the {backend.name} backend has no {CONTROL_LABELS[missing[0]]} "
+                               "control: remove it from the AI panel's controls")
+        cross = model_cross_dim(info)
+        out = []
+        for c in req.controls:
+            model = self.models.control_model_for(c.kind, info.arch, c.model)
+            if cross is not None and model.cross_dim is not None and model.cross_dim != cross:
+                raise RequestError(f"the control model {model.name} does not fit {info.name} "
+                                   "(another Stable Diffusion version): pick another one")
+            rgba = _control_over_region(req, c.image, c.kind == "tile")
+            scaled = cp.scale(rgba, size)
+            if cp.needs_detector(c.kind):
+                detect = getattr(backend, "detect", None)
+                if not callable(detect):
+                    raise RequestError(f"the {backend.name} backend cannot make "
+                                       f"{CONTROL_LABELS[c.kind]} pictures")
+                self.models.detector(c.kind)  # says what to install before any work
+                picture = detect(c.kind, region.rgba_to_rgb(scaled))
+            else:
+                picture = cp.preprocess(c.kind, scaled)
+            out.append(JobControl(kind=c.kind, image=picture, model=model.id,
+                                  strength=c.strength, start=c.start, end=c.end))
+        return tuple(out)
+
+    def _control_record(self, job: Job, info: ModelInfo) -> list[dict[str, Any]]:
+        """Per control: the model that ran (id, name, content hash) and the hash of the
+        control picture the model saw."""
+        from .models.model_hash import model_sha256
+
+        out = []
+        for c in job.controls:
+            model = self.models.control_model_for(c.kind, info.arch, c.model)
+            try:
+                digest: str | None = model_sha256(model.path)
+            except OSError:
+                digest = None
+            out.append({"type": c.kind, "model": model.id, "model_name": model.name,
+                        "model_sha256": digest, "strength": c.strength, "start": c.start,
+                        "end": c.end, "control_sha256": pixels_sha256(c.image)})
+        return out
 
     @staticmethod
     def _model_hash(info: ModelInfo, on_progress: ProgressFn | None,
@@ -376,10 +434,13 @@ class Engine:
             op = "inpaint"
         prompt, negative = compose(split_loras(req.prompt)[0], req.negative_prompt,
                                    req.style_preset)
+        controls = self._job_controls(req, info, backend, size) if req.controls else ()
+        if stop():
+            raise Cancelled()
         job = Job(op=op, model=info.id, prompt=prompt, negative_prompt=negative,
                   seeds=tuple(req.seeds), steps=int(req.steps), guidance=float(req.guidance),
                   scheduler=req.scheduler, strength=float(req.strength), width=size[0],
-                  height=size[1], image=image, mask=mask, **ip)
+                  height=size[1], image=image, mask=mask, controls=controls, **ip)
         if req.mix is not None:
             prompt_b, negative_b = compose(split_loras(req.mix.prompt_b(req))[0],
                                            req.mix.negative_b(req),
@@ -395,6 +456,19 @@ def _bounds(mask: np.ndarray) -> Rect:
     if ys.size == 0:
         raise RequestError("the selection is empty: select the area to work on first")
     return Rect.from_edges(int(xs[0]), int(ys[0]), int(xs[-1]) + 1, int(ys[-1]) + 1)
+
+
+def _control_over_region(req: AiRequest, rgba: np.ndarray, replicate: bool) -> np.ndarray:
+    """A control layer's pixels over the region the model paints: the request's rect, or for
+    outpaint the grown region, the new area transparent (no lines, no edges) or, for a tile
+    control, the edge stretched outwards as the picture is."""
+    if not isinstance(req, OutpaintRequest):
+        return rgba
+    layout = req.layout
+    strip, rect = layout.strip, layout.region
+    border = cv2.BORDER_REPLICATE if replicate else cv2.BORDER_CONSTANT
+    return cv2.copyMakeBorder(np.ascontiguousarray(rgba), strip.y, rect.h - strip.bottom,
+                              strip.x, rect.w - strip.right, border, value=(0, 0, 0, 0))
 
 
 def _geometry(req: AiRequest) -> tuple[Rect, np.ndarray | None, np.ndarray]:

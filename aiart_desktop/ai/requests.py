@@ -396,6 +396,14 @@ class AiResult:
             rec.update(ip_adapter=self.info.get("ip_adapter") or rec.get("ip_adapter"),
                        ip_adapter_sha256=self.info.get("ip_adapter_sha256"),
                        ip_adapter_reference_sha256=self.info.get("ip_adapter_reference_sha256"))
+        ran = self.info.get("controls")
+        if rec.get("controls") and isinstance(ran, list) and len(ran) == len(rec["controls"]):
+            # which control model ran, its hash, and the control picture the model saw
+            rec["controls"] = [{**c, "model": r.get("model") or c.get("model"),
+                                "model_name": r.get("model_name"),
+                                "model_sha256": r.get("model_sha256"),
+                                "control_sha256": r.get("control_sha256")}
+                               for c, r in zip(rec["controls"], ran, strict=True)]
         for key in ("lora_hashes", "embeddings"):  # which LoRA / embedding files, by content
             if self.info.get(key):
                 rec[key] = dict(self.info[key])

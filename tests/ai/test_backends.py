@@ -60,8 +60,12 @@ def test_every_backend_and_the_registry_implement_the_protocols(empty_registry) 
     assert [b.name for b in built] == ["diffusers", "classical", "style"]
     for b in built:
         assert isinstance(b, Backend) and isinstance(b.capabilities, Capabilities)
-        assert b.capabilities.controls == frozenset() == b.capabilities.loras
     local, classical, style = built
+    from aiart_desktop.ai.conditioning import CONTROL_KINDS
+
+    assert local.capabilities.controls == frozenset(CONTROL_KINDS)  # ControlNets
+    for b in (classical, style):
+        assert b.capabilities.controls == frozenset() == b.capabilities.loras
     assert local.capabilities.archs == {"sd", "sdxl"} and local.capabilities.ip_adapter
     assert local.capabilities.previews and "outpaint" in local.capabilities.ops
     assert classical.capabilities.archs == {"classical"}

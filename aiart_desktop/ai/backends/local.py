@@ -19,11 +19,13 @@ import gc
 import logging
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..backend import Capabilities
+from ..conditioning import CONTROL_KINDS
 from ..errors import (
     AiError,
     Cancelled,
@@ -247,6 +249,7 @@ class LocalBackend:
 
     name = LOCAL_BACKEND
     capabilities = Capabilities(ops=frozenset(PAINT_OPS), archs=frozenset({"sd", "sdxl"}),
+                                controls=frozenset(CONTROL_KINDS),
                                 loras=frozenset({"sd", "sdxl"}), previews=True, ip_adapter=True)
 
     def __init__(self, models: ModelSource, device: str = "auto") -> None:
@@ -259,6 +262,8 @@ class LocalBackend:
         self._taesd: tuple[str, Any] | None = None
         self._ip: Attached | None = None  # the IP-Adapter loaded in the UNet, if any
         self._addons = Addons()  # LoRAs and embeddings in the loaded model (local_lora.py)
+        self._control: Any = None    # local_control.ControlSlot, made at the first control
+        self._detectors: Any = None  # local_control.Detectors, made at the first detection
         self.low_memory = False  # set after an out-of-memory retry
 
     # ---- model management ---------------------------------------------------------------
@@ -278,6 +283,8 @@ class LocalBackend:
             self._pipes.clear()
             self._key, self._base_scheduler, self._taesd, self._ip = None, None, None, None
             self._addons.reset()
+            if self._control is not None:
+                self._control.clear()
             self.low_memory = False
             gc.collect()
             try:
@@ -329,9 +336,11 @@ class LocalBackend:
 
             raise load_failure(info.path, facts, exc) from exc
 
-    def _pipeline(self, info: ModelInfo, op: str) -> Any:
+    def _pipeline(self, info: ModelInfo, op: str, job: Job | None = None) -> Any:
         _, d = _imports()
         arch = info.facts.arch
+        if job is not None and job.controls:  # a ControlNet pipeline sharing the base's weights
+            return self._controlled(info, "inpaint" if info.facts.inpaint else op, job)
         # A 9-channel inpaint UNet can only run the inpaint pipeline (full mask for txt2img).
         name = PIPELINES[(arch, "inpaint" if info.facts.inpaint else op)]
         if name not in self._pipes:
@@ -340,6 +349,31 @@ class LocalBackend:
             pipe.set_progress_bar_config(disable=True)
             self._pipes[name] = pipe
         return self._pipes[name]
+
+    def _control_models(self, info: ModelInfo, job: Job) -> list[Any]:
+        return [self.models.control_model_for(c.kind, info.arch, c.model) for c in job.controls]
+
+    def _controlled(self, info: ModelInfo, op: str, job: Job) -> Any:
+        from .local_control import ControlSlot
+
+        if self._control is None:
+            self._control = ControlSlot()
+        base = next(iter(self._pipes.values()))
+        infos = self._control_models(info, job)
+        cache = Path(getattr(self.models, "root", Path.home())) / ".configs"
+        nets = self._control.nets(infos, base.device, base.unet.dtype, cache)
+        return self._control.pipeline(base, info.facts.arch, op, infos, nets)
+
+    def detect(self, kind: str, rgb: np.ndarray) -> np.ndarray:
+        """The `kind` ("depth", "pose") control picture of `rgb` by the source's detector."""
+        from .local_control import Detectors
+
+        folder = self.models.detector(kind)
+        _imports()
+        with self._lock:
+            if self._detectors is None:
+                self._detectors = Detectors()
+            return self._detectors.detect(kind, rgb, folder)
 
     def _preview_vae(self, path: str | None, device: str, dtype: Any) -> Any:
         if path is None:
@@ -394,7 +428,7 @@ class LocalBackend:
             self.load(info)
             if cancelled():
                 raise Cancelled()
-            pipe = self._pipeline(info, job.op)
+            pipe = self._pipeline(info, job.op, job)
             if ip is not None or self._ip is not None:
                 from .ip_adapter_slot import attach
 
@@ -514,6 +548,10 @@ class LocalBackend:
             return {}
 
         kwargs["callback_on_step_end"] = on_step
+        if job.controls:
+            from .local_control import control_kwargs
+
+            kwargs.update(control_kwargs(job, op, self._control_models(info, job)))
         if job.ip_adapter_scale > 0.0 and job.ip_adapter_image is not None:
             kwargs["ip_adapter_image"] = Image.fromarray(job.ip_adapter_image)
         mode = None

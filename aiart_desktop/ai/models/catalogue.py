@@ -30,11 +30,17 @@ class CatalogueEntry:
     adapter_encoder: str = ""
     adapter_cross_dim: int = 0
     works_with: str = ""
+    # Control models (arch "controlnet"): the base architecture ("sd", "sdxl") and the control
+    # kinds served; detectors (arch "detector"): the control kind they make pictures for.
+    control_arch: str = ""
+    control_kinds: tuple[str, ...] = ()
+    detector_for: str = ""
 
     @property
     def kind(self) -> str:
-        """"model", "preview" (TAESD) or "ip-adapter"."""
-        return {"taesd": "preview", IP_ADAPTER: IP_ADAPTER}.get(self.arch, "model")
+        """"model", "preview" (TAESD), "ip-adapter", "controlnet" or "detector"."""
+        return {"taesd": "preview", IP_ADAPTER: IP_ADAPTER, CONTROLNET: CONTROLNET,
+                DETECTOR: DETECTOR}.get(self.arch, "model")
 
 
 _FP16_DIFFUSERS = (
@@ -46,6 +52,13 @@ _FP16_DIFFUSERS = (
 )
 _TAESD = ("config.json", "diffusion_pytorch_model.safetensors")
 IP_ADAPTER = "ip-adapter"
+CONTROLNET = "controlnet"
+DETECTOR = "detector"
+OPENRAIL = ("CreativeML OpenRAIL: use is allowed, including commercially, within the licence's "
+            "use restrictions (no illegal or harmful uses); see the licence")
+APACHE = "Apache-2.0: use, modification and redistribution allowed, commercially too"
+_CONTROLNET_FILES = ("config.json", "diffusion_pytorch_model.fp16.safetensors")
+_DETECTOR_FILES = ("config.json", "model.safetensors", "preprocessor_config.json")
 IP_ADAPTER_LICENCE = "Apache-2.0: use, modification and redistribution allowed, commercially too"
 IP_ADAPTER_URL = "https://huggingface.co/h94/IP-Adapter"
 
@@ -126,6 +139,72 @@ CATALOGUE: tuple[CatalogueEntry, ...] = (
         adapter_encoder="sdxl_models/image_encoder", adapter_cross_dim=2048, works_with="SDXL",
     ),
 )
+
+
+
+
+def _sd15_control(kind: str, repo: str, name: str, what: str) -> CatalogueEntry:
+    return CatalogueEntry(
+        id=f"controlnet-sd15-{kind}", repo_id=f"lllyasviel/{repo}", name=f"ControlNet {name} "
+        "(SD 1.5)", arch=CONTROLNET, inpaint=False, size_mb=723, licence=OPENRAIL,
+        licence_url=f"https://huggingface.co/lllyasviel/{repo}",
+        description=f"ControlNet 1.1 for SD 1.5 models: {what}. An add-on: pick a layer as a "
+                    "control in the AI panel.",
+        allow_patterns=_CONTROLNET_FILES, control_arch="sd", control_kinds=(kind,),
+        works_with="SD 1.5")
+
+
+CATALOGUE += (
+    _sd15_control("lineart", "control_v11p_sd15_lineart", "Line art",
+                  "follows your line art (white lines on black, taken from your layer)"),
+    _sd15_control("scribble", "control_v11p_sd15_scribble", "Scribble",
+                  "follows rough scribbles and sketches"),
+    _sd15_control("softedge", "control_v11p_sd15_softedge", "Soft edge",
+                  "keeps the soft outlines of a picture"),
+    _sd15_control("canny", "control_v11p_sd15_canny", "Canny",
+                  "keeps the sharp edges of a picture"),
+    _sd15_control("depth", "control_v11f1p_sd15_depth", "Depth",
+                  "keeps the depth of a picture (needs the Depth Anything detector)"),
+    _sd15_control("pose", "control_v11p_sd15_openpose", "Pose",
+                  "keeps a person's pose (needs the ViTPose detector)"),
+    _sd15_control("tile", "control_v11f1e_sd15_tile", "Tile",
+                  "keeps a picture's content while refining or upscaling it"),
+    CatalogueEntry(
+        id="controlnet-union-sdxl", repo_id="xinsir/controlnet-union-sdxl-1.0",
+        name="ControlNet Union (SDXL)", arch=CONTROLNET, inpaint=False, size_mb=2510,
+        licence=APACHE, licence_url="https://huggingface.co/xinsir/controlnet-union-sdxl-1.0",
+        description="One ControlNet for SDXL models that serves line art, scribble, soft edge, "
+                    "canny, depth and pose controls.",
+        allow_patterns=("config.json", "diffusion_pytorch_model.safetensors"),
+        control_arch="sdxl",
+        control_kinds=("scribble", "lineart", "softedge", "canny", "depth", "pose"),
+        works_with="SDXL"),
+    CatalogueEntry(
+        id="depth-anything-v2-small", repo_id="depth-anything/Depth-Anything-V2-Small-hf",
+        name="Depth Anything V2 Small (depth detector)", arch=DETECTOR, inpaint=False,
+        size_mb=99, licence=APACHE,
+        licence_url="https://huggingface.co/depth-anything/Depth-Anything-V2-Small-hf",
+        description="Makes the depth picture of a layer for Depth controls.",
+        allow_patterns=_DETECTOR_FILES, detector_for="depth"),
+    CatalogueEntry(
+        id="vitpose-base", repo_id="usyd-community/vitpose-base-simple",
+        name="ViTPose base (pose detector)", arch=DETECTOR, inpaint=False, size_mb=360,
+        licence=APACHE, licence_url="https://huggingface.co/usyd-community/vitpose-base-simple",
+        description="Finds a person's pose on a layer and draws the OpenPose skeleton for Pose "
+                    "controls (one person: the whole layer is taken as the person's box).",
+        allow_patterns=_DETECTOR_FILES, detector_for="pose"),
+)
+
+
+def control_entry(kind: str, arch: str) -> CatalogueEntry | None:
+    """The catalogue's control model serving `kind` for base models of `arch`, if any."""
+    return next((e for e in CATALOGUE if e.arch == CONTROLNET and e.control_arch == arch
+                 and kind in e.control_kinds), None)
+
+
+def detector_entry(kind: str) -> CatalogueEntry | None:
+    """The catalogue's detector making pictures for `kind` ("depth", "pose"), if any."""
+    return next((e for e in CATALOGUE if e.arch == DETECTOR and e.detector_for == kind), None)
 
 
 def catalogue_entry(entry_id: str) -> CatalogueEntry | None:

@@ -40,13 +40,28 @@ from ...core.io.atomic import atomic_write_json
 from ...settings import data_dir, load_settings
 from ..errors import AiError, ModelLoadError, ModelNotFoundError, RequestError, quoted
 from ..requests import CLASSICAL
-from .catalogue import CATALOGUE, IP_ADAPTER, CatalogueEntry, catalogue_entry
+from .catalogue import (
+    CATALOGUE,
+    CONTROLNET,
+    DETECTOR,
+    IP_ADAPTER,
+    CatalogueEntry,
+    catalogue_entry,
+    control_entry,
+    detector_entry,
+)
 from .checkpoints import (
     PICKLE_EXTENSIONS,
     ModelFacts,
     config_folder,
     inspect_checkpoint,
     inspect_folder,
+)
+from .control_models import (
+    CONTROL_FOLDER,
+    ControlModelInfo,
+    check_detector,
+    inspect_control_model,
 )
 from .downloads import DownloadProgress, download, holds_data
 from .file_facts import FileFacts
@@ -132,6 +147,10 @@ class ModelRegistry(AddonFolders):
         try:
             if entry is not None and entry.arch == IP_ADAPTER:
                 self._catalogue_adapter(entry)
+            elif entry is not None and entry.arch == CONTROLNET:
+                self._catalogue_control(entry)
+            elif entry is not None and entry.arch == DETECTOR:
+                check_detector(self.catalogue_folder(entry_id))
             else:
                 inspect_folder(self.catalogue_folder(entry_id))
         except AiError:
@@ -144,7 +163,8 @@ class ModelRegistry(AddonFolders):
         return holds_data(self.catalogue_folder(entry_id)) and not self.is_downloaded(entry_id)
 
     def download(self, entry_id: str, on_progress: DownloadProgress | None = None,
-                 cancelled: Callable[[], bool] = lambda: False) -> ModelInfo | IpAdapterInfo:
+                 cancelled: Callable[[], bool] = lambda: False
+                 ) -> ModelInfo | IpAdapterInfo | ControlModelInfo | Path:
         """Fetch a catalogue model or IP-Adapter (resuming a partial download), then verify
         it."""
         entry = catalogue_entry(entry_id)
@@ -153,6 +173,11 @@ class ModelRegistry(AddonFolders):
         folder = download(entry, self.catalogue_folder(entry_id), on_progress, cancelled)
         if entry.arch == IP_ADAPTER:
             return self._catalogue_adapter(entry)
+        if entry.arch == CONTROLNET:
+            return self._catalogue_control(entry)
+        if entry.arch == DETECTOR:
+            check_detector(folder)
+            return folder
         return self._catalogue_info(entry, folder)
 
     def _catalogue_info(self, entry: CatalogueEntry, folder: Path) -> ModelInfo:
@@ -246,8 +271,9 @@ class ModelRegistry(AddonFolders):
         """Every usable diffusion model and preview decoder (broken ones are left out; see
         `problems()` for why)."""
         out: list[ModelInfo] = []
-        ids = [c.id for c in CATALOGUE if c.arch != IP_ADAPTER]
-        for mid in ids + [e["id"] for e in self._entries() if e["source"] != IP_ADAPTER]:
+        ids = [c.id for c in CATALOGUE if c.kind in ("model", "preview")]
+        for mid in ids + [e["id"] for e in self._entries()
+                          if e["source"] not in (IP_ADAPTER, CONTROLNET)]:
             try:
                 out.append(self.resolve(mid))
             except AiError:
@@ -261,10 +287,20 @@ class ModelRegistry(AddonFolders):
         ids += [c.id for c in CATALOGUE if holds_data(self.catalogue_folder(c.id))]
         adapters = {e["id"] for e in self._entries() if e["source"] == IP_ADAPTER}
         adapters |= {c.id for c in CATALOGUE if c.arch == IP_ADAPTER}
+        controls = {e["id"] for e in self._entries() if e["source"] == CONTROLNET}
+        controls |= {c.id for c in CATALOGUE if c.arch == CONTROLNET}
+        scanned = [cid for cid, path, _ in self._control_candidates() if path.exists()]
+        controls |= set(scanned)
+        ids += [cid for cid in scanned if cid not in ids]
+        detectors = {c.id for c in CATALOGUE if c.arch == DETECTOR}
         for mid in ids:
             try:
                 if mid in adapters:
                     self.resolve_ip_adapter(mid)
+                elif mid in controls:
+                    self.resolve_control_model(mid)
+                elif mid in detectors:
+                    check_detector(self.catalogue_folder(mid))
                 else:
                     self.resolve(mid)
             except AiError as exc:
@@ -305,11 +341,11 @@ class ModelRegistry(AddonFolders):
             raise ModelNotFoundError(f"{model!r} is not a diffusion model")
         for e in self._entries():
             if e["id"] == model:
-                if e["source"] == IP_ADAPTER:
+                if e["source"] in (IP_ADAPTER, CONTROLNET):
                     raise ModelNotFoundError(_not_a_model(str(e.get("name") or model)))
                 return self._info_from_entry(e, learn)
         entry = catalogue_entry(model)
-        if entry is not None and entry.arch == IP_ADAPTER:
+        if entry is not None and entry.kind not in ("model", "preview"):
             raise ModelNotFoundError(_not_a_model(entry.name))
         if entry is not None:
             folder = self.catalogue_folder(model)
@@ -380,6 +416,127 @@ class ModelRegistry(AddonFolders):
         raise RequestError(f"no IP-Adapter for {model.name} is installed: "
                            f"{install_hint(cross)}")
 
+    # ---- control models (ControlNets) and detectors (add-ons; models/control_models.py) ------
+    def control_folder(self) -> Path:
+        """<models>/controlnet: control model folders and .safetensors files put there."""
+        return self.root / CONTROL_FOLDER
+
+    def _catalogue_control(self, entry: CatalogueEntry) -> ControlModelInfo:
+        import dataclasses
+
+        folder = self.catalogue_folder(entry.id)
+        if not folder.exists():
+            raise ModelNotFoundError(f"{entry.name} is not downloaded yet (download it in the "
+                                     "model manager)")
+        found = inspect_control_model(folder, name=entry.name)
+        return dataclasses.replace(found, id=entry.id, kinds=entry.control_kinds or found.kinds,
+                                   source="catalogue", licence=entry.licence)
+
+    def _control_candidates(self) -> list[tuple[str, Path, str]]:
+        """(id, path, name) of every control model on disk or added, catalogue first."""
+        out = [(c.id, self.catalogue_folder(c.id), c.name) for c in CATALOGUE
+               if c.arch == CONTROLNET]
+        folder = self.control_folder()
+        if folder.is_dir():
+            seen = {i for i, _, _ in out}
+            for p in sorted(folder.iterdir()):
+                if p.name.startswith(".") or not (p.is_dir() or p.suffix.lower() in (
+                        ".safetensors",) + PICKLE_EXTENSIONS):
+                    continue
+                cid, i = _slug(p.stem if p.is_file() else p.name), 2
+                while cid in seen:
+                    cid, i = f"{_slug(p.stem)}-{i}", i + 1
+                seen.add(cid)
+                out.append((cid, p, p.stem if p.is_file() else p.name))
+        out += [(e["id"], Path(e["path"]), str(e.get("name") or e["id"]))
+                for e in self._entries() if e["source"] == CONTROLNET]
+        return out
+
+    def resolve_control_model(self, control_id: str) -> ControlModelInfo:
+        """The installed control model with that id (catalogue, <models>/controlnet or added)."""
+        import dataclasses
+
+        entry = catalogue_entry(control_id)
+        if entry is not None and entry.arch == CONTROLNET:
+            return self._catalogue_control(entry)
+        for cid, path, name in self._control_candidates():
+            if cid == control_id:
+                found = inspect_control_model(path, self.allow_pickle, name=name)
+                return dataclasses.replace(found, id=cid)
+        raise ModelNotFoundError(f"no control model called {control_id!r} is installed "
+                                 "(download one or add it in the model manager)")
+
+    def control_models(self) -> list[ControlModelInfo]:
+        """Every usable control model (broken ones are in `problems()`)."""
+        out = []
+        for cid, _, _ in self._control_candidates():
+            try:
+                out.append(self.resolve_control_model(cid))
+            except AiError:
+                continue
+        return out
+
+    def control_model_for(self, kind: str, arch: str, control_id: str = "") -> ControlModelInfo:
+        """The control model for a `kind` control on an `arch` base model: `control_id`
+        (checked to fit), or the first installed one that serves the kind (single models
+        before union ones). A RequestError says what to install when there is none."""
+        from ..conditioning import CONTROL_LABELS
+
+        label = CONTROL_LABELS.get(kind, kind)
+        family = "SDXL" if arch == "sdxl" else "SD 1.5"
+        if control_id:
+            try:
+                found = self.resolve_control_model(control_id)
+            except AiError as exc:
+                raise RequestError(str(exc)) from exc
+            if found.arch != arch:
+                raise RequestError(f"the control model {found.name} is for "
+                                   f"{'SDXL' if found.arch == 'sdxl' else 'SD 1.x'} models, "
+                                   f"not {family}; {control_install_hint(kind, arch)}")
+            return found
+        fits = [c for c in self.control_models() if c.arch == arch and c.serves(kind)]
+        fits.sort(key=lambda c: c.union)
+        if fits:
+            return fits[0]
+        raise RequestError(f"no {label} control model for {family} models is installed: "
+                           f"{control_install_hint(kind, arch)}")
+
+    def add_control_model(self, path: str | os.PathLike[str], name: str | None = None
+                          ) -> ControlModelInfo:
+        """Register a control model folder or .safetensors file (checked first); it stays
+        where it is."""
+        p = Path(path).expanduser().resolve()
+        inspect_control_model(p, self.allow_pickle, name=name)
+        with _file_lock(self._file):
+            entries = [e for e in self._entries() if Path(e["path"]) != p]
+            ids = {e["id"] for e in entries} | {c.id for c in CATALOGUE} | {CLASSICAL}
+            ids |= {cid for cid, _, _ in self._control_candidates()}
+            base = _slug(name or (p.stem if p.is_file() else p.name))
+            cid, i = base, 2
+            while cid in ids:
+                cid, i = f"{base}-{i}", i + 1
+            entries.append({"id": cid, "name": name or (p.stem if p.is_file() else p.name),
+                            "path": str(p), "source": CONTROLNET, "added": time.time()})
+            self._save(entries)
+        return self.resolve_control_model(cid)
+
+    def detector(self, kind: str) -> Path:
+        """The installed detector folder making `kind` pictures ("depth", "pose"); a
+        RequestError says what to download when there is none."""
+        entry = detector_entry(kind)
+        if entry is None:
+            raise RequestError(f"no detector makes {kind} pictures")
+        folder = self.catalogue_folder(entry.id)
+        try:
+            check_detector(folder)
+        except AiError as exc:
+            if folder.exists():
+                raise RequestError(str(exc)) from exc
+            raise RequestError(f"the {kind} control needs its detector: download "
+                               f"“{entry.name}” ({entry.size_mb} MB) in the model manager "
+                               "(Models…)") from None
+        return folder
+
     def _info_from_entry(self, e: dict[str, Any], learn: bool = False) -> ModelInfo:
         return self._info(Path(e["path"]), e["source"], str(e.get("name") or e["id"]),
                           e["id"], bool(e.get("allow_pickle", False)), e.get("config"), learn)
@@ -434,9 +591,19 @@ class ModelRegistry(AddonFolders):
         return pickle_facts
 
 
+def control_install_hint(kind: str, arch: str) -> str:
+    """What to install for a `kind` control on `arch` base models."""
+    entry = control_entry(kind, arch)
+    if entry is not None:
+        return (f"download “{entry.name}” in the model manager (Models…), or add a control "
+                "model file or folder there")
+    return ("there is none in the catalogue: add a control model file or folder in the model "
+            "manager")
+
+
 def _not_a_model(name: str) -> str:
-    return (f"{name} is an IP-Adapter (an add-on), not a model that paints: pick a base model, "
-            "and set the IP-Adapter strength in the AI panel")
+    return (f"{name} is an add-on (an IP-Adapter, a control model or a detector), not a model "
+            "that paints: pick a base model")
 
 
 def _with_native(facts: ModelFacts, cfg: Path) -> ModelFacts:

@@ -7,6 +7,8 @@
     source.preview_decoder("sd")    # a TAESD folder for live previews, or None
     source.ip_adapters() / source.ip_adapter_for(info) / source.resolve_ip_adapter(id)
     source.loras() / source.resolve_lora("watercolor") / source.embeddings()   # models/loras.py
+    source.control_models() / source.control_model_for("lineart", "sd")   # ControlNets
+    source.detector("depth")        # the detector folder making depth pictures
 
 The local `ModelRegistry` (models.registry) is one; a remote backend (ComfyUI) will bring its
 own. A `ModelInfo` names the backend that runs it (`backend`), so the engine sends a job for
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from .checkpoints import ModelFacts
+from .control_models import ControlModelInfo
 from .ip_adapter import IpAdapterInfo
 from .loras import EmbeddingInfo, LoraInfo
 
@@ -98,6 +101,20 @@ class ModelSource(Protocol):
     def ip_adapter_for(self, model: ModelInfo, adapter_id: str = "") -> IpAdapterInfo:
         """`adapter_id` checked to fit `model`, or the first installed one that fits; a
         RequestError says what to install when there is none."""
+        ...
+
+    def control_models(self) -> list[ControlModelInfo]:
+        """Every usable control model (ControlNet)."""
+        ...
+
+    def control_model_for(self, kind: str, arch: str, control_id: str = "") -> ControlModelInfo:
+        """`control_id` checked to serve `arch` base models, or the first installed control
+        model serving a `kind` control for them; a RequestError says what to install."""
+        ...
+
+    def detector(self, kind: str) -> Path:
+        """The detector folder making `kind` control pictures ("depth", "pose"); a
+        RequestError says what to install."""
         ...
 
     def loras(self) -> list[LoraInfo]:

@@ -1,10 +1,11 @@
 """The PNG `parameters` text (AUTOMATIC1111 format): `parameters_text(record)` writes one
 provenance record the way AUTOMATIC1111 does (and what this program adds: variation seeds, the
-interpolation's other prompt, presets, references, IP-Adapters). For exporting a document that
-holds AI layers it describes ONE job, the AI layer with the largest visible share of the picture
-(`core.provenance.main_layer`), so that readers of `parameters` see a coherent request. The
-full list of AI layers goes in the PNG's own `aiart:layers` chunk (`core.provenance.layers_json`,
-written with `parameters` by `core.io.images.encode_png`)."""
+interpolation's other prompt, presets, references, IP-Adapters; control layers as
+sd-webui-controlnet writes them: `ControlNet 0: "Module: ..., Model: ..., Weight: ..."`). For
+exporting a document that holds AI layers it describes ONE job, the AI layer with the largest
+visible share of the picture (`core.provenance.main_layer`), so that readers of `parameters` see
+a coherent request. The full list of AI layers goes in the PNG's own `aiart:layers` chunk
+(`core.provenance.layers_json`, written with `parameters` by `core.io.images.encode_png`)."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -76,8 +77,34 @@ def parameters_text(record: dict[str, Any], size: tuple[int, int] | None = None)
         items.append(("Outpaint", f"{record.get('direction')} {record.get('pixels')}"))
     items += _mix_items(record)
     text = ", ".join(f"{k}: {_clean(v)}" for k, v in items if v is not None)
-    lines.append(", ".join([text, *_hash_items(record)]))
+    lines.append(", ".join([text, *_hash_items(record), *_control_items(record)]))
     return "\n".join(lines)
+
+
+# sd-webui-controlnet's preprocessor ("Module") names for our control kinds.
+_MODULES = {"pose": "openpose", "depth": "depth_anything_v2", "scribble": "scribble",
+            "lineart": "lineart", "softedge": "softedge", "canny": "canny", "tile": "tile"}
+
+
+def _control_items(record: dict[str, Any]) -> list[str]:
+    """`ControlNet 0: "Module: lineart, Model: name [hash], Weight: 0.8, Guidance Start: 0,
+    Guidance End: 1"` for each control, as sd-webui-controlnet writes them."""
+    out = []
+    controls = record.get("controls")
+    for i, c in enumerate(controls if isinstance(controls, list) else []):
+        if not isinstance(c, dict):
+            continue
+        model = str(c.get("model_name") or c.get("model") or "None")
+        if c.get("model_sha256"):
+            model += f" [{str(c['model_sha256'])[:8]}]"
+        kind = str(c.get("type", ""))
+        parts = [("Module", _MODULES.get(kind, kind)), ("Model", model),
+                 ("Weight", _num(c.get("strength", 1.0))),
+                 ("Guidance Start", _num(c.get("start", 0.0))),
+                 ("Guidance End", _num(c.get("end", 1.0)))]
+        body = ", ".join(f"{k}: {str(v).replace(chr(34), chr(39))}" for k, v in parts)
+        out.append(f'ControlNet {i}: "{body}"')
+    return out
 
 
 def _with_lora_tags(prompt: str, loras: Any) -> str:
