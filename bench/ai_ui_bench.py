@@ -13,8 +13,11 @@ Prints `name: value` lines:
     apply_ms                 time to apply a variation as a layer (UI thread, one undo step)
     progress_events          progress signals received during the warm job
     torch_threads            torch intra-op threads on the worker (CPU)
+    controls                 control layers in the job (--control: a Line art control layer
+                             added through the dock's Control layers section, run by a
+                             ControlNet of the bench model; issue 13's target is the same)
 
-    .venv/bin/python bench/ai_ui_bench.py [--steps 60] [--batch 2]
+    .venv/bin/python bench/ai_ui_bench.py [--steps 60] [--batch 2] [--control]
 """
 from __future__ import annotations
 
@@ -92,6 +95,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--steps", type=int, default=60)
     ap.add_argument("--batch", type=int, default=2)
+    ap.add_argument("--control", action="store_true",
+                    help="the job follows a Line art control layer (a ControlNet)")
     args = ap.parse_args()
 
     from aiart_desktop.ai.models.registry import ModelRegistry
@@ -108,8 +113,16 @@ def main() -> int:
     base = Path(_tmp)
     reg = ModelRegistry(base / "models", allow_pickle=False)
     # Bigger than the tests' model (native 256 px) so one job takes a few seconds on a CPU.
-    reg.add_folder(build_sd(base / "sd-inpaint", inpaint=True, unet_channels=(64, 128),
-                            sample_size=32), name="bench-inpaint")
+    # A ControlNet is made from a 4-channel UNet: with --control the model is a plain one
+    # (Fill selection then runs the controlled inpaint pipeline on it).
+    model = build_sd(base / "sd-inpaint", inpaint=not args.control, unet_channels=(64, 128),
+                     sample_size=32)
+    reg.add_folder(model, name="bench-inpaint")
+    if args.control:
+        from tests.support.tiny_controlnets import build_controlnet
+
+        net = build_controlnet(base / "controlnet" / "control_v11p_sd15_lineart", model)
+        reg.add_control_model(net)
     app = create_app([])
     win = MainWindow(settings=Settings(), autosave=False)
     panel = install_ai_dock(win, registry=reg, engine=default_engine(reg, device="cpu"))
@@ -118,6 +131,12 @@ def main() -> int:
     win.docks["aiDock"].raise_()
     doc = Document.new(2048, 2048, (40, 120, 200, 255))
     doc.set_selection(selection.rect_mask(2048, 2048, Rect(700, 700, 384, 384)))
+    if args.control:  # a pencil sketch on its own layer, the dock's Line art control
+        sketch = np.zeros((384, 384, 4), np.uint8)
+        for k in range(0, 384, 48):
+            sketch[k:k + 3, :, 3] = 255
+            sketch[:, k:k + 3, 3] = 255
+        doc.add_layer("Sketch", pixels=sketch, x=700, y=700)
     win.set_document(doc)
     panel.refresh_models()
     f = panel.form
@@ -127,6 +146,12 @@ def main() -> int:
     f.batch.setValue(args.batch)
     for _ in range(20):
         app.processEvents()
+    if args.control:
+        f.controls_section.set_open(True)
+        if f.controls_section.add_active("lineart") is None:
+            raise SystemExit("the Sketch layer could not be added as a control")
+        for _ in range(20):
+            app.processEvents()
 
     cold = run_job(app, panel)
     warm = run_job(app, panel)
@@ -150,6 +175,7 @@ def main() -> int:
         "model_size_px": panel.result.size[0],
         "steps": args.steps,
         "batch": args.batch,
+        "controls": len(panel.result.request.controls),
     }
     for k, v in figures.items():
         print(f"{k}: {v}")
