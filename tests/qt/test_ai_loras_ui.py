@@ -175,6 +175,12 @@ def test_the_model_manager_lists_adds_and_removes_addons(
                for i in range(dlg.catalogue.topLevelItemCount())]
     assert "ControlNet Line art (SD 1.5)" in offered
     assert any("Depth Anything" in n for n in offered)
+    dlg.tabs.setCurrentWidget(ctl)    # the downloads list offers control models only
+    shown = [dlg.catalogue.topLevelItem(i).text(0)
+             for i in range(dlg.catalogue.topLevelItemCount())
+             if not dlg.catalogue.topLevelItem(i).isHidden()]
+    assert "ControlNet Union (SDXL)" in shown and "SD-Turbo" not in shown
+    assert all("ControlNet" in n or "detector" in n for n in shown)
     # A line-art control row says what is missing until a control model is added.
     doc = panel.doc
     doc.add_layer("Sketch")

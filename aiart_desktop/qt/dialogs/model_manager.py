@@ -273,6 +273,7 @@ class ModelManagerDialog(QDialog):
             tab.changed.connect(self._changed)
             self.addon_tabs[kind] = tab
             self.tabs.addTab(tab, tab.title)
+        self.tabs.currentChanged.connect(lambda _i: self._filter_catalogue())
         lay = QVBoxLayout(self)
         lay.addWidget(QLabel("<b>Installed</b>"))
         lay.addWidget(self.tabs, 3)
@@ -347,7 +348,20 @@ class ModelManagerDialog(QDialog):
                 self.catalogue.setCurrentItem(item)
         for col in (0, 1, 3):
             self.catalogue.resizeColumnToContents(col)
+        self._filter_catalogue()
         self._sync()
+
+    def _filter_catalogue(self) -> None:
+        """On the Control models tab, the downloads list offers control models and detectors
+        only; elsewhere, everything."""
+        from ...ai.models.catalogue import CONTROLNET, DETECTOR, catalogue_entry
+
+        tabs = getattr(self, "tabs", None)
+        controls = tabs is not None and tabs.currentWidget() is self.addon_tabs.get("control")
+        for i in range(self.catalogue.topLevelItemCount()):
+            item = self.catalogue.topLevelItem(i)
+            e = catalogue_entry(item.data(0, 256))
+            item.setHidden(controls and (e is None or e.arch not in (CONTROLNET, DETECTOR)))
 
     def _selected_installed(self) -> tuple[str, str] | None:
         item = self.installed.currentItem()
@@ -537,6 +551,9 @@ class ModelManagerDialog(QDialog):
             if e is not None and e.arch == IP_ADAPTER:
                 self._say(f"{e.name} is downloaded and verified: its strength shows in the AI "
                           f"panel, next to the reference picture, for {e.works_with} models.")
+            elif e is not None and e.kind in ("controlnet", "detector"):
+                self._say(f"{e.name} is downloaded and verified: the AI panel's Control layers "
+                          "use it.")
             else:
                 self._say(f"{entry_id} is downloaded and verified: pick it in the AI panel.")
         self._changed()

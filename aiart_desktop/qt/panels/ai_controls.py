@@ -70,7 +70,8 @@ class FoldSection(QWidget):
         self.toggle.setCheckable(True)
         self.toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.toggle.setArrowType(Qt.ArrowType.RightArrow)
-        self.toggle.setStyleSheet("QToolButton { border: none; padding: 2px 0; }")
+        self.toggle.setStyleSheet("QToolButton { border: none; padding: 2px 0; }"
+                                  "QToolButton:checked { background: transparent; }")
         self.toggle.setText(title)
         self.toggle.setToolTip(tooltip)
         self.body = QWidget()

@@ -105,7 +105,8 @@ class LoraRow(QFrame):
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)   # the prompt keeps its cursor
             b.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
             b.setToolTip(f"Put “{word}” in the prompt (a trigger word of {info.name})")
-            b.setStyleSheet("QToolButton { padding: 0 4px; }")
+            b.setStyleSheet("QToolButton { padding: 1px 6px; border: 1px solid #6a6a6a; "
+                            "border-radius: 9px; } QToolButton:hover { border-color: #9fc5ff; }")
             b.clicked.connect(lambda _c=False, w=word: self.word_clicked.emit(w))
             self.trigger_buttons.append(b)
             g.addWidget(b, 1 + i // TRIGGER_COLUMNS, i % TRIGGER_COLUMNS)
