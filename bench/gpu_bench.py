@@ -7,6 +7,11 @@ For each architecture at its native size (512² / 1024²) and 4 and 20 steps, pr
 (`*_job_vs_raw_ratio`, time of the job over time of the raw call; target ≤ 1.10). fp16 on
 CUDA, PyTorch SDPA attention (diffusers' default), optionally channels_last UNet.
 
+With `--control`, also the issue-13 figure on SD 1.5: the app's txt2img job following a Line
+art control layer (a full-size random-weight ControlNet made from the UNet, added to the
+registry as a user's control model) against the bare `StableDiffusionControlNetPipeline`
+call on the same control picture (`sd15_control_job_vs_raw_ratio`, target <= 1.10).
+
     python bench/gpu_bench.py                  # needs CUDA
     python bench/gpu_bench.py --tiny --device cpu --steps 2   # smoke test of this script
 """
@@ -149,6 +154,91 @@ def bench_arch(arch: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]
     return out
 
 
+def bench_control(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    """The app's job with one Line art control against the bare ControlNet pipeline call."""
+    import numpy as np
+    import torch
+    from diffusers import ControlNetModel, StableDiffusionControlNetPipeline
+
+    from aiart_desktop.ai.controls import ControlLayer, preprocess
+
+    size = args.size or NATIVE["sd15"]
+    folder = tmp / "sd15-control"
+    (build_tiny("sd15", folder) if args.tiny else build_full("sd15", folder, args.device))
+    net_dir = tmp / "controlnet" / "control_v11p_sd15_lineart"
+    torch.manual_seed(3)
+    from diffusers import UNet2DConditionModel
+
+    unet = UNet2DConditionModel.from_pretrained(str(folder / "unet"))
+    net = ControlNetModel.from_unet(unet)
+    if args.device != "cpu":
+        net.to(torch.float16)
+    net.save_pretrained(str(net_dir), safe_serialization=True)
+    del unet, net
+    registry = ModelRegistry(tmp / "models-control", allow_pickle=False)
+    info = registry.add_folder(folder, name="bench-control")
+    registry.add_control_model(net_dir)
+    engine = default_engine(registry, device=args.device)
+    doc = Document.new(size + 256, size + 256)
+    doc.set_selection(sel.rect_mask(doc.width, doc.height, Rect(128, 128, size, size)))
+    sketch = np.zeros((size, size, 4), np.uint8)
+    for k in range(0, size, size // 8):
+        sketch[k:k + 3, :, 3] = 255
+        sketch[:, k:k + 3, 3] = 255
+    layer = doc.add_layer("Sketch", pixels=sketch, x=128, y=128)
+    control = ControlLayer(layer_uid=layer.uid, kind="lineart", strength=1.0)
+    picture = preprocess("lineart", sketch)
+    out: dict[str, Any] = {}
+    engine.run(make_request(doc, "txt2img", prompt="warm up", model=info.id, seed=1, steps=1,
+                            controls=[control]))
+    backend = engine.backend("diffusers")
+    plain = backend._pipeline(info, "txt2img")
+    # the bare call: the same loaded base, its weights shared by from_pipe
+    raw_net = ControlNetModel.from_pretrained(str(net_dir), torch_dtype=plain.unet.dtype)
+    raw_pipe = StableDiffusionControlNetPipeline.from_pipe(plain,
+                                                           controlnet=raw_net.to(plain.device))
+    raw_pipe.set_progress_bar_config(disable=True)
+    from PIL import Image
+
+    control_image = Image.fromarray(picture)
+    sync = torch.cuda.synchronize if args.device == "cuda" else (lambda: None)
+    for steps in args.steps:
+        def raw(steps: int = steps) -> float:
+            sync()
+            t = time.perf_counter()
+            raw_pipe(prompt="a lighthouse at dusk", image=control_image, width=size,
+                     height=size, num_inference_steps=steps, guidance_scale=7.0,
+                     controlnet_conditioning_scale=1.0,
+                     generator=torch.Generator("cpu").manual_seed(7), output_type="np")
+            sync()
+            return time.perf_counter() - t
+
+        def job(steps: int = steps) -> float:
+            sync()
+            t = time.perf_counter()
+            res = engine.run(make_request(doc, "txt2img", prompt="a lighthouse at dusk",
+                                          model=info.id, seed=7, steps=steps, guidance=7.0,
+                                          controls=[control]))
+            apply_result(doc, res)
+            sync()
+            dt = time.perf_counter() - t
+            doc.history.undo()
+            return dt
+
+        raw(), job()
+        raws, jobs = [], []
+        for _ in range(args.runs):
+            raws.append(raw())
+            jobs.append(job())
+        r, j = statistics.median(raws), statistics.median(jobs)
+        key = f"sd15_control_{size}_{steps}steps"
+        out[f"{key}_raw_its"] = round(steps / r, 2)
+        out[f"{key}_job_its"] = round(steps / j, 2)
+        out[f"{key}_job_vs_raw_ratio"] = round(j / r, 3)
+    engine.unload()
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -159,6 +249,8 @@ def main() -> int:
     ap.add_argument("--size", type=int, default=0, help="override the native size")
     ap.add_argument("--channels-last", action="store_true")
     ap.add_argument("--tiny", action="store_true", help="tiny models (smoke test, CPU)")
+    ap.add_argument("--control", action="store_true",
+                    help="also the SD 1.5 job with a Line art ControlNet (issue 13)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     import torch
@@ -174,6 +266,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="aiart-gpu-bench-") as tmp:
         for arch in args.arch:
             out.update(bench_arch(arch, args, Path(tmp)))
+        if args.control:
+            out.update(bench_control(args, Path(tmp)))
     emit(out, args.json)
     return 0
 
