@@ -361,7 +361,7 @@ class Engine:
         RequestError names the one that is not). Their hashes, and those of the embeddings
         the prompts call by name, go in `facts` for the record."""
         from .conditioning import MAX_LORAS
-        from .models.loras import arch_label
+        from .models.lora_files import arch_label
         from .prompt_syntax import used_embeddings
 
         weights = {lo.name: lo.weight for lo in split_loras(req.prompt)[1]}

@@ -17,7 +17,7 @@ from PIL import Image
 from aiart_desktop.ai.capture import make_request, params_from_record
 from aiart_desktop.ai.conditioning import LoraRef
 from aiart_desktop.ai.errors import AiError, RequestError
-from aiart_desktop.ai.models import loras as lora_files
+from aiart_desktop.ai.models import lora_files, loras
 from aiart_desktop.ai.models.registry import ModelRegistry
 from aiart_desktop.ai.setup import default_engine
 from tests.support.models import make_doc
@@ -108,7 +108,8 @@ def test_listing_reads_no_file_it_has_seen(reg, monkeypatch) -> None:
     def no_reading(path):  # a cached file is never opened again
         raise AssertionError(f"{path} read again")
 
-    monkeypatch.setattr(lora_files, "read_header", no_reading)
+    for module in (loras, lora_files):
+        monkeypatch.setattr(module, "read_header", no_reading)
     monkeypatch.setattr(lora_files, "safetensors_header", no_reading)
     assert len(reg.loras()) == 5 and len(reg.embeddings()) == 2
 
