@@ -14,7 +14,7 @@ from aiart_desktop.ai.controls import ControlLayer, preprocess
 from aiart_desktop.ai.requests import CLASSICAL
 from aiart_desktop.core.document import Document
 from aiart_desktop.core.geometry import Rect
-from aiart_desktop.qt.panels.ai_controls import SOURCE_SIDE, shrink
+from aiart_desktop.qt.panels.ai_control_row import SOURCE_SIDE, shrink
 from tests.support.dock import dock_window, make_doc, set_form
 
 WAIT = 30_000

@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 
 from ...ai.conditioning import MAX_LORA_WEIGHT, MAX_LORAS, LoraRef
 from ...ai.errors import AiError, quoted
-from .ai_controls import MUTED_STYLE, NOTE_STYLE, FoldSection
+from .ai_control_row import MUTED_STYLE, NOTE_STYLE, FoldSection
 from .messages import short_message
 from .widgets import guard_wheel
 
