@@ -334,3 +334,45 @@ def test_cli_control_option(control_registry: ModelRegistry, tmp_path: Path) -> 
     assert cli(["txt2img", "--width", "64", "--height", "64", "--model", "sd", "-q",
                 "--models-dir", str(control_registry.root), "--control",
                 f"lineart={small}", "-o", str(out)]) == 2
+
+
+def test_original_layout_files_are_recognised(tmp_path: Path) -> None:
+    """A1111's single-file ControlNets (original key layout): architecture from the keys, the
+    kind from the name, loaded with the shipped standard ControlNet settings."""
+    import json
+
+    from safetensors.numpy import save_file
+
+    from aiart_desktop.ai.models.control_models import inspect_control_model, shipped_config
+
+    def fake(name: str, keys: dict[str, tuple[int, ...]]) -> Path:
+        path = tmp_path / name
+        save_file({k: np.zeros(s, np.float16) for k, s in keys.items()}, str(path))
+        return path
+
+    sd15 = fake("control_v11p_sd15_canny.safetensors", {
+        "control_model.input_hint_block.0.weight": (16, 3, 3, 3),
+        "control_model.input_blocks.1.1.transformer_blocks.0.attn2.to_k.weight": (4, 768)})
+    info = inspect_control_model(sd15)
+    assert (info.arch, info.layout, info.config, info.kinds) == ("sd", "original", "sd15",
+                                                                 ("canny",))
+    xl = fake("diffusers_xl_depth_full.safetensors", {
+        "input_hint_block.0.weight": (16, 3, 3, 3), "label_emb.0.0.weight": (4, 2816),
+        "input_blocks.4.1.transformer_blocks.0.attn2.to_k.weight": (4, 2048)})
+    info = inspect_control_model(xl)
+    assert (info.arch, info.config, info.kinds) == ("sdxl", "sdxl", ("depth",))
+    sd2 = fake("controlnet_sd21_openpose.safetensors", {
+        "control_model.input_hint_block.0.weight": (16, 3, 3, 3),
+        "control_model.input_blocks.1.1.transformer_blocks.0.attn2.to_k.weight": (4, 1024)})
+    with pytest.raises(AiError, match=r"controlnet_sd21_openpose\.safetensors.*2\.x"):
+        inspect_control_model(sd2)
+    lora = fake("my_lora.safetensors", {"lora_unet_down.lora_up.weight": (4, 4)})
+    with pytest.raises(AiError, match=r"my_lora\.safetensors.*not a ControlNet"):
+        inspect_control_model(lora)
+    folder = shipped_config("sd15", tmp_path / "configs")
+    cfg = json.loads((folder / "config.json").read_text())
+    assert cfg["_class_name"] == "ControlNetModel" and cfg["cross_attention_dim"] == 768
+    from diffusers import ControlNetModel
+
+    assert ControlNetModel.load_config(str(shipped_config("sdxl", tmp_path / "configs")))[
+        "addition_embed_type"] == "text_time"
