@@ -33,6 +33,7 @@ from tests.support.tiny_controlnets import (
     build_pose_detector,
     save_single_file,
 )
+from tests.support.tiny_ip_adapter import build_ip_adapter
 
 LINEART = "control_v11p_sd15_lineart"
 
@@ -64,6 +65,8 @@ def control_registry(model_folders: Any, nets: dict[str, Path],
     reg.add_control_model(nets["union"], name="tiny union")
     shutil.copytree(nets["depth"], reg.catalogue_folder("depth-anything-v2-small"))
     shutil.copytree(nets["pose"], reg.catalogue_folder("vitpose-base"))
+    shutil.copytree(build_ip_adapter(nets["sd"].parent / "ip", model_folders["sd"]),
+                    reg.catalogue_folder("ip-adapter-sd15"))
     return reg
 
 
@@ -296,6 +299,21 @@ def test_the_control_lines_up_with_the_region_on_a_big_canvas(
     new = layout.area.translated(-layout.region.x, -layout.region.y)
     sx = job.width / layout.region.w
     assert job.controls[0].image[:, int(new.x * sx) + 2:].max() == 0
+
+
+def test_an_ip_adapter_and_a_control_together(cengine: Engine) -> None:
+    """Both steer one job; after them a plain job paints exactly as before (bit for bit)."""
+    doc, uid = sketch_doc()
+    ref = np.zeros((48, 48, 4), np.uint8)
+    ref[..., :3], ref[..., 3] = (200, 40, 40), 255
+    plain = run(cengine, doc, "txt2img", [])
+    both = run(cengine, doc, "txt2img", [ControlLayer(uid, "lineart")], ip_adapter_scale=0.8,
+               ip_adapter_image=ref)
+    control = run(cengine, doc, "txt2img", [ControlLayer(uid, "lineart")])
+    ip = run(cengine, doc, "txt2img", [], ip_adapter_scale=0.8, ip_adapter_image=ref)
+    assert (both.images[0] != control.images[0]).any() and (both.images[0] != ip.images[0]).any()
+    assert both.record(0)["ip_adapter"] == "ip-adapter-sd15"
+    assert (run(cengine, doc, "txt2img", []).images[0] == plain.images[0]).all()
 
 
 def test_job_carries_the_controls_as_plain_data(cengine: Engine,

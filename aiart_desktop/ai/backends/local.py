@@ -434,7 +434,10 @@ class LocalBackend:
 
                 if on_progress and ip is not None and self._ip is None:
                     on_progress(ProgressInfo(0, 1, None, "loading IP-Adapter"))
-                self._ip = attach(pipe, list(self._pipes.values()), self._ip, ip)
+                shared = list(self._pipes.values())
+                if self._control is not None and self._control.current is not None:
+                    shared.append(self._control.current)  # a ControlNet pipeline shares it too
+                self._ip = attach(pipe, shared, self._ip, ip)
             job = self._addons.apply(pipe, job, self.models, info.facts.arch)
             pipe.scheduler = make_scheduler(job.scheduler, self._base_scheduler)
             device = pipe.device
