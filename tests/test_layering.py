@@ -34,6 +34,8 @@ SKELETON: dict[str, str] = {
     "ai/backends/__init__.py": "",
     "ai/backends/local.py": "def load():\n    import torch, diffusers, transformers\n"
                             "    import huggingface_hub\n",
+    "ai/backends/local_control.py": "def load():\n    import torch, diffusers, transformers\n",
+    "ai/backends/local_lora.py": "def load():\n    import torch, diffusers, compel\n",
     "ai/backends/style.py": "import onnxruntime\n",
     "ai/models/__init__.py": "",
     "ai/models/registry.py": "import huggingface_hub\n",
