@@ -372,7 +372,8 @@ class Engine:
         if weights and info.arch not in backend.capabilities.loras:
             raise RequestError(f"the {backend.name} backend takes no LoRAs for {info.name}: "
                                "remove them")
-        loras, hashes = [], {}
+        loras: dict[str, float] = {}  # by file: two spellings of one LoRA count once
+        hashes = {}
         for name, weight in weights.items():
             try:
                 lora = self.models.resolve_lora(name)
@@ -382,7 +383,8 @@ class Engine:
                 raise RequestError(f"the LoRA \u201c{name}\u201d is for {arch_label(lora.arch)}; "
                                    f"the model {info.name} is {arch_label(info.arch)}.\nRemove "
                                    "the LoRA, or pick a model it was made for.")
-            loras.append((lora.id, weight))
+            loras.pop(lora.id, None)
+            loras[lora.id] = weight
             hashes[name] = self.models.lora_sha256(lora)
         prompt, negative = compose(req.prompt, req.negative_prompt, req.style_preset)
         found = {e.id: e for e in self.models.embeddings() if e.arch == info.arch}
@@ -391,7 +393,7 @@ class Engine:
             facts["lora_hashes"] = hashes
         if used:
             facts["embeddings"] = {n: file_sha256(found[n].path) for n in used}
-        return {"loras": tuple(loras)} if loras else {}
+        return {"loras": tuple(loras.items())} if loras else {}
 
     def _ip_adapter(self, req: AiRequest, info: ModelInfo, backend: Backend,
                     facts: dict[str, Any]) -> dict[str, Any]:

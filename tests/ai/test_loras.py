@@ -318,3 +318,9 @@ def test_an_embedding_named_like_a_known_word_is_refused_by_name(reg, lora_engin
     finally:
         reg.remove_embedding("q")
     assert np.array_equal(_px(lora_engine, prompt="a q cat"), _px(lora_engine, prompt="a q cat"))
+
+
+def test_one_lora_named_twice_counts_once(lora_engine) -> None:
+    ref = _px(lora_engine, loras=(LoraRef("ink", 0.5),))
+    twice = _run(lora_engine, prompt="a cat <lora:INK:0.9>", loras=(LoraRef("ink", 0.5),))
+    assert np.array_equal(twice.images[0], ref)  # the request's weight, applied once
