@@ -99,26 +99,29 @@ def node_pixels(node: Node, rect: Rect) -> np.ndarray:
 
 def shrink(rgba: np.ndarray, side: int = SOURCE_SIDE, lines: bool = False) -> np.ndarray:
     """`rgba` scaled down by a whole factor until its longest side is at most `side`, straight
-    RGBA8. Each pixel is its block's alpha-weighted mean (area averaging), or with `lines` its
-    most opaque alpha and darkest colour, so thin lines survive the thumbnail."""
+    RGBA8 (OpenCV: tens of milliseconds for a 4096-pixel canvas). Each pixel is its block's
+    area average (through premultiplied colour), or with `lines` its most opaque alpha and
+    darkest colour (clear pixels count as white paper), so thin lines survive."""
     h, w = rgba.shape[:2]
     k = -(-max(h, w) // side)
     if k <= 1:
         return rgba
+    import cv2
+
     hh, ww = max(1, h // k), max(1, w // k)
-    blocks = rgba[:hh * k, :ww * k].reshape(hh, k, ww, k, 4)
+    crop = rgba[:hh * k, :ww * k]
+    crop = np.ascontiguousarray(crop)
     if lines:
-        alpha = blocks[..., 3].max(axis=(1, 3))
-        shown = np.where(blocks[..., 3:4] > 0, blocks[..., :3], 255)  # paper where clear
-        rgb = shown.min(axis=(1, 3)).astype(np.uint8)
-        return np.ascontiguousarray(np.dstack([rgb, alpha]))
-    a = blocks.astype(np.float32)
-    alpha = a[..., 3:4]
-    premul = (a[..., :3] * alpha).mean(axis=(1, 3))
-    mean_a = alpha.mean(axis=(1, 3))
-    rgb = np.where(mean_a > 0, premul / np.maximum(mean_a, 1e-6), 0.0)
-    out = np.concatenate([rgb, mean_a], axis=2)
-    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+        # Each block's most opaque alpha and darkest colour over white paper: the darkness
+        # over white is (255 - colour) premultiplied by alpha, and its block maximum a dilation
+        # (anchored top-left: each block's own pixels) sampled once per block.
+        dark = cv2.cvtColor(cv2.bitwise_xor(crop, (255, 255, 255, 0)), cv2.COLOR_RGBA2mRGBA)
+        kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
+        most = cv2.dilate(dark, kernel, anchor=(0, 0))[::k, ::k]
+        return np.ascontiguousarray(np.dstack([255 - most[..., :3], most[..., 3]]))
+    pre = cv2.cvtColor(crop, cv2.COLOR_RGBA2mRGBA)   # area averaging of premultiplied colour
+    small = cv2.resize(pre, (ww, hh), interpolation=cv2.INTER_AREA)
+    return cv2.cvtColor(small, cv2.COLOR_mRGBA2RGBA)
 
 
 # ---- one row -------------------------------------------------------------------------------

@@ -274,8 +274,11 @@ class ControlsSection(FoldSection):
             self.changed.emit()
 
     def _pixels_changed(self, rect: object) -> None:
-        if self.rows:
-            self.schedule()
+        """Paint changed in `rect`: the rows whose region it touches are worked out again."""
+        for r in self.rows:
+            if r.source_rect is None or not isinstance(rect, Rect) \
+                    or not r.source_rect.intersect(rect).empty:
+                self.schedule(r)
 
     def _region_changed(self, *_a: object) -> None:
         if self.rows:
