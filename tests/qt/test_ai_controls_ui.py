@@ -124,6 +124,13 @@ def test_generate_carries_the_control_with_the_layers_pixels(qtbot, win, stop_wo
     assert (c.kind, c.strength, c.start, c.end, c.layer) == ("lineart", 0.8, 0.1, 0.9, "Sketch")
     assert np.array_equal(c.image, layer.read(req.rect))
     qtbot.waitUntil(lambda: not panel.running, timeout=WAIT)
+    # Load settings puts the control back on the layer of the same name.
+    rec = req.to_record()
+    section.remove_row(row)
+    panel.form.fill_from_record(rec)
+    back = section.rows[0]
+    assert (back.node, back.current_kind(), back.strength.value(), back.range()) == (
+        layer, "lineart", 80, (0.1, 0.9))
     # Refine, Fill selection and Expand canvas take it too, cropped to their own region.
     for op, model in (("img2img", "tiny-sd"), ("inpaint", "tiny-inpaint"),
                       ("outpaint", "tiny-inpaint")):

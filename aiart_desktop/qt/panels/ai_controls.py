@@ -195,6 +195,30 @@ class ControlsSection(FoldSection):
         self._sync()
         self.changed.emit()
 
+    def set_from_record(self, controls: list[Any]) -> None:
+        """Rows for a record's controls (Load settings): each on the document's layer of the
+        same name, with its type, strength and range; one whose layer is not found is left
+        out (a record keeps the layer's name, not its pixels)."""
+        for row in list(self.rows):
+            self._drop(row)
+        doc = self.doc
+        nodes = doc.root.walk() if doc is not None else []
+        for c in controls:
+            if not isinstance(c, dict) or len(self.rows) >= MAX_CONTROLS:
+                continue
+            node = next((n for n in reversed(nodes) if n.name == c.get("layer")), None)
+            kind = str(c.get("type", ""))
+            if node is None or kind not in CONTROL_LABELS:
+                continue
+            row = self.add_node(node, kind)
+            try:
+                row.strength.set_value(float(c.get("strength", 1.0)) * 100.0)
+                row.set_range(float(c.get("start", 0.0)), float(c.get("end", 1.0)))
+            except (TypeError, ValueError):
+                continue
+        self._sync()
+        self.changed.emit()
+
     def _drop(self, row: ControlRow) -> None:
         if row in self.rows:
             self.rows.remove(row)

@@ -578,6 +578,8 @@ class AiForm(QWidget):
         refs = [(str(d.get("name", "")), float(d.get("weight", 1.0))) for d in loras
                 if isinstance(d, dict)] if isinstance(loras, list) else []
         self.loras_section.set_refs(refs)
+        controls = rec.get("controls")
+        self.controls_section.set_from_record(controls if isinstance(controls, list) else [])
 
     def set_reference(self, ref: str) -> None:
         """Choose a reference style: "" (none), "Style N", or a picture file's path."""
