@@ -192,3 +192,24 @@ def test_a_missing_control_model_or_detector_is_named(qtbot, win, stop_workers, 
     panel.form.manage_models.connect(lambda: opened.append(True))
     row.note.linkActivated.emit("models")
     assert opened
+
+
+def test_open_sections_keep_the_dock_narrow_and_its_button_in_view(
+        qtbot, win, stop_workers, tiny_registry, tiny_engine) -> None:
+    panel, doc, layer, section = _setup(win, stop_workers, tiny_registry, tiny_engine)
+    set_form(panel, op="txt2img", model="tiny-sd")
+    dock = win.docks["aiDock"]
+    QApplication.processEvents()
+    body = panel.body_scroll.widget()
+    narrow = body.minimumSizeHint().width()
+    doc.set_props(layer, name="A sketch layer with a very long name indeed")
+    for _ in range(4):
+        assert section.add_active("lineart") is not None
+    panel.form.loras_section.set_open(True)
+    QApplication.processEvents()
+    assert body.minimumSizeHint().width() <= narrow   # long names are cut, not widening
+    run = panel.run_button
+    assert run.isVisible() and run.visibleRegion().boundingRect() == run.rect()
+    assert not panel.body_scroll.horizontalScrollBar().isVisible()
+    assert not panel.scroll.horizontalScrollBar().isVisible()
+    assert dock.width() < win.width() // 2
