@@ -97,7 +97,8 @@ def test_lora_hash_is_a1111s_addnet_hash(reg, lora_dir) -> None:
     (n,) = struct.unpack("<Q", raw[:8])
     expected = hashlib.sha256(raw[8 + n:]).hexdigest()
     info = reg.resolve_lora("ink")
-    assert reg.lora_sha256(info) == expected  # computed while copying in, remembered
+    assert reg.lora_sha256(info) == info.sha256 == expected  # computed while copying in
+    assert info.short_hash == expected[:12]
     facts = json.loads((reg.root / "addon-facts.json").read_text())
     assert expected in json.dumps(facts)
 

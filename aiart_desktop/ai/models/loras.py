@@ -55,7 +55,9 @@ class LoraInfo:
     """One LoRA file: `id` is its file name without the extension (what `<lora:id:w>` names),
     `arch` the base model it was trained for ("sd", "sdxl"; others cannot be used), `layout`
     "kohya" or "diffusers", `triggers` its training tags, most frequent first, `alias` the
-    name its trainer gave it (`ss_output_name`)."""
+    name its trainer gave it (`ss_output_name`), `sha256` A1111's hash of it when known (a file
+    added with `add_lora` is hashed while copied; one put in the folder by hand, at its first
+    job: `AddonFolders.lora_sha256`)."""
 
     id: str
     name: str
@@ -65,6 +67,12 @@ class LoraInfo:
     triggers: tuple[str, ...] = ()
     alias: str = ""
     size_bytes: int = 0
+    sha256: str = ""
+
+    @property
+    def short_hash(self) -> str:
+        """The 12 hex digits A1111 writes in `Lora hashes` ("" while not known)."""
+        return self.sha256[:12]
 
 
 @dataclass(frozen=True)
@@ -145,7 +153,7 @@ class _Facts:
 def _lora_info(path: Path, facts: dict[str, Any]) -> LoraInfo:
     return LoraInfo(path.stem, path.stem, path, str(facts.get("arch", "sd")),
                     str(facts.get("layout", "")), tuple(map(str, facts.get("triggers") or ())),
-                    str(facts.get("alias") or ""), _size(path))
+                    str(facts.get("alias") or ""), _size(path), str(facts.get("sha256_data") or ""))
 
 
 def _embedding_info(path: Path, facts: dict[str, Any]) -> EmbeddingInfo:
