@@ -239,9 +239,10 @@ class Engine:
             raise RequestError(f"the {backend.name} backend has no {CONTROL_LABELS[missing[0]]} "
                                "control: remove it from the AI panel's controls")
         cross = model_cross_dim(info)
+        models = _one_sort([self.models.control_model_for(c.kind, info.arch, c.model)
+                            for c in req.controls], req.controls)
         out = []
-        for c in req.controls:
-            model = self.models.control_model_for(c.kind, info.arch, c.model)
+        for c, model in zip(req.controls, models, strict=True):
             if cross is not None and model.cross_dim is not None and model.cross_dim != cross:
                 raise RequestError(f"the control model {model.name} does not fit {info.name} "
                                    "(another Stable Diffusion version): pick another one")
@@ -458,6 +459,22 @@ def _bounds(mask: np.ndarray) -> Rect:
     if ys.size == 0:
         raise RequestError("the selection is empty: select the area to work on first")
     return Rect.from_edges(int(xs[0]), int(ys[0]), int(xs[-1]) + 1, int(ys[-1]) + 1)
+
+
+def _one_sort(models: list[Any], specs: tuple[Any, ...]) -> list[Any]:
+    """The control models of one job, all union models or all single ones (diffusers runs one
+    sort at a time): a union model takes over the controls it serves whose model was not picked
+    by hand; a RequestError when that is not enough."""
+    unions = [m for m in models if m.union]
+    if not unions or len(unions) == len(models):
+        return models
+    u = unions[0]
+    out = [u if not m.union and not c.model and u.serves(c.kind) else m
+           for m, c in zip(models, specs, strict=True)]
+    if any(not m.union for m in out):
+        raise RequestError(f"the union control model {u.name} cannot run beside single control "
+                           "models: pick one sort for all the controls")
+    return out
 
 
 def _control_over_region(req: AiRequest, rgba: np.ndarray, replicate: bool) -> np.ndarray:

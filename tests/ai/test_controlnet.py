@@ -44,6 +44,7 @@ def nets(model_folders: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[s
     return {"sd": build_controlnet(base / "sd", model_folders["sd"]),
             "sd2": build_controlnet(base / "sd2", model_folders["sd"], seed=7),
             "union": build_controlnet(base / "union", model_folders["sdxl"], seed=3, union=True),
+            "sdxl": build_controlnet(base / "sdxl", model_folders["sdxl"], seed=5),
             "depth": build_depth_detector(base / "depth"),
             "pose": build_pose_detector(base / "pose")}
 
@@ -63,6 +64,7 @@ def control_registry(model_folders: Any, nets: dict[str, Path],
     shutil.copytree(nets["sd2"], folder / "sd15_depth")
     shutil.copytree(nets["sd2"], folder / "sd15_openpose")
     reg.add_control_model(nets["union"], name="tiny union")
+    shutil.copytree(nets["sdxl"], folder / "controlnet_sdxl_canny")
     shutil.copytree(nets["depth"], reg.catalogue_folder("depth-anything-v2-small"))
     shutil.copytree(nets["pose"], reg.catalogue_folder("vitpose-base"))
     shutil.copytree(build_ip_adapter(nets["sd"].parent / "ip", model_folders["sd"]),
@@ -130,6 +132,7 @@ def test_registry_finds_control_models_and_detectors(control_registry: ModelRegi
     assert reg.control_model_for("lineart", "sd").id == LINEART
     assert reg.control_model_for("scribble", "sd").id == "my_scribble"
     assert reg.control_model_for("depth", "sdxl").id == "tiny-union"
+    assert reg.control_model_for("canny", "sdxl").id == "controlnet_sdxl_canny"  # single first
     assert reg.control_model_for("lineart", "sd", "my_scribble").id == "my_scribble"
     with pytest.raises(RequestError, match=r"no Canny control model for SD 1.5.*"
                                            r"ControlNet Canny \(SD 1.5\).*model manager"):
@@ -263,6 +266,27 @@ def test_sdxl_union_controls_and_detectors(cengine: Engine, monkeypatch: pytest.
     assert backend.capabilities.controls == frozenset(CONTROL_KINDS)
     pic = backend.detect("depth", np.asarray(Image.new("RGB", (40, 30), (90, 30, 10))))
     assert pic.shape == (30, 40, 3) and pic.dtype == np.uint8
+
+
+def test_sdxl_single_and_union_control_models(cengine: Engine) -> None:
+    """A single SDXL ControlNet alone; beside a control only the union model serves, the union
+    model takes over (diffusers runs one sort at a time) unless the single one was picked by
+    hand; both sorts inpaint."""
+    doc, uid = sketch_doc()
+    doc.set_selection(sel.rect_mask(64, 64, Rect(8, 8, 48, 48)))
+    canny = run(cengine, doc, "txt2img", [ControlLayer(uid, "canny", strength=2.0)], "sdxl")
+    assert canny.record(0)["controls"][0]["model"] == "controlnet_sdxl_canny"
+    assert (canny.images[0] != run(cengine, doc, "txt2img", [], "sdxl").images[0]).any()
+    mixed = run(cengine, doc, "txt2img", [ControlLayer(uid, "canny"),
+                                          ControlLayer(uid, "lineart")], "sdxl")
+    assert [c["model"] for c in mixed.record(0)["controls"]] == ["tiny-union"] * 2
+    with pytest.raises(RequestError, match="cannot run beside single control models"):
+        run(cengine, doc, "txt2img", [ControlLayer(uid, "canny", model="controlnet_sdxl_canny"),
+                                      ControlLayer(uid, "lineart")], "sdxl")
+    for spec in (ControlLayer(uid, "canny", strength=2.0), ControlLayer(uid, "lineart",
+                                                                         strength=2.0)):
+        one = run(cengine, doc, "inpaint", [spec], "sdxl")
+        assert (one.images[0] != run(cengine, doc, "inpaint", [], "sdxl").images[0]).any()
 
 
 def test_the_control_lines_up_with_the_region_on_a_big_canvas(
