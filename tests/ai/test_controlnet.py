@@ -418,3 +418,28 @@ def test_original_layout_files_are_recognised(tmp_path: Path) -> None:
 
     assert ControlNetModel.load_config(str(shipped_config("sdxl", tmp_path / "configs")))[
         "addition_embed_type"] == "text_time"
+
+
+def test_catalogue_downloads_of_a_control_model_and_a_detector(
+        nets: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only on request, through models/downloads.py (a stand-in hub serving the tiny files):
+    the control model and the detector land where the registry finds them, checked."""
+    from aiart_desktop.ai.models import downloads
+    from tests.ai.test_models import _FakeHub
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    reg = ModelRegistry(tmp_path / "models", allow_pickle=False)
+    assert not reg.is_downloaded("controlnet-sd15-lineart")
+    hub = _FakeHub(nets["sd"])
+    monkeypatch.setattr(downloads, "_hub", lambda: hub)
+    info = reg.download("controlnet-sd15-lineart")
+    assert hub.fetched == ["config.json", "diffusion_pytorch_model.safetensors"]  # no fp16 here
+    assert info.id == "controlnet-sd15-lineart" and info.source == "catalogue"  # type: ignore[union-attr]
+    assert reg.is_downloaded("controlnet-sd15-lineart")
+    assert reg.control_model_for("lineart", "sd").id == "controlnet-sd15-lineart"
+    assert reg.problems() == {}
+    hub = _FakeHub(nets["depth"])
+    monkeypatch.setattr(downloads, "_hub", lambda: hub)
+    assert reg.download("depth-anything-v2-small") == reg.catalogue_folder(
+        "depth-anything-v2-small")
+    assert reg.detector("depth") == reg.catalogue_folder("depth-anything-v2-small")
