@@ -143,7 +143,7 @@ def test_add_lora_refuses_a_pickle_and_a_damaged_file_naming_them(
 def test_the_model_manager_lists_adds_and_removes_addons(
         qtbot, win, stop_workers, lora_registry, lora_files, tiny_registry, tmp_path) -> None:
     from aiart_desktop.qt.ai_dock import open_model_manager
-    from tests.support.tiny_controlnets import build_controlnet
+    from tests.support.tiny_controlnets import build_controlnet, save_single_file
 
     panel = _panel(win, stop_workers, lora_registry)
     asked: list[str] = []
@@ -188,11 +188,14 @@ def test_the_model_manager_lists_adds_and_removes_addons(
     assert row is not None and "No Line art control model" in row.note.text()
     cn = build_controlnet(tmp_path / "control_lineart_tiny",
                           tiny_registry.resolve("tiny-sd").path)
-    answers["control"] = str(cn)
-    info = ctl.add()
+    answers["control-folder"] = str(cn)
+    info = ctl.add(folder=True)
     assert info is not None and info.arch == "sd" and "lineart" in info.kinds
     assert ctl.tree.topLevelItem(0).text(1) == "SD 1.5 · Line art"
     assert row.note.text() == ""   # the panel heard the manager
+    single = save_single_file(cn, tmp_path / "control_canny_tiny.safetensors")
+    answers["control"] = str(single)
+    assert ctl.add() is not None and ctl.tree.topLevelItemCount() == 2
     # Remove: the LoRA file is deleted, the added control model only leaves the list.
     loras.tree.setCurrentItem(next(loras.tree.topLevelItem(i)
                                    for i in range(loras.tree.topLevelItemCount())
@@ -202,7 +205,9 @@ def test_the_model_manager_lists_adds_and_removes_addons(
     picker = panel.form.loras_section.picker
     assert [picker.itemText(i) for i in range(picker.count())] == [
         "Pick a LoRA to add…", "xl_style (for SDXL)"]
-    ctl.tree.setCurrentItem(ctl.tree.topLevelItem(0))
-    assert ctl.remove_selected() and lora_registry.control_models() == [] and cn.exists()
-    assert asked == ["embedding", "embedding", "control"]
+    for _ in range(2):
+        ctl.tree.setCurrentItem(ctl.tree.topLevelItem(0))
+        assert ctl.remove_selected()
+    assert lora_registry.control_models() == [] and cn.exists() and single.exists()
+    assert asked == ["embedding", "embedding", "control-folder", "control"]
     dlg.close()

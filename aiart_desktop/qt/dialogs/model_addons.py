@@ -87,6 +87,13 @@ class AddonTab(QWidget):
         self.message.setObjectName(f"addonMessage_{kind}")
         self.message.setWordWrap(True)
         self.add_button.clicked.connect(lambda: self.add())
+        self.add_folder_button: QPushButton | None = None
+        if kind == "control":   # a diffusers ControlNet is a folder
+            self.add_folder_button = QPushButton("Add control model folder…")
+            self.add_folder_button.setToolTip("Add a diffusers ControlNet folder (config.json "
+                                              "and its .safetensors weights); it stays where "
+                                              "it is")
+            self.add_folder_button.clicked.connect(lambda: self.add(folder=True))
         self.remove_button.clicked.connect(lambda: self.remove_selected())
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
@@ -94,6 +101,8 @@ class AddonTab(QWidget):
         lay.addWidget(self.hint)
         row = QHBoxLayout()
         row.addWidget(self.add_button)
+        if self.add_folder_button is not None:
+            row.addWidget(self.add_folder_button)
         row.addWidget(self.remove_button)
         row.addStretch(1)
         lay.addLayout(row)
@@ -142,8 +151,10 @@ class AddonTab(QWidget):
         self.message.setStyleSheet("color: #ff8a80;" if error else "")
         self.message.setText(short_message(text))
 
-    def add(self) -> Any:
-        path = self.ask(self.kind)
+    def add(self, folder: bool = False) -> Any:
+        """Ask for a file (or, with `folder`, a folder) and add it; a refusal is said in two
+        plain lines naming it."""
+        path = self.ask(f"{self.kind}-folder" if folder else self.kind)
         if not path:
             return None
         try:

@@ -25,6 +25,7 @@ ADDON_FILES = {
                   "Embeddings (*.safetensors);;All files (*)"),
     "control": ("Add a control model (ControlNet)",
                 "ControlNet files (*.safetensors);;All files (*)"),
+    "control-folder": ("Add a control model folder (diffusers: config.json and weights)", ""),
 }
 
 
@@ -72,8 +73,11 @@ class Prompts:
         return path or None
 
     def ask_addon_path(self, kind: str, start: str = "") -> str | None:
-        """A LoRA, embedding or control model file to add (`kind`: a key of ADDON_FILES)."""
+        """A LoRA, embedding or control model file (or a control model's folder) to add
+        (`kind`: a key of ADDON_FILES)."""
         title, filt = ADDON_FILES[kind]
+        if kind.endswith("-folder"):
+            return QFileDialog.getExistingDirectory(self.parent, title, start) or None
         path, _ = QFileDialog.getOpenFileName(self.parent, title, start, filt)
         return path or None
 
