@@ -48,8 +48,8 @@ def lora_dir(model_folders, tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def reg(model_folders, lora_dir, tmp_path_factory) -> ModelRegistry:
     r = ModelRegistry(tmp_path_factory.mktemp("lora-models"), allow_pickle=False)
-    r.add_folder(model_folders["sd"], name="sd")
-    r.add_folder(model_folders["sdxl"], name="sdxl")
+    for name in ("sd", "sdxl", "sd-inpaint", "sdxl-inpaint"):
+        r.add_folder(model_folders[name], name=name)
     for name in ("ink", "ink_kohya", "paper", "xl_style", "xl_kohya"):
         r.add_lora(lora_dir / f"{name}.safetensors")
     for name in ("inkemb", "xlemb"):
@@ -325,3 +325,18 @@ def test_one_lora_named_twice_counts_once(lora_engine) -> None:
     ref = _px(lora_engine, loras=(LoraRef("ink", 0.5),))
     twice = _run(lora_engine, prompt="a cat <lora:INK:0.9>", loras=(LoraRef("ink", 0.5),))
     assert np.array_equal(twice.images[0], ref)  # the request's weight, applied once
+
+
+@pytest.mark.parametrize(("model", "lora"), [("sd-inpaint", "ink"), ("sdxl-inpaint", "xl_style")])
+def test_fill_selection_on_inpainting_models_with_loras_and_weights(lora_engine, model,
+                                                                    lora) -> None:
+    def fill(prompt: str, **kw) -> np.ndarray:
+        req = make_request(make_doc(), "inpaint", prompt=prompt, model=model, steps=2, seed=4,
+                           **kw)
+        return lora_engine.run(req).images[0]
+
+    plain = fill("a red boat")
+    assert np.array_equal(fill(f"a red boat <lora:{lora}:0>"), plain)
+    assert not np.array_equal(fill(f"a red boat <lora:{lora}:1>"), plain)
+    assert not np.array_equal(fill("a (red:1.6) boat"), plain)
+    assert np.array_equal(fill("a red boat", loras=(LoraRef(lora, 0.0),)), plain)
