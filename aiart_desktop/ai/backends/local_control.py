@@ -51,6 +51,9 @@ UNION_PIPELINES = {
 }
 
 
+KEEP = 4  # control models kept loaded (besides those of the current job)
+
+
 def _load_failure(path: Path, exc: BaseException) -> ModelLoadError:
     log.error("loading the control model %s failed", path,
               exc_info=(type(exc), exc, exc.__traceback__))
@@ -108,12 +111,19 @@ class ControlSlot:
 
     def nets(self, infos: list[ControlModelInfo], device: str, dtype: Any,
              cache_root: Path) -> list[Any]:
-        out = []
+        out, keys = [], []
         for info in infos:
             key = (str(info.path), str(device), str(dtype))
-            if key not in self._nets:
-                self._nets[key] = load_control_net(info, device, dtype, cache_root)
-            out.append(self._nets[key])
+            net = self._nets.pop(key, None)  # re-inserted: the most recently used last
+            if net is None:
+                net = load_control_net(info, device, dtype, cache_root)
+            self._nets[key] = net
+            out.append(net)
+            keys.append(key)
+        others = [k for k in self._nets if k not in keys]
+        for old in others[:max(0, len(others) - KEEP)]:
+            del self._nets[old]  # the least recently used beyond KEEP
+            self._pipe = None
         return out
 
     def pipeline(self, base: Any, arch: str, op: str, infos: list[ControlModelInfo],
