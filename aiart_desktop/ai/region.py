@@ -120,6 +120,8 @@ def blend_mask(mask: np.ndarray, feather: float) -> np.ndarray:
     if feather <= 0:
         return mask.copy()
     inside = (mask > 0).astype(np.uint8)
+    if inside.all():  # no unselected pixel: no edge to feather from (a whole-region job)
+        return mask.copy()
     # Distance to the nearest unselected pixel; the region's border does not count as an edge.
     padded = cv2.copyMakeBorder(inside, 1, 1, 1, 1, cv2.BORDER_REPLICATE)
     dist = cv2.distanceTransform(padded, cv2.DIST_L2, 5)[1:-1, 1:-1]

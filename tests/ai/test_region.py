@@ -43,6 +43,8 @@ def test_blend_mask_is_zero_outside_and_feathered_inside() -> None:
     assert list(b[32, 16:23]) == sorted(b[32, 16:23])  # ramps up inwards
     full = region.blend_mask(np.full((32, 32), 255, np.uint8), 6)
     assert full.min() == 255  # the region's border is not an edge
+    soft = np.random.default_rng(2).integers(1, 256, (40, 56)).astype(np.uint8)
+    assert np.array_equal(region.blend_mask(soft, 6), soft)  # no edge: pasted as selected
 
 
 def test_denoise_mask_grows_beyond_selection() -> None:
