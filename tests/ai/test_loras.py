@@ -340,3 +340,17 @@ def test_fill_selection_on_inpainting_models_with_loras_and_weights(lora_engine,
     assert not np.array_equal(fill(f"a red boat <lora:{lora}:1>"), plain)
     assert not np.array_equal(fill("a (red:1.6) boat"), plain)
     assert np.array_equal(fill("a red boat", loras=(LoraRef(lora, 0.0),)), plain)
+
+
+def test_unused_loras_are_dropped_when_memory_runs_short(reg) -> None:
+    engine = default_engine(reg, device="cpu")
+    backend = engine.backend("diffusers")
+    ink = _px(engine, loras=(LoraRef("ink", 0.8),))
+    paper = _px(engine, loras=(LoraRef("paper", 1.0),))
+    addons = backend._addons
+    assert len(addons.adapters) == 2
+    addons.trim(backend._pipes["StableDiffusionPipeline"])  # what an out-of-memory retry does
+    assert list(addons.adapters.values()) == [addons.active[0][0]]
+    assert np.array_equal(_px(engine, loras=(LoraRef("paper", 1.0),)), paper)
+    assert np.array_equal(_px(engine, loras=(LoraRef("ink", 0.8),)), ink)  # read again
+    assert addons.loads == 3

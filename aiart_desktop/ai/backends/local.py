@@ -455,6 +455,7 @@ class LocalBackend:
                 if not _is_oom(exc, torch):
                     raise _generation_failure(info, exc) from exc
             # Out of memory: free what we can, save memory, and try once more.
+            self._addons.trim(pipe)  # LoRAs kept loaded but not used by this job
             gc.collect()
             if torch.cuda.is_available():
                 torch.cuda.empty_cache()

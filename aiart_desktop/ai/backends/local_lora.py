@@ -11,9 +11,10 @@ the local backend (backends/local.py) calls it on the worker thread.
   and diffusers key layouts; peft injects the layers) into the UNet and text encoders that every
   pipeline of the loaded model shares, then chosen with `set_adapters(names, weights)`. Loaded
   adapters stay cached by file (path, size, time; the least recently used beyond `CACHED` are
-  deleted), so changing the set or the weights neither reloads the base model nor reads a file
-  again. A LoRA at weight 0 is left out; with none left, the LoRA layers are disabled and each
-  wrapped layer runs its base layer alone, so the output is the base model's bit for bit.
+  deleted, and all unused ones when the GPU runs out of memory), so changing the set or the
+  weights neither reloads the base model nor reads a file again. A LoRA at weight 0 is left
+  out; with none left, the LoRA layers are disabled and each wrapped layer runs its base layer
+  alone, so the output is the base model's bit for bit.
 - **Embeddings** whose file name appears as a word in the prompt or the negative prompt are
   loaded with `load_textual_inversion` under that name (SDXL: `clip_l` into the first text
   encoder, `clip_g` into the second); one no longer used is unloaded, so a plain prompt is
@@ -40,7 +41,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-CACHED = 8  # LoRA adapters kept loaded besides those in use
+CACHED = 4  # LoRA adapters kept loaded (more when a job uses more)
 
 
 def _file_key(path: Any) -> tuple[str, int, int]:
@@ -134,9 +135,13 @@ class Addons:
         self.adapters[key] = name
         return name
 
-    def _evict(self, pipe: Any, keep: set[str]) -> None:
-        """Delete the least recently used adapters not in `keep` beyond `CACHED`."""
-        while len(self.adapters) > max(CACHED, len(keep)):
+    def trim(self, pipe: Any) -> None:
+        """Delete every adapter the current LoRA set does not use (to free memory)."""
+        self._evict(pipe, {n for n, _ in self.active}, limit=0)
+
+    def _evict(self, pipe: Any, keep: set[str], limit: int = CACHED) -> None:
+        """Delete the least recently used adapters not in `keep` beyond `limit`."""
+        while len(self.adapters) > max(limit, len(keep)):
             key, name = next((k, n) for k, n in self.adapters.items() if n not in keep)
             pipe.delete_adapters([name])
             del self.adapters[key]
