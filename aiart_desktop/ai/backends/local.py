@@ -237,6 +237,22 @@ def _generation_failure(info: ModelInfo, exc: BaseException) -> GenerationError:
                            "in the log.")
 
 
+def _diagnosis(cls: Any, info: ModelInfo, dtype: Any, exc: BaseException) -> BaseException:
+    """The failure to explain. Loading without initialising on the meta device (accelerate's
+    default) stops at the first weight of another shape; for a single-file checkpoint that
+    failed so, load it once more the slow way, which names every such weight (the message
+    counts them, the log lists them). Anything else: `exc` itself."""
+    if info.source != "checkpoint" or "expected shape" not in str(exc):
+        return exc
+    try:
+        cls.from_single_file(str(info.path), config=str(info.config_path), local_files_only=True,
+                             low_cpu_mem_usage=False, **_dtype_kwargs(dtype))
+    except Exception as full:
+        if "size mismatch" in str(full):
+            return full
+    return exc
+
+
 def _is_oom(exc: BaseException, torch: Any) -> bool:
     oom = getattr(torch.cuda, "OutOfMemoryError", None)
     if oom is not None and isinstance(exc, oom):
@@ -334,7 +350,7 @@ class LocalBackend:
         except Exception as exc:  # every loader failure names the file
             from ..models.checkpoints import load_failure
 
-            raise load_failure(info.path, facts, exc) from exc
+            raise load_failure(info.path, facts, _diagnosis(cls, info, dtype, exc)) from exc
 
     def _pipeline(self, info: ModelInfo, op: str, job: Job | None = None) -> Any:
         _, d = _imports()
