@@ -24,14 +24,18 @@ print("Successfully installed torch", flush=True)
 """
 
 
-def fail_renames(monkeypatch: pytest.MonkeyPatch, hit: str = ".aiart-") -> list[str]:
-    """os.replace raises ENOSPC when its source's name contains `hit` (by default: one of
-    atomic.py's temporary files); the list collects those sources."""
+def fail_renames(monkeypatch: pytest.MonkeyPatch, within: Path, hit: str = ".aiart-"
+                 ) -> list[str]:
+    """os.replace raises ENOSPC when its source is under `within` (this test's folder: a
+    background write of an earlier test goes through) and its name contains `hit` (by
+    default: one of atomic.py's temporary files); the list collects those sources."""
     calls: list[str] = []
     real = os.replace
+    inside = os.fspath(within.resolve()) + os.sep
 
     def replace(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
-        if hit in os.path.basename(os.fspath(src)):
+        path = os.path.abspath(os.fspath(src))
+        if hit in os.path.basename(path) and os.path.realpath(path).startswith(inside):
             calls.append(os.fspath(src))
             raise OSError(errno.ENOSPC, "No space left on device (injected)")
         real(src, dst)
@@ -51,7 +55,7 @@ def test_settings_keep_their_file_when_the_rename_fails(tmp_path: Path,
     path = tmp_path / "cfg" / "settings.json"
     save_settings(Settings(theme="light"), path)
     before = tree(path.parent)
-    calls = fail_renames(monkeypatch)
+    calls = fail_renames(monkeypatch, tmp_path)
     with pytest.raises(OSError, match="No space left"):
         save_settings(Settings(theme="dark"), path)
     assert len(calls) == 1 and tree(path.parent) == before
@@ -80,13 +84,13 @@ def test_gpu_reinstall_keeps_the_working_build_when_a_rename_fails(
     before = tree(root)
     assert before["cu128/torch/__init__.py"] == b"__version__ = '1.0'\n"
     # The new build cannot be renamed into place: the old one, set aside, is put back.
-    calls = fail_renames(monkeypatch, "cu128.partial")
+    calls = fail_renames(monkeypatch, tmp_path, "cu128.partial")
     result = ga.run_install(plan(root, "2.0"), verify_fn=lambda _f: works("2.0"))
     assert not result.ok and "nothing was changed" in result.message and len(calls) == 1
     assert tree(root) == before
     monkeypatch.undo()
     # The build is in place but state.json cannot be written: the old record stays whole.
-    calls = fail_renames(monkeypatch)
+    calls = fail_renames(monkeypatch, tmp_path)
     result = ga.run_install(plan(root, "3.0"), verify_fn=lambda _f: works("3.0"))
     assert not result.ok and "could not be recorded" in result.message
     assert len(calls) == 1 and calls[0].endswith(".tmp")

@@ -30,16 +30,20 @@ from tests.support.child import child_env
 
 class FailingRenames:
     """os.replace raises ENOSPC for renames of core.io.atomic's temporary names (".aiart-",
-    ending in `suffix`); other renames go through. `calls` proves the write really went
-    through atomic.py."""
+    ending in `suffix`) under `within`; other renames go through. `calls` proves the write
+    really went through atomic.py."""
 
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, suffix: str = "") -> None:
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, within: Path, suffix: str = "") -> None:
         self.calls: list[str] = []
         real = os.replace
+        inside = os.fspath(within.resolve()) + os.sep  # this test's files only: a background
+        # write of an earlier test goes through
 
         def replace(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
-            name = os.path.basename(os.fspath(src))
-            if ".aiart-" in name and name.endswith(suffix):
+            path = os.path.abspath(os.fspath(src))
+            name = os.path.basename(path)
+            if ".aiart-" in name and name.endswith(suffix) and \
+                    os.path.realpath(path).startswith(inside):
                 self.calls.append(os.fspath(src))
                 raise OSError(errno.ENOSPC, "No space left on device (injected)")
             real(src, dst)
@@ -74,7 +78,7 @@ def test_model_registry_keeps_its_file_when_the_rename_fails(tmp_path: Path,
     reg.add_checkpoint(checkpoint(tmp_path / "first.safetensors"), name="First")
     second = checkpoint(tmp_path / "second.safetensors")
     before = reg._file.read_bytes()
-    fail = FailingRenames(monkeypatch)
+    fail = FailingRenames(monkeypatch, tmp_path)
     with pytest.raises(OSError, match="No space left"):
         reg.add_checkpoint(second, name="Second")
     with pytest.raises(OSError, match="No space left"):
@@ -190,7 +194,7 @@ def test_user_history_keeps_its_files_when_the_rename_fails(tmp_path: Path,
     for i in range(6):
         store.append(entry(i, t0 + i))
     before = tree(store.folder)
-    fail = FailingRenames(monkeypatch)
+    fail = FailingRenames(monkeypatch, tmp_path)
     with pytest.raises(OSError, match="No space left"):
         store.append(entry(7, t0 + 7))  # its thumbnail cannot be written: no line either
     assert tree(store.folder) == before
@@ -217,7 +221,7 @@ def test_style_library_keeps_its_files_when_the_rename_fails(tmp_path: Path,
         Image.new("RGB", (40, 30), colour).save(tmp_path / f"s{i}.png")
     first = lib.import_file(tmp_path / "s0.png", name="Red")
     before = tree(lib.folder)
-    fail = FailingRenames(monkeypatch)
+    fail = FailingRenames(monkeypatch, tmp_path)
     with pytest.raises(OSError, match="No space left"):
         lib.import_file(tmp_path / "s1.png", name="Green")
     with pytest.raises(OSError, match="No space left"):
@@ -238,7 +242,7 @@ def test_model_hash_cache_keeps_its_file_when_the_rename_fails(
     mh.model_sha256(a)
     cache = mh._cache_path()
     before = tree(cache.parent)
-    fail = FailingRenames(monkeypatch)
+    fail = FailingRenames(monkeypatch, tmp_path)
     # A cache that cannot be written costs only hashing again later: the digest still comes.
     assert mh.model_sha256(b) == mh.hashlib.sha256(b.read_bytes()).hexdigest()
     assert len(fail.calls) == 1
@@ -251,7 +255,7 @@ def test_builtin_style_thumbnail_is_not_left_half_written(tmp_path: Path,
                                                          monkeypatch: pytest.MonkeyPatch
                                                          ) -> None:
     thumbs = tmp_path / "thumbs"
-    fail = FailingRenames(monkeypatch)
+    fail = FailingRenames(monkeypatch, tmp_path)
     with pytest.raises(OSError, match="No space left"):
         builtin_styles(thumbs)
     assert len(fail.calls) == 1
@@ -266,7 +270,8 @@ def test_checkpoint_config_folder_is_built_whole_or_not_at_all(tmp_path: Path,
     stale.mkdir(parents=True)
     (stale / "model_index.json").write_text("{}")  # an older, incomplete copy
     before = tree(cache)
-    fail = FailingRenames(monkeypatch, ".dirtmp")  # the old folder is set aside, and back
+    # the old folder is set aside, and back
+    fail = FailingRenames(monkeypatch, tmp_path, ".dirtmp")
     with pytest.raises(OSError, match="No space left"):
         config_folder("sd15", cache)
     assert len(fail.calls) == 1

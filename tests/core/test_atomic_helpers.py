@@ -27,15 +27,20 @@ from aiart_desktop.core.io.atomic import (
 from tests.support.child import child_env
 
 
-def fail_renames(monkeypatch: pytest.MonkeyPatch, suffix: str = "") -> list[str]:
+def fail_renames(monkeypatch: pytest.MonkeyPatch, within: Path, suffix: str = ""
+                 ) -> list[str]:
     """os.replace raises ENOSPC when its source is one of atomic.py's temporary names (ending
-    in `suffix`); the list collects those sources."""
+    in `suffix`) under `within` (this test's folder: a background write of an earlier test
+    goes through); the list collects those sources."""
     calls: list[str] = []
     real = os.replace
+    inside = os.fspath(within.resolve()) + os.sep
 
     def replace(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
-        name = os.path.basename(os.fspath(src))
-        if ".aiart-" in name and name.endswith(suffix):
+        path = os.path.abspath(os.fspath(src))
+        name = os.path.basename(path)
+        if ".aiart-" in name and name.endswith(suffix) and \
+                os.path.realpath(path).startswith(inside):
             calls.append(os.fspath(src))
             raise OSError(errno.ENOSPC, "No space left on device (injected)")
         real(src, dst)
@@ -66,7 +71,7 @@ def test_whole_file_helpers_write_and_keep_the_old_file_on_failure(
     assert b.read_bytes() == b"\x00\x01" and t.read_text("utf-8") == "caf\u00e9\n"
     assert j.read_bytes() == '{"a": "\u00e9", "b": [1, 2]}\n'.encode()
     before = tree(tmp_path)
-    calls = fail_renames(monkeypatch)
+    calls = fail_renames(monkeypatch, tmp_path)
     for write in (lambda: atomic_write_bytes(b, b"new"), lambda: atomic_write_text(t, "new"),
                   lambda: atomic_write_json(j, {"new": 1})):
         with pytest.raises(OSError, match="No space left"):
@@ -86,7 +91,7 @@ def test_move_into_place_publishes_or_removes_its_source(tmp_path: Path,
     target.write_bytes(b"old")
     part = tmp_path / ".doc.ora.aiart-partial"
     part.write_bytes(b"new")
-    calls = fail_renames(monkeypatch)
+    calls = fail_renames(monkeypatch, tmp_path)
     with pytest.raises(OSError, match="No space left"):
         move_into_place(part, target)
     assert calls and [p.name for p in tmp_path.iterdir()] == ["doc.ora"]
@@ -121,7 +126,7 @@ def test_atomic_directory_failures_leave_the_old_folder(tmp_path: Path,
         raise RuntimeError("the build failed")
     assert tree(tmp_path) == before
     # The rename of the new folder fails: the old one, set aside, is put back.
-    calls = fail_renames(monkeypatch, ".dirtmp")
+    calls = fail_renames(monkeypatch, tmp_path, ".dirtmp")
     with pytest.raises(OSError, match="No space left"), atomic_directory(target) as staging:
         (staging / "a.json").write_text("new")
     assert len(calls) == 1 and tree(tmp_path) == before
