@@ -138,6 +138,8 @@ def test_generate_carries_the_control_with_the_layers_pixels(qtbot, win, stop_wo
         req = panel._make_request(doc)
         assert [x.kind for x in req.controls] == ["lineart"], op
         assert np.array_equal(req.controls[0].image, layer.read(req.rect)), op
+        _thumb_settled(qtbot, section)   # the thumbnail is cropped as the request is
+        assert section.rows[0].source_rect == req.rect, op
     # The classical fill takes none: the section is disabled and says why.
     panel.form.model.setCurrentIndex(panel.form.model.findData(CLASSICAL))
     panel.form.set_op("inpaint")

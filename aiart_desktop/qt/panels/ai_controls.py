@@ -47,7 +47,8 @@ log = logging.getLogger(__name__)
 DEBOUNCE_MS = 180
 
 
-def region_rect(doc: Document, op: str, area: str = "selection") -> Rect:
+def region_rect(doc: Document, op: str, area: str = "selection", direction: str = "right",
+                pixels: int = 256) -> Rect:
     """The canvas area a request of `op` will cover as the document is now (the picture the
     controls are cropped to): the selection grown by its context margin (txt2img: none), the
     active layer's for a whole-layer Refine, the canvas when nothing fits."""
@@ -55,8 +56,10 @@ def region_rect(doc: Document, op: str, area: str = "selection") -> Rect:
     from ...ai.region import context_margin, snap_rect
 
     try:
-        if op == "outpaint":
-            return doc.rect
+        if op == "outpaint":   # the strip along the edge the canvas grows from
+            from ...ai.outpaint import outpaint_context
+
+            return outpaint_context(doc.width, doc.height, direction, pixels)
         target = "layer" if op == "img2img" and area == "layer" else "selection"
         rect = capture.target_rect(doc, target)
         if op == "txt2img":
@@ -87,7 +90,7 @@ class ControlsSection(FoldSection):
                          "pose, each with a strength", parent)
         self.doc: Document | None = None
         self.rows: list[ControlRow] = []
-        self._op, self._area = "inpaint", "selection"
+        self._region: tuple[str, str, str, int] = ("inpaint", "selection", "right", 256)
         self._arch = ""
         self._source: Callable[[], Any] | None = None
         self._pending: set[int] = set()        # ids of rows whose thumbnail is out of date
@@ -126,10 +129,13 @@ class ControlsSection(FoldSection):
             self._arch = arch
             self.refresh_notes()
 
-    def set_region(self, op: str, area: str) -> None:
-        """The form's operation and area: the controls are cropped to what they cover."""
-        if (op, area) != (self._op, self._area):
-            self._op, self._area = op, area
+    def set_region(self, op: str, area: str, direction: str = "right", pixels: int = 256
+                   ) -> None:
+        """The form's operation, area (Refine) and growth (Expand canvas): the controls are
+        cropped to what the request will cover."""
+        region = (op, area, direction, int(pixels))
+        if region != self._region:
+            self._region = region
             self.schedule()
 
     def set_disabled_reason(self, reason: str) -> None:
@@ -269,7 +275,7 @@ class ControlsSection(FoldSection):
     # ---- document events -------------------------------------------------------------------
     def _active_changed(self, _node: object) -> None:
         self._sync()
-        if self._op == "img2img" and self._area == "layer":
+        if self._region[:2] == ("img2img", "layer"):
             self.schedule()
 
     def _node_changed(self, node: object) -> None:
@@ -337,7 +343,7 @@ class ControlsSection(FoldSection):
             row.processed = None
             row.set_thumbnail(None, "The layer is not in the document")
             return
-        rect = region_rect(doc, self._op, self._area)
+        rect = region_rect(doc, *self._region)
         row.source_rect = rect
         kind = row.current_kind()
         src = shrink(node_pixels(row.node, rect), lines=kind in LINE_KINDS)

@@ -210,8 +210,9 @@ class AiForm(QWidget):
                     self.scheduler.currentIndexChanged, self.negative.textChanged):
             sig.connect(lambda *_: self._more_summary())
         self.op.currentIndexChanged.connect(self._op_changed)
-        self.area.currentIndexChanged.connect(lambda *_: self.controls_section.set_region(
-            self.current_op(), str(self.area.currentData())))
+        for sig in (self.area.currentIndexChanged, self.direction.currentIndexChanged,
+                    self.pixels.valueChanged):
+            sig.connect(lambda *_: self._sync_region())
         self.model.currentIndexChanged.connect(self._model_changed)
         self.set_models([], "")
         self._op_changed()
@@ -376,8 +377,14 @@ class AiForm(QWidget):
         self._sync_reference()
         for w in (self.dir_label, self.direction, self.pixels):
             w.setVisible(op == "outpaint")
-        self.controls_section.set_region(op, str(self.area.currentData()))
+        self._sync_region()
         self.op_changed.emit(op)
+
+    def _sync_region(self) -> None:
+        """Tell the control layers what the request will cover (their thumbnails' crop)."""
+        self.controls_section.set_region(self.current_op(), str(self.area.currentData()),
+                                         str(self.direction.currentData()),
+                                         self.pixels.value())
 
     def _model_changed(self, *_a: Any) -> None:
         diffusion = self.current_model() != CLASSICAL
