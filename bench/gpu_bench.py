@@ -23,6 +23,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +97,20 @@ def build_tiny(arch: str, folder: Path) -> Path:
     return build_sdxl(folder) if arch == "sdxl" else build_sd(folder)
 
 
+def compare(key: str, steps: int, raw: Callable[[], float], job: Callable[[], float],
+            runs: int) -> dict[str, Any]:
+    """Both timed `runs` times, interleaved, after one warm-up each: speeds and the ratio of
+    the medians (job time over raw time)."""
+    raw(), job()  # warm-up at this step count
+    raws, jobs = [], []
+    for _ in range(runs):
+        raws.append(raw())
+        jobs.append(job())
+    r, j = statistics.median(raws), statistics.median(jobs)
+    return {f"{key}_raw_its": round(steps / r, 2), f"{key}_job_its": round(steps / j, 2),
+            f"{key}_job_vs_raw_ratio": round(j / r, 3)}
+
+
 def bench_arch(arch: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     import torch
 
@@ -140,16 +155,7 @@ def bench_arch(arch: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]
             doc.history.undo()
             return dt
 
-        raw(), job()  # warm-up at this step count
-        raws, jobs = [], []
-        for _ in range(args.runs):
-            raws.append(raw())
-            jobs.append(job())
-        r, j = statistics.median(raws), statistics.median(jobs)
-        key = f"{arch}_{size}_{steps}steps"
-        out[f"{key}_raw_its"] = round(steps / r, 2)
-        out[f"{key}_job_its"] = round(steps / j, 2)
-        out[f"{key}_job_vs_raw_ratio"] = round(j / r, 3)
+        out.update(compare(f"{arch}_{size}_{steps}steps", steps, raw, job, args.runs))
     engine.unload()
     return out
 
@@ -225,16 +231,7 @@ def bench_control(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
             doc.history.undo()
             return dt
 
-        raw(), job()
-        raws, jobs = [], []
-        for _ in range(args.runs):
-            raws.append(raw())
-            jobs.append(job())
-        r, j = statistics.median(raws), statistics.median(jobs)
-        key = f"sd15_control_{size}_{steps}steps"
-        out[f"{key}_raw_its"] = round(steps / r, 2)
-        out[f"{key}_job_its"] = round(steps / j, 2)
-        out[f"{key}_job_vs_raw_ratio"] = round(j / r, 3)
+        out.update(compare(f"sd15_control_{size}_{steps}steps", steps, raw, job, args.runs))
     engine.unload()
     return out
 
