@@ -46,7 +46,8 @@ def _setup(win, stop_workers, registry, engine, doc: Document | None = None):
 
 
 def _thumb_settled(qtbot, section) -> None:
-    qtbot.waitUntil(lambda: not section._timer.isActive(), timeout=5000)
+    """Wait for the thumbnails: debounced, then worked out on their own thread."""
+    qtbot.waitUntil(lambda: not section.busy, timeout=5000)
     QApplication.processEvents()
 
 
@@ -77,6 +78,7 @@ def test_a_line_art_control_shows_what_the_model_sees(qtbot, win, stop_workers, 
     doc.put_pixels(layer, 140, 100, more)
     qtbot.waitUntil(lambda: row.processed is not None and row.processed[105, 150, 0] == 255,
                     timeout=5000)
+    _thumb_settled(qtbot, section)
     assert np.array_equal(row.processed, preprocess("lineart", layer.read(doc.rect)))
     row.set_kind("softedge")
     _thumb_settled(qtbot, section)
@@ -96,6 +98,7 @@ def test_a_big_canvas_keeps_thin_lines_in_the_thumbnail(qtbot, win, stop_workers
     panel, doc, layer, section = _setup(win, stop_workers, tiny_registry, tiny_engine, doc)
     set_form(panel, op="txt2img", model="tiny-sd")
     row = section.add_active("lineart")
+    _thumb_settled(qtbot, section)
     assert row is not None and row.processed is not None
     assert max(row.processed.shape[:2]) <= SOURCE_SIDE
     src = shrink(layer.read(doc.rect), lines=True)

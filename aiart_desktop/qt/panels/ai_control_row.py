@@ -124,6 +124,23 @@ def shrink(rgba: np.ndarray, side: int = SOURCE_SIDE, lines: bool = False) -> np
     return cv2.cvtColor(small, cv2.COLOR_mRGBA2RGBA)
 
 
+def control_picture(node: Node, rect: Rect, kind: str
+                    ) -> tuple[np.ndarray | None, np.ndarray, str]:
+    """(the control picture or None, the scaled-down source, an error for the user or "") of
+    `node` over `rect` for `kind`: what a row's thumbnail shows. Reads only `node` (a copy of
+    the document's: tiles are immutable), so it runs on a thread of its own."""
+    from ...ai.controls import needs_detector, preprocess
+    from ...ai.errors import AiError
+
+    src = shrink(node_pixels(node, rect), lines=kind in LINE_KINDS)
+    if needs_detector(kind):
+        return None, src, ""
+    try:
+        return preprocess(kind, src), src, ""
+    except AiError as exc:
+        return None, src, str(exc)
+
+
 # ---- one row -------------------------------------------------------------------------------
 class ControlRow(QFrame):
     """One control layer: its layer, type, strength, range, thumbnail and a note."""
@@ -138,6 +155,7 @@ class ControlRow(QFrame):
         self.node = node
         self.removed = False          # its layer is not in the document now
         self.processed: np.ndarray | None = None   # the thumbnail's picture (h, w, 3) uint8
+        self.token = 0                # the latest thumbnail asked for (older ones are dropped)
         self.source_rect: Rect | None = None
         self.name = QLabel()
         self.name.setStyleSheet("font-weight: 600;")

@@ -8,8 +8,10 @@
 Each row names its layer and has a type (`CONTROL_KINDS`, labelled by `CONTROL_LABELS`), a
 strength, the part of the steps it acts on, a remove button and a thumbnail of the processed
 control picture: what the model will see over the region the request will cover, worked out
-on a copy at most `SOURCE_SIDE` pixels wide (`ai.controls.preprocess`: cheap, numpy / OpenCV)
-a moment after the layer's pixels, the type or the region change. Depth and Pose need a
+on a copy at most `SOURCE_SIDE` pixels wide (`ai.controls.preprocess`: numpy / OpenCV) a
+moment after the layer's pixels, the type or the region change, on a thread of its own from a
+copy of the layer (`clone_node`: its tiles are shared, never changed in place), so painting
+never waits for a thumbnail (`busy` says one is due). Depth and Pose need a
 detector model: the row then shows the layer itself and says what runs when the job does (or
 what to install). A row follows its layer's renames; a removed layer's row says so and is left
 out of the request until the layer comes back (Ctrl+Z).
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QTimer, Signal
@@ -29,14 +32,8 @@ from PySide6.QtWidgets import QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWi
 from ...ai.conditioning import CONTROL_LABELS, MAX_CONTROLS
 from ...ai.errors import AiError
 from ...core.geometry import Rect
-from .ai_control_row import (
-    LINE_KINDS,
-    MUTED_STYLE,
-    ControlRow,
-    FoldSection,
-    node_pixels,
-    shrink,
-)
+from ...core.layer import clone_node
+from .ai_control_row import MUTED_STYLE, ControlRow, FoldSection, control_picture
 from .widgets import guard_wheel
 
 if TYPE_CHECKING:
@@ -45,6 +42,16 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 DEBOUNCE_MS = 180
+_POOL: ThreadPoolExecutor | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    """The one thread that works out control thumbnails (numpy and OpenCV release the GIL,
+    so the UI thread never waits for them)."""
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="control-thumbnails")
+    return _POOL
 
 
 def region_rect(doc: Document, op: str, area: str = "selection", direction: str = "right",
@@ -83,6 +90,7 @@ class ControlsSection(FoldSection):
 
     changed = Signal()          # rows came or went, or one changed
     manage_models = Signal()    # a note's "Models…" link
+    _ready = Signal(object, int, object)   # row, token, (kind, rect, picture, source, error)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Control layers",
@@ -98,6 +106,8 @@ class ControlsSection(FoldSection):
         self._timer.setSingleShot(True)
         self._timer.setInterval(DEBOUNCE_MS)
         self._timer.timeout.connect(self.refresh_pending)
+        self._working = 0                      # thumbnails on the thumbnail thread
+        self._ready.connect(self._show)        # queued: back from that thread
         self.add_button = QPushButton("Add control")
         self.add_button.setToolTip("Add the active layer (or group) as a control layer; add "
                                    "several for several controls")
@@ -335,40 +345,55 @@ class ControlsSection(FoldSection):
             if id(r) in pending:
                 self.refresh(r)
 
+    @property
+    def busy(self) -> bool:
+        """Thumbnails are due or being worked out."""
+        return self._timer.isActive() or self._working > 0
+
     def refresh(self, row: ControlRow) -> None:
-        """Work out `row`'s control picture now, on a copy of its layer over the region at most
-        `SOURCE_SIDE` pixels wide."""
+        """Work out `row`'s control picture on a copy of its layer over the region at most
+        `SOURCE_SIDE` pixels wide, on the thumbnail thread; it shows when ready (`busy`)."""
         doc = self.doc
+        row.token += 1
         if doc is None or row.removed:
             row.processed = None
             row.set_thumbnail(None, "The layer is not in the document")
             return
         rect = region_rect(doc, *self._region)
         row.source_rect = rect
-        kind = row.current_kind()
-        src = shrink(node_pixels(row.node, rect), lines=kind in LINE_KINDS)
-        label = CONTROL_LABELS[kind]
-        from ...ai.controls import needs_detector, preprocess
+        kind, token = row.current_kind(), row.token
+        copy = clone_node(row.node)   # cheap: tiles are shared, never changed in place
+        self._working += 1
 
-        if needs_detector(kind):
-            row.processed = None
-            row.set_thumbnail(src, f"The layer “{row.node.name}” over the region: its "
-                                   f"{label.lower()} map is worked out when the job runs")
-            return
-        try:
-            row.processed = preprocess(kind, src)
-        except AiError as exc:
-            row.processed = None
-            row.set_thumbnail(None, str(exc))
-            row.set_note(str(exc))
-            return
-        except Exception:  # a thumbnail never takes the panel down
-            log.exception("the %s control picture of %s failed", kind, row.node.name)
-            row.processed = None
-            row.set_thumbnail(None, "The control picture could not be made (see the log)")
-            return
-        row.set_thumbnail(row.processed, f"What the model sees: {label} of “{row.node.name}” "
-                                         f"over the region ({rect.w}×{rect.h} px)")
+        def work() -> None:
+            try:
+                out: tuple[Any, ...] = control_picture(copy, rect, kind)
+            except Exception:  # a thumbnail never takes the panel down
+                log.exception("the %s control picture of %s failed", kind, copy.name)
+                out = (None, None, "The control picture could not be made (see the log)")
+            try:
+                self._ready.emit(row, token, (kind, rect, *out))
+            except RuntimeError:   # the panel is gone
+                pass
+
+        _pool().submit(work)
+
+    def _show(self, row: ControlRow, token: int, result: tuple[Any, ...]) -> None:
+        self._working -= 1
+        if row not in self.rows or token != row.token:
+            return   # an older picture, or a row removed meanwhile
+        kind, rect, processed, src, error = result
+        label, name = CONTROL_LABELS[kind], row.node.name
+        row.processed = processed
+        if error:
+            row.set_thumbnail(None, error)
+            row.set_note(error)
+        elif processed is None:
+            row.set_thumbnail(src, f"The layer “{name}” over the region: its {label.lower()} "
+                                   "map is worked out when the job runs")
+        else:
+            row.set_thumbnail(processed, f"What the model sees: {label} of “{name}” over the "
+                                         f"region ({rect.w}×{rect.h} px)")
 
     # ---- missing models --------------------------------------------------------------------
     def refresh_notes(self) -> None:
