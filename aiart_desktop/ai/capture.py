@@ -99,11 +99,9 @@ def target_region(doc: Document, target: str = "selection", margin: int | None =
     """(region, RGBA copy of the visible picture there, mask there or None) for `target`: its
     area grown by `margin` (None: the context margin; the whole image takes none), snapped to
     multiples of 8 inside the canvas."""
-    area = target_rect(doc, target)
+    rect = request_rect(doc, "inpaint", target=target, margin=margin)
     if target == "image":
-        return area, doc.flatten(area), None
-    m = context_margin(area) if margin is None else max(0, int(margin))
-    rect = snap_rect(area.expanded(m).intersect(doc.rect), doc.rect)
+        return rect, doc.flatten(rect), None
     mask = target_mask(doc, target, rect)
     if mask is None and target == "selection":
         mask = np.full((rect.h, rect.w), 255, np.uint8)
@@ -118,6 +116,29 @@ def grow_canvas(doc: Document, direction: str, pixels: int) -> Rect:
 
 
 # ---- requests -------------------------------------------------------------------------------
+def request_rect(doc: Document, op: str, *, target: str = "selection", margin: int | None = None,
+                 direction: str = "right", pixels: int = 256) -> Rect:
+    """The canvas area a request for `op` on `target` covers as the document is now (what
+    `make_request` copies; the AI dock crops its control thumbnails to it): the context strip
+    at the edge for outpaint, the target's area for txt2img (a layer's snapped), else the
+    target grown by its margin and snapped (`target_region`). RequestError as `make_request`."""
+    if op == "outpaint":
+        if target != "selection":
+            raise RequestError("outpaint grows the canvas from its edge: it takes no target")
+        if direction not in DIRECTIONS:
+            raise RequestError(f"unknown direction {direction!r} "
+                               f"(use one of {', '.join(DIRECTIONS)})")
+        return outpaint_context(doc.width, doc.height, direction, int(pixels))
+    if op == "txt2img":
+        rect = target_rect(doc, target)
+        return snap_rect(rect, doc.rect) if target == "layer" else rect
+    area = target_rect(doc, target)
+    if target == "image":
+        return area
+    m = context_margin(area) if margin is None else max(0, int(margin))
+    return snap_rect(area.expanded(m).intersect(doc.rect), doc.rect)
+
+
 def make_request(doc: Document, op: str, *, target: str = "selection",
                  margin: int | None = None, **params: Any) -> AiRequest:
     """A frozen request for `op` on `target` of the document ("selection", "layer" or
@@ -134,20 +155,12 @@ def make_request(doc: Document, op: str, *, target: str = "selection",
     cls = REQUEST_TYPES[op]
     image: np.ndarray | None
     mask: np.ndarray | None
+    rect = request_rect(doc, op, target=target, margin=margin,
+                        direction=params.get("direction", "right"),
+                        pixels=int(params.get("pixels", 256)))
     if op == "outpaint":
-        if target != "selection":
-            raise RequestError("outpaint grows the canvas from its edge: it takes no target")
-        direction = params.get("direction", "right")
-        pixels = int(params.get("pixels", 256))
-        if direction not in DIRECTIONS:
-            raise RequestError(f"unknown direction {direction!r} "
-                               f"(use one of {', '.join(DIRECTIONS)})")
-        rect = outpaint_context(doc.width, doc.height, direction, pixels)
         image, mask = doc.flatten(rect), None
     elif op == "txt2img":  # a new picture: no context, no pixels
-        rect = target_rect(doc, target)
-        if target == "layer":
-            rect = snap_rect(rect, doc.rect)
         image, mask = None, target_mask(doc, target, rect)
     else:
         rect, image, mask = target_region(doc, target, margin)

@@ -168,3 +168,19 @@ def test_outpaint_record_re_makes_the_same_result(empty_registry) -> None:
     assert second.rect == first.rect
     assert np.array_equal(second.images[0], first.images[0])
     assert np.array_equal(second.alpha, first.alpha)
+
+
+@pytest.mark.parametrize("op, kw", [
+    ("inpaint", {}), ("img2img", {}), ("img2img", {"target": "layer", "margin": 0}),
+    ("img2img", {"target": "image"}), ("txt2img", {}), ("txt2img", {"target": "layer"}),
+    ("outpaint", {"direction": "left", "pixels": 96}), ("style", {"target": "layer"}),
+])
+def test_request_rect_is_the_area_make_request_copies(op: str, kw: dict) -> None:
+    """The AI dock crops its control thumbnails with request_rect: it must be the request's."""
+    from aiart_desktop.ai.capture import request_rect
+
+    doc, nodes = _doc()
+    doc.set_active(nodes["group"])
+    geometry = {k: v for k, v in kw.items() if k in ("target", "margin", "direction", "pixels")}
+    extra = {"style": "7"} if op == "style" else {}
+    assert request_rect(doc, op, **geometry) == make_request(doc, op, **kw, **extra).rect

@@ -59,20 +59,12 @@ def region_rect(doc: Document, op: str, area: str = "selection", direction: str 
     """The canvas area a request of `op` will cover as the document is now (the picture the
     controls are cropped to): the selection grown by its context margin (txt2img: none), the
     active layer's for a whole-layer Refine, the canvas when nothing fits."""
-    from ...ai import capture
-    from ...ai.region import context_margin, snap_rect
+    from ...ai.capture import request_rect
 
+    layer = op == "img2img" and area == "layer"   # as AiPanel._make_request asks for it
     try:
-        if op == "outpaint":   # the strip along the edge the canvas grows from
-            from ...ai.outpaint import outpaint_context
-
-            return outpaint_context(doc.width, doc.height, direction, pixels)
-        target = "layer" if op == "img2img" and area == "layer" else "selection"
-        rect = capture.target_rect(doc, target)
-        if op == "txt2img":
-            return snap_rect(rect, doc.rect)
-        m = 0 if target == "layer" else context_margin(rect)
-        return snap_rect(rect.expanded(m).intersect(doc.rect), doc.rect)
+        return request_rect(doc, op, target="layer" if layer else "selection",
+                            margin=0 if layer else None, direction=direction, pixels=pixels)
     except AiError:
         return doc.rect
 
