@@ -194,12 +194,15 @@ def control_pixels(doc: Document, specs: Any, rect: Rect) -> tuple[Control, ...]
 
 
 # ---- re-running a record ------------------------------------------------------------------------
-def params_from_record(rec: dict[str, Any], model: str) -> tuple[str, dict[str, Any]]:
+def params_from_record(rec: dict[str, Any], model: str, doc: Document | None = None
+                       ) -> tuple[str, dict[str, Any]]:
     """(op, request fields) that re-make the job a provenance record describes, on the
     document's current selection, with `model` (the record's own model when it is installed;
     the caller decides): `requests.request_params`, plus the pixels of a reference picture read
-    again from its file. Raises RequestError for a record that cannot be re-run here (a style
-    transfer: the Style panel re-runs those; a reference whose pixels were never a file)."""
+    again from its file, and (given `doc`) the record's control layers found again in `doc`
+    by name (`record_controls`). Raises RequestError for a record that cannot be re-run here
+    (a style transfer: the Style panel re-runs those; a reference whose pixels were never a
+    file; a control layer no longer in the picture)."""
     from .requests import request_params
 
     op = str(rec.get("op", ""))
@@ -213,7 +216,37 @@ def params_from_record(rec: dict[str, Any], model: str) -> tuple[str, dict[str, 
     ref = str(params.get("style_reference") or "")
     if op == "img2img" and ref and not ref.startswith("Style "):
         params["style_image"] = _reference_pixels(ref)
+    controls = rec.get("controls")
+    if doc is not None and isinstance(controls, list) and controls:
+        params["controls"] = record_controls(doc, controls)
     return op, params
+
+
+def record_controls(doc: Document, controls: list[Any]) -> list[Any]:
+    """A record's controls as `controls.ControlLayer`s on the layers of `doc` with the recorded
+    names (the topmost of several); their pixels are captured with the request, as they are
+    now. A control whose layer is gone, or a damaged entry, is a RequestError naming it."""
+    from .controls import ControlLayer
+
+    nodes = list(doc.root.walk())
+    out = []
+    for c in controls:
+        if not isinstance(c, dict):
+            raise RequestError("this generation's control layers are damaged in its record")
+        name = str(c.get("layer") or "")
+        node = next((n for n in reversed(nodes) if n.name == name and n is not doc.root), None)
+        if node is None:
+            raise RequestError(f"the control layer “{name}” of this generation is not in the "
+                               "picture any more: rename a layer so, or use Load settings")
+        try:
+            out.append(ControlLayer(layer_uid=node.uid, kind=str(c.get("type")),
+                                    strength=float(c.get("strength", 1.0)),
+                                    start=float(c.get("start", 0.0)),
+                                    end=float(c.get("end", 1.0)), model=str(c.get("model") or "")))
+        except (TypeError, ValueError) as exc:
+            raise RequestError(f"the control on “{name}” is damaged in this generation's "
+                               "record") from exc
+    return out
 
 
 def _reference_pixels(ref: str) -> np.ndarray:

@@ -150,3 +150,28 @@ def test_make_request_copies_the_control_layers_over_the_region() -> None:
     out = make_request(doc, "outpaint", model="sd", direction="right", pixels=64,
                        controls=[ControlLayer(sketch, "lineart")])
     assert out.controls[0].image.shape[:2] == (out.rect.h, out.rect.w)
+
+
+def test_a_record_re_runs_with_its_control_layers_found_again_by_name() -> None:
+    """Re-run (Generations dock) and params_from_record: the recorded control layer, by name,
+    its pixels captured again as they are now; a layer gone is said in plain words."""
+    from aiart_desktop.ai.capture import params_from_record
+
+    doc, sketch_uid, _ = sketch_doc()
+    spec = ControlLayer(layer_uid=sketch_uid, kind="scribble", strength=0.7, start=0.1,
+                        end=0.8)
+    first = make_request(doc, "img2img", model="m", seed=3, controls=[spec])
+    rec = first.to_record()
+    op, params = params_from_record(rec, "m", doc)
+    (again,) = params["controls"]
+    assert (op, again.layer_uid, again.kind) == ("img2img", sketch_uid, "scribble")
+    assert (again.strength, again.start, again.end) == (0.7, 0.1, 0.8)
+    remade = make_request(doc, op, **params)
+    assert np.array_equal(remade.controls[0].image, first.controls[0].image)
+    # without the document (the command line), the record's other settings only
+    assert "controls" not in params_from_record(rec, "m")[1]
+    node = doc.find(sketch_uid)
+    assert node is not None
+    doc.set_props(node, name="Old sketch")   # renamed: the record's "Sketch" is gone
+    with pytest.raises(RequestError, match="control layer “.*” of this generation is not in"):
+        params_from_record(rec, "m", doc)

@@ -325,7 +325,7 @@ class AiPanel(ExploreMixin, QWidget):
         from ...ai.capture import make_request, params_from_record
 
         try:
-            op, params = params_from_record(rec, model)
+            op, params = params_from_record(rec, model, self.doc)
             reason = self._selection_reason(op)
             if reason:
                 self._show_error(reason)
