@@ -25,9 +25,8 @@ def layer_pixels(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     """Straight RGBA8 for a new layer: the result with the blend mask as alpha (colour zeroed
     where alpha is zero, so empty areas stay clean)."""
     out = np.empty(rgb.shape[:2] + (4,), np.uint8)
-    out[..., :3] = rgb
+    np.multiply(rgb, (alpha != 0)[..., None], out=out[..., :3])  # no boolean indexing: faster
     out[..., 3] = alpha
-    out[alpha == 0] = 0
     return out
 
 
