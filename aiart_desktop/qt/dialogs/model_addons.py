@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...ai.errors import AiError, quoted
+from ..panels.widgets import run_off_ui
 
 log = logging.getLogger(__name__)
 ARCHS = {"sd": "SD 1.5", "sdxl": "SDXL", "": "any"}
@@ -157,8 +158,9 @@ class AddonTab(QWidget):
         path = self.ask(f"{self.kind}-folder" if folder else self.kind)
         if not path:
             return None
-        try:
-            info = getattr(self.registry, self._add)(path)
+        self.say(f"Adding {Path(path).name}…")
+        try:   # copied (LoRAs, embeddings) and checked: a moment, off the UI thread
+            info = run_off_ui(getattr(self.registry, self._add), path, busy=self.add_button)
         except AiError as exc:
             why = str(exc).strip()
             name = Path(path).name

@@ -39,7 +39,7 @@ from ...ai.conditioning import MAX_LORA_WEIGHT, MAX_LORAS, LoraRef
 from ...ai.errors import AiError, quoted
 from .ai_control_row import MUTED_STYLE, NOTE_STYLE, FoldSection
 from .messages import short_message
-from .widgets import guard_wheel
+from .widgets import guard_wheel, run_off_ui
 
 log = logging.getLogger(__name__)
 ARCH_LABELS = {"sd": "SD 1.5", "sdxl": "SDXL"}
@@ -315,8 +315,9 @@ class LorasSection(FoldSection):
         if adder is None:
             self.say("LoRAs cannot be added to this model source.", error=True)
             return None
+        self.say(f"Adding {Path(str(path)).name}…")
         try:
-            info = adder(path)
+            info = run_off_ui(adder, path, busy=self.add_file)   # copied and hashed: a moment
         except AiError as exc:
             self.say(refusal(path, str(exc)), error=True)
             return None

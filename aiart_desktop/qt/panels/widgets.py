@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
 from PySide6.QtWidgets import (
@@ -189,3 +191,44 @@ def scroll_body(panel: QWidget, min_height: int = 60) -> QScrollArea:
     lay.addWidget(area)
     panel.body_scroll = area  # type: ignore[attr-defined]
     return area
+
+
+class _Done(QObject):
+    finished = Signal()
+
+
+def run_off_ui(fn: Callable[..., Any], *args: Any, busy: QWidget | None = None) -> Any:
+    """`fn(*args)` on a thread of its own while the UI thread keeps painting and answering
+    (a local event loop, as a modal dialog runs one); its result, or its exception re-raised
+    here. `busy` is disabled meanwhile (the button that started it), so it cannot start twice.
+    For file work that takes a moment: copying and hashing a LoRA or a model the user adds."""
+    import threading
+
+    from PySide6.QtCore import QEventLoop
+
+    out: dict[str, Any] = {}
+    done = _Done()
+    loop = QEventLoop()
+    done.finished.connect(loop.quit, Qt.ConnectionType.QueuedConnection)
+
+    def work() -> None:
+        try:
+            out["value"] = fn(*args)
+        except BaseException as exc:  # handed to the caller, on its thread
+            out["error"] = exc
+        finally:
+            done.finished.emit()
+
+    if busy is not None:
+        busy.setEnabled(False)
+    thread = threading.Thread(target=work, name="aiart-file-work", daemon=True)
+    try:
+        thread.start()
+        loop.exec()
+        thread.join()
+    finally:
+        if busy is not None:
+            busy.setEnabled(True)
+    if "error" in out:
+        raise out["error"]
+    return out.get("value")
