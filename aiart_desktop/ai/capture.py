@@ -14,7 +14,9 @@ What a target covers (`target_rect`, `target_mask`):
 - "layer": the active layer's bounds (a group: the bounds of its layers) inside the canvas,
   masked by where it has paint (its alpha; a group: the most opaque of its layers'); an empty
   layer is a RequestError;
-- "image": the whole canvas, unmasked.
+- "image": the whole canvas, unmasked;
+- "rect": the rectangle given as `rect=` (live painting's frame) inside the canvas, unmasked; it
+  takes no context margin unless one is given.
 The request's region is that area grown by a context `margin` (None: `region.context_margin`
 of the area; txt2img and the whole image take none), snapped to multiples of 8 inside the
 canvas; its pixels are the visible picture there. Outpaint works on the canvas edge instead:
@@ -36,7 +38,7 @@ from .outpaint import DIRECTIONS, outpaint_context, outpaint_plan
 from .region import context_margin, snap_rect
 from .requests import OPS, REQUEST_TYPES, STYLE, AiRequest
 
-TARGETS = ("selection", "layer", "image")
+TARGETS = ("selection", "layer", "image", "rect")
 
 
 def selection_bounds(doc: Document) -> Rect:
@@ -62,9 +64,15 @@ def _active(doc: Document) -> Layer | Group:
     return node
 
 
-def target_rect(doc: Document, target: str) -> Rect:
+def target_rect(doc: Document, target: str, rect: Rect | None = None) -> Rect:
     """The area `target` covers on the canvas (see the module's notes), before any margin or
-    snapping. Raises RequestError for an unknown target, an empty selection or layer."""
+    snapping; `rect` is the area of the "rect" target. Raises RequestError for an unknown
+    target, an empty selection, layer or rectangle."""
+    if target == "rect":
+        area = Rect(0, 0, 0, 0) if rect is None else rect.intersect(doc.rect)
+        if area.empty:
+            raise RequestError("the frame is outside the picture: move it over the canvas")
+        return area
     if target == "selection":
         return selection_bounds(doc)
     if target == "image":
@@ -84,7 +92,7 @@ def target_mask(doc: Document, target: str, rect: Rect) -> np.ndarray | None:
     selection there, the active layer's alpha there, nothing for the whole image."""
     if target == "selection":
         return _mask_u8(doc, rect)
-    if target == "image":
+    if target in ("image", "rect"):
         return None
     mask = np.zeros((rect.h, rect.w), np.uint8)
     node = _active(doc)
@@ -94,13 +102,13 @@ def target_mask(doc: Document, target: str, rect: Rect) -> np.ndarray | None:
     return mask
 
 
-def target_region(doc: Document, target: str = "selection", margin: int | None = None
-                  ) -> tuple[Rect, np.ndarray, np.ndarray | None]:
+def target_region(doc: Document, target: str = "selection", margin: int | None = None,
+                  area: Rect | None = None) -> tuple[Rect, np.ndarray, np.ndarray | None]:
     """(region, RGBA copy of the visible picture there, mask there or None) for `target`: its
-    area grown by `margin` (None: the context margin; the whole image takes none), snapped to
-    multiples of 8 inside the canvas."""
-    rect = request_rect(doc, "inpaint", target=target, margin=margin)
-    if target == "image":
+    area grown by `margin` (None: the context margin; the whole image and a rectangle take
+    none), snapped to multiples of 8 inside the canvas; `area`: the "rect" target's rectangle."""
+    rect = request_rect(doc, "inpaint", target=target, margin=margin, rect=area)
+    if target in ("image", "rect"):
         return rect, doc.flatten(rect), None
     mask = target_mask(doc, target, rect)
     if mask is None and target == "selection":
@@ -117,7 +125,7 @@ def grow_canvas(doc: Document, direction: str, pixels: int) -> Rect:
 
 # ---- requests -------------------------------------------------------------------------------
 def request_rect(doc: Document, op: str, *, target: str = "selection", margin: int | None = None,
-                 direction: str = "right", pixels: int = 256) -> Rect:
+                 direction: str = "right", pixels: int = 256, rect: Rect | None = None) -> Rect:
     """The canvas area a request for `op` on `target` covers as the document is now (what
     `make_request` copies; the AI dock crops its control thumbnails to it): the context strip
     at the edge for outpaint, the target's area for txt2img (a layer's snapped), else the
@@ -130,19 +138,22 @@ def request_rect(doc: Document, op: str, *, target: str = "selection", margin: i
                                f"(use one of {', '.join(DIRECTIONS)})")
         return outpaint_context(doc.width, doc.height, direction, int(pixels))
     if op == "txt2img":
-        rect = target_rect(doc, target)
-        return snap_rect(rect, doc.rect) if target == "layer" else rect
-    area = target_rect(doc, target)
+        area = target_rect(doc, target, rect)
+        return snap_rect(area, doc.rect) if target in ("layer", "rect") else area
+    area = target_rect(doc, target, rect)
     if target == "image":
         return area
+    if target == "rect" and margin is None:
+        margin = 0
     m = context_margin(area) if margin is None else max(0, int(margin))
     return snap_rect(area.expanded(m).intersect(doc.rect), doc.rect)
 
 
 def make_request(doc: Document, op: str, *, target: str = "selection",
-                 margin: int | None = None, **params: Any) -> AiRequest:
-    """A frozen request for `op` on `target` of the document ("selection", "layer" or
-    "image"; see the module's notes), holding copies of the pixels and mask it needs.
+                 margin: int | None = None, rect: Rect | None = None,
+                 **params: Any) -> AiRequest:
+    """A frozen request for `op` on `target` of the document ("selection", "layer", "image" or
+    "rect" with `rect=`; see the module's notes), holding copies of the pixels and mask it needs.
     `margin`: the context around the target (None: `region.context_margin`). `params` are the
     request's fields (prompt, seed, steps, model, strength, ...; `direction` and `pixels` for
     outpaint, which works on the canvas edge and takes no target); `controls` may list
@@ -155,17 +166,20 @@ def make_request(doc: Document, op: str, *, target: str = "selection",
     cls = REQUEST_TYPES[op]
     image: np.ndarray | None
     mask: np.ndarray | None
+    area = rect
     rect = request_rect(doc, op, target=target, margin=margin,
                         direction=params.get("direction", "right"),
-                        pixels=int(params.get("pixels", 256)))
+                        pixels=int(params.get("pixels", 256)), rect=area)
     if op == "outpaint":
         image, mask = doc.flatten(rect), None
     elif op == "txt2img":  # a new picture: no context, no pixels
         image, mask = None, target_mask(doc, target, rect)
     else:
-        rect, image, mask = target_region(doc, target, margin)
+        rect, image, mask = target_region(doc, target, margin, area)
     if params.get("controls"):
         params["controls"] = control_pixels(doc, params["controls"], rect)
+    elif "controls" in params:
+        params["controls"] = ()
     return cls(rect=rect, image=image, mask=mask, revision=doc.revision,
                canvas_size=(doc.width, doc.height), **params)
 
