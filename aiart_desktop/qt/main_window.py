@@ -381,6 +381,17 @@ class MainWindow(FileOps, QMainWindow):
             from .panels.generation_history import install_generation_history
 
             install_generation_history(self)  # sets self.generations_panel
+            self._install_live_dock()
+
+    def _install_live_dock(self) -> None:
+        try:
+            from .panels.live_dock import install_live_dock
+
+            install_live_dock(self)  # sets self.live_panel; shares self.ai_worker
+        except ImportError:  # live painting's session is not there: the other docks work
+            import logging
+
+            logging.getLogger(__name__).exception("the Live dock could not be installed")
 
     def set_document(self, doc: Document) -> None:
         old = self.doc
@@ -537,6 +548,9 @@ class MainWindow(FileOps, QMainWindow):
         if not self.maybe_save():
             event.ignore()
             return
+        live = getattr(self, "live_panel", None)
+        if live is not None:  # before the worker stops with the window
+            live.shutdown()
         self.save_layout()
         save_settings(self.settings)
         if self.autosave is not None:

@@ -17,6 +17,7 @@ class StubPrompts:
     export_path: str | None = None
     import_path: str | None = None
     addon_path: str | None = None      # the LoRA / embedding / control model file to add
+    folder_path: str | None = None     # the folder ask_folder answers (Live's recorder)
     new_spec: Any = None
     canvas_spec: Any = None
     asked: list[str] = field(default_factory=list)
@@ -38,6 +39,10 @@ class StubPrompts:
     def ask_addon_path(self, kind: str, start: str = "") -> str | None:
         self.asked.append(f"addon:{kind}")
         return self.addon_path
+
+    def ask_folder(self, title: str, start: str = "") -> str | None:
+        self.asked.append(f"folder:{title}")
+        return self.folder_path
 
     def ask_save_path(self, start: str = "") -> str | None:
         self.asked.append("save_as")

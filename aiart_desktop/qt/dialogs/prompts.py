@@ -81,6 +81,10 @@ class Prompts:
         path, _ = QFileDialog.getOpenFileName(self.parent, title, start, filt)
         return path or None
 
+    def ask_folder(self, title: str, start: str = "") -> str | None:
+        """A folder to write into (the Live dock's recorded frames)."""
+        return QFileDialog.getExistingDirectory(self.parent, title, start) or None
+
     def ask_new_document(self, width: int = 2048, height: int = 2048) -> NewDocumentSpec | None:
         dlg = NewDocumentDialog(self.parent, width, height)
         return dlg.spec() if dlg.exec() else None

@@ -1,0 +1,590 @@
+"""The Live dock: live painting's switch, its own settings, the newest frame, Apply.
+
+    panel = install_live_dock(win)      # after install_ai_dock(win): shares win.ai_worker
+
+While Live is on, a `qt/live.py: LiveSession` re-generates the chosen region (the selection,
+a live frame, or the whole canvas) each time the picture changes; the dock shows the newest
+frame scaled to fit, a status line (waiting, painting, frames per second) and, when asked, the
+frame over its region on the canvas (`ai_dock.CanvasPreview`, with an opacity). Apply (the
+button, Enter in the dock, or Ctrl+Shift+Enter) adds the frame as a new layer with its record:
+one undo step, through the session. The dock never edits the document itself.
+
+Live turns off when the window shows another document, when the window closes, when the AI
+panel or the Style dock starts a job of their own, and when the session reports an error
+(`stopped(message)`: shown here in at most two lines).
+"""
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QColor, QImage, QKeyEvent, QKeySequence, QPainter, QPaintEvent
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDockWidget,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QSlider,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ...ai.errors import AiError
+from ...core import selection as sel
+from ...core.geometry import Rect
+from ..convert import array_to_qimage
+from .messages import short_message
+from .widgets import SliderSpin, scroll_body
+
+log = logging.getLogger(__name__)
+DOCK_NAME = "liveDock"
+TOGGLE_KEYS = "Ctrl+Shift+L"
+APPLY_KEYS = ("Ctrl+Shift+Return", "Ctrl+Shift+Enter")
+REGIONS = (("selection", "Selection"), ("frame", "Live frame"), ("canvas", "Canvas"))
+STATE_TEXT = {"off": "Live is off", "waiting": "Waiting for a change\u2026",
+              "running": "Painting frame\u2026"}
+FRAME_SIDE = 512          # a new live frame's side (smaller on a smaller canvas)
+EDIT_DELAY_MS = 250       # typing in the prompt reaches the session after this pause
+
+
+class FrameView(QWidget):
+    """The newest frame, scaled to fit and keeping its aspect, on a dark backdrop."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.image: QImage | None = None
+        self.setMinimumSize(120, 120)
+
+    def sizeHint(self) -> QSize:
+        return QSize(260, 200)
+
+    def set_image(self, image: QImage | None) -> None:
+        self.image = image
+        self.update()
+
+    def image_rect(self) -> QRectF | None:
+        """Where the frame is drawn (widget coordinates); None when there is none."""
+        if self.image is None or self.image.isNull():
+            return None
+        w, h = self.image.width(), self.image.height()
+        s = min(self.width() / w, self.height() / h)
+        return QRectF((self.width() - w * s) / 2, (self.height() - h * s) / 2, w * s, h * s)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        p = QPainter(self)
+        p.fillRect(self.rect(), QColor(38, 38, 40))
+        r = self.image_rect()
+        if r is None or self.image is None:
+            p.setPen(QColor(150, 150, 150))
+            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
+                       "Turn Live on and paint:\nthe newest frame shows here")
+        else:
+            p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+            p.drawImage(r, self.image)
+        p.end()
+
+
+class LivePanel(QWidget):
+    """The Live dock's content. `session` is a `LiveSession`; `models()` the model source
+    (the AI panel's registry); `ask_folder()` the folder for recorded frames (or None)."""
+
+    applied = Signal(object)       # the new Layer
+    message = Signal(str)          # a line for the status bar
+
+    def __init__(self, session: Any, models: Any, ask_folder: Any = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("LivePanel")
+        self.session = session
+        self._models = models
+        self._ask_folder = ask_folder
+        self.doc: Any = None
+        self.frame_rect: Rect | None = None     # the live frame (region "frame")
+        self.result: Any = None                 # the newest frame's AiResult
+        self.overlay: Any = None                # a CanvasPreview, when on a window
+        self._layer_image: np.ndarray | None = None
+        self._times: list[float] = []           # when the last frames arrived
+        self._state = "off"
+        self._build()
+        self._edit_timer = QTimer(self)
+        self._edit_timer.setSingleShot(True)
+        self._edit_timer.setInterval(EDIT_DELAY_MS)
+        self._edit_timer.timeout.connect(self._push_settings)
+        session.frame.connect(self._on_frame)
+        session.state_changed.connect(self._on_state)
+        session.stopped.connect(self._on_stopped)
+
+    # ---- construction ----------------------------------------------------------------------
+    def _build(self) -> None:
+        self.toggle = QPushButton("Live")
+        self.toggle.setCheckable(True)
+        self.toggle.setMinimumHeight(30)
+        self.toggle.setStyleSheet("QPushButton { font-weight: 600; } "
+                                  "QPushButton:checked { background: #2f6f3f; color: white; }")
+        self.toggle.setToolTip(f"Repaint the region each time the picture changes ({TOGGLE_KEYS})")
+        self.toggle.toggled.connect(self._toggled)
+        self.prompt = QPlainTextEdit()
+        self.prompt.setPlaceholderText("Describe what to paint\u2026")
+        self.prompt.setTabChangesFocus(True)
+        self.prompt.setFixedHeight(self.prompt.fontMetrics().lineSpacing() * 2 + 12)
+        self.negative = QLineEdit()
+        self.negative.setPlaceholderText("Things to avoid (optional)")
+        self.strength = SliderSpin("Strength", 1, 100, suffix=" %",
+                                   tooltip="How much of the region may change")
+        self.strength.label.setMinimumWidth(0)
+        self.strength.set_value(60)
+        self.steps = QSpinBox()
+        self.steps.setRange(1, 8)
+        self.steps.setValue(2)
+        self.steps.setToolTip("Steps per frame: fewer is faster (Turbo models: 1\u20134)")
+        self.seed = QSpinBox()
+        self.seed.setRange(0, 2_147_483_647)
+        self.seed.setToolTip("The seed; shows the newest frame's when not locked")
+        self.seed_lock = QCheckBox("Lock")
+        self.seed_lock.setChecked(True)
+        self.seed_lock.setToolTip("Locked: every frame uses this seed (frames differ only where "
+                                  "you painted). Unlocked: a new seed each frame")
+        self.model = QComboBox()
+        self.model.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.model.setMinimumContentsLength(8)
+        self.model.setToolTip("The model that paints the frames (a Turbo model is fastest)")
+        self.region = QComboBox()
+        for key, label in REGIONS:
+            self.region.addItem(label, key)
+        self.region.setToolTip("What is repainted: the selection, a live frame (from the "
+                               "selection's bounds when there is one), or the whole canvas")
+        self.view = FrameView()
+        self.status = QLabel(STATE_TEXT["off"])
+        self.status.setObjectName("liveStatus")
+        self.error = QLabel("")
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet("color: #f0a070;")
+        self.error.hide()
+        self.apply_button = QPushButton("Apply")
+        self.apply_button.setToolTip("Add the frame as a new layer (Enter here, or "
+                                     f"{APPLY_KEYS[0]})")
+        self.apply_button.setEnabled(False)
+        self.apply_button.clicked.connect(self.apply)
+        self.show_overlay = QCheckBox("Overlay on canvas")
+        self.show_overlay.setChecked(True)
+        self.opacity = QSlider(Qt.Orientation.Horizontal)
+        self.opacity.setRange(0, 100)
+        self.opacity.setValue(80)
+        self.opacity.setToolTip("The overlay's opacity")
+        self.record = QCheckBox("Record frames to folder\u2026")
+        self.record.setToolTip("Write every frame to a folder as PNG with its parameters")
+        self.record_label = QLabel("")
+        self.record_label.setStyleSheet("color: #a0a0a0;")
+        self.record_label.setWordWrap(True)
+        self.record_label.hide()
+
+        g = QGridLayout()
+        g.setContentsMargins(0, 0, 0, 0)
+        g.addWidget(self.prompt, 0, 0, 1, 4)
+        g.addWidget(self.negative, 1, 0, 1, 4)
+        g.addWidget(self.strength, 2, 0, 1, 4)
+        g.addWidget(QLabel("Steps"), 3, 0)
+        g.addWidget(self.steps, 3, 1)
+        g.addWidget(QLabel("Seed"), 3, 2, Qt.AlignmentFlag.AlignRight)
+        seed_row = QHBoxLayout()
+        seed_row.addWidget(self.seed, 1)
+        seed_row.addWidget(self.seed_lock)
+        g.addLayout(seed_row, 3, 3)
+        g.addWidget(QLabel("Model"), 4, 0)
+        g.addWidget(self.model, 4, 1, 1, 3)
+        g.addWidget(QLabel("Region"), 5, 0)
+        g.addWidget(self.region, 5, 1, 1, 3)
+        g.setColumnStretch(3, 1)
+        overlay_row = QHBoxLayout()
+        overlay_row.addWidget(self.show_overlay)
+        overlay_row.addWidget(self.opacity, 1)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(6, 6, 6, 6)
+        lay.setSpacing(6)
+        lay.addWidget(self.toggle)
+        lay.addLayout(g)
+        lay.addWidget(self.view, 1)
+        lay.addWidget(self.status)
+        lay.addWidget(self.error)
+        lay.addWidget(self.apply_button)
+        lay.addLayout(overlay_row)
+        lay.addWidget(self.record)
+        lay.addWidget(self.record_label)
+        scroll_body(self, min_height=120)
+
+        for sig in (self.prompt.textChanged, self.negative.textChanged):
+            sig.connect(lambda *_: self._settings_changed(typed=True))
+        for sig in (self.strength.value_changed, self.steps.valueChanged,
+                    self.seed.valueChanged, self.seed_lock.toggled,
+                    self.model.currentIndexChanged, self.region.currentIndexChanged):
+            sig.connect(lambda *_: self._settings_changed())
+        self.show_overlay.toggled.connect(lambda *_: self._show_overlay())
+        self.opacity.valueChanged.connect(lambda *_: self._show_overlay())
+        self.record.toggled.connect(self._record_toggled)
+
+    # ---- models and document ---------------------------------------------------------------
+    def refresh_models(self) -> None:
+        """Re-read the installed diffusion models into the picker (keeps the picked one)."""
+        keep = self.model.currentData()
+        try:
+            models = list(self._models().models()) if self._models is not None else []
+        except Exception as exc:  # a broken models folder: the picker stays empty
+            log.warning("could not list the installed models: %s", exc)
+            models = []
+        self.model.blockSignals(True)
+        self.model.clear()
+        for m in models:
+            self.model.addItem(m.name, m.id)
+        i = self.model.findData(keep)
+        self.model.setCurrentIndex(i if i >= 0 else (0 if self.model.count() else -1))
+        self.model.blockSignals(False)
+
+    def set_document(self, doc: Any) -> None:
+        """Follow the window's document: live turns off (the session stops itself)."""
+        if doc is self.doc:
+            return
+        self.doc = doc
+        self.frame_rect = None
+        self.session.set_document(doc)
+        self._set_checked(False)
+        self._clear_frame()
+
+    # ---- settings --------------------------------------------------------------------------
+    def region_key(self) -> str:
+        return str(self.region.currentData())
+
+    def _frame(self) -> Rect | None:
+        """The live frame: kept while it is on the canvas, else made from the selection's
+        bounds, or a square in the canvas' middle."""
+        doc = self.doc
+        if doc is None:
+            return None
+        canvas = Rect(0, 0, doc.width, doc.height)
+        r = self.frame_rect
+        if r is None or not canvas.contains_rect(r):
+            b = sel.bounds(doc.selection)
+            if not b.empty:
+                r = b
+            else:
+                side = min(FRAME_SIDE, doc.width, doc.height)
+                r = Rect((doc.width - side) // 2, (doc.height - side) // 2, side, side)
+            self.frame_rect = r
+        return r
+
+    def settings(self) -> Any:
+        """The form as a `LiveSettings`."""
+        from ...ai.live import LiveSettings
+
+        region = self.region_key()
+        return LiveSettings(
+            prompt=self.prompt.toPlainText().strip(),
+            negative_prompt=self.negative.text().strip(),
+            strength=self.strength.value() / 100.0,
+            steps=self.steps.value(),
+            seed=self.seed.value() if self.seed_lock.isChecked() else None,
+            model=str(self.model.currentData() or ""),
+            region=region,
+            frame=self._frame() if region == "frame" else None)
+
+    def _settings_changed(self, typed: bool = False) -> None:
+        if not self.toggle.isChecked():
+            return
+        if typed:
+            self._edit_timer.start()
+        else:
+            self._push_settings()
+
+    def _push_settings(self) -> None:
+        self._edit_timer.stop()
+        if self.toggle.isChecked():
+            try:
+                settings = self.settings()
+            except AiError as exc:
+                self._show_error(str(exc))
+                return
+            self.error.hide()
+            self.session.update(settings)
+
+    # ---- on / off --------------------------------------------------------------------------
+    @property
+    def live(self) -> bool:
+        return self.toggle.isChecked()
+
+    def set_live(self, on: bool) -> None:
+        self.toggle.setChecked(on)
+
+    def _set_checked(self, on: bool) -> None:
+        self.toggle.blockSignals(True)
+        self.toggle.setChecked(on)
+        self.toggle.blockSignals(False)
+        self.toggle.setText("Live \u2014 on" if on else "Live")
+
+    def _toggled(self, on: bool) -> None:
+        self.toggle.setText("Live \u2014 on" if on else "Live")
+        if not on:
+            self._edit_timer.stop()
+            self.session.stop()
+            return
+        reason = self._blocked_reason()
+        if reason:
+            self._show_error(reason)
+            self._set_checked(False)
+            return
+        try:
+            settings = self.settings()
+        except AiError as exc:
+            self._show_error(str(exc))
+            self._set_checked(False)
+            return
+        self.error.hide()
+        self._times.clear()
+        self.session.start(settings)
+
+    def _blocked_reason(self) -> str:
+        if self.doc is None:
+            return "Open or create a picture first."
+        if self.model.count() == 0:
+            self.refresh_models()
+        if not self.model.currentData():
+            return "Live needs a diffusion model: add one with AI \u203a Model Manager."
+        if self.region_key() == "selection" and self.doc.selection is None:
+            return "Nothing is selected: select a region, or choose Live frame or Canvas."
+        return ""
+
+    def stop(self) -> None:
+        """Turn live off (a normal job starts, the window closes)."""
+        if self.toggle.isChecked():
+            self.toggle.setChecked(False)
+        else:
+            self.session.stop()
+
+    def shutdown(self) -> None:
+        self.stop()
+        self.session.recorder(None)
+        self._show_overlay()
+
+    # ---- frames ----------------------------------------------------------------------------
+    def _on_frame(self, result: Any) -> None:
+        from ...ai.composite import variant_layer, variant_over_original
+
+        self.result = result
+        now = time.monotonic()
+        self._times = [*self._times[-5:], now]
+        rgb = variant_over_original(result, 0)
+        opaque = np.full(rgb.shape[:2] + (1,), 255, np.uint8)
+        self.view.set_image(array_to_qimage(np.concatenate([rgb, opaque], axis=2)))
+        self._layer_image = variant_layer(result, 0)
+        if not self.seed_lock.isChecked() and result.seeds:
+            self.seed.blockSignals(True)
+            self.seed.setValue(int(result.seeds[0]) % (self.seed.maximum() + 1))
+            self.seed.blockSignals(False)
+        self.apply_button.setEnabled(True)
+        self._show_status()
+        self._show_overlay()
+
+    def fps(self) -> float:
+        """Frames per second over the last few frames (0 before two have come)."""
+        t = self._times
+        return (len(t) - 1) / (t[-1] - t[0]) if len(t) > 1 and t[-1] > t[0] else 0.0
+
+    def _on_state(self, state: str) -> None:
+        self._state = state
+        if state == "off" and self.toggle.isChecked():
+            self._set_checked(False)
+        self._show_status()
+
+    def _show_status(self) -> None:
+        text = STATE_TEXT.get(self._state, self._state)
+        if self._state != "off" and self.fps() > 0:
+            text += f"  \u00b7  {self.fps():.1f} frames/s"
+        self.status.setText(text)
+
+    def _on_stopped(self, message: str) -> None:
+        self._set_checked(False)
+        self._state = "off"
+        self._show_status()
+        if message:
+            self._show_error(message)
+            self.message.emit(short_message(message, 1))
+
+    def _show_error(self, text: str) -> None:
+        self.error.setText(short_message(text))
+        self.error.show()
+
+    def _clear_frame(self) -> None:
+        self.result = None
+        self._layer_image = None
+        self._times.clear()
+        self.view.set_image(None)
+        self.apply_button.setEnabled(False)
+        self._state = "off"
+        self._show_status()
+        self._show_overlay()
+
+    def overlay_image(self) -> QImage | None:
+        """The frame as the canvas overlay shows it: the layer Apply adds, at the opacity."""
+        if self._layer_image is None:
+            return None
+        px = self._layer_image.copy()
+        px[..., 3] = (px[..., 3].astype(np.uint16) * self.opacity.value() // 100).astype(
+            np.uint8)
+        return array_to_qimage(px)
+
+    def _show_overlay(self) -> None:
+        if self.overlay is None:
+            return
+        on = self.show_overlay.isChecked() and self.toggle.isChecked() and \
+            self.result is not None
+        if on:
+            self.overlay.set_preview(self.overlay_image(), self.result.rect)
+        else:
+            self.overlay.set_preview(None, None)
+
+    # ---- apply and record ------------------------------------------------------------------
+    def apply(self) -> Any:
+        """Add the newest frame as a new layer (one undo step); the layer, or None."""
+        if self.result is None:
+            return None
+        layer = self.session.apply()
+        if layer is not None:
+            self.applied.emit(layer)
+            self.message.emit("Live frame applied as a new layer")
+        return layer
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and \
+                self.apply_button.isEnabled():
+            self.apply()
+            return
+        super().keyPressEvent(event)
+
+    def _record_toggled(self, on: bool) -> None:
+        folder = None
+        if on:
+            folder = self._ask_folder() if self._ask_folder is not None else None
+            if not folder:
+                self.record.blockSignals(True)
+                self.record.setChecked(False)
+                self.record.blockSignals(False)
+                return
+        self.session.recorder(Path(folder) if folder else None)
+        self.record_label.setText(f"Frames go to {folder}" if folder else "")
+        self.record_label.setVisible(bool(folder))
+
+
+def install_live_dock(win: Any) -> LivePanel | None:
+    """Add the Live dock to `win` (tabbed with the AI dock), wired to the window; returns the
+    panel (also `win.live_panel`), or None when live painting is not available."""
+    if getattr(win, "live_panel", None) is not None:
+        raise RuntimeError("this window already has its Live dock")
+    worker = getattr(win, "ai_worker", None)
+    if worker is None:
+        return None
+    from ..live import LiveSession
+
+    session = LiveSession(worker, getattr(win, "doc", None))
+    ai_panel = getattr(win, "ai_panel", None)
+
+    def models() -> Any:
+        return ai_panel.registry if ai_panel is not None else getattr(win, "ai_models", None)
+
+    prompts = getattr(win, "prompts", None)
+    ask = getattr(prompts, "ask_folder", None)
+    panel = LivePanel(session, models,
+                      (lambda: ask("Record live frames to folder")) if ask else None)
+    panel.refresh_models()
+    panel.set_document(getattr(win, "doc", None))
+    win.document_changed.connect(panel.set_document)
+
+    dock = QDockWidget("Live", win)
+    dock.setObjectName(DOCK_NAME)
+    dock.setWidget(panel)
+    dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                     | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+                     | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+    dock.setMinimumWidth(300)
+    docks: dict[str, QDockWidget] = getattr(win, "docks", {})
+    anchor = docks.get("aiDock") or docks.get("layersDock")
+    if win.restoreDockWidget(dock):
+        pass  # where the painter left it last time
+    elif anchor is not None:
+        shown = [d for d in [anchor, *win.tabifiedDockWidgets(anchor)]
+                 if not d.visibleRegion().isEmpty()]
+        win.tabifyDockWidget(anchor, dock)
+        if shown:  # installing must not switch the tab the painter is looking at
+            shown[0].raise_()
+    else:
+        win.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+    if isinstance(getattr(win, "docks", None), dict):
+        win.docks[DOCK_NAME] = dock
+    if getattr(win, "panels_menu", None) is not None:
+        win.panels_menu.addAction(dock.toggleViewAction())
+    win.live_panel = panel
+    dock.visibilityChanged.connect(lambda shown: shown and panel.refresh_models())
+
+    if hasattr(win, "canvas"):
+        from ..ai_dock import CanvasPreview
+
+        panel.overlay = CanvasPreview(win.canvas, lambda: "Live")
+        win.live_canvas_preview = panel.overlay
+    if hasattr(win, "statusBar"):
+        panel.message.connect(lambda text: win.statusBar().showMessage(text, 6000))
+
+    # A normal job turns live off: the session stops when anyone else submits to the worker;
+    # the AI panel's and the Style dock's running_changed say so too.
+    for other in (ai_panel, getattr(win, "style_gallery", None)):
+        sig = getattr(other, "running_changed", None)
+        if sig is not None:
+            sig.connect(lambda running: running and panel.stop())
+
+    def toggle() -> None:
+        dock.show()
+        dock.raise_()
+        panel.set_live(not panel.live)
+
+    act_toggle = QAction("&Live Painting", win)
+    act_toggle.setShortcut(QKeySequence(TOGGLE_KEYS))
+    act_toggle.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+    act_toggle.setToolTip(f"Turn live painting on or off ({TOGGLE_KEYS})")
+    act_toggle.triggered.connect(lambda _c=False: toggle())
+    act_apply = QAction("Apply &Live Frame", win)
+    act_apply.setShortcuts([QKeySequence(k) for k in APPLY_KEYS])
+    act_apply.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+    act_apply.triggered.connect(lambda _c=False: panel.apply())
+    for a in (act_toggle, act_apply):
+        win.addAction(a)
+    win.live_actions = {"toggle": act_toggle, "apply": act_apply}
+    if hasattr(win, "menuBar"):
+        from ..actions import window_menu
+
+        menu = window_menu(win, "AI")
+        if menu is not None:
+            menu.addSeparator()
+            menu.addAction(act_toggle)
+            menu.addAction(act_apply)
+
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+
+    def stop(*_: object) -> None:
+        try:
+            panel.shutdown()
+        except RuntimeError:  # the C++ side is already gone
+            pass
+
+    win.destroyed.connect(stop)
+    if app is not None:
+        app.aboutToQuit.connect(stop)
+    return panel

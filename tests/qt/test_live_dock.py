@@ -1,0 +1,155 @@
+"""The Live dock on a real window with the real worker and the tiny SD model: turning Live on
+shows a frame, a stroke brings a newer one, Apply adds one layer and one undo step, another
+document turns Live off, an error's message is shown and the toggle goes off. Waits are on the
+dock's state, with generous timeouts; no wall-clock assertions."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+
+from aiart_desktop.core.document import Document
+from tests.support.dock import SELECTION, dock_window, set_form
+from tests.support.window_helpers import mouse_stroke
+
+WAIT = 60_000
+pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
+
+
+def _live(win, stop_workers, registry, engine):
+    from aiart_desktop.qt.panels.live_dock import install_live_dock
+
+    panel = dock_window(win, registry, engine)
+    stop_workers.append(panel.worker)
+    live = install_live_dock(win)
+    assert live is win.live_panel
+    dock = win.docks["liveDock"]
+    dock.show()
+    dock.raise_()
+    live.model.setCurrentIndex(live.model.findData("tiny-sd"))
+    live.prompt.setPlainText("a red boat")
+    live.steps.setValue(2)
+    return live
+
+
+def _frames(live) -> list:
+    seen: list = []
+    live.session.frame.connect(seen.append)
+    return seen
+
+
+def _stop(qtbot, live) -> None:
+    live.set_live(False)
+    qtbot.waitUntil(lambda: live.session.current is None or live._state == "off",
+                    timeout=WAIT)
+
+
+def test_live_on_shows_a_frame_and_a_stroke_brings_a_newer_one(
+        qtbot, win, stop_workers, tiny_registry, tiny_engine) -> None:
+    live = _live(win, stop_workers, tiny_registry, tiny_engine)
+    seen = _frames(live)
+    assert win.live_actions["toggle"].shortcut().toString() == "Ctrl+Shift+L"
+    QTest.mouseClick(live.toggle, Qt.MouseButton.LeftButton)
+    assert live.live
+    qtbot.waitUntil(lambda: len(seen) >= 1 and live.view.image is not None, timeout=WAIT)
+    first = seen[-1]
+    assert live.result is first and live.apply_button.isEnabled()
+    assert first.rect.intersect(SELECTION) == SELECTION.intersect(first.rect)
+    assert live.view.image.width() == first.rect.w
+    # The overlay on the canvas shows the frame over its region.
+    assert win.live_canvas_preview.isVisible()
+    assert win.live_canvas_preview.rect_doc == first.rect
+    qtbot.waitUntil(lambda: "Waiting" in live.status.text(), timeout=WAIT)
+    # A stroke over the region: a newer frame, made from the picture after it.
+    win.state.set_tool("brush")
+    revision = win.doc.revision if hasattr(win.doc, "revision") else None
+    mouse_stroke(win, [(76, 52), (90, 60), (104, 70)])
+    qtbot.waitUntil(lambda: len(seen) >= 2 and seen[-1] is not first, timeout=WAIT)
+    if revision is not None:
+        assert getattr(seen[-1].request, "revision", revision + 1) != revision
+    assert live.result is seen[-1]
+    live.show_overlay.setChecked(False)
+    assert not win.live_canvas_preview.isVisible()
+    _stop(qtbot, live)
+    assert not live.live and live.status.text() == "Live is off"
+
+
+def test_apply_adds_one_layer_and_one_undo_step(
+        qtbot, win, stop_workers, tiny_registry, tiny_engine) -> None:
+    live = _live(win, stop_workers, tiny_registry, tiny_engine)
+    seen = _frames(live)
+    live.set_live(True)
+    qtbot.waitUntil(lambda: len(seen) >= 1, timeout=WAIT)
+    doc = win.doc
+    layers0, undo0 = len(doc.layers), doc.history.undo_count
+    _stop(qtbot, live)   # no newer frame replaces the one applied
+    QTest.mouseClick(live.apply_button, Qt.MouseButton.LeftButton)
+    assert len(doc.layers) == layers0 + 1
+    assert doc.history.undo_count == undo0 + 1
+    layer = doc.active_layer
+    assert layer.provenance and layer.provenance.get("prompt") == "a red boat"
+    win.undo()
+    assert len(doc.layers) == layers0
+
+
+def test_another_document_turns_live_off(
+        qtbot, win, stop_workers, tiny_registry, tiny_engine) -> None:
+    live = _live(win, stop_workers, tiny_registry, tiny_engine)
+    seen = _frames(live)
+    live.set_live(True)
+    qtbot.waitUntil(lambda: len(seen) >= 1, timeout=WAIT)
+    win.set_document(Document.new(160, 120))
+    assert not live.live and live.view.image is None
+    assert not live.apply_button.isEnabled()
+    assert not win.live_canvas_preview.isVisible()
+    qtbot.waitUntil(lambda: live.status.text() == "Live is off", timeout=WAIT)
+
+
+def test_a_normal_job_turns_live_off(
+        qtbot, win, stop_workers, tiny_registry, tiny_engine) -> None:
+    live = _live(win, stop_workers, tiny_registry, tiny_engine)
+    live.set_live(True)
+    assert live.live
+    set_form(win.ai_panel, op="inpaint", model="tiny-inpaint", batch=1, steps=1)
+    assert win.ai_panel.generate() is not None
+    assert not live.live and live.status.text() == "Live is off"
+    qtbot.waitUntil(lambda: not win.ai_panel.running, timeout=WAIT)
+    assert win.ai_panel.strip.count() == 1   # the normal job ran to its end
+
+
+def test_an_error_is_said_in_two_lines_and_the_toggle_goes_off(
+        qtbot, win, stop_workers, tiny_registry, tiny_engine) -> None:
+    live = _live(win, stop_workers, tiny_registry, tiny_engine)
+    live.model.addItem("gone", "no-such-model")   # removed from disk after the list was read
+    live.model.setCurrentIndex(live.model.count() - 1)
+    live.set_live(True)
+    assert live.live
+    qtbot.waitUntil(lambda: not live.live, timeout=WAIT)
+    assert not live.toggle.isChecked() and not live.error.isHidden()
+    assert live.error.text() and live.error.text().count("\n") <= 1
+    assert live.status.text() == "Live is off"
+    # A stopped() message of many lines shows in two.
+    live.session.stopped.emit("The model could not run: out of memory.\nline two\nline three")
+    assert live.error.text().count("\n") <= 1 and "out of memory" in live.error.text()
+
+
+def test_nothing_selected_is_said_and_live_stays_off(
+        qtbot, win, stop_workers, tiny_registry, tiny_engine) -> None:
+    live = _live(win, stop_workers, tiny_registry, tiny_engine)
+    win.doc.set_selection(None)
+    live.set_live(True)
+    assert not live.live and "Nothing is selected" in live.error.text()
+
+
+def test_record_asks_for_a_folder_through_prompts(
+        qtbot, win, stop_workers, tiny_registry, tiny_engine, prompts, tmp_path: Path) -> None:
+    live = _live(win, stop_workers, tiny_registry, tiny_engine)
+    live.record.setChecked(True)   # the stub answers None: nothing is recorded
+    assert not live.record.isChecked() and any(a.startswith("folder:") for a in prompts.asked)
+    prompts.folder_path = str(tmp_path)
+    live.record.setChecked(True)
+    assert live.record.isChecked() and str(tmp_path) in live.record_label.text()
+    live.record.setChecked(False)
+    assert live.record_label.isHidden()
