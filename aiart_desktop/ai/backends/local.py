@@ -281,6 +281,11 @@ class LocalBackend:
         self._control: Any = None    # local_control.ControlSlot, made at the first control
         self._detectors: Any = None  # local_control.Detectors, made at the first detection
         self.low_memory = False  # set after an out-of-memory retry
+        # The last prompt's embeddings (live painting re-runs one prompt at every stroke):
+        # (key, embeddings) while the model, prompt, negative prompt and guidance are unchanged.
+        self.cache_prompts = True
+        self._embeds: tuple[tuple[Any, ...], dict[str, Any]] | None = None
+        self.embeds_encoded = 0  # prompts encoded through the cache (tests, benchmark)
 
     # ---- model management ---------------------------------------------------------------
     def set_device(self, device: str) -> None:
@@ -298,6 +303,7 @@ class LocalBackend:
         with self._lock:
             self._pipes.clear()
             self._key, self._base_scheduler, self._taesd, self._ip = None, None, None, None
+            self._embeds = None
             self._addons.reset()
             if self._control is not None:
                 self._control.clear()
@@ -591,6 +597,9 @@ class LocalBackend:
             if weighted is not None:
                 del kwargs["prompt"], kwargs["negative_prompt"]
                 kwargs.update(weighted[0])
+            elif self._cacheable(job):
+                del kwargs["prompt"], kwargs["negative_prompt"]
+                kwargs.update(self._cached_embeds(pipe, arch, job, torch))
         if cancelled():
             raise Cancelled()
         if mode is None:
@@ -602,6 +611,25 @@ class LocalBackend:
             raise Cancelled()
         arr = np.asarray(out, np.float32)
         return [np.clip(np.rint(a * 255.0), 0, 255).astype(np.uint8) for a in arr]
+
+    def _cacheable(self, job: Job) -> bool:
+        """Plain prompts on a model with no LoRA or embedding loaded (those change the text
+        encoder or its tokens) and no IP-Adapter: what the pipeline would encode itself."""
+        a = self._addons
+        return (self.cache_prompts and not job.loras and not a.adapters and not a.embeddings
+                and self._ip is None)
+
+    def _cached_embeds(self, pipe: Any, arch: str, job: Job, torch: Any) -> dict[str, Any]:
+        """The pipeline's own encoding of the job's prompt (`_prompt_embeds`, bit-identical to
+        what `pipe(prompt=...)` computes), kept while the prompt and the model are the same."""
+        cfg = (float(job.guidance) > 1.0
+               and getattr(pipe.unet.config, "time_cond_proj_dim", None) is None)
+        negative = job.negative_prompt or None
+        key = (self._key, id(pipe.text_encoder), arch, job.prompt, negative, cfg)
+        if self._embeds is None or self._embeds[0] != key:
+            self._embeds = (key, _prompt_embeds(pipe, arch, job.prompt, negative, cfg, torch))
+            self.embeds_encoded += 1
+        return dict(self._embeds[1])
 
     @staticmethod
     def _preview(latents: Any, arch: str, taesd: Any, torch: Any) -> np.ndarray | None:
