@@ -164,16 +164,21 @@ class LiveSession(QObject):
 
     def _on_edit(self, *_: Any) -> None:
         self.scheduler.edited()
-        self._pump()
+        self._pump_soon()
 
     def _on_selection(self, *_: Any) -> None:
         if self.settings is not None and self.settings.region == "selection":
             self.scheduler.invalidate()  # the region moved
-            self._pump()
+            self._pump_soon()
 
     def _on_size(self, *_: Any) -> None:
         self.scheduler.invalidate()
-        self._pump()
+        self._pump_soon()
+
+    def _pump_soon(self) -> None:
+        """After the edit is done (the document emits before its revision and undo step are
+        complete): at the UI thread's next turn, once for all the events of this one."""
+        self._timer.start(0)
 
     # ---- frames ------------------------------------------------------------------------------
     def _pump(self) -> None:
@@ -190,7 +195,7 @@ class LiveSession(QObject):
             self._submit()
         else:
             wait = s.wait_s()
-            if wait is not None and not self._timer.isActive():
+            if wait is not None:
                 self._timer.start(max(1, int(wait * 1000)))
         self._set_state(RUNNING if self._job is not None else WAITING)
 
@@ -224,7 +229,7 @@ class LiveSession(QObject):
                 pass
 
     def _on_finished(self, result: AiResult) -> None:
-        if self._job is None or result.request is not self._job.request:
+        if self._job is None:  # a forgotten frame (its signals are disconnected, but be sure)
             return
         self._job = None
         self.scheduler.frame_finished(time.perf_counter() - self._started_at)
