@@ -155,11 +155,10 @@ class LiveSession(QObject):
                     pass
 
     def _on_pixels(self, rect: Any = None) -> None:
-        req = self._job.request if self._job is not None else None
-        area = req.rect if req is not None else None
-        if area is not None and rect is not None and self.settings is not None and \
-                self.settings.region != "selection" and rect.intersect(area).empty:
-            return  # outside the region
+        s = self.settings
+        if s is not None and s.region == "frame" and s.frame is not None and rect is not None \
+                and rect.intersect(s.frame).empty:
+            return  # outside the live frame: the frame's picture did not change
         self._on_edit()
 
     def _on_edit(self, *_: Any) -> None:

@@ -221,3 +221,25 @@ def test_a_normal_job_or_another_document_turns_live_off(qtbot, live, gate) -> N
     session.set_document(other)
     assert session.state == "off" and stops == ["", ""] and session.document is other
     qtbot.waitUntil(lambda: not worker.busy, timeout=WAIT)
+
+
+def test_the_region_decides_which_edits_make_a_frame(qtbot, live) -> None:
+    from aiart_desktop.core import selection as sel
+
+    session, worker, jobs = live
+    doc = session.document
+    frames: list[Any] = []
+    session.frame.connect(frames.append)
+    session.start(_settings(region="frame", frame=Rect(0, 0, 64, 64)))
+    qtbot.waitUntil(lambda: len(frames) == 1 and _settled(session, worker), timeout=WAIT)
+    doc.put_pixels(doc.layers[0], 150, 100, np.full((4, 4, 4), 255, np.uint8))  # outside
+    assert not session.scheduler.dirty
+    doc.put_pixels(doc.layers[0], 10, 10, np.full((4, 4, 4), 255, np.uint8))  # inside
+    assert session.scheduler.dirty
+    qtbot.waitUntil(lambda: len(frames) == 2 and _settled(session, worker), timeout=WAIT)
+    # On the selection: a new selection is a new region.
+    session.update(_settings(region="selection"))
+    qtbot.waitUntil(lambda: len(frames) == 3 and _settled(session, worker), timeout=WAIT)
+    doc.set_selection(sel.rect_mask(doc.width, doc.height, Rect(8, 16, 48, 40)))
+    qtbot.waitUntil(lambda: len(frames) == 4 and _settled(session, worker), timeout=WAIT)
+    assert frames[-1].rect == Rect(8, 16, 48, 40) and len(jobs) == 4
