@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtTest import QTest
 
 from aiart_desktop.core.document import Document
@@ -153,3 +153,27 @@ def test_record_asks_for_a_folder_through_prompts(
     assert live.record.isChecked() and str(tmp_path) in live.record_label.text()
     live.record.setChecked(False)
     assert live.record_label.isHidden()
+
+
+def test_the_live_dock_fits_a_small_laptop_at_150_percent(
+        qtbot, win, stop_workers, tiny_registry, tiny_engine) -> None:
+    from PySide6.QtWidgets import QApplication
+
+    from aiart_desktop.qt.main_window import SCREEN_MARGIN
+
+    live = _live(win, stop_workers, tiny_registry, tiny_engine)
+    room = QSize(910, 512) - SCREEN_MARGIN   # 1366×768 at 150 %, as test_window_fit
+    m = win.minimumSizeHint().expandedTo(win.minimumSize())
+    assert m.width() <= room.width() and m.height() <= room.height(), m
+    win.resize(room)
+    QApplication.processEvents()
+    # The switch is in view without scrolling; nothing is clipped sideways.
+    assert live.toggle.visibleRegion().boundingRect() == live.toggle.rect()
+    body = live.body_scroll.widget()
+    assert body.width() >= body.minimumSizeHint().width()
+    assert not live.body_scroll.horizontalScrollBar().isVisible()
+    # At 1366×768 (100 %) the frame view and Apply are in view too.
+    win.resize(QSize(1350, 680))
+    QApplication.processEvents()
+    for w in (live.toggle, live.view, live.apply_button):
+        assert w.visibleRegion().boundingRect() == w.rect(), w

@@ -44,7 +44,7 @@ from ...core import selection as sel
 from ...core.geometry import Rect
 from ..convert import array_to_qimage
 from .messages import short_message
-from .widgets import SliderSpin, scroll_body
+from .widgets import SliderSpin, guard_wheel, scroll_body
 
 log = logging.getLogger(__name__)
 DOCK_NAME = "liveDock"
@@ -149,11 +149,11 @@ class LivePanel(QWidget):
         self.steps.setToolTip("Steps per frame: fewer is faster (Turbo models: 1\u20134)")
         self.seed = QSpinBox()
         self.seed.setRange(0, 2_147_483_647)
-        self.seed.setToolTip("The seed; shows the newest frame's when not locked")
+        self.seed.setToolTip("The seed; unlocked, each time Live is turned on draws one (shown "
+                             "here once the first frame comes)")
         self.seed_lock = QCheckBox("Lock")
-        self.seed_lock.setChecked(True)
         self.seed_lock.setToolTip("Locked: every frame uses this seed (frames differ only where "
-                                  "you painted). Unlocked: a new seed each frame")
+                                  "you painted). Unlocked: a new seed each time Live is turned on")
         self.model = QComboBox()
         self.model.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
@@ -172,6 +172,7 @@ class LivePanel(QWidget):
         self.error.setStyleSheet("color: #f0a070;")
         self.error.hide()
         self.apply_button = QPushButton("Apply")
+        self.apply_button.setMinimumHeight(30)
         self.apply_button.setToolTip("Add the frame as a new layer (Enter here, or "
                                      f"{APPLY_KEYS[0]})")
         self.apply_button.setEnabled(False)
@@ -212,19 +213,23 @@ class LivePanel(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 6, 6, 6)
         lay.setSpacing(6)
-        lay.addWidget(self.toggle)
-        lay.addLayout(g)
+        top = QHBoxLayout()   # the switch and Apply first: in view on the shortest screen
+        top.addWidget(self.toggle, 2)
+        top.addWidget(self.apply_button, 1)
+        lay.addLayout(top)
         lay.addWidget(self.view, 1)
         lay.addWidget(self.status)
         lay.addWidget(self.error)
-        lay.addWidget(self.apply_button)
         lay.addLayout(overlay_row)
+        lay.addLayout(g)
         lay.addWidget(self.record)
         lay.addWidget(self.record_label)
         scroll_body(self, min_height=120)
+        guard_wheel(self)   # the wheel scrolls the dock, not the field under the pointer
 
         for sig in (self.prompt.textChanged, self.negative.textChanged):
             sig.connect(lambda *_: self._settings_changed(typed=True))
+        self.seed.valueChanged.connect(lambda *_: self.seed_lock.setChecked(True))  # typed
         for sig in (self.strength.value_changed, self.steps.valueChanged,
                     self.seed.valueChanged, self.seed_lock.toggled,
                     self.model.currentIndexChanged, self.region.currentIndexChanged):
