@@ -56,7 +56,7 @@ def test_live_on_shows_a_frame_and_a_stroke_brings_a_newer_one(
     qtbot.waitUntil(lambda: len(seen) >= 1 and live.view.image is not None, timeout=WAIT)
     first = seen[-1]
     assert live.result is first and live.apply_button.isEnabled()
-    assert first.rect.intersect(SELECTION) == SELECTION.intersect(first.rect)
+    assert not first.rect.intersect(SELECTION).empty
     assert live.view.image.width() == first.rect.w
     # The overlay on the canvas shows the frame over its region.
     assert win.live_canvas_preview.isVisible()
@@ -92,6 +92,20 @@ def test_apply_adds_one_layer_and_one_undo_step(
     assert layer.provenance and layer.provenance.get("prompt") == "a red boat"
     win.undo()
     assert len(doc.layers) == layers0
+    # Enter in the dock applies too (a push button outside a dialog passes Enter on).
+    live.apply_button.setFocus()
+    QTest.keyClick(live.apply_button, Qt.Key.Key_Return)
+    assert len(doc.layers) == layers0 + 1 and doc.history.undo_count == undo0 + 1
+    assert win.live_actions["apply"].shortcut().toString() == "Ctrl+Shift+Return"
+
+
+def test_closing_the_window_turns_live_off(
+        qtbot, win, stop_workers, tiny_registry, tiny_engine) -> None:
+    live = _live(win, stop_workers, tiny_registry, tiny_engine)
+    live.set_live(True)
+    assert live.session.active
+    assert win.close()
+    assert not live.session.active and not live.live
 
 
 def test_another_document_turns_live_off(

@@ -589,7 +589,15 @@ def install_live_dock(win: Any) -> LivePanel | None:
         except RuntimeError:  # the C++ side is already gone
             pass
 
-    win.destroyed.connect(stop)
+    def gone(*_: object) -> None:
+        stop()
+        if app is not None:
+            try:
+                app.aboutToQuit.disconnect(stop)
+            except (RuntimeError, TypeError):
+                pass
+
+    win.destroyed.connect(gone)
     if app is not None:
         app.aboutToQuit.connect(stop)
     return panel
