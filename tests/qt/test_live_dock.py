@@ -191,3 +191,25 @@ def test_the_live_dock_fits_a_small_laptop_at_150_percent(
     QApplication.processEvents()
     for w in (live.toggle, live.view, live.apply_button):
         assert w.visibleRegion().boundingRect() == w.rect(), w
+
+
+def test_the_live_frame_follows_the_selection(
+        qtbot, win, stop_workers, tiny_registry, tiny_engine) -> None:
+    from aiart_desktop.core import selection as sel
+    from aiart_desktop.core.geometry import Rect
+
+    live = _live(win, stop_workers, tiny_registry, tiny_engine)
+    seen = _frames(live)
+    live.region.setCurrentIndex(live.region.findData("frame"))
+    assert live.frame_button.isVisibleTo(live)
+    assert live.settings().frame == SELECTION   # a new frame starts on the selection
+    live.set_live(True)
+    qtbot.waitUntil(lambda: len(seen) >= 1, timeout=WAIT)
+    assert seen[-1].rect == SELECTION
+    moved = Rect(8, 8, 64, 48)
+    doc = win.doc
+    doc.set_selection(sel.rect_mask(doc.width, doc.height, moved))
+    QTest.mouseClick(live.frame_button, Qt.MouseButton.LeftButton)
+    assert live.settings().frame == moved
+    qtbot.waitUntil(lambda: seen[-1].rect == moved, timeout=WAIT)
+    _stop(qtbot, live)

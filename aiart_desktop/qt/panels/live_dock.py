@@ -164,6 +164,10 @@ class LivePanel(QWidget):
             self.region.addItem(label, key)
         self.region.setToolTip("What is repainted: the selection, a live frame (from the "
                                "selection's bounds when there is one), or the whole canvas")
+        self.frame_button = QPushButton("Frame ← selection")
+        self.frame_button.setToolTip("Move the live frame onto the selection's bounds (select a "
+                                     "rectangle, then click: the frame follows)")
+        self.frame_button.clicked.connect(self.frame_from_selection)
         self.view = FrameView()
         self.status = QLabel(STATE_TEXT["off"])
         self.status.setObjectName("liveStatus")
@@ -205,7 +209,10 @@ class LivePanel(QWidget):
         g.addWidget(QLabel("Model"), 4, 0)
         g.addWidget(self.model, 4, 1, 1, 3)
         g.addWidget(QLabel("Region"), 5, 0)
-        g.addWidget(self.region, 5, 1, 1, 3)
+        region_row = QHBoxLayout()
+        region_row.addWidget(self.region, 1)
+        region_row.addWidget(self.frame_button)
+        g.addLayout(region_row, 5, 1, 1, 3)
         g.setColumnStretch(3, 1)
         overlay_row = QHBoxLayout()
         overlay_row.addWidget(self.show_overlay)
@@ -234,6 +241,8 @@ class LivePanel(QWidget):
                     self.seed.valueChanged, self.seed_lock.toggled,
                     self.model.currentIndexChanged, self.region.currentIndexChanged):
             sig.connect(lambda *_: self._settings_changed())
+        self.region.currentIndexChanged.connect(lambda *_: self._sync_frame_button())
+        self._sync_frame_button()
         self.show_overlay.toggled.connect(lambda *_: self._show_overlay())
         self.opacity.valueChanged.connect(lambda *_: self._show_overlay())
         self.record.toggled.connect(self._record_toggled)
@@ -286,6 +295,22 @@ class LivePanel(QWidget):
                 r = Rect((doc.width - side) // 2, (doc.height - side) // 2, side, side)
             self.frame_rect = r
         return r
+
+    def _sync_frame_button(self) -> None:
+        self.frame_button.setVisible(self.region_key() == "frame")
+
+    def frame_from_selection(self) -> None:
+        """The live frame moves onto the selection's bounds (a frame in flight is stale)."""
+        doc = self.doc
+        if doc is None:
+            return
+        b = sel.bounds(doc.selection)
+        if b.empty:
+            self._show_error("Nothing is selected: select where the live frame should go.")
+            return
+        self.error.hide()
+        self.frame_rect = b
+        self._settings_changed()
 
     def settings(self) -> Any:
         """The form as a `LiveSettings`."""
