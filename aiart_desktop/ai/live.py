@@ -68,6 +68,8 @@ class LiveSettings:
                                f"(use one of {', '.join(REGIONS)})")
         if self.region == "frame" and (self.frame is None or self.frame.empty):
             raise RequestError("the live frame is empty: draw the frame on the canvas first")
+        if not self.model:
+            object.__setattr__(self, "model", "auto")
         object.__setattr__(self, "controls", tuple(self.controls))
         object.__setattr__(self, "loras", tuple(self.loras))
 

@@ -47,7 +47,8 @@ class LiveSession(QObject):
     state_changed = Signal(str)     # "off", "waiting" (for a change), "running" (a frame)
     stopped = Signal(str)           # "" turned off normally, else the message of the error
 
-    def __init__(self, worker: AiWorker, doc: Document, parent: QObject | None = None) -> None:
+    def __init__(self, worker: AiWorker, doc: Document | None,
+                 parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._worker = worker
         self._doc = doc
@@ -72,7 +73,7 @@ class LiveSession(QObject):
         return self.state != OFF
 
     @property
-    def document(self) -> Document:
+    def document(self) -> Document | None:
         return self._doc
 
     def start(self, settings: LiveSettings) -> None:
@@ -81,6 +82,9 @@ class LiveSession(QObject):
             self.update(settings)
             return
         self.settings = settings
+        if self._doc is None:
+            self.stopped.emit("there is no picture to paint live on: open or create one first.")
+            return
         self.seed = settings.seed if settings.seed is not None else random.randrange(2**31)
         self.current = None
         self.frames = 0
@@ -118,7 +122,7 @@ class LiveSession(QObject):
         self._set_state(OFF)
         self.stopped.emit(message)
 
-    def set_document(self, doc: Document) -> None:
+    def set_document(self, doc: Document | None) -> None:
         """Follow another document: live stops (turn it on again there)."""
         if doc is self._doc:
             return
@@ -129,10 +133,10 @@ class LiveSession(QObject):
     def apply(self) -> Layer | None:
         """The current frame as a new layer with its record (one undo step), or None when
         there is no frame or it was made for another canvas size."""
-        result = self.current
-        if result is None or result.request.canvas_size != (self._doc.width, self._doc.height):
+        result, doc = self.current, self._doc
+        if result is None or doc is None or result.request.canvas_size != (doc.width, doc.height):
             return None
-        return apply_result(self._doc, result, 0, name=f"Live: {result.request.prompt[:40]}")
+        return apply_result(doc, result, 0, name=f"Live: {result.request.prompt[:40]}")
 
     def recorder(self, folder: str | Path | None) -> None:
         """Write every frame from now on to `folder` as a PNG with its parameters (None: stop
@@ -142,6 +146,8 @@ class LiveSession(QObject):
     # ---- document events ---------------------------------------------------------------------
     def _listen(self, on: bool) -> None:
         doc = self._doc
+        if doc is None:
+            return
         pairs = [(doc.pixels_changed, self._on_pixels), (doc.structure_changed, self._on_edit),
                  (doc.node_changed, self._on_edit), (doc.selection_changed, self._on_selection),
                  (doc.size_changed, self._on_size)]
@@ -192,6 +198,8 @@ class LiveSession(QObject):
             s.frame_cancelled()
         if s.should_start():
             self._submit()
+            if not self.active:  # the capture failed: stopped with its message
+                return
         else:
             wait = s.wait_s()
             if wait is not None:
@@ -199,7 +207,7 @@ class LiveSession(QObject):
         self._set_state(RUNNING if self._job is not None else WAITING)
 
     def _submit(self) -> None:
-        assert self.settings is not None
+        assert self.settings is not None and self._doc is not None
         self.scheduler.frame_started()
         try:
             req = make_request(self._doc, "img2img", seed=self.seed,

@@ -130,6 +130,7 @@ def test_settings_validate_and_give_the_capture_params() -> None:
     assert p["target"] == "rect" and p["rect"] == Rect(8, 8, 32, 32) and p["margin"] == 0
     assert p["steps"] == 4 and p["guidance"] == 1.0 and "seed" not in p
     assert LiveSettings("x", region="canvas").capture_params()["target"] == "image"
+    assert LiveSettings("x", model="").model == "auto"  # no model picked
     assert s == LiveSettings("a castle", region="frame", frame=Rect(8, 8, 32, 32))
     assert s != LiveSettings("a castle!", region="frame", frame=Rect(8, 8, 32, 32))
 

@@ -243,3 +243,17 @@ def test_the_region_decides_which_edits_make_a_frame(qtbot, live) -> None:
     doc.set_selection(sel.rect_mask(doc.width, doc.height, Rect(8, 16, 48, 40)))
     qtbot.waitUntil(lambda: len(frames) == 4 and _settled(session, worker), timeout=WAIT)
     assert frames[-1].rect == Rect(8, 16, 48, 40) and len(jobs) == 4
+
+
+def test_no_document_or_an_empty_region_turns_live_off_with_a_message(qtbot, live) -> None:
+    session, worker, jobs = live
+    doc = session.document
+    stops: list[str] = []
+    session.stopped.connect(stops.append)
+    session.set_document(None)
+    session.start(_settings())
+    assert session.state == "off" and len(stops) == 1 and stops[0]
+    session.set_document(doc)
+    session.start(_settings(region="frame", frame=Rect(500, 500, 32, 32)))  # off the canvas
+    assert session.state == "off" and len(stops) == 2 and "frame" in stops[1]
+    assert len(stops[1].splitlines()) <= 2 and jobs == []
