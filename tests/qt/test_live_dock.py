@@ -62,6 +62,7 @@ def test_live_on_shows_a_frame_and_a_stroke_brings_a_newer_one(
     assert win.live_canvas_preview.isVisible()
     assert win.live_canvas_preview.rect_doc == first.rect
     qtbot.waitUntil(lambda: "Waiting" in live.status.text(), timeout=WAIT)
+    assert live.fps() > 0 and "frames/s" in live.status.text()
     # A stroke over the region: a newer frame, made from the picture after it.
     win.state.set_tool("brush")
     revision = win.doc.revision if hasattr(win.doc, "revision") else None

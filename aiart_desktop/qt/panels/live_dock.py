@@ -113,7 +113,8 @@ class LivePanel(QWidget):
         self.result: Any = None                 # the newest frame's AiResult
         self.overlay: Any = None                # a CanvasPreview, when on a window
         self._layer_image: np.ndarray | None = None
-        self._times: list[float] = []           # when the last frames arrived
+        self._times: list[float] = []           # how long the last frames took (s)
+        self._t_start = 0.0                     # when the frame in flight started
         self._state = "off"
         self._build()
         self._edit_timer = QTimer(self)
@@ -410,7 +411,9 @@ class LivePanel(QWidget):
 
         self.result = result
         now = time.monotonic()
-        self._times = [*self._times[-5:], now]
+        if self._t_start:
+            self._times = [*self._times[-4:], now - self._t_start]
+        self._t_start = now   # a frame started right after this one starts now
         rgb = variant_over_original(result, 0)
         opaque = np.full(rgb.shape[:2] + (1,), 255, np.uint8)
         self.view.set_image(array_to_qimage(np.concatenate([rgb, opaque], axis=2)))
@@ -424,11 +427,14 @@ class LivePanel(QWidget):
         self._show_overlay()
 
     def fps(self) -> float:
-        """Frames per second over the last few frames (0 before two have come)."""
-        t = self._times
-        return (len(t) - 1) / (t[-1] - t[0]) if len(t) > 1 and t[-1] > t[0] else 0.0
+        """The frames per second live can follow at: over the last few frames, each from its
+        start to its arrival (time spent waiting for a change does not count); 0 before one."""
+        t = sum(self._times)
+        return len(self._times) / t if t > 0 else 0.0
 
     def _on_state(self, state: str) -> None:
+        if state == "running" and self._state != "running":
+            self._t_start = time.monotonic()
         self._state = state
         if state == "off" and self.toggle.isChecked():
             self._set_checked(False)
