@@ -28,11 +28,12 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from ..ai.apply import apply_result
-from ..ai.capture import make_request
+from ..ai.capture import make_request, request_rect
 from ..ai.errors import AiError
 from ..ai.live import LiveScheduler, LiveSettings
 from ..ai.requests import AiResult
 from ..core.document import Document
+from ..core.geometry import Rect
 from ..core.layer import Layer
 from .worker import AiWorker, JobHandle
 
@@ -62,6 +63,7 @@ class LiveSession(QObject):
         self._started_at = 0.0
         self._submitting = False
         self._folder: Path | None = None
+        self._selection_area: Rect | None = None   # the selection's bounds, until it changes
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self._pump)
@@ -82,6 +84,7 @@ class LiveSession(QObject):
             self.update(settings)
             return
         self.settings = settings
+        self._selection_area = None   # the selection may have changed while live was off
         if self._doc is None:
             self.stopped.emit("there is no picture to paint live on: open or create one first.")
             return
@@ -128,6 +131,7 @@ class LiveSession(QObject):
             return
         self.stop()
         self._doc = doc
+        self._selection_area = None
         self.current = None
 
     def apply(self) -> Layer | None:
@@ -161,22 +165,39 @@ class LiveSession(QObject):
                     pass
 
     def _on_pixels(self, rect: Any = None) -> None:
-        s = self.settings
-        if s is not None and s.region == "frame" and s.frame is not None and rect is not None \
-                and rect.intersect(s.frame).empty:
-            return  # outside the live frame: the frame's picture did not change
+        area = self._area()
+        if area is not None and rect is not None and rect.intersect(area).empty:
+            return  # outside the live region: the region's picture did not change
         self._on_edit()
+
+    def _area(self) -> Rect | None:
+        """The canvas area live frames cover (None: the whole canvas, or not known): the live
+        frame, or the selection's bounds (kept until the selection changes)."""
+        s, doc = self.settings, self._doc
+        if s is None or doc is None or s.region == "canvas":
+            return None
+        if s.region == "frame":
+            return s.frame
+        if self._selection_area is None:
+            try:
+                self._selection_area = request_rect(doc, "img2img", target="selection",
+                                                    margin=0)
+            except AiError:
+                return None   # nothing selected: start() says so
+        return self._selection_area
 
     def _on_edit(self, *_: Any) -> None:
         self.scheduler.edited()
         self._pump_soon()
 
     def _on_selection(self, *_: Any) -> None:
+        self._selection_area = None
         if self.settings is not None and self.settings.region == "selection":
             self.scheduler.invalidate()  # the region moved
             self._pump_soon()
 
     def _on_size(self, *_: Any) -> None:
+        self._selection_area = None
         self.scheduler.invalidate()
         self._pump_soon()
 

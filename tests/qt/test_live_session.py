@@ -243,6 +243,12 @@ def test_the_region_decides_which_edits_make_a_frame(qtbot, live) -> None:
     doc.set_selection(sel.rect_mask(doc.width, doc.height, Rect(8, 16, 48, 40)))
     qtbot.waitUntil(lambda: len(frames) == 4 and _settled(session, worker), timeout=WAIT)
     assert frames[-1].rect == Rect(8, 16, 48, 40) and len(jobs) == 4
+    # ... and paint outside the selection leaves its picture as it was: no frame.
+    doc.put_pixels(doc.layers[0], 150, 100, np.full((4, 4, 4), 255, np.uint8))
+    assert not session.scheduler.dirty
+    doc.put_pixels(doc.layers[0], 20, 20, np.full((4, 4, 4), 255, np.uint8))  # inside
+    assert session.scheduler.dirty
+    qtbot.waitUntil(lambda: len(frames) == 5 and _settled(session, worker), timeout=WAIT)
 
 
 def test_no_document_or_an_empty_region_turns_live_off_with_a_message(qtbot, live) -> None:
