@@ -26,7 +26,6 @@ from PySide6.QtGui import QAction, QColor, QImage, QKeyEvent, QKeySequence, QPai
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDockWidget,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -44,7 +43,7 @@ from ...core import selection as sel
 from ...core.geometry import Rect
 from ..convert import array_to_qimage
 from .messages import short_message
-from .widgets import SliderSpin, guard_wheel, scroll_body
+from .widgets import SliderSpin, add_tabbed_dock, guard_wheel, scroll_body
 
 log = logging.getLogger(__name__)
 DOCK_NAME = "liveDock"
@@ -543,29 +542,7 @@ def install_live_dock(win: Any) -> LivePanel | None:
     panel.set_document(getattr(win, "doc", None))
     win.document_changed.connect(panel.set_document)
 
-    dock = QDockWidget("Live", win)
-    dock.setObjectName(DOCK_NAME)
-    dock.setWidget(panel)
-    dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
-                     | QDockWidget.DockWidgetFeature.DockWidgetFloatable
-                     | QDockWidget.DockWidgetFeature.DockWidgetClosable)
-    dock.setMinimumWidth(300)
-    docks: dict[str, QDockWidget] = getattr(win, "docks", {})
-    anchor = docks.get("aiDock") or docks.get("layersDock")
-    if win.restoreDockWidget(dock):
-        pass  # where the painter left it last time
-    elif anchor is not None:
-        shown = [d for d in [anchor, *win.tabifiedDockWidgets(anchor)]
-                 if not d.visibleRegion().isEmpty()]
-        win.tabifyDockWidget(anchor, dock)
-        if shown:  # installing must not switch the tab the painter is looking at
-            shown[0].raise_()
-    else:
-        win.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-    if isinstance(getattr(win, "docks", None), dict):
-        win.docks[DOCK_NAME] = dock
-    if getattr(win, "panels_menu", None) is not None:
-        win.panels_menu.addAction(dock.toggleViewAction())
+    dock = add_tabbed_dock(win, DOCK_NAME, "Live", panel)
     win.live_panel = panel
     dock.visibilityChanged.connect(lambda shown: shown and panel.refresh_models())
 

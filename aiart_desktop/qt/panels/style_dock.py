@@ -13,10 +13,11 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QApplication, QDockWidget, QMenu
+from PySide6.QtWidgets import QApplication, QMenu
 
 from ...ai.styles.library import StyleLibrary
 from .style_gallery import StyleGallery
+from .widgets import add_tabbed_dock
 
 DOCK_NAME = "styleDock"
 
@@ -70,29 +71,7 @@ def install(win: Any, *, library: StyleLibrary | None = None) -> StyleGallery:
     gallery.set_document(getattr(win, "doc", None))
     win.document_changed.connect(gallery.set_document)
 
-    dock = QDockWidget("Style", win)
-    dock.setObjectName(DOCK_NAME)
-    dock.setWidget(gallery)
-    dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
-                     | QDockWidget.DockWidgetFeature.DockWidgetFloatable
-                     | QDockWidget.DockWidgetFeature.DockWidgetClosable)
-    dock.setMinimumWidth(300)
-    docks: dict[str, QDockWidget] = getattr(win, "docks", {})
-    anchor = docks.get("aiDock") or docks.get("layersDock")
-    if win.restoreDockWidget(dock):
-        pass  # where the painter left it last time (the window's saved layout)
-    elif anchor is not None:
-        shown = [d for d in [anchor, *win.tabifiedDockWidgets(anchor)]
-                 if not d.visibleRegion().isEmpty()]
-        win.tabifyDockWidget(anchor, dock)
-        if shown:  # installing must not switch the tab the painter is looking at
-            shown[0].raise_()
-    else:
-        win.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-    if isinstance(getattr(win, "docks", None), dict):
-        win.docks[DOCK_NAME] = dock
-    if getattr(win, "panels_menu", None) is not None:
-        win.panels_menu.addAction(dock.toggleViewAction())
+    dock = add_tabbed_dock(win, DOCK_NAME, "Style", gallery)
     win.style_gallery = gallery
 
     # The preview over the canvas, and status bar messages.

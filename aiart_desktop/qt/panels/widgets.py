@@ -9,6 +9,7 @@ from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QComboBox,
+    QDockWidget,
     QDoubleSpinBox,
     QHBoxLayout,
     QLabel,
@@ -232,3 +233,33 @@ def run_off_ui(fn: Callable[..., Any], *args: Any, busy: QWidget | None = None) 
     if "error" in out:
         raise out["error"]
     return out.get("value")
+
+
+def add_tabbed_dock(win: Any, name: str, title: str, widget: QWidget) -> QDockWidget:
+    """`widget` in a new dock `name` of `win`, tabbed with the AI dock (or the Layers dock):
+    where the painter left it last time when the window's saved layout knows it, without
+    switching the tab the painter is looking at; listed in `win.docks` and View › Panels."""
+    dock = QDockWidget(title, win)
+    dock.setObjectName(name)
+    dock.setWidget(widget)
+    dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                     | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+                     | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+    dock.setMinimumWidth(300)
+    docks: dict[str, QDockWidget] = getattr(win, "docks", {})
+    anchor = docks.get("aiDock") or docks.get("layersDock")
+    if win.restoreDockWidget(dock):
+        pass  # where the painter left it last time (the window's saved layout)
+    elif anchor is not None:
+        shown = [d for d in [anchor, *win.tabifiedDockWidgets(anchor)]
+                 if not d.visibleRegion().isEmpty()]
+        win.tabifyDockWidget(anchor, dock)
+        if shown:  # installing must not switch the tab the painter is looking at
+            shown[0].raise_()
+    else:
+        win.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+    if isinstance(getattr(win, "docks", None), dict):
+        win.docks[name] = dock
+    if getattr(win, "panels_menu", None) is not None:
+        win.panels_menu.addAction(dock.toggleViewAction())
+    return dock
