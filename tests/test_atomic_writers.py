@@ -2,9 +2,7 @@
 core/io/atomic.py: a failure at the rename leaves what was there and nothing else behind."""
 from __future__ import annotations
 
-import errno
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -13,6 +11,7 @@ import pytest
 
 from aiart_desktop import gpu_accel as ga
 from aiart_desktop.settings import Settings, load_settings, save_settings
+from tests.support.renames import fail_renames
 
 FAKE_PIP = """
 import os, sys
@@ -22,26 +21,6 @@ with open(os.path.join(target, "torch", "__init__.py"), "w") as f:
     f.write("__version__ = %r\\n" % sys.argv[1])
 print("Successfully installed torch", flush=True)
 """
-
-
-def fail_renames(monkeypatch: pytest.MonkeyPatch, within: Path, hit: str = ".aiart-"
-                 ) -> list[str]:
-    """os.replace raises ENOSPC when its source is under `within` (this test's folder: a
-    background write of an earlier test goes through) and its name contains `hit` (by
-    default: one of atomic.py's temporary files); the list collects those sources."""
-    calls: list[str] = []
-    real = os.replace
-    inside = os.fspath(within.resolve()) + os.sep
-
-    def replace(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
-        path = os.path.abspath(os.fspath(src))
-        if hit in os.path.basename(path) and os.path.realpath(path).startswith(inside):
-            calls.append(os.fspath(src))
-            raise OSError(errno.ENOSPC, "No space left on device (injected)")
-        real(src, dst)
-
-    monkeypatch.setattr(os, "replace", replace)
-    return calls
 
 
 def tree(folder: Path) -> dict[str, bytes | None]:

@@ -3,7 +3,6 @@ the old file as it was and no temporary file behind, and a process killed mid-wr
 nothing (the next write removes what it left)."""
 from __future__ import annotations
 
-import errno
 import json
 import os
 import signal
@@ -26,29 +25,7 @@ from aiart_desktop.ai.models.registry import ModelRegistry
 from aiart_desktop.ai.records import gen_history as gh
 from aiart_desktop.ai.styles.library import StyleLibrary
 from tests.support.child import child_env
-
-
-class FailingRenames:
-    """os.replace raises ENOSPC for renames of core.io.atomic's temporary names (".aiart-",
-    ending in `suffix`) under `within`; other renames go through. `calls` proves the write
-    really went through atomic.py."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, within: Path, suffix: str = "") -> None:
-        self.calls: list[str] = []
-        real = os.replace
-        inside = os.fspath(within.resolve()) + os.sep  # this test's files only: a background
-        # write of an earlier test goes through
-
-        def replace(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
-            path = os.path.abspath(os.fspath(src))
-            name = os.path.basename(path)
-            if ".aiart-" in name and name.endswith(suffix) and \
-                    os.path.realpath(path).startswith(inside):
-                self.calls.append(os.fspath(src))
-                raise OSError(errno.ENOSPC, "No space left on device (injected)")
-            real(src, dst)
-
-        monkeypatch.setattr(os, "replace", replace)
+from tests.support.renames import fail_renames
 
 
 def tree(folder: Path) -> dict[str, bytes | None]:
@@ -78,12 +55,12 @@ def test_model_registry_keeps_its_file_when_the_rename_fails(tmp_path: Path,
     reg.add_checkpoint(checkpoint(tmp_path / "first.safetensors"), name="First")
     second = checkpoint(tmp_path / "second.safetensors")
     before = reg._file.read_bytes()
-    fail = FailingRenames(monkeypatch, tmp_path)
+    fail_calls = fail_renames(monkeypatch, tmp_path)
     with pytest.raises(OSError, match="No space left"):
         reg.add_checkpoint(second, name="Second")
     with pytest.raises(OSError, match="No space left"):
         reg.remove("first")
-    assert len([c for c in fail.calls if ".registry.json.aiart-" in c]) == 2
+    assert len([c for c in fail_calls if ".registry.json.aiart-" in c]) == 2
     assert reg._file.read_bytes() == before  # registry.json as it was ...
     assert not [p for p in reg.root.iterdir() if p.name.startswith(".")]  # ... no temp file
     monkeypatch.undo()
@@ -194,7 +171,7 @@ def test_user_history_keeps_its_files_when_the_rename_fails(tmp_path: Path,
     for i in range(6):
         store.append(entry(i, t0 + i))
     before = tree(store.folder)
-    fail = FailingRenames(monkeypatch, tmp_path)
+    fail_calls = fail_renames(monkeypatch, tmp_path)
     with pytest.raises(OSError, match="No space left"):
         store.append(entry(7, t0 + 7))  # its thumbnail cannot be written: no line either
     assert tree(store.folder) == before
@@ -203,7 +180,7 @@ def test_user_history_keeps_its_files_when_the_rename_fails(tmp_path: Path,
     small = gh.UserHistory(store.folder, max_bytes=store.size() // 2)
     with pytest.raises(OSError, match="No space left"):
         small.append(entry(8, t0 + 8, thumbs=False))
-    assert len(fail.calls) == 2
+    assert len(fail_calls) == 2
     lines = month.read_bytes().splitlines()
     assert lines[:-1] == before[month.name].splitlines()  # nothing lost ...  # type: ignore[union-attr]
     assert b"prompt 8" in lines[-1]                       # ... the appended line is there
@@ -221,12 +198,12 @@ def test_style_library_keeps_its_files_when_the_rename_fails(tmp_path: Path,
         Image.new("RGB", (40, 30), colour).save(tmp_path / f"s{i}.png")
     first = lib.import_file(tmp_path / "s0.png", name="Red")
     before = tree(lib.folder)
-    fail = FailingRenames(monkeypatch, tmp_path)
+    fail_calls = fail_renames(monkeypatch, tmp_path)
     with pytest.raises(OSError, match="No space left"):
         lib.import_file(tmp_path / "s1.png", name="Green")
     with pytest.raises(OSError, match="No space left"):
         lib.rename(first.id, "Crimson")
-    assert len(fail.calls) == 2
+    assert len(fail_calls) == 2
     assert tree(lib.folder) == before
     monkeypatch.undo()
     assert [(s.id, s.name) for s in StyleLibrary(lib.folder).styles()] == [(first.id, "Red")]
@@ -242,10 +219,10 @@ def test_model_hash_cache_keeps_its_file_when_the_rename_fails(
     mh.model_sha256(a)
     cache = mh._cache_path()
     before = tree(cache.parent)
-    fail = FailingRenames(monkeypatch, tmp_path)
+    fail_calls = fail_renames(monkeypatch, tmp_path)
     # A cache that cannot be written costs only hashing again later: the digest still comes.
     assert mh.model_sha256(b) == mh.hashlib.sha256(b.read_bytes()).hexdigest()
-    assert len(fail.calls) == 1
+    assert len(fail_calls) == 1
     assert tree(cache.parent) == before
     assert list(json.loads(cache.read_text())) == [k for k in json.loads(before[cache.name])  # type: ignore[arg-type]
                                                    if k.startswith(str(a.resolve()))]
@@ -255,10 +232,10 @@ def test_builtin_style_thumbnail_is_not_left_half_written(tmp_path: Path,
                                                          monkeypatch: pytest.MonkeyPatch
                                                          ) -> None:
     thumbs = tmp_path / "thumbs"
-    fail = FailingRenames(monkeypatch, tmp_path)
+    fail_calls = fail_renames(monkeypatch, tmp_path)
     with pytest.raises(OSError, match="No space left"):
         builtin_styles(thumbs)
-    assert len(fail.calls) == 1
+    assert len(fail_calls) == 1
     assert list(thumbs.iterdir()) == []  # no thumbnail, no temporary file: rendered next time
 
 
@@ -271,10 +248,10 @@ def test_checkpoint_config_folder_is_built_whole_or_not_at_all(tmp_path: Path,
     (stale / "model_index.json").write_text("{}")  # an older, incomplete copy
     before = tree(cache)
     # the old folder is set aside, and back
-    fail = FailingRenames(monkeypatch, tmp_path, ".dirtmp")
+    fail_calls = fail_renames(monkeypatch, tmp_path, suffix=".dirtmp")
     with pytest.raises(OSError, match="No space left"):
         config_folder("sd15", cache)
-    assert len(fail.calls) == 1
+    assert len(fail_calls) == 1
     assert tree(cache) == before  # the old folder back in place, no staging folder left
     monkeypatch.undo()
     built = config_folder("sd15", cache)

@@ -25,28 +25,7 @@ from aiart_desktop.core.io.atomic import (
     stale_temp_dirs,
 )
 from tests.support.child import child_env
-
-
-def fail_renames(monkeypatch: pytest.MonkeyPatch, within: Path, suffix: str = ""
-                 ) -> list[str]:
-    """os.replace raises ENOSPC when its source is one of atomic.py's temporary names (ending
-    in `suffix`) under `within` (this test's folder: a background write of an earlier test
-    goes through); the list collects those sources."""
-    calls: list[str] = []
-    real = os.replace
-    inside = os.fspath(within.resolve()) + os.sep
-
-    def replace(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
-        path = os.path.abspath(os.fspath(src))
-        name = os.path.basename(path)
-        if ".aiart-" in name and name.endswith(suffix) and \
-                os.path.realpath(path).startswith(inside):
-            calls.append(os.fspath(src))
-            raise OSError(errno.ENOSPC, "No space left on device (injected)")
-        real(src, dst)
-
-    monkeypatch.setattr(os, "replace", replace)
-    return calls
+from tests.support.renames import fail_renames
 
 
 def tree(folder: Path) -> dict[str, bytes | None]:
@@ -126,7 +105,7 @@ def test_atomic_directory_failures_leave_the_old_folder(tmp_path: Path,
         raise RuntimeError("the build failed")
     assert tree(tmp_path) == before
     # The rename of the new folder fails: the old one, set aside, is put back.
-    calls = fail_renames(monkeypatch, tmp_path, ".dirtmp")
+    calls = fail_renames(monkeypatch, tmp_path, suffix=".dirtmp")
     with pytest.raises(OSError, match="No space left"), atomic_directory(target) as staging:
         (staging / "a.json").write_text("new")
     assert len(calls) == 1 and tree(tmp_path) == before
