@@ -37,21 +37,8 @@ os.environ.setdefault("AIART_CONFIG_DIR", os.path.join(_tmp, "config"))
 os.environ.setdefault("AIART_DATA_DIR", os.path.join(_tmp, "data"))
 
 import numpy as np  # noqa: E402
-from PySide6.QtCore import QTimer  # noqa: E402
+from _ui_probe import Probe  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
-
-
-class Probe:
-    """Timestamps of a 5 ms QTimer on the UI thread."""
-
-    def __init__(self) -> None:
-        self.ticks: list[float] = []
-        self.timer = QTimer()
-        self.timer.setInterval(5)
-        self.timer.timeout.connect(lambda: self.ticks.append(time.perf_counter()))
-
-    def gaps_ms(self) -> np.ndarray:
-        return np.diff(np.asarray(self.ticks)) * 1000.0 if len(self.ticks) > 1 else np.zeros(1)
 
 
 def run_job(app: QApplication, panel, timeout_s: float = 300.0) -> dict[str, float]:

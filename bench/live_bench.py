@@ -38,25 +38,11 @@ os.environ.setdefault("AIART_CONFIG_DIR", os.path.join(_tmp, "config"))
 os.environ.setdefault("AIART_DATA_DIR", os.path.join(_tmp, "data"))
 
 import numpy as np  # noqa: E402
+from _ui_probe import Probe  # noqa: E402
 from PySide6.QtCore import QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 FRAME = (384, 384, 256, 256)
-
-
-class Probe:
-    """Timestamps of a 5 ms QTimer on the UI thread."""
-
-    def __init__(self) -> None:
-        self.ticks: list[float] = []
-        self.timer = QTimer()
-        self.timer.setInterval(5)
-        self.timer.timeout.connect(lambda: self.ticks.append(time.perf_counter()))
-
-    def max_gap_ms(self) -> float:
-        if len(self.ticks) < 2:
-            return 0.0
-        return float(np.diff(np.asarray(self.ticks)).max() * 1000.0)
 
 
 def spin(app: QApplication, until, timeout_s: float = 120.0) -> None:
