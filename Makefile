@@ -18,8 +18,9 @@ run: $(STAMP)
 	$(BIN)/python main.py $(ARGS)
 
 # The static checks first (seconds), then the suite.
+# Unbuffered, so a CI log cut short shows exactly how far the run got.
 test: lint
-	QT_QPA_PLATFORM=offscreen HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	PYTHONUNBUFFERED=1 QT_QPA_PLATFORM=offscreen HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 # ruff; the layering contracts ([tool.importlinter]) and the type check ([tool.mypy]), both
 # configured in pyproject.toml and cached (.import_linter_cache, .mypy_cache).
