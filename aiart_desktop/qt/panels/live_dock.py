@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QRectF, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QColor, QImage, QKeyEvent, QKeySequence, QPainter, QPaintEvent
+from PySide6.QtCore import QPointF, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QImage, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -42,6 +42,7 @@ from ...ai.errors import AiError
 from ...core import selection as sel
 from ...core.geometry import Rect
 from ..convert import array_to_qimage
+from .live_view import FrameView
 from .messages import short_message
 from .widgets import SliderSpin, add_tabbed_dock, guard_wheel, scroll_body
 
@@ -56,61 +57,28 @@ FRAME_SIDE = 512          # a new live frame's side (smaller on a smaller canvas
 EDIT_DELAY_MS = 250       # typing in the prompt reaches the session after this pause
 
 
-class FrameView(QWidget):
-    """The newest frame, scaled to fit and keeping its aspect, on a dark backdrop."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.image: QImage | None = None
-        self.setMinimumSize(120, 120)
-
-    def sizeHint(self) -> QSize:
-        return QSize(260, 200)
-
-    def set_image(self, image: QImage | None) -> None:
-        self.image = image
-        self.update()
-
-    def image_rect(self) -> QRectF | None:
-        """Where the frame is drawn (widget coordinates); None when there is none."""
-        if self.image is None or self.image.isNull():
-            return None
-        w, h = self.image.width(), self.image.height()
-        s = min(self.width() / w, self.height() / h)
-        return QRectF((self.width() - w * s) / 2, (self.height() - h * s) / 2, w * s, h * s)
-
-    def paintEvent(self, event: QPaintEvent) -> None:
-        p = QPainter(self)
-        p.fillRect(self.rect(), QColor(38, 38, 40))
-        r = self.image_rect()
-        if r is None or self.image is None:
-            p.setPen(QColor(150, 150, 150))
-            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
-                       "Turn Live on and paint:\nthe newest frame shows here")
-        else:
-            p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-            p.drawImage(r, self.image)
-        p.end()
-
-
 class LivePanel(QWidget):
     """The Live dock's content. `session` is a `LiveSession`; `models()` the model source
-    (the AI panel's registry); `ask_folder()` the folder for recorded frames (or None)."""
+    (the AI panel's registry); `ask_folder()` the folder for recorded frames (or None);
+    `addons()` the AI dock's (controls, LoRAs) that live uses when asked (None: no AI dock)."""
 
     applied = Signal(object)       # the new Layer
     message = Signal(str)          # a line for the status bar
 
     def __init__(self, session: Any, models: Any, ask_folder: Any = None,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, addons: Any = None) -> None:
         super().__init__(parent)
         self.setObjectName("LivePanel")
         self.session = session
         self._models = models
         self._ask_folder = ask_folder
+        self._addons = addons
         self.doc: Any = None
         self.frame_rect: Rect | None = None     # the live frame (region "frame")
         self.result: Any = None                 # the newest frame's AiResult
         self.overlay: Any = None                # a CanvasPreview, when on a window
+        self.frame_editor: Any = None           # a live_frame.LiveFrameEditor, when on a window
+        self.view_centre: Any = None            # () -> the canvas view's centre (doc QPointF)
         self._layer_image: np.ndarray | None = None
         self._times: list[float] = []           # how long the last frames took (s)
         self._t_start = 0.0                     # when the frame in flight started
@@ -169,6 +137,18 @@ class LivePanel(QWidget):
                                      "rectangle, then click: the frame follows)")
         self.frame_button.clicked.connect(self.frame_from_selection)
         self.view = FrameView()
+        self.zoom_button = QPushButton("1:1 zoom")
+        self.zoom_button.setCheckable(True)
+        self.zoom_button.setToolTip("Show the frame at the canvas' zoom (off: scaled to fit)")
+        self.zoom_button.toggled.connect(lambda on: self.view.set_fit(not on))
+        self.use_addons = QCheckBox("Use the AI dock's controls and LoRAs")
+        self.use_addons.setChecked(True)
+        self.use_addons.setToolTip("Live follows the control layers and LoRAs set in the AI "
+                                   "dock (a line-art control makes it follow your sketch)")
+        self.addons_label = QLabel("")
+        self.addons_label.setObjectName("liveAddons")
+        self.addons_label.setStyleSheet("color: #a0a0a0;")
+        self.addons_label.setWordWrap(True)
         self.status = QLabel(STATE_TEXT["off"])
         self.status.setObjectName("liveStatus")
         self.error = QLabel("")
@@ -223,12 +203,15 @@ class LivePanel(QWidget):
         top = QHBoxLayout()   # the switch and Apply first: in view on the shortest screen
         top.addWidget(self.toggle, 2)
         top.addWidget(self.apply_button, 1)
+        top.addWidget(self.zoom_button)
         lay.addLayout(top)
         lay.addWidget(self.view, 1)
         lay.addWidget(self.status)
         lay.addWidget(self.error)
         lay.addLayout(overlay_row)
         lay.addLayout(g)
+        lay.addWidget(self.use_addons)
+        lay.addWidget(self.addons_label)
         lay.addWidget(self.record)
         lay.addWidget(self.record_label)
         scroll_body(self, min_height=120)
@@ -241,8 +224,10 @@ class LivePanel(QWidget):
                     self.seed.valueChanged, self.seed_lock.toggled,
                     self.model.currentIndexChanged, self.region.currentIndexChanged):
             sig.connect(lambda *_: self._settings_changed())
-        self.region.currentIndexChanged.connect(lambda *_: self._sync_frame_button())
-        self._sync_frame_button()
+        self.region.currentIndexChanged.connect(lambda *_: self._sync_frame())
+        self._sync_frame()
+        self.use_addons.toggled.connect(lambda *_: self.addons_changed())
+        self._show_addons()
         self.show_overlay.toggled.connect(lambda *_: self._show_overlay())
         self.opacity.valueChanged.connect(lambda *_: self._show_overlay())
         self.record.toggled.connect(self._record_toggled)
@@ -268,11 +253,20 @@ class LivePanel(QWidget):
         """Follow the window's document: live turns off (the session stops itself)."""
         if doc is self.doc:
             return
+        if self.doc is not None:
+            self.doc.size_changed.disconnect(self._canvas_resized)
         self.doc = doc
+        if doc is not None:
+            doc.size_changed.connect(self._canvas_resized)
         self.frame_rect = None
         self.session.set_document(doc)
         self._set_checked(False)
         self._clear_frame()
+        self._sync_frame()
+
+    def _canvas_resized(self, *_a: object) -> None:
+        self._sync_frame()
+        self._settings_changed()
 
     # ---- settings --------------------------------------------------------------------------
     def region_key(self) -> str:
@@ -280,7 +274,7 @@ class LivePanel(QWidget):
 
     def _frame(self) -> Rect | None:
         """The live frame: kept while it is on the canvas, else made from the selection's
-        bounds, or a square in the canvas' middle."""
+        bounds, or a square (`FRAME_SIDE`, at most the canvas) centred on the view."""
         doc = self.doc
         if doc is None:
             return None
@@ -292,12 +286,41 @@ class LivePanel(QWidget):
                 r = b
             else:
                 side = min(FRAME_SIDE, doc.width, doc.height)
-                r = Rect((doc.width - side) // 2, (doc.height - side) // 2, side, side)
+                c = self.view_centre() if self.view_centre is not None else None
+                cx, cy = (c.x(), c.y()) if c is not None else (doc.width / 2, doc.height / 2)
+                x = min(max(0, round(cx - side / 2)), doc.width - side)
+                y = min(max(0, round(cy - side / 2)), doc.height - side)
+                r = Rect(x, y, side, side)
             self.frame_rect = r
         return r
 
-    def _sync_frame_button(self) -> None:
-        self.frame_button.setVisible(self.region_key() == "frame")
+    def set_frame(self, rect: Rect) -> None:
+        """The live frame moves to `rect` (the canvas' frame editor, on release): a frame in
+        flight is stale, the next one is made there. Not a document edit."""
+        self.frame_rect = rect
+        self.error.hide()
+        self._sync_frame()
+        self._settings_changed()
+
+    def _sync_frame(self) -> None:
+        """The Frame button and the canvas' frame editor follow the region."""
+        on = self.region_key() == "frame"
+        self.frame_button.setVisible(on)
+        ed = self.frame_editor
+        if ed is None or ed.dragging:
+            return
+        show = on and self.doc is not None and (self.isVisible() or self.live)
+        rect = self._frame() if show else None
+        if ed.frame != rect or ed.isVisible() != (rect is not None):
+            ed.set_frame(rect)
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        self._sync_frame()
+
+    def hideEvent(self, event: Any) -> None:
+        super().hideEvent(event)
+        self._sync_frame()
 
     def frame_from_selection(self) -> None:
         """The live frame moves onto the selection's bounds (a frame in flight is stale)."""
@@ -308,15 +331,14 @@ class LivePanel(QWidget):
         if b.empty:
             self._show_error("Nothing is selected: select where the live frame should go.")
             return
-        self.error.hide()
-        self.frame_rect = b
-        self._settings_changed()
+        self.set_frame(b)
 
     def settings(self) -> Any:
         """The form as a `LiveSettings`."""
         from ...ai.live import LiveSettings
 
         region = self.region_key()
+        controls, loras = self.addons()
         return LiveSettings(
             prompt=self.prompt.toPlainText().strip(),
             negative_prompt=self.negative.text().strip(),
@@ -325,7 +347,39 @@ class LivePanel(QWidget):
             seed=self.seed.value() if self.seed_lock.isChecked() else None,
             model=str(self.model.currentData() or ""),
             region=region,
-            frame=self._frame() if region == "frame" else None)
+            frame=self._frame() if region == "frame" else None,
+            controls=tuple(controls), loras=tuple(loras))
+
+    def addons(self) -> tuple[list[Any], list[Any]]:
+        """The AI dock's control layers and LoRAs live uses: none when not asked or there is
+        no AI dock."""
+        if self._addons is None or not self.use_addons.isChecked():
+            return [], []
+        try:
+            controls, loras = self._addons()
+        except RuntimeError:   # the AI dock's widgets are gone (the window closes)
+            return [], []
+        return list(controls), list(loras)
+
+    def addons_changed(self) -> None:
+        """The AI dock's controls or LoRAs changed (or the checkbox): say so, push them."""
+        self._show_addons()
+        self._settings_changed()
+
+    def _show_addons(self) -> None:
+        self.use_addons.setVisible(self._addons is not None)
+        if self._addons is None or not self.use_addons.isChecked():
+            self.addons_label.hide()
+            return
+        controls, loras = self.addons()
+        if controls or loras:
+            parts = [f"{len(controls)} control{'s' * (len(controls) != 1)}",
+                     f"{len(loras)} LoRA{'s' * (len(loras) != 1)}"]
+            text = f"Uses {', '.join(parts)} from the AI dock"
+        else:
+            text = "The AI dock has no controls or LoRAs set"
+        self.addons_label.setText(text)
+        self.addons_label.show()
 
     def _settings_changed(self, typed: bool = False) -> None:
         if not self.toggle.isChecked():
@@ -359,9 +413,11 @@ class LivePanel(QWidget):
         self.toggle.setChecked(on)
         self.toggle.blockSignals(False)
         self.toggle.setText("Live \u2014 on" if on else "Live")
+        self._sync_frame()
 
     def _toggled(self, on: bool) -> None:
         self.toggle.setText("Live \u2014 on" if on else "Live")
+        self._sync_frame()
         if not on:
             self._edit_timer.stop()
             self.session.stop()
@@ -536,8 +592,20 @@ def install_live_dock(win: Any) -> LivePanel | None:
 
     prompts = getattr(win, "prompts", None)
     ask = getattr(prompts, "ask_folder", None)
+    form = getattr(ai_panel, "form", None)
+    addons = None
+    if form is not None:
+        def addons() -> tuple[list[Any], list[Any]]:
+            return (form.controls_section.control_layers(),
+                    form.loras_section.lora_refs())
+
     panel = LivePanel(session, models,
-                      (lambda: ask("Record live frames to folder")) if ask else None)
+                      (lambda: ask("Record live frames to folder")) if ask else None,
+                      addons=addons)
+    if form is not None:   # a change in the AI dock's controls or LoRAs reaches live
+        for sig in (form.controls_section.changed, form.loras_section.changed,
+                    form.model_changed):
+            sig.connect(lambda *_: panel.addons_changed())
     panel.refresh_models()
     panel.set_document(getattr(win, "doc", None))
     win.document_changed.connect(panel.set_document)
@@ -548,9 +616,23 @@ def install_live_dock(win: Any) -> LivePanel | None:
 
     if hasattr(win, "canvas"):
         from ..ai_dock import CanvasPreview
+        from ..live_frame import LiveFrameEditor
 
-        panel.overlay = CanvasPreview(win.canvas, lambda: "Live")
+        canvas = win.canvas
+        panel.overlay = CanvasPreview(canvas, lambda: "Live")
         win.live_canvas_preview = panel.overlay
+        panel.frame_editor = LiveFrameEditor(canvas)   # above the preview
+        panel.frame_editor.changed.connect(panel.set_frame)
+        win.live_frame_editor = panel.frame_editor
+
+        def view_centre() -> QPointF:
+            vp = canvas.viewport()
+            return canvas.view_to_doc(QPointF(vp.width() / 2, vp.height() / 2))
+
+        panel.view_centre = view_centre
+        panel.view.set_zoom(canvas.scale)
+        canvas.zoom_changed.connect(lambda *_: panel.view.set_zoom(canvas.scale))
+        panel._sync_frame()
     if hasattr(win, "statusBar"):
         panel.message.connect(lambda text: win.statusBar().showMessage(text, 6000))
 
