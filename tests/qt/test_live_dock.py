@@ -214,3 +214,61 @@ def test_the_live_frame_follows_the_selection(
     assert live.settings().frame == moved
     qtbot.waitUntil(lambda: seen[-1].rect == moved, timeout=WAIT)
     _stop(qtbot, live)
+
+
+def test_the_frame_view_shows_the_frame_at_the_canvas_zoom(
+        qtbot, win, stop_workers, tiny_registry, tiny_engine) -> None:
+    live = _live(win, stop_workers, tiny_registry, tiny_engine)
+    seen = _frames(live)
+    live.set_live(True)
+    qtbot.waitUntil(lambda: len(seen) >= 1 and live.view.image is not None, timeout=WAIT)
+    _stop(qtbot, live)
+    view = live.view
+    w, h = view.image.width(), view.image.height()
+    fitted = view.image_rect()
+    assert view.fit and not live.zoom_button.isChecked()   # Fit by default
+    assert fitted.width() <= view.width() + 0.5 and fitted.height() <= view.height() + 0.5
+    QTest.mouseClick(live.zoom_button, Qt.MouseButton.LeftButton)
+    assert not view.fit
+    for zoom in (2.0, 3.0, 0.5):   # it follows the canvas' zoom, centred
+        win.canvas.set_view(zoom, 10.0, 10.0)
+        r = view.image_rect()
+        s = win.canvas.scale
+        assert (r.width(), r.height()) == pytest.approx((w * s, h * s))
+        assert r.center().x() == pytest.approx(view.width() / 2)
+        assert r.center().y() == pytest.approx(view.height() / 2)
+    QTest.mouseClick(live.zoom_button, Qt.MouseButton.LeftButton)
+    assert view.fit and view.image_rect() == fitted
+
+
+def test_live_uses_the_ai_docks_controls(qtbot, win, stop_workers, tiny_registry,
+                                         tiny_engine) -> None:
+    import numpy as np
+
+    live = _live(win, stop_workers, tiny_registry, tiny_engine)
+    doc = win.doc
+    sketch = np.zeros((doc.height, doc.width, 4), np.uint8)
+    sketch[50:52, 70:110] = (20, 20, 30, 255)
+    layer = doc.add_layer("Sketch", pixels=sketch)
+    set_form(win.ai_panel, op="img2img", model="tiny-sd", batch=1, steps=1)
+    assert live.use_addons.isChecked() and live.addons_label.text().startswith("The AI dock")
+    section = win.ai_panel.form.controls_section
+    row = section.add_active("lineart")
+    assert row is not None
+    assert live.addons_label.text() == "Uses 1 control, 0 LoRAs from the AI dock"
+    jobs: list = []
+    win.ai_worker.submitted.connect(jobs.append)
+    live.set_live(True)
+    assert len(jobs) == 1
+    req = jobs[0].request
+    assert [(c.kind, c.layer) for c in req.controls] == [("lineart", "Sketch")]
+    assert np.array_equal(req.controls[0].image, layer.read(req.rect))
+    # A change in the AI dock re-pushes the settings: the stale frame goes, a new one comes.
+    row.strength.spin.setValue(50)
+    assert len(jobs) == 2 and jobs[1].request.controls[0].strength == 0.5
+    # Unticked: live goes on without them.
+    live.use_addons.setChecked(False)
+    assert len(jobs) == 3 and jobs[2].request.controls == ()
+    assert live.addons_label.isHidden()
+    _stop(qtbot, live)
+    qtbot.waitUntil(lambda: not win.ai_worker.busy, timeout=WAIT)
