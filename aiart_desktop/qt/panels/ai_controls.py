@@ -33,6 +33,7 @@ from ...ai.conditioning import CONTROL_LABELS, MAX_CONTROLS
 from ...ai.errors import AiError
 from ...core.geometry import Rect
 from ...core.layer import clone_node
+from ..ui_thread import call_on_ui
 from .ai_control_row import MUTED_STYLE, ControlRow, FoldSection, control_picture
 from .widgets import guard_wheel
 
@@ -82,7 +83,6 @@ class ControlsSection(FoldSection):
 
     changed = Signal()          # rows came or went, or one changed
     manage_models = Signal()    # a note's "Models…" link
-    _ready = Signal(object, int, object)   # row, token, (kind, rect, picture, source, error)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Control layers",
@@ -99,7 +99,6 @@ class ControlsSection(FoldSection):
         self._timer.setInterval(DEBOUNCE_MS)
         self._timer.timeout.connect(self.refresh_pending)
         self._working = 0                      # thumbnails on the thumbnail thread
-        self._ready.connect(self._show)        # queued: back from that thread
         self.add_button = QPushButton("Add control")
         self.add_button.setToolTip("Add the active layer (or group) as a control layer; add "
                                    "several for several controls")
@@ -363,10 +362,7 @@ class ControlsSection(FoldSection):
             except Exception:  # a thumbnail never takes the panel down
                 log.exception("the %s control picture of %s failed", kind, copy.name)
                 out = (None, None, "The control picture could not be made (see the log)")
-            try:
-                self._ready.emit(row, token, (kind, rect, *out))
-            except RuntimeError:   # the panel is gone
-                pass
+            call_on_ui(self, self._show, row, token, (kind, rect, *out))
 
         _pool().submit(work)
 

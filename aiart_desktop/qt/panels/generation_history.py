@@ -43,6 +43,7 @@ from ...ai.records import gen_history as gh
 from ...core.geometry import Rect
 from ..actions import window_menu
 from ..dialogs.c2pa_settings import open_c2pa_settings
+from ..ui_thread import call_on_ui
 from .generation_details import GenerationDetails, png_pixmap, summary_line
 from .widgets import guard_wheel, scroll_body
 
@@ -58,7 +59,6 @@ class GenerationHistoryPanel(QWidget):
     message = Signal(str)          # a line for the status bar
     recorded = Signal(object)      # the new GenerationEntry
     rerun_submitted = Signal(object)  # the JobHandle of the AI job a Re-run started
-    _io_error = Signal(str)        # from the writer thread
 
     def __init__(self, win: Any, user_store: gh.UserHistory | None = None,
                  parent: QWidget | None = None) -> None:
@@ -75,7 +75,6 @@ class GenerationHistoryPanel(QWidget):
         self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gen-history")
         self._pending: list[Future[None]] = []
         self._build()
-        self._io_error.connect(self._say)
         self._connect()
         self.set_document(getattr(win, "doc", None))
 
@@ -202,7 +201,7 @@ class GenerationHistoryPanel(QWidget):
         try:
             self.user_store.append(entry)
         except OSError as exc:  # a full disk or a read-only folder: say so (queued to the UI)
-            self._io_error.emit(f"Could not add to your generation history "
+            call_on_ui(self, self._say, f"Could not add to your generation history "
                                 f"({exc.strerror or exc})")
 
     def flush(self, timeout: float | None = 10.0) -> None:

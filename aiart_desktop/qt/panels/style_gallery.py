@@ -19,7 +19,7 @@ from __future__ import annotations
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QHideEvent, QIcon, QImage, QKeyEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -42,6 +42,7 @@ from ...ai.styles.builtins import BUILTINS, builtin_index
 from ...ai.styles.library import StyleLibrary, builtin_styles_async
 from ...core.geometry import Rect
 from ..convert import array_to_qimage
+from ..ui_thread import call_on_ui
 from .style_controls import StyleControls
 from .style_grid import CELL, KEY_ROLE, KIND_ROLE, StyleGrid, placeholder_icon, plus_icon
 from .style_jobs import StyleJobs
@@ -68,7 +69,6 @@ class StyleGallery(StyleJobs, UserStyles, QWidget):
     job_ended = Signal(str)                    # "finished", "failed" or "cancelled"
     imported = Signal(object)                  # a UserStyle, or the error message (str)
     builtins_loaded = Signal()
-    _done = Signal(object, object)             # (callback, future) from a background thread
 
     def __init__(self, worker: AiWorker, library: StyleLibrary | None = None,
                  parent: QWidget | None = None) -> None:
@@ -104,7 +104,6 @@ class StyleGallery(StyleJobs, UserStyles, QWidget):
             self, title, text) == QMessageBox.StandardButton.Yes
         self._auto = QTimer(self, singleShot=True, interval=AUTO_DELAY_MS)
         self._auto.timeout.connect(self.preview)
-        self._done.connect(self._run_done)  # a slot of ours: queued to the UI thread
         self._build()
         self.refresh_user_styles()
         self._in_background(builtin_styles_async(self.library.builtin_thumbnail_dir()),
@@ -218,17 +217,9 @@ class StyleGallery(StyleJobs, UserStyles, QWidget):
 
     # ---- background work -------------------------------------------------------------------
     def _in_background(self, future: Future[Any], callback: Any) -> None:
-        """Run `callback(future)` on the UI thread once `future` is done."""
-        def done(fut: Future[Any]) -> None:
-            try:
-                self._done.emit(callback, fut)
-            except RuntimeError:  # the panel is gone
-                pass
-        future.add_done_callback(done)
-
-    @Slot(object, object)
-    def _run_done(self, callback: Any, future: Future[Any]) -> None:
-        callback(future)
+        """Run `callback(future)` on the UI thread once `future` is done (not at all when the
+        panel has been deleted by then)."""
+        future.add_done_callback(lambda fut: call_on_ui(self, callback, fut))
 
     def _builtins_rendered(self, future: Future[Any]) -> None:
         try:
