@@ -124,7 +124,7 @@ class LiveFrameEditor(QWidget):
         if v is None:
             return None
         w = self.fontMetrics().horizontalAdvance(GRIP_TEXT) + 16
-        box = QRectF(v.left(), v.top() - GRIP_H, w, GRIP_H)
+        box = QRectF(v.left() + HANDLE_PX / 2 + 2, v.top() - GRIP_H - 2, w, GRIP_H)
         if box.top() < 0:    # scrolled or at the top of the view: the grip hangs inside
             box.moveTop(max(v.top(), 0.0))
         return box
@@ -264,19 +264,6 @@ class LiveFrameEditor(QWidget):
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         p.setBrush(Qt.BrushStyle.NoBrush)
-        line = v.adjusted(-0.5, -0.5, 0.5, 0.5)
-        p.setPen(QPen(QColor(0, 0, 0, 170), 3))
-        p.drawRect(line)
-        pen = QPen(FRAME_COLOR, 1)
-        if self._drag is not None:
-            pen.setStyle(Qt.PenStyle.DashLine)
-        p.setPen(pen)
-        p.drawRect(line)
-        p.setPen(QPen(QColor(0, 0, 0), 1))
-        p.setBrush(QColor(255, 255, 255))
-        s = HANDLE_PX
-        for q in self.handle_points().values():
-            p.drawRect(QRectF(q.x() - s / 2, q.y() - s / 2, s, s))
         grip = self.grip_rect()
         if grip is not None:
             p.setPen(Qt.PenStyle.NoPen)
@@ -290,4 +277,18 @@ class LiveFrameEditor(QWidget):
                 grip.setWidth(self.fontMetrics().horizontalAdvance(text) + 16)
                 p.fillRect(grip, QColor(40, 110, 60, 230))
             p.drawText(grip, Qt.AlignmentFlag.AlignCenter, text)
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        line = v.adjusted(-1, -1, 0, 0)   # just outside the frame's pixels
+        p.setPen(QPen(QColor(0, 0, 0, 170), 4))
+        p.drawRect(line)
+        pen = QPen(FRAME_COLOR, 2)
+        if self._drag is not None:
+            pen.setStyle(Qt.PenStyle.DashLine)
+        p.setPen(pen)
+        p.drawRect(line)
+        p.setPen(QPen(QColor(0, 0, 0), 1))
+        p.setBrush(QColor(255, 255, 255))
+        s = HANDLE_PX
+        for q in self.handle_points().values():
+            p.drawRect(QRectF(q.x() - s / 2, q.y() - s / 2, s, s))
         p.end()

@@ -619,7 +619,11 @@ def install_live_dock(win: Any) -> LivePanel | None:
         from ..live_frame import LiveFrameEditor
 
         canvas = win.canvas
-        panel.overlay = CanvasPreview(canvas, lambda: "Live")
+        def caption() -> str:   # the frame's own grip says "Live" when it shows
+            ed = panel.frame_editor
+            return "" if ed is not None and ed.isVisible() else "Live"
+
+        panel.overlay = CanvasPreview(canvas, caption)
         win.live_canvas_preview = panel.overlay
         panel.frame_editor = LiveFrameEditor(canvas)   # above the preview
         panel.frame_editor.changed.connect(panel.set_frame)
