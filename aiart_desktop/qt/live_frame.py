@@ -163,10 +163,14 @@ class LiveFrameEditor(QWidget):
             return False
         pos = event.position()
         if t in _PRESS:
-            return self._press(pos, event.button())
-        if t in _MOVE:
-            return self._move(pos)
-        return self._release(pos, event.button())
+            taken = self._press(pos, event.button())
+        elif t in _MOVE:
+            taken = self._move(pos)
+        else:
+            taken = self._release(pos, event.button())
+        if taken:
+            event.accept()   # a pen's press taken here makes no mouse press for the canvas
+        return taken
 
     def _canvas_busy(self) -> bool:
         c = self.canvas

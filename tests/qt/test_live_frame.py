@@ -15,7 +15,7 @@ from aiart_desktop.core.geometry import Rect
 from aiart_desktop.qt.live_frame import MIN_SIDE, clamp_move, clamp_resize
 from tests.qt.test_live_session import Gate
 from tests.support.dock import dock_window, make_doc
-from tests.support.window_helpers import mouse_stroke, view_pos
+from tests.support.window_helpers import mouse_stroke, tablet_stroke, view_pos
 
 WAIT = 60_000
 FRAME = Rect(100, 80, 128, 96)
@@ -83,6 +83,20 @@ def test_a_corner_handle_resizes_the_frame(qtbot, win, stop_workers, tiny_regist
     r = editor.frame
     _drag(win, [view_pos(win, r.x, r.y + r.h / 2), view_pos(win, r.x - 30, r.y + r.h / 2 + 9)])
     assert editor.frame == Rect(80, 86, 180, 106)
+
+
+def test_a_pen_drags_a_handle_too(qtbot, win, stop_workers, tiny_registry,
+                                   tiny_engine) -> None:
+    live, editor = _frame_panel(win, stop_workers, tiny_registry, tiny_engine)
+    win.canvas.set_view(1.0, 40.0, 30.0)
+    win.state.set_tool("brush")
+    undo = win.doc.history.undo_count
+    r = FRAME
+    tablet_stroke(win, [(r.right, r.bottom), (r.right + 10, r.bottom + 5),
+                        (r.right + 20, r.bottom + 10)], 0.8)
+    assert editor.frame == Rect(100, 80, 148, 106) and win.doc.history.undo_count == undo
+    tablet_stroke(win, [(130, 110), (150, 120), (170, 130)], 0.8)   # inside: it paints
+    assert win.doc.history.undo_count == undo + 1 and editor.frame == Rect(100, 80, 148, 106)
 
 
 @pytest.mark.parametrize("zoom", [1.0, 2.0])

@@ -4,10 +4,13 @@
 
 While Live is on, a `qt/live.py: LiveSession` re-generates the chosen region (the selection,
 a live frame, or the whole canvas) each time the picture changes; the dock shows the newest
-frame scaled to fit, a status line (waiting, painting, frames per second) and, when asked, the
-frame over its region on the canvas (`ai_dock.CanvasPreview`, with an opacity). Apply (the
-button, Enter in the dock, or Ctrl+Shift+Enter) adds the frame as a new layer with its record:
-one undo step, through the session. The dock never edits the document itself.
+frame scaled to fit (or at the canvas' zoom: `live_view.FrameView`), a status line (waiting,
+painting, frames per second) and, when asked, the frame over its region on the canvas
+(`ai_dock.CanvasPreview`, with an opacity). Apply (the button, Enter in the dock, or
+Ctrl+Shift+Enter) adds the frame as a new layer with its record: one undo step, through the
+session. The dock never edits the document itself. The live frame is moved and resized on the
+canvas (`qt/live_frame.py: LiveFrameEditor`, shown while the region is "Live frame"); the AI
+dock's control layers and LoRAs ride along unless unticked.
 
 Live turns off when the window shows another document, when the window closes, when the AI
 panel or the Style dock starts a job of their own, and when the session reports an error
