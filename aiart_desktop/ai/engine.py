@@ -443,7 +443,8 @@ class Engine:
         job = Job(op=op, model=info.id, prompt=prompt, negative_prompt=negative,
                   seeds=tuple(req.seeds), steps=int(req.steps), guidance=float(req.guidance),
                   scheduler=req.scheduler, strength=float(req.strength), width=size[0],
-                  height=size[1], image=image, mask=mask, controls=controls, **ip)
+                  height=size[1], image=image, mask=mask, controls=controls,
+                  decoder=req.decoder, **ip)
         if req.mix is not None:
             prompt_b, negative_b = compose(split_loras(req.mix.prompt_b(req))[0],
                                            req.mix.negative_b(req),

@@ -8,7 +8,8 @@ needs:
 - diffusion ("txt2img", "img2img", "inpaint"): model, prompt, negative_prompt, seeds, steps,
   guidance, scheduler, strength, width, height, image, mask (the denoise mask), mix /
   prompt_b / negative_b (latent exploration), ip_adapter / ip_adapter_scale /
-  ip_adapter_image (IP-Adapter: which adapter, how strong, the reference picture);
+  ip_adapter_image (IP-Adapter: which adapter, how strong, the reference picture), decoder
+  ("vae", or "taesd": the final latents decoded by TAESD where one is installed);
 - the classical fill ("inpaint"): image, mask (the selection), seeds, params["fill_method"];
 - style transfer ("style"): image, strength, style_image or params["style"] (a built-in
   style's name or a picture file), params "style_scale", "preserve_colors", "tile",
@@ -94,6 +95,7 @@ class Job:
     # height; LoRAs: (the model source's LoRA id, weight), applied in this order.
     controls: tuple[JobControl, ...] = ()
     loras: tuple[tuple[str, float], ...] = ()
+    decoder: str = "vae"                 # "vae" or "taesd" (requests.DECODERS)
     params: dict[str, Any] = field(default_factory=dict)   # op-specific plain data
 
     def __post_init__(self) -> None:

@@ -30,6 +30,7 @@ from ..core.geometry import Rect
 from .conditioning import LoraRef
 from .controls import ControlLayer
 from .errors import RequestError
+from .requests import DECODERS, TAESD
 
 REGIONS = ("selection", "frame", "canvas")
 MAX_STEPS = 8
@@ -43,7 +44,11 @@ class LiveSettings:
     """What a live session generates: img2img of `region` ("selection": the selection's
     bounds, masked by it; "frame": the rectangle `frame`; "canvas": the whole picture) from the
     visible picture, with a few steps of a Turbo-like model (low guidance). `seed` None: a
-    random seed drawn once per session, so the frames change only with the picture."""
+    random seed drawn once per session, so the frames change only with the picture.
+    `decoder` "taesd" (the default): frames are decoded by TAESD when one for the model's
+    family is installed (the model manager offers them), by the full VAE otherwise — the
+    backend decides at run time, when the model is known, and the frame's record says which
+    ran; Apply re-makes a TAESD frame with the VAE. "vae": always the full VAE."""
 
     prompt: str
     negative_prompt: str = ""
@@ -56,8 +61,12 @@ class LiveSettings:
     frame: Rect | None = None
     controls: tuple[ControlLayer, ...] = ()
     loras: tuple[LoraRef, ...] = ()
+    decoder: str = TAESD
 
     def __post_init__(self) -> None:
+        if self.decoder not in DECODERS:
+            raise RequestError(f"unknown live decoder {self.decoder!r} "
+                               f"(use one of {', '.join(DECODERS)})")
         if not 1 <= int(self.steps) <= MAX_STEPS:
             raise RequestError(f"live mode takes 1 to {MAX_STEPS} steps, not {self.steps}")
         if not 0.0 < float(self.strength) <= 1.0:
@@ -86,7 +95,8 @@ class LiveSettings:
         return {**target, "prompt": self.prompt, "negative_prompt": self.negative_prompt,
                 "strength": float(self.strength), "steps": int(self.steps),
                 "model": self.model, "guidance": float(self.guidance),
-                "controls": list(self.controls), "loras": tuple(self.loras)}
+                "controls": list(self.controls), "loras": tuple(self.loras),
+                "decoder": self.decoder}
 
 
 class LiveScheduler:

@@ -32,6 +32,11 @@ OPS = ("inpaint", "img2img", "txt2img", "outpaint")
 STYLE = "style"  # fast neural style transfer (ai/backends/style.py): no diffusion model needed
 CLASSICAL = "classical"
 AUTO = "auto"  # the last used installed model, or the classical fill when none is installed
+# What turns the final latents into pixels: the model's own VAE, or TAESD (diffusers'
+# AutoencoderTiny: much faster, a little softer) where one for the model's family is installed;
+# a backend without it decodes with the VAE and records so (`AiResult.record()["decoder"]`).
+VAE, TAESD = "vae", "taesd"
+DECODERS = (VAE, TAESD)
 MAX_SEED = 2**32 - 1
 MAX_BATCH = 16
 RECORD_VERSION = 1
@@ -99,6 +104,7 @@ class AiRequest:
     # over `rect`; each LoRA is a model source's LoRA id with a weight.
     controls: tuple[Control, ...] = ()
     loras: tuple[LoraRef, ...] = ()
+    decoder: str = VAE                  # "vae" or "taesd" (live frames; see DECODERS)
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -133,6 +139,9 @@ class AiRequest:
             raise RequestError(f"seed must be between 0 and {MAX_SEED}")
         if not self.model:
             raise RequestError("no model chosen")
+        if self.decoder not in DECODERS:
+            raise RequestError(f"unknown decoder {self.decoder!r} "
+                               f"(use one of {', '.join(DECODERS)})")
         if self.mix is not None:
             if not isinstance(self.mix, LatentMix):
                 raise RequestError("the request's latent exploration is not a LatentMix")
@@ -204,6 +213,8 @@ class AiRequest:
             rec["controls"] = [c.to_record() for c in self.controls]
         if self.loras:
             rec["loras"] = [lo.to_record() for lo in self.loras]
+        if self.decoder != VAE:  # the result's record says which decoder actually ran
+            rec["decoder"] = self.decoder
         rec.update(self._extra_record())
         return rec
 
@@ -404,6 +415,8 @@ class AiResult:
                                 "model_sha256": r.get("model_sha256"),
                                 "control_sha256": r.get("control_sha256")}
                                for c, r in zip(rec["controls"], ran, strict=True)]
+        if self.info.get("decoder"):  # which decoder made the pixels (TAESD may be missing)
+            rec["decoder"] = str(self.info["decoder"])
         for key in ("lora_hashes", "embeddings"):  # which LoRA / embedding files, by content
             if self.info.get(key):
                 rec[key] = dict(self.info[key])
@@ -422,7 +435,7 @@ REQUEST_FIELDS = ("prompt", "negative_prompt", "seed", "steps", "guidance", "sch
                   "batch_size", "strength", "color_match", "fill_method", "direction", "pixels",
                   "style", "style_scale", "preserve_colors", "tile", "overlap",
                   "style_preset", "style_reference", "style_mix", "ip_adapter_scale",
-                  "ip_adapter_reference", "ip_adapter")
+                  "ip_adapter_reference", "ip_adapter", "decoder")
 
 
 def request_params(record: dict[str, Any], **changes: Any) -> dict[str, Any]:

@@ -33,21 +33,26 @@ def user_models(root: str | os.PathLike[str] | None = None,
     return ModelRegistry(root, allow_pickle, read_pickle=pickle_facts)
 
 
-def backends(models: ModelSource, device: str) -> list[Backend]:
-    """Every backend, in the order the engine tries them (ai/engine.py: how one is chosen)."""
+def backends(models: ModelSource, device: str, compile: bool = False) -> list[Backend]:
+    """Every backend, in the order the engine tries them (ai/engine.py: how one is chosen).
+    `compile`: the local backend compiles the UNet with torch.compile (on CUDA only)."""
     return [
-        LocalBackend(models, device),   # diffusers on this machine (torch, lazily)
+        LocalBackend(models, device, compile),   # diffusers on this machine (torch, lazily)
         ClassicalBackend(),             # the model-free fill
         StyleBackend(),                 # the style networks (onnxruntime)
     ]
 
 
-def default_engine(models: ModelSource | None = None, *, device: str | None = None) -> Engine:
+def default_engine(models: ModelSource | None = None, *, device: str | None = None,
+                   compile: bool | None = None) -> Engine:
     """An engine on `models` (default: `user_models()`) with every backend; `device` ("auto",
-    "cuda", "mps", "cpu") defaults to the settings'."""
-    if device is None:
+    "cuda", "mps", "cpu") and `compile` (torch.compile the UNet, CUDA only) default to the
+    settings' (`device`, `torch_compile`)."""
+    if device is None or compile is None:
         from ..settings import load_settings
 
-        device = load_settings().device
+        settings = load_settings()
+        device = settings.device if device is None else device
+        compile = settings.torch_compile if compile is None else compile
     source = user_models() if models is None else models
-    return Engine(source, backends(source, device))
+    return Engine(source, backends(source, device, compile))

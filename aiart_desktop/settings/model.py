@@ -74,6 +74,7 @@ class Settings:
     models_dir: str = ""  # empty: `paths.default_models_dir()`
     allow_pickle_checkpoints: bool = False
     last_model: str = ""
+    torch_compile: bool = False  # torch.compile the UNet at load (CUDA only; slow first frame)
     # C2PA: sign exported PNGs with the user's own certificate chain and key (PEM files)
     c2pa_cert: str = ""
     c2pa_key: str = ""

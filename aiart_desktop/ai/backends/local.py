@@ -10,6 +10,14 @@ one), cancels through `callback_on_step_end`, retries a CUDA out-of-memory failu
 attention slicing and VAE tiling, and turns any other failure inside the pipeline into a
 `GenerationError`, leaving itself ready for the next job. `pickle_facts` reads an allowed pickle
 checkpoint's tensor names for the registry (torch.load).
+
+Live painting's fast path (backends/fast_path.py): a job with `decoder="taesd"` has its final
+latents decoded by the source's TAESD for the model's family (`ModelSource.preview_decoder`,
+loaded once and kept with the model) instead of the VAE, or by the VAE when none is installed;
+`record(job)["decoder"]` says which ran. The pipeline runs under `torch.inference_mode()`, with
+diffusers' default SDPA attention, channels_last on CUDA, fp16 on CUDA (`select_device`), and
+the UNet compiled by `torch.compile` when `compile` is set (CUDA only; a failure, at load or at
+the first step, falls back to eager with a line in the log).
 """
 from __future__ import annotations
 
@@ -37,7 +45,8 @@ from ..errors import (
 )
 from ..job import Job
 from ..models.source import LOCAL_BACKEND, PAINT_OPS
-from ..requests import ProgressInfo
+from ..requests import TAESD, VAE, ProgressInfo
+from . import fast_path
 from .ip_adapter_slot import Attached, IpAdapterJob
 from .local_lora import Addons
 from .previews import latent_preview, shrink
@@ -268,9 +277,13 @@ class LocalBackend:
                                 controls=frozenset(CONTROL_KINDS),
                                 loras=frozenset({"sd", "sdxl"}), previews=True, ip_adapter=True)
 
-    def __init__(self, models: ModelSource, device: str = "auto") -> None:
+    def __init__(self, models: ModelSource, device: str = "auto", compile: bool = False) -> None:
         self.models = models
         self.device_preference = device
+        self.compile = compile          # torch.compile the UNet at load (settings.torch_compile)
+        self.compile_on_cpu = False     # CUDA only, unless a test asks for it
+        self.compiled = False           # the loaded UNet is compiled
+        self.decoded: str = VAE         # the decoder of the last job that ran (record())
         self._lock = threading.RLock()
         self._key: tuple[str, str, str] | None = None
         self._pipes: dict[str, Any] = {}
@@ -303,6 +316,7 @@ class LocalBackend:
         with self._lock:
             self._pipes.clear()
             self._key, self._base_scheduler, self._taesd, self._ip = None, None, None, None
+            self.compiled = False
             self._embeds = None
             self._addons.reset()
             if self._control is not None:
@@ -326,6 +340,8 @@ class LocalBackend:
             self.unload()
             pipe = self._load_base(info, device, dtype)
             pipe.set_progress_bar_config(disable=True)
+            wanted = self.compile and (device == "cuda" or self.compile_on_cpu)
+            self.compiled = fast_path.speed_up(pipe, device, wanted, _imports()[0])
             self._pipes = {type(pipe).__name__: pipe}
             self._base_scheduler = pipe.scheduler.config
             self._key = key
@@ -408,7 +424,10 @@ class LocalBackend:
             except Exception as exc:  # previews are optional
                 log.warning("TAESD preview decoder %s not usable: %s", path, exc)
                 return None
-            self._taesd = (path, vae.to(device))
+            vae = vae.to(device)
+            if str(device).split(":")[0] in fast_path.CHANNELS_LAST_DEVICES:
+                vae.to(memory_format=_imports()[0].channels_last)
+            self._taesd = (path, vae)
         return self._taesd[1]
 
     # ---- generation ---------------------------------------------------------------------
@@ -418,13 +437,16 @@ class LocalBackend:
         seed, `job.width` x `job.height`."""
         info = self.models.inspect(job.model)
         ip = self._ip_adapter(job, info)
-        preview = self.models.preview_decoder(info.arch) if on_progress else None
+        tiny = (self.models.preview_decoder(info.arch)
+                if on_progress or job.decoder == TAESD else None)
         return self._generate(info, job, ip, on_progress, cancelled,
-                              None if preview is None else str(preview))
+                              None if tiny is None else str(tiny))
 
     def record(self, job: Job) -> dict[str, Any]:
-        """The device asked for, and whether memory-saving was needed (out of memory once)."""
-        return {"device": self.device_preference, "low_memory": self.low_memory}
+        """The device asked for, whether memory-saving was needed (out of memory once), and
+        the decoder that made the pixels ("taesd" only when asked and installed)."""
+        return {"device": self.device_preference, "low_memory": self.low_memory,
+                "decoder": self.decoded}
 
     def _ip_adapter(self, job: Job, info: ModelInfo) -> IpAdapterJob | None:
         """Where the job's IP-Adapter is, its scale and reference (None: the job uses none)."""
@@ -463,7 +485,9 @@ class LocalBackend:
             job = self._addons.apply(pipe, job, self.models, info.facts.arch)
             pipe.scheduler = make_scheduler(job.scheduler, self._base_scheduler)
             device = pipe.device
-            taesd = self._preview_vae(preview_vae, device, pipe.unet.dtype) if on_progress else None
+            taesd = (self._preview_vae(preview_vae, device, pipe.unet.dtype)
+                     if on_progress or job.decoder == TAESD else None)
+            self.decoded = TAESD if job.decoder == TAESD and taesd is not None else VAE
             try:
                 return self._run_batch(pipe, info, job, on_progress, cancelled, taesd, torch,
                                        one_by_one=False)
@@ -474,6 +498,9 @@ class LocalBackend:
             except AiError:
                 raise
             except Exception as exc:
+                if self.compiled and not _is_oom(exc, torch):
+                    return self._eager_again(pipe, info, job, on_progress, cancelled, taesd,
+                                             torch, exc)
                 if not _is_oom(exc, torch):
                     raise _generation_failure(info, exc) from exc
             # Out of memory: free what we can, save memory, and try once more.
@@ -497,6 +524,26 @@ class LocalBackend:
                         "tiling: select a smaller area, make fewer variations, or use the "
                         "CPU device in the settings") from exc
                 raise _generation_failure(info, exc) from exc
+
+    def _eager_again(self, pipe: Any, info: ModelInfo, job: Job,
+                     on_progress: Callable[[ProgressInfo], None] | None,
+                     cancelled: Callable[[], bool], taesd: Any, torch: Any,
+                     exc: BaseException) -> list[np.ndarray]:
+        """The compiled UNet failed (tracing happens at the first step): back to eager for
+        good, said in the log, and the job run once more."""
+        log.warning("the compiled UNet failed; running eager from now on: %s", exc,
+                    exc_info=(type(exc), exc, exc.__traceback__))
+        fast_path.uncompile(pipe)
+        self.compiled = False
+        try:
+            return self._run_batch(pipe, info, job, on_progress, cancelled, taesd, torch,
+                                   one_by_one=False)
+        except _Interrupt:
+            raise Cancelled() from None
+        except (AiError, Cancelled):
+            raise
+        except Exception as again:
+            raise _generation_failure(info, again) from again
 
     def _run_batch(self, pipe: Any, info: ModelInfo, job: Job,
                    on_progress: Callable[[ProgressInfo], None] | None,
@@ -600,13 +647,16 @@ class LocalBackend:
             elif self._cacheable(job):
                 del kwargs["prompt"], kwargs["negative_prompt"]
                 kwargs.update(self._cached_embeds(pipe, arch, job, torch))
+        tiny = taesd if job.decoder == TAESD else None
+        if tiny is not None:  # the final latents, decoded below by TAESD instead of the VAE
+            kwargs["output_type"] = "latent"
         if cancelled():
             raise Cancelled()
-        if mode is None:
+        with torch.inference_mode(), (contextlib.nullcontext() if mode is None
+                                      else _scoped(mode, pipe)):
             out = pipe(**kwargs).images
-        else:
-            with _scoped(mode, pipe):
-                out = pipe(**kwargs).images
+            if tiny is not None:
+                out = fast_path.taesd_decode(pipe, tiny, out, torch)
         if cancelled():
             raise Cancelled()
         arr = np.asarray(out, np.float32)

@@ -98,18 +98,23 @@ CATALOGUE: tuple[CatalogueEntry, ...] = (
         defaults={"steps": 25, "guidance": 7.0, "scheduler": "dpmpp_2m"},
     ),
     CatalogueEntry(
-        id="taesd", repo_id="madebyollin/taesd", name="TAESD (live previews, SD 1.x/2.x)",
+        id="taesd", repo_id="madebyollin/taesd",
+        name="TAESD (previews and live painting, SD 1.x/2.x)",
         arch="taesd", inpaint=False, size_mb=10, licence="MIT",
         licence_url="https://huggingface.co/madebyollin/taesd",
-        description="Tiny autoencoder that decodes each step's latents into a sharp live "
-                    "preview. Optional; without it previews are a blurry approximation.",
+        description="Tiny autoencoder (MIT) that decodes each step's latents into a sharp "
+                    "preview, and live painting's frames several times faster than the "
+                    "model's VAE (Apply still uses the VAE). For SD 1.x/2.x and SD-Turbo. "
+                    "Optional; without it previews are a blurry approximation.",
         allow_patterns=_TAESD, previews_for="sd",
     ),
     CatalogueEntry(
-        id="taesdxl", repo_id="madebyollin/taesdxl", name="TAESDXL (live previews, SDXL)",
+        id="taesdxl", repo_id="madebyollin/taesdxl",
+        name="TAESDXL (previews and live painting, SDXL)",
         arch="taesd", inpaint=False, size_mb=10, licence="MIT",
         licence_url="https://huggingface.co/madebyollin/taesdxl",
-        description="TAESD for SDXL models' live previews.",
+        description="TAESD for SDXL and SDXL-Turbo: sharp previews and fast live painting "
+                    "frames (Apply still uses the VAE).",
         allow_patterns=_TAESD, previews_for="sdxl",
     ),
     CatalogueEntry(

@@ -314,17 +314,30 @@ class ModelRegistry(AddonFolders):
         """The models that paint (`ModelSource.models`): `diffusion_models()`."""
         return self.diffusion_models()
 
-    def preview_decoder(self, arch: str) -> Path | None:
-        """An installed TAESD folder for `arch` ("sd" or "sdxl"), if any."""
+    def tiny_decoders(self) -> dict[str, Path]:
+        """The installed TAESD folders (diffusers' AutoencoderTiny: a config.json naming that
+        class and its weights, checked as `inspect_folder` does) by the architecture whose
+        latents they decode ("sd": SD 1.x/2.x and SD-Turbo; "sdxl"). Cheap: no torch."""
+        out: dict[str, Path] = {}
         for entry in CATALOGUE:
-            if entry.previews_for == arch:
+            if entry.previews_for and entry.previews_for not in out:
                 folder = self.catalogue_folder(entry.id)
-                if (folder / "config.json").is_file():
-                    return folder
+                if not (folder / "config.json").is_file():
+                    continue
+                try:
+                    if inspect_folder(folder, False).arch == "taesd":
+                        out[entry.previews_for] = folder
+                except AiError:
+                    continue  # partly downloaded or damaged: problems() says so
         for e in self._entries():
-            if e.get("previews_for") == arch:
-                return Path(e["path"])
-        return None
+            if e.get("previews_for") and e["previews_for"] not in out:
+                out[e["previews_for"]] = Path(e["path"])
+        return out
+
+    def preview_decoder(self, arch: str) -> Path | None:
+        """An installed TAESD folder for `arch` ("sd" or "sdxl"), if any: it decodes the
+        progress previews and, when a live frame asks for it, the live frame itself."""
+        return self.tiny_decoders().get(arch)
 
     def resolve(self, model: str) -> ModelInfo:
         """The model named by a registry id, a catalogue id or a path. Never reads a pickle:

@@ -87,7 +87,8 @@ class ModelSource(Protocol):
         ...
 
     def preview_decoder(self, arch: str) -> Path | None:
-        """A TAESD folder decoding `arch`'s latents for live previews, or None."""
+        """A TAESD folder (AutoencoderTiny) decoding `arch`'s latents, or None: for progress
+        previews, and for live frames that ask for it (`decoder="taesd"`)."""
         ...
 
     def ip_adapters(self) -> list[IpAdapterInfo]:

@@ -70,6 +70,8 @@ def parameters_text(record: dict[str, Any], size: tuple[int, int] | None = None)
         ("Model hash", str(record["model_hash"])[:10] if record.get("model_hash") else None),
         ("Model", record.get("model_name") or record.get("model")),
     ]
+    if record.get("decoder") == "taesd":  # a live frame decoded by TAESD, not the model's VAE
+        items.append(("VAE", "TAESD"))
     if record.get("op") in ("img2img", "inpaint", "outpaint"):
         items.append(("Denoising strength", _num(record.get("strength"))))
     items.append(("Operation", record.get("op")))
