@@ -6,6 +6,7 @@ steps) each time the picture changes, latest wins (`ai/live.py: LiveScheduler`).
     live.stopped.connect(say)                   # "" when turned off, else a two-line message
     live.start(LiveSettings(prompt="a castle", region="frame", frame=rect))
     live.update(settings)                       # new prompt / region: the stale frame is cancelled
+    live.applied.connect(select)                # the Layer each Apply added
     layer = live.apply()                        # the current frame as a new layer, one undo step
     live.stop()
 
@@ -16,9 +17,15 @@ merged into the next one, and a frame made stale by a new region or new settings
 through its `JobHandle`. It never writes to the document except in `apply`. A job submitted by
 anyone else (the AI panel), an error, `set_document` or `stop` turn it off; an error is said
 once through `stopped(message)`.
+
+A frame decoded by TAESD (`AiResult.info["decoder"]`, see `LiveSettings.decoder`) is applied
+with the full VAE: `apply` re-runs the frame's own request (same seed, so the same latents) with
+`decoder="vae"` on the worker, live staying on, and applies that result when it comes back;
+`applied(layer)` says when (at once for a frame the VAE made, where `apply` also returns it).
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 import time
@@ -31,7 +38,7 @@ from ..ai.apply import apply_result
 from ..ai.capture import make_request, request_rect
 from ..ai.errors import AiError
 from ..ai.live import LiveScheduler, LiveSettings
-from ..ai.requests import AiResult
+from ..ai.requests import TAESD, VAE, AiResult
 from ..core.document import Document
 from ..core.geometry import Rect
 from ..core.layer import Layer
@@ -47,6 +54,7 @@ class LiveSession(QObject):
     frame = Signal(object)          # AiResult of the newest frame
     state_changed = Signal(str)     # "off", "waiting" (for a change), "running" (a frame)
     stopped = Signal(str)           # "" turned off normally, else the message of the error
+    applied = Signal(object)        # the Layer an Apply added (at once, or after the VAE re-run)
 
     def __init__(self, worker: AiWorker, doc: Document | None,
                  parent: QObject | None = None) -> None:
@@ -62,6 +70,7 @@ class LiveSession(QObject):
         self._job: JobHandle | None = None
         self._started_at = 0.0
         self._submitting = False
+        self._applying: tuple[JobHandle, Document] | None = None   # a TAESD frame's VAE re-run
         self._folder: Path | None = None
         self._selection_area: Rect | None = None   # the selection's bounds, until it changes
         self._timer = QTimer(self)
@@ -130,17 +139,64 @@ class LiveSession(QObject):
         if doc is self._doc:
             return
         self.stop()
+        pending, self._applying = self._applying, None
+        if pending is not None:  # a re-run for Apply on the old document: not wanted any more
+            pending[0].cancel()
         self._doc = doc
         self._selection_area = None
         self.current = None
 
+    @property
+    def applying(self) -> bool:
+        """A TAESD frame's full-VAE re-run is on its way to be applied."""
+        return self._applying is not None
+
     def apply(self) -> Layer | None:
-        """The current frame as a new layer with its record (one undo step), or None when
-        there is no frame or it was made for another canvas size."""
+        """The current frame as a new layer with its record (one undo step), also said by
+        `applied(layer)`. A frame TAESD decoded is made again with the full VAE first (same
+        request and seed) on the worker: then None is returned and `applied` follows when that
+        result is in. None too when there is no frame, it was made for another canvas size, or
+        a re-run is already on its way."""
         result, doc = self.current, self._doc
-        if result is None or doc is None or result.request.canvas_size != (doc.width, doc.height):
+        if (result is None or doc is None or self._applying is not None
+                or result.request.canvas_size != (doc.width, doc.height)):
             return None
-        return apply_result(doc, result, 0, name=f"Live: {result.request.prompt[:40]}")
+        if result.info.get("decoder") != TAESD:
+            return self._apply(doc, result)
+        request = dataclasses.replace(result.request, decoder=VAE)
+        self._submitting = True  # not "another job": live stays on
+        try:
+            job = self._worker.submit(request)
+        finally:
+            self._submitting = False
+        self._applying = (job, doc)
+        job.finished.connect(self._on_apply_finished)
+        job.failed.connect(self._on_apply_failed)
+        job.cancelled.connect(self._on_apply_cancelled)
+        return None
+
+    def _apply(self, doc: Document, result: AiResult) -> Layer | None:
+        if result.request.canvas_size != (doc.width, doc.height):
+            return None
+        layer = apply_result(doc, result, 0, name=f"Live: {result.request.prompt[:40]}")
+        self.applied.emit(layer)
+        return layer
+
+    def _on_apply_finished(self, result: AiResult) -> None:
+        pending, self._applying = self._applying, None
+        if pending is not None and pending[1] is self._doc:  # still the document it was for
+            self._apply(pending[1], result)
+
+    def _on_apply_failed(self, message: str) -> None:
+        self._applying = None
+        text = _two_lines(message)
+        if self.active:
+            self.stop(text)
+        else:
+            self.stopped.emit(text)
+
+    def _on_apply_cancelled(self) -> None:
+        self._applying = None
 
     def recorder(self, folder: str | Path | None) -> None:
         """Write every frame from now on to `folder` as a PNG with its parameters (None: stop
