@@ -57,7 +57,8 @@ def _picture() -> np.ndarray:
 
 def _job(**kw: Any) -> Job:
     kw.setdefault("seeds", (5,))
-    return Job(op="img2img", model="sd", prompt="a boat", steps=2, guidance=1.0, strength=0.6,
+    kw.setdefault("model", "sd")
+    return Job(op="img2img", prompt="a boat", steps=2, guidance=1.0, strength=0.6,
                width=SIZE, height=SIZE, image=_picture(), **kw)
 
 
@@ -275,3 +276,22 @@ def test_a_working_compile_runs_the_compiled_unet(with_taesd, monkeypatch) -> No
     backend = _compiled_backend(with_taesd)
     got = backend.generate(_job(), None, lambda: False)
     assert backend.compiled and calls and np.array_equal(got[0], eager[0])
+
+
+def test_taesdxl_decodes_sdxl_frames(model_folders, tmp_path, monkeypatch) -> None:
+    from diffusers import AutoencoderKL, AutoencoderTiny
+
+    reg = ModelRegistry(tmp_path / "models", allow_pickle=False)
+    reg.add_folder(model_folders["sdxl"], name="sdxl")
+    shutil.copytree(model_folders["taesd"], reg.catalogue_folder("taesdxl"))
+    assert reg.tiny_decoders() == {"sdxl": reg.catalogue_folder("taesdxl")}
+    backend = LocalBackend(reg, "cpu")
+    vae_in = _spy(monkeypatch, AutoencoderKL)
+    tiny_in = _spy(monkeypatch, AutoencoderTiny)
+    vae = backend.generate(_job(model="sdxl"), None, lambda: False)
+    fast = backend.generate(_job(model="sdxl", decoder="taesd"), None, lambda: False)
+    assert backend.record(_job())["decoder"] == "taesd" and len(vae_in) == len(tiny_in) == 1
+    k = backend._pipes["StableDiffusionXLImg2ImgPipeline"].vae.config.scaling_factor
+    assert np.allclose(tiny_in[0].numpy() / k, vae_in[0].numpy(), atol=1e-5)
+    assert fast[0].shape == vae[0].shape == (SIZE, SIZE, 3)
+    assert not np.array_equal(fast[0], vae[0])
