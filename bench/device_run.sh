@@ -21,5 +21,6 @@ run() {  # run NAME SECONDS COMMAND...: output to $OUT/NAME.txt
 }
 run gpu_bench 420 python3 bench/gpu_bench.py --runs 3 --control
 
+run live_gpu_bench 300 python3 bench/live_gpu_bench.py --rounds 5
 [ -f bench/lora_bench.py ] && run lora_bench 90 python3 bench/lora_bench.py --device cuda
 exit 0

@@ -17,7 +17,11 @@ Prints `name: value` lines:
     live_frames_dropped_correctly        1 when frames_ran <= edits + 1
     prompt_encodings           prompts encoded by the backend over the whole run (cache)
 
-    .venv/bin/python bench/live_bench.py [--steps 4] [--rounds 7]
+    .venv/bin/python bench/live_bench.py [--steps 4] [--rounds 7] [--decoder taesd]
+
+With `--decoder taesd` a tiny random-weight TAESD (tests.support.tiny_models.build_taesd) is
+installed as the catalogue's `taesd`, live frames are decoded by it, and the bare call decodes
+its latents with the same tiny VAE.
 """
 from __future__ import annotations
 
@@ -107,6 +111,7 @@ def main() -> int:
     ap.add_argument("--steps", type=int, default=4)
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--events", type=int, default=240)
+    ap.add_argument("--decoder", choices=["vae", "taesd"], default="vae")
     args = ap.parse_args()
 
     import torch
@@ -119,19 +124,22 @@ def main() -> int:
     from aiart_desktop.core.geometry import Rect
     from aiart_desktop.qt.live import LiveSession
     from aiart_desktop.qt.worker import AiWorker
-    from tests.support.tiny_models import build_sd
+    from tests.support.tiny_models import build_sd, build_taesd
 
     base = Path(_tmp)
     reg = ModelRegistry(base / "models", allow_pickle=False)
     reg.add_folder(build_sd(base / "sd", unet_channels=(64, 128), sample_size=32),
                    name="bench-sd")
+    if args.decoder == "taesd":
+        build_taesd(reg.catalogue_folder("taesd"))
     app = QApplication([])
     engine = default_engine(reg, device="cpu")
     worker = AiWorker(engine=engine)
     doc = Document.new(1024, 1024, (40, 120, 200, 255))
     frame = Rect(*FRAME)
     settings = LiveSettings("a red boat on a calm lake", model="bench-sd", steps=args.steps,
-                            strength=0.6, seed=11, region="frame", frame=frame)
+                            strength=0.6, seed=11, region="frame", frame=frame,
+                            decoder=args.decoder)
     idle_probe = Probe()
     idle_probe.timer.start()
     t_end = time.perf_counter() + 1.0
@@ -153,13 +161,21 @@ def main() -> int:
     pipe = local._pipeline(info, "img2img")
     from PIL import Image
 
+    taesd = local._taesd[1] if args.decoder == "taesd" and local._taesd else None
+    if args.decoder == "taesd" and (taesd is None or local.decoded != "taesd"):
+        raise SystemExit("live frames were not decoded by TAESD")
+
     def raw_call(req) -> float:
         image = Image.fromarray(np.ascontiguousarray(req.image[..., :3]))
         t0 = time.perf_counter()
         with torch.inference_mode():
-            pipe(prompt=req.prompt, image=image, strength=req.strength,
-                 num_inference_steps=req.steps, guidance_scale=req.guidance,
-                 generator=torch.Generator("cpu").manual_seed(req.seed), output_type="np")
+            res = pipe(prompt=req.prompt, image=image, strength=req.strength,
+                       num_inference_steps=req.steps, guidance_scale=req.guidance,
+                       generator=torch.Generator("cpu").manual_seed(req.seed),
+                       output_type="latent" if taesd is not None else "np")
+            if taesd is not None:
+                lat = res.images / float(taesd.config.scaling_factor or 1.0)
+                taesd.decode(lat, return_dict=False)[0].float().numpy()
         return (time.perf_counter() - t0) * 1000.0
 
     live_ms: list[float] = []
@@ -205,6 +221,7 @@ def main() -> int:
         "live_frames_dropped_correctly": int(ran <= burst + 1),
         "prompt_encodings": local.embeds_encoded,
         "steps": args.steps,
+        "decoder": args.decoder,
         "frame_px": f"{frame.w}x{frame.h}",
         "torch_threads": torch.get_num_threads(),
     }

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -353,12 +354,21 @@ REQUEST_TYPES: dict[str, type[AiRequest]] = {
 @dataclass(frozen=True)
 class ProgressInfo:
     """One progress report: `step` of `total` (steps of the current phase), an optional small
-    RGB uint8 preview (h, w, 3) of what is being made, and a phase label."""
+    RGB uint8 preview (h, w, 3) of what is being made, and a phase label. A backend whose
+    preview costs something (a decode) gives `render` instead: `picture()` makes it, only for
+    a listener that shows it, and only during the report."""
 
     step: int
     total: int
     preview: np.ndarray | None = None
     phase: str = "generating"
+    render: Callable[[], np.ndarray | None] | None = field(default=None, compare=False)
+
+    def picture(self) -> np.ndarray | None:
+        """The preview: given, or made now by `render`."""
+        if self.preview is None and self.render is not None:
+            return self.render()
+        return self.preview
 
     @property
     def fraction(self) -> float:

@@ -166,7 +166,7 @@ class LiveSession(QObject):
         request = dataclasses.replace(result.request, decoder=VAE)
         self._submitting = True  # not "another job": live stays on
         try:
-            job = self._worker.submit(request)
+            job = self._worker.submit(request, previews=False)
         finally:
             self._submitting = False
         self._applying = (job, doc)
@@ -295,7 +295,7 @@ class LiveSession(QObject):
             return
         self._submitting = True
         try:
-            job = self._worker.submit(req)
+            job = self._worker.submit(req, previews=False)  # nobody shows a frame's steps
         finally:
             self._submitting = False
         self._job = job

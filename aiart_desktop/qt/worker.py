@@ -79,6 +79,7 @@ class JobHandle(QObject):
         self.state = QUEUED
         self.result: AiResult | None = None   # set when finished
         self.error = ""                       # the message, when failed
+        self.previews = True                  # progress comes with preview pictures
         self._post.connect(self._deliver)     # queued: the worker thread posts, we emit here
 
     @property
@@ -208,13 +209,15 @@ class AiWorker(QObject):
         """The job running now, if any."""
         return self._current
 
-    def submit(self, request: AiRequest) -> JobHandle:
+    def submit(self, request: AiRequest, previews: bool = True) -> JobHandle:
         """Queue `request` (a frozen copy of everything it needs); returns its handle at once,
-        after `submitted` has told the observers."""
+        after `submitted` has told the observers. `previews=False`: no preview pictures are
+        made for its `progress` (a live frame, whose result comes within a moment)."""
         with self._lock:
             job_id = next(self._ids)
             self._last_id = job_id
         job = JobHandle(self, job_id, request)
+        job.previews = previews
         self._handles[job_id] = job
         self.submitted.emit(job)
         self._put(_Task("run", job))
@@ -322,10 +325,11 @@ class AiWorker(QObject):
                 last[1] = p.phase
                 job._post.emit("status", p.phase)
             image = None
-            if p.preview is not None and (now - last[0] >= PREVIEW_INTERVAL_S
-                                          or p.step >= p.total):
-                last[0] = now
-                image = rgb_to_qimage(p.preview)
+            if job.previews and (now - last[0] >= PREVIEW_INTERVAL_S or p.step >= p.total):
+                picture = p.picture()
+                if picture is not None:
+                    last[0] = now
+                    image = rgb_to_qimage(picture)
             job._post.emit("progress", (int(p.step), int(p.total), image))
 
         how, payload = CANCELLED, None

@@ -2,6 +2,7 @@
 determinism, apply / undo, cancel, failures, out-of-memory retry, previews, schedulers."""
 from __future__ import annotations
 
+import dataclasses
 import shutil
 
 import numpy as np
@@ -12,7 +13,7 @@ from aiart_desktop.ai.backends.local import select_device
 from aiart_desktop.ai.capture import make_request
 from aiart_desktop.ai.errors import AiError, Cancelled, GenerationError, OutOfMemoryError
 from aiart_desktop.ai.models.registry import ModelRegistry
-from aiart_desktop.ai.requests import SCHEDULERS
+from aiart_desktop.ai.requests import SCHEDULERS, ProgressInfo
 from aiart_desktop.ai.setup import default_engine
 
 CASES = [(m, op) for m in ("sd", "sd-inpaint", "sdxl", "sdxl-inpaint")
@@ -129,7 +130,11 @@ def test_progress_previews_latent_approximation_and_taesd(registry, model_folder
                                                           doc_factory, tmp_path) -> None:
     req = _request(doc_factory(), "inpaint", "sdxl", seed=1, steps=3)
     seen = []
-    default_engine(registry, device="cpu").run(req, seen.append)
+
+    def report(p: ProgressInfo) -> None:   # the preview made during the report, as shown
+        seen.append(dataclasses.replace(p, preview=p.picture(), render=None))
+
+    default_engine(registry, device="cpu").run(req, report)
     steps = [p for p in seen if p.phase == "generating"]
     assert steps and steps[-1].step == steps[-1].total
     assert all(p.preview is not None and p.preview.dtype == np.uint8 for p in steps)
@@ -142,7 +147,7 @@ def test_progress_previews_latent_approximation_and_taesd(registry, model_folder
     assert [m.id for m in reg.diffusion_models()] == ["sd"]
     seen.clear()
     default_engine(reg, device="cpu").run(_request(doc_factory(), "txt2img", "sd", seed=1),
-                                          seen.append)
+                                          report)
     previews = [p.preview for p in seen if p.preview is not None]
     assert previews and previews[-1].shape == (64, 64, 3)
 

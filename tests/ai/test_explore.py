@@ -83,7 +83,7 @@ def test_cancel_mid_way_raises_cancelled_and_the_next_run_works(engine, doc_fact
         engine.run(req, None, cancelled=lambda: True)
     r = engine.run(req, seen.append)
     assert len(r.images) == 3 and seen[-1].step == seen[-1].total == 9
-    assert seen[-1].preview is not None  # live previews of each frame
+    assert seen[-1].picture() is not None  # previews of each frame, made when asked
 
 
 def test_more_like_this_differs_slightly_and_reproduces_from_its_record(engine,

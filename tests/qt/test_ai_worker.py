@@ -237,3 +237,33 @@ def test_each_handle_speaks_only_for_its_own_job(qtbot, stop_workers, tiny_engin
     gc.collect()
     qtbot.waitUntil(lambda: got == [[44]], timeout=WAIT)
     qtbot.waitUntil(lambda: not worker._handles, timeout=WAIT)  # then lets go of every job
+
+
+def test_a_job_without_previews_decodes_none_and_still_reports_steps(
+        qtbot, stop_workers, tiny_engine, monkeypatch) -> None:
+    """Live frames are submitted with `previews=False`: their steps are reported, but no
+    preview picture is decoded for them (nobody shows it); other jobs still get theirs."""
+    from aiart_desktop.ai.backends.local import LocalBackend
+
+    decoded: list[int] = []
+    real = LocalBackend._preview
+
+    def counting(*a, **k):
+        decoded.append(1)
+        return real(*a, **k)
+
+    monkeypatch.setattr(LocalBackend, "_preview", staticmethod(counting))
+    worker = AiWorker(engine=tiny_engine)
+    stop_workers.append(worker)
+    log = _record(worker)
+    quiet = worker.submit(_request(seed=5), previews=False)
+    qtbot.waitUntil(lambda: quiet.done, timeout=WAIT)
+    steps = [(s, t, img) for j, s, t, img in log["progress"] if j is quiet]
+    assert quiet.state == "finished" and steps and steps[-1][0] == steps[-1][1]
+    assert decoded == [] and all(img is None for _s, _t, img in steps)
+    shown = worker.submit(_request(seed=5))
+    qtbot.waitUntil(lambda: shown.done, timeout=WAIT)
+    assert decoded and any(isinstance(img, QImage) for j, _s, _t, img in log["progress"]
+                           if j is shown)
+    # The same pixels either way: previews never touch the result.
+    assert (quiet.result.images[0] == shown.result.images[0]).all()

@@ -567,7 +567,7 @@ class LocalBackend:
             if on_progress is not None:
                 def report(p: ProgressInfo, k: int = k) -> None:
                     on_progress(ProgressInfo(p.step + k * p.total, p.total * n, p.preview,
-                                             p.phase))
+                                             p.phase, p.render))
             images += self._run(pipe, info, one, report, cancelled, taesd, torch)
         return images
 
@@ -616,8 +616,10 @@ class LocalBackend:
                 raise _Interrupt()
             if on_progress is not None:
                 total = int(getattr(p, "_num_timesteps", 0) or step_total[0])
-                preview = self._preview(tensors.get("latents"), arch, taesd, torch)
-                on_progress(ProgressInfo(min(i + 1, total), total, preview))
+                latents = tensors.get("latents")
+                # Decoded only when a listener shows it (live frames show none).
+                on_progress(ProgressInfo(min(i + 1, total), total, render=lambda: self._preview(
+                    latents, arch, taesd, torch)))
             return {}
 
         kwargs["callback_on_step_end"] = on_step
