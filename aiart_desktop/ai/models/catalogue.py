@@ -38,9 +38,10 @@ class CatalogueEntry:
 
     @property
     def kind(self) -> str:
-        """"model", "preview" (TAESD), "ip-adapter", "controlnet" or "detector"."""
+        """"model", "preview" (TAESD), "ip-adapter", "controlnet", "detector" or
+        "segmenter" (Select Object's Segment Anything models)."""
         return {"taesd": "preview", IP_ADAPTER: IP_ADAPTER, CONTROLNET: CONTROLNET,
-                DETECTOR: DETECTOR}.get(self.arch, "model")
+                DETECTOR: DETECTOR, SEGMENTER: SEGMENTER}.get(self.arch, "model")
 
 
 _FP16_DIFFUSERS = (
@@ -54,6 +55,7 @@ _TAESD = ("config.json", "diffusion_pytorch_model.safetensors")
 IP_ADAPTER = "ip-adapter"
 CONTROLNET = "controlnet"
 DETECTOR = "detector"
+SEGMENTER = "segmenter"
 OPENRAIL = ("CreativeML OpenRAIL: use is allowed, including commercially, within the licence's "
             "use restrictions (no illegal or harmful uses); see the licence")
 APACHE = "Apache-2.0: use, modification and redistribution allowed, commercially too"
@@ -198,6 +200,14 @@ CATALOGUE += (
         description="Finds a person's pose on a layer and draws the OpenPose skeleton for Pose "
                     "controls (one person: the whole layer is taken as the person's box).",
         allow_patterns=_DETECTOR_FILES, detector_for="pose"),
+    CatalogueEntry(
+        id="sam-vit-base", repo_id="facebook/sam-vit-base",
+        name="SAM ViT-B (Select Object)", arch=SEGMENTER, inpaint=False, size_mb=375,
+        licence=APACHE, licence_url="https://huggingface.co/facebook/sam-vit-base",
+        description="Segment Anything, base size: click on an object to select it with the "
+                    "Select Object tool. The picture is read once (a few seconds on a CPU), "
+                    "then each click answers at once.",
+        allow_patterns=("config.json", "model.safetensors", "preprocessor_config.json")),
 )
 
 
@@ -210,6 +220,11 @@ def control_entry(kind: str, arch: str) -> CatalogueEntry | None:
 def detector_entry(kind: str) -> CatalogueEntry | None:
     """The catalogue's detector making pictures for `kind` ("depth", "pose"), if any."""
     return next((e for e in CATALOGUE if e.arch == DETECTOR and e.detector_for == kind), None)
+
+
+def segmenter_entries() -> tuple[CatalogueEntry, ...]:
+    """The catalogue's Segment Anything models (Select Object), smallest first."""
+    return tuple(sorted((e for e in CATALOGUE if e.arch == SEGMENTER), key=lambda e: e.size_mb))
 
 
 def catalogue_entry(entry_id: str) -> CatalogueEntry | None:

@@ -45,10 +45,12 @@ from .catalogue import (
     CONTROLNET,
     DETECTOR,
     IP_ADAPTER,
+    SEGMENTER,
     CatalogueEntry,
     catalogue_entry,
     control_entry,
     detector_entry,
+    segmenter_entries,
 )
 from .checkpoints import (
     PICKLE_EXTENSIONS,
@@ -67,6 +69,7 @@ from .downloads import DownloadProgress, download, holds_data
 from .file_facts import FileFacts
 from .ip_adapter import IpAdapterInfo, check_fits, inspect_ip_adapter, install_hint, model_cross_dim
 from .loras import AddonFolders
+from .segmenters import SegmenterInfo, check_segmenter, scan_segmenters
 from .source import ModelInfo
 
 PickleReader = Callable[[Path], ModelFacts]
@@ -151,6 +154,8 @@ class ModelRegistry(AddonFolders):
                 self._catalogue_control(entry)
             elif entry is not None and entry.arch == DETECTOR:
                 check_detector(self.catalogue_folder(entry_id))
+            elif entry is not None and entry.arch == SEGMENTER:
+                check_segmenter(self.catalogue_folder(entry_id))
             else:
                 inspect_folder(self.catalogue_folder(entry_id))
         except AiError:
@@ -164,7 +169,7 @@ class ModelRegistry(AddonFolders):
 
     def download(self, entry_id: str, on_progress: DownloadProgress | None = None,
                  cancelled: Callable[[], bool] = lambda: False
-                 ) -> ModelInfo | IpAdapterInfo | ControlModelInfo | Path:
+                 ) -> ModelInfo | IpAdapterInfo | ControlModelInfo | SegmenterInfo | Path:
         """Fetch a catalogue model or IP-Adapter (resuming a partial download), then verify
         it."""
         entry = catalogue_entry(entry_id)
@@ -178,6 +183,8 @@ class ModelRegistry(AddonFolders):
         if entry.arch == DETECTOR:
             check_detector(folder)
             return folder
+        if entry.arch == SEGMENTER:
+            return self.segmenter(entry.id)
         return self._catalogue_info(entry, folder)
 
     def _catalogue_info(self, entry: CatalogueEntry, folder: Path) -> ModelInfo:
@@ -293,6 +300,7 @@ class ModelRegistry(AddonFolders):
         controls |= set(scanned)
         ids += [cid for cid in scanned if cid not in ids]
         detectors = {c.id for c in CATALOGUE if c.arch == DETECTOR}
+        segmenters = {c.id for c in CATALOGUE if c.arch == SEGMENTER}
         for mid in ids:
             try:
                 if mid in adapters:
@@ -301,6 +309,8 @@ class ModelRegistry(AddonFolders):
                     self.resolve_control_model(mid)
                 elif mid in detectors:
                     check_detector(self.catalogue_folder(mid))
+                elif mid in segmenters:
+                    check_segmenter(self.catalogue_folder(mid))
                 else:
                     self.resolve(mid)
             except AiError as exc:
@@ -549,6 +559,49 @@ class ModelRegistry(AddonFolders):
                                f"“{entry.name}” ({entry.size_mb} MB) in the model manager "
                                "(Models…)") from None
         return folder
+
+    # ---- segmenters (Select Object; models/segmenters.py) ----------------------------------
+    def segmenters(self) -> list[SegmenterInfo]:
+        """The installed Segment Anything models: the catalogue's (smallest first), then the
+        folders in `<models>/segmenters/`. Cheap: no torch."""
+        out: list[SegmenterInfo] = []
+        for entry in segmenter_entries():
+            folder = self.catalogue_folder(entry.id)
+            if not (folder / "config.json").is_file():
+                continue
+            try:
+                family = check_segmenter(folder)
+            except AiError:
+                continue  # partly downloaded or damaged: problems() says so
+            out.append(SegmenterInfo(entry.id, entry.name, folder, family, entry.licence))
+        return out + scan_segmenters(self.root)
+
+    def segmenter(self, segmenter_id: str = "") -> SegmenterInfo:
+        """The segmenter `segmenter_id` names, or the first installed one; a RequestError
+        saying what to install when there is none (`ai/segment.py: SEGMENT_HINT`)."""
+        from ..segment import SEGMENT_HINT
+
+        if not segmenter_id:
+            found = self.segmenters()
+            if not found:
+                raise RequestError(SEGMENT_HINT)
+            return found[0]
+        entry = catalogue_entry(segmenter_id)
+        folder = (self.catalogue_folder(segmenter_id) if entry is not None
+                  else self.root / segmenter_id)
+        if entry is not None and entry.arch != SEGMENTER or not folder.resolve().is_relative_to(
+                self.root.resolve()):
+            raise RequestError(f"{segmenter_id!r} is not a Segment Anything model.\n"
+                               f"{SEGMENT_HINT}")
+        if entry is None and not folder.exists():
+            raise ModelNotFoundError(f"the Segment Anything model {segmenter_id!r} is not "
+                                     f"installed.\n{SEGMENT_HINT}")
+        if entry is not None and not holds_data(folder):
+            raise RequestError(f"“{entry.name}” is not downloaded: download it in the model "
+                               f"manager (Models…), {entry.size_mb} MB.")
+        family = check_segmenter(folder)
+        return SegmenterInfo(segmenter_id, entry.name if entry else folder.name, folder, family,
+                             entry.licence if entry else "")
 
     def _info_from_entry(self, e: dict[str, Any], learn: bool = False) -> ModelInfo:
         return self._info(Path(e["path"]), e["source"], str(e.get("name") or e["id"]),

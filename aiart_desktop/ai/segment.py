@@ -1,0 +1,101 @@
+"""Select Object's headless half: where the segmented picture sits in the document, what a
+prompt is, and the mask placed back in the document. No torch: the model runs in
+backends/local_segment.py (`Segmenter`).
+
+A huge canvas is never embedded whole: the caller passes the picture that matters (the visible
+part, or a region, possibly scaled down) with its `View` — the document rectangle it shows and
+its scale (picture pixels per document pixel). Points and boxes are given in document
+coordinates; `View` maps them into the picture, and `document_mask` maps the picture-sized mask
+back into a document-sized one, as `Document.set_selection` and `core.selection.combine` take.
+
+    view = View.of(Rect(2000, 1000, 1600, 1200), picture_width=800)   # scale 0.5
+    emb = segmenter.embed(picture, folder, view, key=(doc_uid, revision, rect))
+    mask = segmenter.select(emb, [(2400.0, 1300.0, +1)], None, doc.width, doc.height)
+    doc.set_selection(selection.combine(doc.selection, mask, Op.ADD))   # Shift+click
+"""
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..core.geometry import Rect
+from .errors import RequestError
+
+# What the tool says when no Segment Anything model is installed.
+SEGMENT_HINT = ("Select Object needs a Segment Anything model: download one in the model "
+                "manager (Models…), e.g. “SAM ViT-B”.")
+
+Point = tuple[float, float, int]                   # x, y (document), +1 add / -1 (or 0) remove
+Box = tuple[float, float, float, float]            # x0, y0, x1, y1 (document)
+
+
+@dataclass(frozen=True)
+class View:
+    """The picture given to the segmenter is the document rectangle at (`x`, `y`) scaled by
+    `scale` (picture pixels per document pixel)."""
+
+    x: int = 0
+    y: int = 0
+    scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not self.scale > 0:
+            raise RequestError(f"the picture's scale must be positive, not {self.scale}")
+
+    @classmethod
+    def of(cls, rect: Rect, picture_width: int) -> View:
+        """The view of a picture `picture_width` pixels wide showing the document's `rect`."""
+        return cls(rect.x, rect.y, picture_width / max(1, rect.w))
+
+    def to_picture(self, x: float, y: float) -> tuple[float, float]:
+        return (x - self.x) * self.scale, (y - self.y) * self.scale
+
+    def rect(self, width: int, height: int) -> Rect:
+        """The document rectangle a `width` x `height` picture covers."""
+        return Rect(self.x, self.y, max(1, round(width / self.scale)),
+                    max(1, round(height / self.scale)))
+
+
+def picture_prompt(view: View, points: Sequence[Point], box: Box | None
+                   ) -> tuple[list[tuple[float, float]], list[int], Box | None]:
+    """Document points and box in the picture's coordinates, with SAM's labels (1 add,
+    0 remove). A RequestError when there is nothing to segment."""
+    if not points and box is None:
+        raise RequestError("click on an object or drag a box around it to select it")
+    coords, labels = [], []
+    for x, y, sign in points:
+        coords.append(view.to_picture(float(x), float(y)))
+        labels.append(1 if sign > 0 else 0)
+    pbox: Box | None = None
+    if box is not None:
+        (ax, ay), (bx, by) = view.to_picture(box[0], box[1]), view.to_picture(box[2], box[3])
+        pbox = (min(ax, bx), min(ay, by), max(ax, bx), max(ay, by))
+    return coords, labels, pbox
+
+
+def document_mask(mask: np.ndarray, view: View, width: int, height: int) -> np.ndarray:
+    """A picture-sized 0/255 mask placed in a `width` x `height` document (zero elsewhere),
+    resized by 1 / `view.scale` when the picture was scaled."""
+    out = np.zeros((height, width), np.uint8)
+    ph, pw = mask.shape[:2]
+    r = view.rect(pw, ph)
+    if (r.w, r.h) != (pw, ph):
+        from PIL import Image
+
+        soft = Image.fromarray(np.ascontiguousarray(mask)).resize((r.w, r.h),
+                                                                  Image.Resampling.BILINEAR)
+        mask = np.where(np.asarray(soft) >= 128, 255, 0).astype(np.uint8)
+    part = r.intersect(Rect(0, 0, width, height))
+    if not part.empty:
+        out[part.slices()] = mask[part.slices(r.x, r.y)]
+    return out
+
+
+def fingerprint(rgb: np.ndarray) -> Hashable:
+    """A key for a picture when the caller has none (e.g. a document revision): its shape
+    and a hash of its pixels."""
+    data = np.ascontiguousarray(rgb)
+    return (data.shape, str(data.dtype), hashlib.blake2b(data.data, digest_size=16).hexdigest())
