@@ -18,6 +18,7 @@ from aiart_desktop.ai.backends.local_segment import Segmenter
 from aiart_desktop.ai.errors import AiError, Cancelled, RequestError, UnsafeCheckpointError
 from aiart_desktop.ai.models.catalogue import SEGMENTER, catalogue_entry, segmenter_entries
 from aiart_desktop.ai.models.registry import ModelRegistry
+from aiart_desktop.ai.models.source import ModelSource
 from aiart_desktop.ai.segment import SEGMENT_HINT, View, document_mask
 from aiart_desktop.core import selection as sel
 from aiart_desktop.core.document import Document
@@ -189,7 +190,7 @@ def test_missing_corrupt_and_pickle_only_models_are_short_errors(tmp_path: Path,
 def test_the_registry_lists_installed_segmenters_and_says_what_to_install(
         tmp_path: Path, sam: Path) -> None:
     reg = ModelRegistry(tmp_path / "models", allow_pickle=False)
-    assert reg.segmenters() == []
+    assert isinstance(reg, ModelSource) and reg.segmenters() == []
     with pytest.raises(RequestError) as info:
         reg.segmenter()
     assert str(info.value) == SEGMENT_HINT and "Select Object" in SEGMENT_HINT

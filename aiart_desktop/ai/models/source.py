@@ -9,6 +9,7 @@
     source.loras() / source.resolve_lora("watercolor") / source.embeddings()   # models/loras.py
     source.control_models() / source.control_model_for("lineart", "sd")   # ControlNets
     source.detector("depth")        # the detector folder making depth pictures
+    source.segmenters() / source.segmenter()   # Segment Anything models (Select Object)
 
 The local `ModelRegistry` (models.registry) is one; a remote backend (ComfyUI) will bring its
 own. A `ModelInfo` names the backend that runs it (`backend`), so the engine sends a job for
@@ -24,6 +25,7 @@ from .checkpoints import ModelFacts
 from .control_models import ControlModelInfo
 from .ip_adapter import IpAdapterInfo
 from .loras import EmbeddingInfo, LoraInfo
+from .segmenters import SegmenterInfo
 
 LOCAL_BACKEND = "diffusers"  # the name of the local diffusers backend (backends/local.py)
 PAINT_OPS = ("inpaint", "img2img", "txt2img", "outpaint")
@@ -134,4 +136,13 @@ class ModelSource(Protocol):
 
     def embeddings(self) -> list[EmbeddingInfo]:
         """Every usable textual-inversion embedding; its id is the word that calls it."""
+        ...
+
+    def segmenters(self) -> list[SegmenterInfo]:
+        """Every usable Segment Anything model (Select Object), the catalogue's first."""
+        ...
+
+    def segmenter(self, segmenter_id: str = "") -> SegmenterInfo:
+        """The segmenter with that id, or the first installed one; a RequestError says what
+        to install (`ai/segment.py: SEGMENT_HINT`)."""
         ...
