@@ -26,6 +26,7 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QWidget
 
 from .theme import apply_theme
+from .ui_thread import keep_gc_on_ui_thread
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
@@ -99,6 +100,7 @@ def create_app(args: list[str] | None = None) -> QApplication:
         app = QApplication(["aiart-desktop", *(args or [])])
         app.setApplicationName(APP_NAME)
         app.setOrganizationName("AIArt")
+        keep_gc_on_ui_thread(app)   # never a collection on the AI worker's thread
     settings = load_settings()
     apply_theme(app, getattr(settings, "theme", "dark"))  # type: ignore[arg-type]
     return app  # type: ignore[return-value]

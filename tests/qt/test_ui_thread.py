@@ -59,3 +59,64 @@ def test_calls_racing_the_owners_destruction_neither_hang_nor_crash(qtbot) -> No
     assert not t.is_alive()
     assert all(not shiboken6.isValid(o) for o in owners)
     assert all(alive)                      # a call never ran after its owner was deleted
+
+
+class _Garbage:
+    """A Qt object caught in a reference cycle: only the cyclic collector frees it."""
+
+    freed_on: list[int] = []
+
+    def __init__(self) -> None:
+        from PySide6.QtCore import QObject
+
+        self.obj = QObject()
+        self.me = self
+
+    def __del__(self) -> None:
+        _Garbage.freed_on.append(threading.get_ident())
+
+
+def test_the_collector_runs_on_the_ui_thread_even_when_a_worker_asks(qtbot) -> None:
+    """The suite runs as the app does (tests/support/plugin.py): no automatic collection, and
+    a worker's full collection (after dropping a model) runs on the UI thread, so the UI's own
+    cyclic garbage is never destroyed on the worker's thread."""
+    import gc
+
+    from aiart_desktop.ai import memory
+
+    assert not gc.isenabled()
+    _Garbage.freed_on.clear()
+    _Garbage()                                  # unreachable, in a cycle
+    ran: list[bool] = []
+    t = threading.Thread(target=lambda: ran.append(memory.collect_garbage()))
+    t.start()
+    qtbot.waitUntil(lambda: bool(ran), timeout=10_000)   # the UI thread's loop runs it
+    t.join(5)
+    assert ran == [True]
+    assert _Garbage.freed_on == [threading.main_thread().ident]
+
+
+def test_a_worker_waits_a_bounded_time_for_a_busy_ui_thread(monkeypatch) -> None:
+    """The UI thread may itself be waiting for that worker (shutting it down): the worker
+    goes on after `WAIT_S` without the collection."""
+    from aiart_desktop.ai import memory
+
+    monkeypatch.setattr(memory, "WAIT_S", 0.2)
+    ran: list[bool] = []
+    t = threading.Thread(target=lambda: ran.append(memory.collect_garbage()))
+    t.start()
+    t.join(5)                                   # the UI thread runs no events meanwhile
+    assert ran == [False] and not t.is_alive()
+    QApplication.processEvents()                # the collection still happens, here
+
+
+def test_collect_due_collects_a_generation_only_past_its_threshold() -> None:
+    import gc
+
+    from aiart_desktop.qt.ui_thread import collect_due
+
+    gc.collect()
+    assert collect_due() == -1                  # nothing due right after a collection
+    junk = [[i] for i in range(gc.get_threshold()[0] + 50)]   # container allocations
+    assert collect_due() >= 0
+    del junk

@@ -9,6 +9,7 @@ fixtures, one stack for every test folder:
 - `tests.support.window`: the real main window offscreen (`win`, `prompts`) and
   `stop_workers`;
 - `tests.support.qthreads`: the autouse check that fails a test leaving a QThread running;
+- here: the garbage collector kept on the UI thread, as in the app (`_gc_on_the_ui_thread`);
 - pytest's own `pytester`, for the tests of the checks themselves.
 
 Every test also gets its own settings folder (`_own_settings_folder`).
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
 
 import pytest
 
@@ -33,6 +35,26 @@ pytest_plugins = [
     "tests.support.window",
     "tests.support.qthreads",
 ]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _gc_on_the_ui_thread(qapp: object) -> None:
+    """As in the app (`qt/bootstrap.create_app`): Python's cyclic garbage collector runs on
+    the UI thread only (`qt/ui_thread.keep_gc_on_ui_thread`). A collection on an AI worker's
+    thread destroyed earlier tests' Qt garbage there and deadlocked the suite."""
+    from aiart_desktop.qt.ui_thread import keep_gc_on_ui_thread
+
+    keep_gc_on_ui_thread(qapp)  # type: ignore[arg-type]
+
+
+@pytest.fixture(autouse=True)
+def _collect_between_tests(_gc_on_the_ui_thread: None) -> Iterator[None]:
+    """What the app's UI-thread timer collects, also at the end of each test (many run no
+    event loop)."""
+    yield
+    from aiart_desktop.qt.ui_thread import collect_due
+
+    collect_due()
 
 
 @pytest.fixture(autouse=True)

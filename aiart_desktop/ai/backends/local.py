@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import gc
 import logging
 import threading
 from collections.abc import Callable, Iterator
@@ -44,6 +43,7 @@ from ..errors import (
     quoted,
 )
 from ..job import Job
+from ..memory import collect_garbage
 from ..models.source import LOCAL_BACKEND, PAINT_OPS
 from ..requests import TAESD, VAE, ProgressInfo
 from . import fast_path
@@ -322,7 +322,7 @@ class LocalBackend:
             if self._control is not None:
                 self._control.clear()
             self.low_memory = False
-            gc.collect()
+            collect_garbage()
             try:
                 import torch
             except ImportError:
@@ -505,7 +505,7 @@ class LocalBackend:
                     raise _generation_failure(info, exc) from exc
             # Out of memory: free what we can, save memory, and try once more.
             self._addons.trim(pipe)  # LoRAs kept loaded but not used by this job
-            gc.collect()
+            collect_garbage()
             if torch.cuda.is_available():
                 torch.cuda.empty_cache()
             pipe.enable_attention_slicing()
