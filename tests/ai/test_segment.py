@@ -244,3 +244,24 @@ def test_nothing_phones_home(sam: Path, monkeypatch: pytest.MonkeyPatch) -> None
     seg = Segmenter()
     mask = seg.segment(seg.embed(_picture(24, 24), sam), [(5.0, 5.0, 1)], (0.0, 0.0, 20.0, 20.0))
     assert mask.shape == (24, 24)
+
+
+def test_the_catalogue_download_lands_where_the_registry_finds_it(
+        sam: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only on request, through models/downloads.py (a stand-in hub serving the tiny files):
+    the three files of the catalogue entry, checked, then loaded by the segmenter."""
+    from aiart_desktop.ai.models import downloads
+    from aiart_desktop.ai.models.segmenters import SegmenterInfo
+    from tests.ai.test_models import _FakeHub
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    reg = ModelRegistry(tmp_path / "models", allow_pickle=False)
+    hub = _FakeHub(sam)
+    monkeypatch.setattr(downloads, "_hub", lambda: hub)
+    info = reg.download("sam-vit-base")
+    assert isinstance(info, SegmenterInfo) and info.path == reg.catalogue_folder("sam-vit-base")
+    assert sorted(hub.fetched) == ["config.json", "model.safetensors",
+                                   "preprocessor_config.json"]
+    assert reg.is_downloaded("sam-vit-base") and reg.problems() == {}
+    seg = Segmenter()
+    assert seg.segment(seg.embed(_picture(16, 24), info.path), [(4.0, 4.0, 1)]).shape == (16, 24)
