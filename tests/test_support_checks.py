@@ -1,9 +1,10 @@
 """The suite's own checks catch what they are for: a test that leaves a QThread running fails
 (tests/support/qthreads.py); one that stops its thread, or whose thread is ending by itself,
-passes. The tests run in a child pytest with the support plugin, so their failure stays
-there."""
+passes; a test that hangs ends the run with every thread's stack (the plugin's watchdog).
+The tests run in a child pytest with the support plugin, so their failure stays there."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -70,3 +71,32 @@ def test_a_test_that_leaves_a_qthread_running_fails(pytester: pytest.Pytester,
     ], consecutive=False)
     assert "test_stops_its_thread" not in "".join(
         line for line in result.stdout.lines if line.startswith("ERROR"))
+
+
+HANGS = '''
+import threading
+import time
+
+
+def test_hangs() -> None:
+    threading.Thread(target=time.sleep, args=(60,), name="stuck-worker", daemon=True).start()
+    time.sleep(60)   # HANG
+'''
+
+
+def test_a_hung_test_ends_the_run_with_every_threads_stack(pytester: pytest.Pytester,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """The plugin's faulthandler watchdog: it works from C, so it also ends a deadlock that
+    holds Python's lock (which pytest-timeout's thread cannot). pytest-timeout is off here."""
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    monkeypatch.setenv("AIART_TEST_HANG_S", "2")
+    child = pytester.makepyfile(test_hangs=HANGS)
+    line = next(i + 1 for i, text in enumerate(HANGS.splitlines()[1:]) if text.endswith("HANG"))
+    t0 = time.monotonic()
+    result = pytester.runpytest_subprocess("-p", "tests.support.plugin", "-p", "no:timeout",
+                                           "-p", "no:cacheprovider", str(child), timeout=50)
+    assert time.monotonic() - t0 < 40 and result.ret != 0
+    err = "\n".join(result.stderr.lines)
+    assert "Timeout" in err and f"{child}\", line {line}" in err, err
+    assert err.count("Thread 0x") >= 2          # the stuck worker's stack too

@@ -16,7 +16,9 @@ Every test also gets its own settings folder (`_own_settings_folder`).
 """
 from __future__ import annotations
 
+import faulthandler
 import os
+import sys
 import tempfile
 from collections.abc import Iterator
 
@@ -35,6 +37,29 @@ pytest_plugins = [
     "tests.support.window",
     "tests.support.qthreads",
 ]
+
+
+# Past pytest-timeout's 300 s: for a hang that holds Python's lock (AIART_TEST_HANG_S: the
+# suite's own check of it).
+HANG_S = float(os.environ.get("AIART_TEST_HANG_S", "420"))
+
+
+_real_stderr: list[object] = []   # a copy of the terminal's stderr, made before capturing
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not _real_stderr:   # outside the tests' output capture, fd 2 is the real stderr
+        _real_stderr.append(os.fdopen(os.dup(2), "w"))
+
+
+@pytest.fixture(autouse=True)
+def _hang_watchdog() -> Iterator[None]:
+    """A test still running after `HANG_S` ends the run with every thread's stack, from C: a
+    deadlock that holds Python's lock stops pytest-timeout's own thread too."""
+    out = _real_stderr[0] if _real_stderr else sys.__stderr__
+    faulthandler.dump_traceback_later(HANG_S, exit=True, file=out)
+    yield
+    faulthandler.cancel_dump_traceback_later()
 
 
 @pytest.fixture(autouse=True, scope="session")
