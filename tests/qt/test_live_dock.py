@@ -272,3 +272,35 @@ def test_live_uses_the_ai_docks_controls(qtbot, win, stop_workers, tiny_registry
     assert live.addons_label.isHidden()
     _stop(qtbot, live)
     qtbot.waitUntil(lambda: not win.ai_worker.busy, timeout=WAIT)
+
+
+def test_apply_of_a_taesd_frame_says_so_and_adds_the_layer_when_it_is_made(
+        qtbot, win, stop_workers, model_folders, tmp_path) -> None:
+    """With TAESD installed the frames are decoded by it; Apply re-makes the frame with the full
+    VAE on the worker, says so on the status line, and the layer lands when that is done."""
+    import shutil
+
+    from aiart_desktop.ai.models.registry import ModelRegistry
+    from aiart_desktop.ai.setup import default_engine
+
+    reg = ModelRegistry(tmp_path / "models", allow_pickle=False)
+    reg.add_folder(model_folders["sd"], name="tiny-sd")
+    shutil.copytree(model_folders["taesd"], reg.catalogue_folder("taesd"))
+    live = _live(win, stop_workers, reg, default_engine(reg, device="cpu"))
+    seen = _frames(live)
+    said: list[str] = []
+    live.message.connect(said.append)
+    added: list = []
+    live.applied.connect(added.append)
+    live.set_live(True)
+    qtbot.waitUntil(lambda: len(seen) >= 1, timeout=WAIT)
+    assert seen[-1].info["decoder"] == "taesd"
+    _stop(qtbot, live)
+    doc = win.doc
+    layers0, undo0 = len(doc.layers), doc.history.undo_count
+    QTest.mouseClick(live.apply_button, Qt.MouseButton.LeftButton)
+    assert len(doc.layers) == layers0 and "full VAE" in said[-1]   # on its way
+    qtbot.waitUntil(lambda: len(added) == 1, timeout=WAIT)
+    assert len(doc.layers) == layers0 + 1 and doc.history.undo_count == undo0 + 1
+    assert added[0] is doc.active_layer and said[-1] == "Live frame applied as a new layer"
+    assert added[0].provenance.get("decoder", "vae") == "vae"

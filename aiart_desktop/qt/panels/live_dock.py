@@ -94,6 +94,7 @@ class LivePanel(QWidget):
         session.frame.connect(self._on_frame)
         session.state_changed.connect(self._on_state)
         session.stopped.connect(self._on_stopped)
+        session.applied.connect(self._on_applied)
 
     # ---- construction ----------------------------------------------------------------------
     def _build(self) -> None:
@@ -550,11 +551,14 @@ class LivePanel(QWidget):
         """Add the newest frame as a new layer (one undo step); the layer, or None."""
         if self.result is None:
             return None
-        layer = self.session.apply()
-        if layer is not None:
-            self.applied.emit(layer)
-            self.message.emit("Live frame applied as a new layer")
+        layer = self.session.apply()   # `applied` follows, at once or after the VAE re-run
+        if layer is None and self.session.applying:
+            self.message.emit("Applying the live frame (finishing it with the full VAE)\u2026")
         return layer
+
+    def _on_applied(self, layer: Any) -> None:
+        self.applied.emit(layer)
+        self.message.emit("Live frame applied as a new layer")
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and \
