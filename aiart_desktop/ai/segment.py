@@ -8,26 +8,35 @@ its scale (picture pixels per document pixel). Points and boxes are given in doc
 coordinates; `View` maps them into the picture, and `document_mask` maps the picture-sized mask
 back into a document-sized one, as `Document.set_selection` and `core.selection.combine` take.
 
-    view = View.of(Rect(2000, 1000, 1600, 1200), picture_width=800)   # scale 0.5
-    emb = segmenter.embed(picture, folder, view, key=(doc_uid, revision, rect))
+    picture, view = picture_for(doc, Rect(2000, 1000, 3200, 2400))   # 1024 x 768, scale 0.32
+    emb = segmenter.embed(picture, folder, view)     # cached while those pixels stay the same
     mask = segmenter.select(emb, [(2400.0, 1300.0, +1)], None, doc.width, doc.height)
     doc.set_selection(selection.combine(doc.selection, mask, Op.ADD))   # Shift+click
+
+Do not key the embedding by `Document.revision`: setting the selection bumps it, so each click
+would re-run the encoder. The default key, a hash of the picture's pixels (a few milliseconds
+for 1024²), changes only when what the picture shows does.
 """
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..core.geometry import Rect
 from .errors import RequestError
 
+if TYPE_CHECKING:
+    from ..core.document import Document
+
 # What the tool says when no Segment Anything model is installed.
 SEGMENT_HINT = ("Select Object needs a Segment Anything model: download one in the model "
                 "manager (Models…), e.g. “SAM ViT-B”.")
 
+MAX_SIDE = 1024        # SAM reads a picture at 1024 px on its longest side: no more is needed
 Point = tuple[float, float, int]                   # x, y (document), +1 add / -1 (or 0) remove
 Box = tuple[float, float, float, float]            # x0, y0, x1, y1 (document)
 
@@ -99,3 +108,23 @@ def fingerprint(rgb: np.ndarray) -> Hashable:
     and a hash of its pixels."""
     data = np.ascontiguousarray(rgb)
     return (data.shape, str(data.dtype), hashlib.blake2b(data.data, digest_size=16).hexdigest())
+
+
+def picture_for(doc: Document, rect: Rect, max_side: int = MAX_SIDE
+                ) -> tuple[np.ndarray, View]:
+    """The document's visible composite in `rect` (clipped to the canvas) as the RGB picture
+    to segment — flattened over white, scaled down to at most `max_side` pixels on its longest
+    side — and its `View`."""
+    from PIL import Image
+
+    r = rect.intersect(doc.rect)
+    if r.empty:
+        raise RequestError("Select Object needs a part of the canvas to look at")
+    rgba = doc.flatten(r).astype(np.float32)
+    alpha = rgba[..., 3:4] * (1.0 / 255.0)
+    rgb = (rgba[..., :3] * alpha + 255.0 * (1.0 - alpha) + 0.5).astype(np.uint8)
+    scale = min(1.0, max_side / max(r.w, r.h))
+    if scale < 1.0:
+        size = (max(1, round(r.w * scale)), max(1, round(r.h * scale)))
+        rgb = np.asarray(Image.fromarray(rgb).resize(size, Image.Resampling.BOX))
+    return rgb, View(r.x, r.y, scale)

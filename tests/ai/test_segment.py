@@ -265,3 +265,28 @@ def test_the_catalogue_download_lands_where_the_registry_finds_it(
     assert reg.is_downloaded("sam-vit-base") and reg.problems() == {}
     seg = Segmenter()
     assert seg.segment(seg.embed(_picture(16, 24), info.path), [(4.0, 4.0, 1)]).shape == (16, 24)
+
+
+def test_the_picture_of_a_huge_canvas_region_is_scaled_and_mapped_back(sam: Path) -> None:
+    from aiart_desktop.ai.segment import picture_for
+
+    doc = Document(2600, 1800)
+    layer = doc.add_layer(name="thing")
+    pixels = np.zeros((600, 900, 4), np.uint8)
+    pixels[..., 0], pixels[..., 3] = 200, 255
+    doc.put_pixels(layer, 1200, 700, pixels)
+    rect = Rect(1000, 500, 1600, 1200)
+    picture, view = picture_for(doc, rect, max_side=160)
+    assert picture.shape == (120, 160, 3) and picture.dtype == np.uint8
+    assert (view.x, view.y, view.scale) == (1000, 500, 0.1)
+    assert tuple(picture[0, 0]) == (255, 255, 255)               # transparent: over white
+    assert tuple(picture[40, 50]) == (200, 0, 0)                 # the layer at (1500, 900)
+    seg = Segmenter()
+    emb = seg.embed(picture, sam, view)
+    mask = seg.select(emb, [(1500.0, 900.0, 1)], None, doc.width, doc.height)
+    assert mask.shape == (1800, 2600) and sel.bounds(mask).intersect(rect) == sel.bounds(mask)
+    doc.set_selection(mask)                                       # the revision moves on...
+    picture2, view2 = picture_for(doc, rect, max_side=160)
+    assert seg.embed(picture2, sam, view2) is emb and seg.embeds_computed == 1   # ...not the key
+    with pytest.raises(RequestError):
+        picture_for(doc, Rect(5000, 5000, 10, 10))
