@@ -20,9 +20,11 @@ outpaint request carries), `region` (context, snapping, scaling, masks, colour m
 `composite` (a variation over the original: `variant_layer`, `variant_over_original`),
 `engine` (region work, backend choice, records), `backend` (the `Backend` protocol), `job`
 (the backend-neutral `Job`, plain data plus pictures), `setup` (the composition root),
-`apply` (result -> layer), `latents` (exploration), `errors`, `cli_run` (`aiart-desktop
-run`). Subpackages: `backends` (the local diffusers backend, the classical fill, the style
-networks, cheap previews), `models` (the `ModelSource` protocol, the registry and its
+`apply` (result -> layer), `latents` (exploration), `segment` (Select Object's headless half:
+the picture's `View`, prompts, the document-sized mask; the model runs in
+`backends/local_segment.py`), `errors`, `cli_run` (`aiart-desktop run`). Subpackages:
+`backends` (the local diffusers backend, the classical fill, the style networks, Segment
+Anything, cheap previews), `models` (the `ModelSource` protocol, the registry and its
 file-facts cache, the catalogue, checkpoints, downloads, hashes, IP-Adapters), `styles`
 (built-in styles, the user's style library, text presets), `records` (generation history,
 PNG parameters, C2PA).
