@@ -36,6 +36,7 @@ SKELETON: dict[str, str] = {
                             "    import huggingface_hub\n",
     "ai/backends/local_control.py": "def load():\n    import torch, diffusers, transformers\n",
     "ai/backends/local_lora.py": "def load():\n    import torch, diffusers, compel\n",
+    "ai/backends/local_segment.py": "def load():\n    import torch, transformers\n",
     "ai/backends/style.py": "import onnxruntime\n",
     "ai/models/__init__.py": "",
     "ai/models/registry.py": "import huggingface_hub\n",
