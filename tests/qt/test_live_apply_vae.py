@@ -19,8 +19,9 @@ from aiart_desktop.ai.models.registry import ModelRegistry
 from aiart_desktop.ai.requests import AiResult
 from aiart_desktop.ai.setup import default_engine
 from aiart_desktop.qt.live import LiveSession
-from aiart_desktop.qt.worker import AiWorker, JobHandle
+from aiart_desktop.qt.worker import AiWorker
 from tests.support.dock import make_doc
+from tests.support.live import live_session
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 WAIT = 60_000
@@ -34,25 +35,14 @@ def taesd_engine(model_folders, tmp_path_factory) -> Any:
     return default_engine(reg, device="cpu")
 
 
-def _session(qtbot, stop_workers, engine: Any) -> Iterator[tuple[LiveSession, AiWorker, list]]:
-    worker = AiWorker(engine=engine)
-    stop_workers.append(worker)
-    jobs: list[JobHandle] = []
-    worker.submitted.connect(jobs.append)
-    session = LiveSession(worker, make_doc())
-    yield session, worker, jobs
-    session.stop()
-    qtbot.waitUntil(lambda: not worker.busy, timeout=WAIT)
-
-
 @pytest.fixture
 def live(qtbot, stop_workers, taesd_engine) -> Iterator[tuple[LiveSession, AiWorker, list]]:
-    yield from _session(qtbot, stop_workers, taesd_engine)
+    yield from live_session(qtbot, stop_workers, taesd_engine)
 
 
 @pytest.fixture
 def live_vae(qtbot, stop_workers, tiny_engine) -> Iterator[tuple[LiveSession, AiWorker, list]]:
-    yield from _session(qtbot, stop_workers, tiny_engine)
+    yield from live_session(qtbot, stop_workers, tiny_engine)
 
 
 def _settled(session: LiveSession, worker: AiWorker) -> bool:

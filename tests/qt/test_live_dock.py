@@ -11,27 +11,12 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtTest import QTest
 
 from aiart_desktop.core.document import Document
-from tests.support.dock import SELECTION, dock_window, set_form
+from tests.support.dock import SELECTION, set_form
+from tests.support.live import live_panel
 from tests.support.window_helpers import mouse_stroke
 
 WAIT = 60_000
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
-
-
-def _live(win, stop_workers, registry, engine):
-    from aiart_desktop.qt.panels.live_dock import install_live_dock
-
-    panel = dock_window(win, registry, engine)
-    stop_workers.append(panel.worker)
-    live = install_live_dock(win)
-    assert live is win.live_panel
-    dock = win.docks["liveDock"]
-    dock.show()
-    dock.raise_()
-    live.model.setCurrentIndex(live.model.findData("tiny-sd"))
-    live.prompt.setPlainText("a red boat")
-    live.steps.setValue(2)
-    return live
 
 
 def _frames(live) -> list:
@@ -48,7 +33,7 @@ def _stop(qtbot, live) -> None:
 
 def test_live_on_shows_a_frame_and_a_stroke_brings_a_newer_one(
         qtbot, win, stop_workers, tiny_registry, tiny_engine) -> None:
-    live = _live(win, stop_workers, tiny_registry, tiny_engine)
+    live = live_panel(win, stop_workers, tiny_registry, tiny_engine)
     seen = _frames(live)
     assert win.live_actions["toggle"].shortcut().toString() == "Ctrl+Shift+L"
     QTest.mouseClick(live.toggle, Qt.MouseButton.LeftButton)
@@ -79,7 +64,7 @@ def test_live_on_shows_a_frame_and_a_stroke_brings_a_newer_one(
 
 def test_apply_adds_one_layer_and_one_undo_step(
         qtbot, win, stop_workers, tiny_registry, tiny_engine) -> None:
-    live = _live(win, stop_workers, tiny_registry, tiny_engine)
+    live = live_panel(win, stop_workers, tiny_registry, tiny_engine)
     seen = _frames(live)
     live.set_live(True)
     qtbot.waitUntil(lambda: len(seen) >= 1, timeout=WAIT)
@@ -102,7 +87,7 @@ def test_apply_adds_one_layer_and_one_undo_step(
 
 def test_closing_the_window_turns_live_off(
         qtbot, win, stop_workers, tiny_registry, tiny_engine) -> None:
-    live = _live(win, stop_workers, tiny_registry, tiny_engine)
+    live = live_panel(win, stop_workers, tiny_registry, tiny_engine)
     live.set_live(True)
     assert live.session.active
     assert win.close()
@@ -111,7 +96,7 @@ def test_closing_the_window_turns_live_off(
 
 def test_another_document_turns_live_off(
         qtbot, win, stop_workers, tiny_registry, tiny_engine) -> None:
-    live = _live(win, stop_workers, tiny_registry, tiny_engine)
+    live = live_panel(win, stop_workers, tiny_registry, tiny_engine)
     seen = _frames(live)
     live.set_live(True)
     qtbot.waitUntil(lambda: len(seen) >= 1, timeout=WAIT)
@@ -124,7 +109,7 @@ def test_another_document_turns_live_off(
 
 def test_a_normal_job_turns_live_off(
         qtbot, win, stop_workers, tiny_registry, tiny_engine) -> None:
-    live = _live(win, stop_workers, tiny_registry, tiny_engine)
+    live = live_panel(win, stop_workers, tiny_registry, tiny_engine)
     live.set_live(True)
     assert live.live
     set_form(win.ai_panel, op="inpaint", model="tiny-inpaint", batch=1, steps=1)
@@ -136,7 +121,7 @@ def test_a_normal_job_turns_live_off(
 
 def test_an_error_is_said_in_two_lines_and_the_toggle_goes_off(
         qtbot, win, stop_workers, tiny_registry, tiny_engine) -> None:
-    live = _live(win, stop_workers, tiny_registry, tiny_engine)
+    live = live_panel(win, stop_workers, tiny_registry, tiny_engine)
     live.model.addItem("gone", "no-such-model")   # removed from disk after the list was read
     live.model.setCurrentIndex(live.model.count() - 1)
     live.set_live(True)
@@ -152,7 +137,7 @@ def test_an_error_is_said_in_two_lines_and_the_toggle_goes_off(
 
 def test_nothing_selected_is_said_and_live_stays_off(
         qtbot, win, stop_workers, tiny_registry, tiny_engine) -> None:
-    live = _live(win, stop_workers, tiny_registry, tiny_engine)
+    live = live_panel(win, stop_workers, tiny_registry, tiny_engine)
     win.doc.set_selection(None)
     live.set_live(True)
     assert not live.live and "Nothing is selected" in live.error.text()
@@ -160,7 +145,7 @@ def test_nothing_selected_is_said_and_live_stays_off(
 
 def test_record_asks_for_a_folder_through_prompts(
         qtbot, win, stop_workers, tiny_registry, tiny_engine, prompts, tmp_path: Path) -> None:
-    live = _live(win, stop_workers, tiny_registry, tiny_engine)
+    live = live_panel(win, stop_workers, tiny_registry, tiny_engine)
     live.record.setChecked(True)   # the stub answers None: nothing is recorded
     assert not live.record.isChecked() and any(a.startswith("folder:") for a in prompts.asked)
     prompts.folder_path = str(tmp_path)
@@ -176,7 +161,7 @@ def test_the_live_dock_fits_a_small_laptop_at_150_percent(
 
     from aiart_desktop.qt.main_window import SCREEN_MARGIN
 
-    live = _live(win, stop_workers, tiny_registry, tiny_engine)
+    live = live_panel(win, stop_workers, tiny_registry, tiny_engine)
     room = QSize(910, 512) - SCREEN_MARGIN   # 1366×768 at 150 %, as test_window_fit
     m = win.minimumSizeHint().expandedTo(win.minimumSize())
     assert m.width() <= room.width() and m.height() <= room.height(), m
@@ -199,7 +184,7 @@ def test_the_live_frame_follows_the_selection(
     from aiart_desktop.core import selection as sel
     from aiart_desktop.core.geometry import Rect
 
-    live = _live(win, stop_workers, tiny_registry, tiny_engine)
+    live = live_panel(win, stop_workers, tiny_registry, tiny_engine)
     seen = _frames(live)
     live.region.setCurrentIndex(live.region.findData("frame"))
     assert live.frame_button.isVisibleTo(live)
@@ -218,7 +203,7 @@ def test_the_live_frame_follows_the_selection(
 
 def test_the_frame_view_shows_the_frame_at_the_canvas_zoom(
         qtbot, win, stop_workers, tiny_registry, tiny_engine) -> None:
-    live = _live(win, stop_workers, tiny_registry, tiny_engine)
+    live = live_panel(win, stop_workers, tiny_registry, tiny_engine)
     seen = _frames(live)
     live.set_live(True)
     qtbot.waitUntil(lambda: len(seen) >= 1 and live.view.image is not None, timeout=WAIT)
@@ -245,7 +230,7 @@ def test_live_uses_the_ai_docks_controls(qtbot, win, stop_workers, tiny_registry
                                          tiny_engine) -> None:
     import numpy as np
 
-    live = _live(win, stop_workers, tiny_registry, tiny_engine)
+    live = live_panel(win, stop_workers, tiny_registry, tiny_engine)
     doc = win.doc
     sketch = np.zeros((doc.height, doc.width, 4), np.uint8)
     sketch[50:52, 70:110] = (20, 20, 30, 255)
@@ -286,7 +271,7 @@ def test_apply_of_a_taesd_frame_says_so_and_adds_the_layer_when_it_is_made(
     reg = ModelRegistry(tmp_path / "models", allow_pickle=False)
     reg.add_folder(model_folders["sd"], name="tiny-sd")
     shutil.copytree(model_folders["taesd"], reg.catalogue_folder("taesd"))
-    live = _live(win, stop_workers, reg, default_engine(reg, device="cpu"))
+    live = live_panel(win, stop_workers, reg, default_engine(reg, device="cpu"))
     seen = _frames(live)
     said: list[str] = []
     live.message.connect(said.append)

@@ -13,8 +13,8 @@ from PySide6.QtTest import QTest
 
 from aiart_desktop.core.geometry import Rect
 from aiart_desktop.qt.live_frame import MIN_SIDE, clamp_move, clamp_resize
-from tests.qt.test_live_session import Gate
-from tests.support.dock import dock_window, make_doc
+from tests.support.dock import make_doc
+from tests.support.live import Gate, live_panel
 from tests.support.window_helpers import mouse_stroke, tablet_stroke, view_pos
 
 WAIT = 60_000
@@ -25,17 +25,7 @@ NoMod = Qt.KeyboardModifier.NoModifier
 
 
 def _frame_panel(win, stop_workers, registry, engine, frame: Rect | None = FRAME):
-    from aiart_desktop.qt.panels.live_dock import install_live_dock
-
-    ai = dock_window(win, registry, engine, make_doc(640, 480, selection=None))
-    stop_workers.append(ai.worker)
-    live = install_live_dock(win)
-    dock = win.docks["liveDock"]
-    dock.show()
-    dock.raise_()
-    live.model.setCurrentIndex(live.model.findData("tiny-sd"))
-    live.prompt.setPlainText("a red boat")
-    live.steps.setValue(2)
+    live = live_panel(win, stop_workers, registry, engine, make_doc(640, 480, selection=None))
     live.region.setCurrentIndex(live.region.findData("frame"))
     if frame is not None:
         live.set_frame(frame)

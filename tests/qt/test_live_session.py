@@ -4,7 +4,6 @@ step, Stop stops within one step, an error turns live off and the next job works
 turns live off. No wall-clock timing: the worker is held at chosen points with events."""
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,12 +16,12 @@ from aiart_desktop.ai.capture import make_request
 from aiart_desktop.ai.live import LiveSettings
 from aiart_desktop.core.geometry import Rect
 from aiart_desktop.qt.live import LiveSession
-from aiart_desktop.qt.worker import AiWorker, JobHandle
+from aiart_desktop.qt.worker import AiWorker
 from tests.support.dock import make_doc
+from tests.support.live import GATE_S, Gate, live_session
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 WAIT = 60_000
-GATE_S = 60.0
 
 
 def _settings(**kw: Any) -> LiveSettings:
@@ -34,44 +33,7 @@ def _settings(**kw: Any) -> LiveSettings:
 
 @pytest.fixture
 def live(qtbot, stop_workers, tiny_engine) -> Iterator[tuple[LiveSession, AiWorker, list]]:
-    worker = AiWorker(engine=tiny_engine)
-    stop_workers.append(worker)
-    jobs: list[JobHandle] = []
-    worker.submitted.connect(jobs.append)
-    session = LiveSession(worker, make_doc())
-    yield session, worker, jobs
-    session.stop()
-    qtbot.waitUntil(lambda: not worker.busy, timeout=WAIT)
-
-
-class Gate:
-    """Holds the worker inside `Engine.run` (before the model runs, or at a step) until opened."""
-
-    def __init__(self, engine: Any, at_step: int = 0) -> None:
-        self.engine, self.at_step = engine, at_step
-        self.reached, self.open = threading.Event(), threading.Event()
-        self.steps_after_open = 0
-        real = engine.run
-
-        def run(request: Any, on_progress: Any, cancelled: Any) -> Any:
-            def progress(p: Any) -> None:
-                if self.open.is_set():
-                    self.steps_after_open += p.total > 0
-                elif self.at_step and p.total > 0 and p.step >= self.at_step:
-                    self.reached.set()
-                    self.open.wait(GATE_S)
-                on_progress(p)
-
-            if not self.at_step:
-                self.reached.set()
-                self.open.wait(GATE_S)
-            return real(request, progress, cancelled)
-
-        engine.run = run
-
-    def close(self) -> None:
-        self.open.set()
-        self.engine.__dict__.pop("run", None)
+    yield from live_session(qtbot, stop_workers, tiny_engine)
 
 
 @pytest.fixture
