@@ -25,6 +25,7 @@ TOOL_ACTIONS = (  # tool id, text, key, icon
     ("lasso", "Lasso", "L", "lasso"),
     ("polygon_lasso", "Polygonal Lasso", "L", "polygon-lasso"),
     ("wand", "Magic Wand", "W", "wand"),
+    ("select_object", "Select Object", "O", "select-object"),
     ("hand", "Hand (pan)", "H", "hand"),
     ("zoom", "Zoom", "Z", "zoom"),
 )
@@ -203,8 +204,8 @@ def _build_menus(win: MainWindow, a: Actions) -> None:
 
     m = mb.addMenu("&Select")
     _add(m, a.select_all, a.deselect, a.reselect, a.invert_selection, None, a.color_range,
-         a.alpha_to_selection, None, a.grow, a.shrink, a.feather, a.border, None,
-         a.quick_mask)
+         a.alpha_to_selection, a.tools["select_object"], None, a.grow, a.shrink, a.feather,
+         a.border, None, a.quick_mask)
 
     m = mb.addMenu("&View")
     _add(m, a.zoom_in, a.zoom_out, a.fit, a.actual, None)

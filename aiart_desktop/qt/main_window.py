@@ -291,6 +291,16 @@ class MainWindow(FileOps, QMainWindow):
         self.canvas.cursor_moved.connect(self._cursor_moved)
         self.canvas.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.4g} %"))
         self.canvas.message.connect(lambda text: sb.showMessage(text, 5000))
+        self.canvas.status.connect(self._canvas_status)
+
+    def _canvas_status(self, text: str) -> None:
+        """A lasting line from a tool; "" takes it away (only if it is still showing)."""
+        sb = self.statusBar()
+        if text:
+            self._tool_status = text
+            sb.showMessage(text)
+        elif sb.currentMessage() == getattr(self, "_tool_status", ""):
+            sb.clearMessage()
 
     def _wire_colors(self) -> None:
         panel, st = self.color_panel, self.state

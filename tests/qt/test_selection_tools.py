@@ -337,7 +337,7 @@ def test_select_menu_lists_the_commands(win) -> None:
                 if m.title() == "&Select")
     texts = [a.text() for a in menu.actions() if not a.isSeparator()]
     assert texts == ["Select &All", "&Deselect", "&Reselect", "&Invert Selection",
-                     "Colour &Range\u2026", "Alpha to &Selection", "&Grow\u2026",
+                     "Colour &Range\u2026", "Alpha to &Selection", "Select Object", "&Grow\u2026",
                      "S&hrink\u2026", "&Feather\u2026", "&Border\u2026", "&Quick Mask"]
 
 

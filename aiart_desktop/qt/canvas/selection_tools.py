@@ -1,4 +1,5 @@
-"""Selection tools: rectangle and ellipse marquee, freehand and polygonal lasso, magic wand.
+"""Selection tools: rectangle and ellipse marquee, freehand and polygonal lasso, magic wand
+(and Select Object, object_tool.py).
 
 Modifiers held at the press choose how the new shape combines with the selection, as in
 Photoshop: Shift adds, Alt subtracts, Shift+Alt intersects. During a marquee drag Shift makes
@@ -402,10 +403,13 @@ def _dist(a: QPointF, b: QPointF) -> float:
 
 
 def make_selection_tools(canvas: CanvasView) -> dict[str, Tool]:
+    from .object_tool import ObjectSelectTool
+
     return {
         "rect_select": MarqueeTool(canvas, ellipse=False),
         "ellipse_select": MarqueeTool(canvas, ellipse=True),
         "lasso": LassoTool(canvas),
         "polygon_lasso": PolygonLassoTool(canvas),
         "wand": WandTool(canvas),
+        "select_object": ObjectSelectTool(canvas),
     }

@@ -8,9 +8,11 @@ from ...core.brush import BrushSettings
 from .presets import load_presets
 
 TOOLS = ("brush", "eraser", "fill", "picker", "move", "transform", "rect_select",
-         "ellipse_select", "lasso", "polygon_lasso", "wand", "hand", "zoom")
+         "ellipse_select", "lasso", "polygon_lasso", "wand", "select_object", "hand",
+         "zoom")
 PAINT_TOOLS = ("brush", "eraser")
-SELECT_TOOLS = ("rect_select", "ellipse_select", "lasso", "polygon_lasso", "wand")
+SELECT_TOOLS = ("rect_select", "ellipse_select", "lasso", "polygon_lasso", "wand",
+                "select_object")
 MIN_SIZE, MAX_SIZE = 1.0, 1000.0
 
 RGB = tuple[int, int, int]

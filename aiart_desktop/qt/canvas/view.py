@@ -32,6 +32,7 @@ class CanvasView(CanvasInput, QAbstractScrollArea):
     zoom_changed = Signal(float)
     cursor_moved = Signal(object)      # (x, y) document pixel, or None off the canvas
     message = Signal(str)              # a short explanation for the status bar
+    status = Signal(str)               # a lasting status line ("" ends it), e.g. Select Object
     painted = Signal(object)           # (r, g, b) a stroke or fill just used
 
     def __init__(self, state: ToolState, parent: QWidget | None = None) -> None:

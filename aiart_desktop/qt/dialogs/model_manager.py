@@ -560,13 +560,16 @@ class ModelManagerDialog(QDialog):
                 text += "\n" + HAVE_ONE
             self._say(text, error=reason != "cancelled")
         else:
-            from ...ai.models.catalogue import IP_ADAPTER, catalogue_entry
+            from ...ai.models.catalogue import IP_ADAPTER, SEGMENTER, catalogue_entry
 
             self.progress.setValue(1000)
             e = catalogue_entry(entry_id)
             if e is not None and e.arch == IP_ADAPTER:
                 self._say(f"{e.name} is downloaded and verified: its strength shows in the AI "
                           f"panel, next to the reference picture, for {e.works_with} models.")
+            elif e is not None and e.arch == SEGMENTER:
+                self._say(f"{e.name} is downloaded and verified: Select Object (O) can use it "
+                          "now.")
             elif e is not None and e.kind in ("controlnet", "detector"):
                 self._say(f"{e.name} is downloaded and verified: the AI panel's Control layers "
                           "use it.")

@@ -22,7 +22,7 @@ TOOL_TITLES = {
     "brush": "Brush", "eraser": "Eraser", "fill": "Fill bucket", "picker": "Colour picker",
     "move": "Move layer", "hand": "Hand", "zoom": "Zoom", "transform": "Transform",
     "rect_select": "Rectangle select", "ellipse_select": "Ellipse select", "lasso": "Lasso",
-    "polygon_lasso": "Polygonal lasso", "wand": "Magic wand",
+    "polygon_lasso": "Polygonal lasso", "wand": "Magic wand", "select_object": "Select object",
 }
 MODIFIERS = ("Shift: add to the selection \u00b7 Alt: subtract \u00b7 Shift+Alt: intersect "
              "(held when you press).")
@@ -35,6 +35,8 @@ SELECT_HINTS = {
     "polygon_lasso": "Click the corners. Double-click, Enter or a click on the first corner "
                      "closes; Backspace takes back a corner; Esc gives up. Shift: 45\u00b0.",
     "wand": "Click a colour to select the pixels like it.",
+    "select_object": "Click an object to select it, or drag a box around it. A Segment "
+                     "Anything model reads the visible picture first (seconds).",
 }
 TOOL_HINTS = {
     "transform": "Drag inside the box to move, a handle to scale (Shift keeps proportions), "
