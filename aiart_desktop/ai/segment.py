@@ -20,7 +20,7 @@ for 1024²), changes only when what the picture shows does.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Hashable, Sequence
+from collections.abc import Generator, Hashable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -37,6 +37,7 @@ SEGMENT_HINT = ("Select Object needs a Segment Anything model: download one in t
                 "manager (Models…), e.g. “SAM ViT-B”.")
 
 MAX_SIDE = 1024        # SAM reads a picture at 1024 px on its longest side: no more is needed
+BAND_ROWS = 128        # document rows flattened per step of `picture_steps`
 Point = tuple[float, float, int]                   # x, y (document), +1 add / -1 (or 0) remove
 Box = tuple[float, float, float, float]            # x0, y0, x1, y1 (document)
 
@@ -115,16 +116,54 @@ def picture_for(doc: Document, rect: Rect, max_side: int = MAX_SIDE
     """The document's visible composite in `rect` (clipped to the canvas) as the RGB picture
     to segment — flattened over white, scaled down to at most `max_side` pixels on its longest
     side — and its `View`."""
-    from PIL import Image
+    steps = picture_steps(doc, rect, max_side)
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value
 
+
+def picture_steps(doc: Document, rect: Rect, max_side: int = MAX_SIDE,
+                  band: int = BAND_ROWS) -> Generator[None, None, tuple[np.ndarray, View]]:
+    """`picture_for` in steps: each `next` flattens and scales about `band` of the document's
+    rows (milliseconds), so a UI can let its event loop run between them (the Qt tool does);
+    the picture and its `View` are the generator's return value. Whoever steps it starts
+    over when the document changed meanwhile. A RequestError (at once) off the canvas."""
     r = rect.intersect(doc.rect)
     if r.empty:
         raise RequestError("Select Object needs a part of the canvas to look at")
-    rgba = doc.flatten(r).astype(np.float32)
-    alpha = rgba[..., 3:4] * (1.0 / 255.0)
-    rgb = (rgba[..., :3] * alpha + 255.0 * (1.0 - alpha) + 0.5).astype(np.uint8)
+    return _picture_steps(doc, r, max_side, band)
+
+
+def _picture_steps(doc: Document, r: Rect, max_side: int, band: int
+                   ) -> Generator[None, None, tuple[np.ndarray, View]]:
+    from PIL import Image
+
     scale = min(1.0, max_side / max(r.w, r.h))
-    if scale < 1.0:
-        size = (max(1, round(r.w * scale)), max(1, round(r.h * scale)))
-        rgb = np.asarray(Image.fromarray(rgb).resize(size, Image.Resampling.BOX))
-    return rgb, View(r.x, r.y, scale)
+    if scale >= 1.0:
+        out = np.empty((r.h, r.w, 3), np.uint8)
+        for y in range(0, r.h, band):
+            h = min(band, r.h - y)
+            out[y:y + h] = _over_white(doc.flatten(Rect(r.x, r.y + y, r.w, h)))
+            yield None
+        return out, View(r.x, r.y, 1.0)
+    ow, oh = max(1, round(r.w * scale)), max(1, round(r.h * scale))
+    fy = r.h / oh                                   # document rows per picture row
+    out = np.empty((oh, ow, 3), np.uint8)
+    step = max(1, int(band / fy))
+    for oy in range(0, oh, step):
+        oy1 = min(oh, oy + step)
+        sy0, sy1 = oy * fy, oy1 * fy
+        y0, y1 = int(sy0), min(r.h, int(np.ceil(sy1)))
+        part = Image.fromarray(_over_white(doc.flatten(Rect(r.x, r.y + y0, r.w, y1 - y0))))
+        out[oy:oy1] = np.asarray(part.resize((ow, oy1 - oy), Image.Resampling.BOX,
+                                             box=(0.0, sy0 - y0, float(r.w), sy1 - y0)))
+        yield None
+    return out, View(r.x, r.y, scale)
+
+
+def _over_white(rgba: np.ndarray) -> np.ndarray:
+    f = rgba.astype(np.float32)
+    alpha = f[..., 3:4] * (1.0 / 255.0)
+    return (f[..., :3] * alpha + 255.0 * (1.0 - alpha) + 0.5).astype(np.uint8)

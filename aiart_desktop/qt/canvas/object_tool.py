@@ -28,7 +28,7 @@ from PySide6.QtCore import QPointF, QRectF, QTimer
 from PySide6.QtGui import QPainter, QPainterPath
 
 from ...ai.errors import AiError, Cancelled
-from ...ai.segment import SEGMENT_HINT, Box, Point, View, fingerprint, picture_for
+from ...ai.segment import SEGMENT_HINT, Box, Point, View, fingerprint, picture_steps
 from ...core.selection import Op
 from ..ui_thread import call_on_ui
 from .selection_tools import CLICK_PX, SelectionTool
@@ -84,8 +84,13 @@ class ObjectSelectTool(SelectionTool):
         self._start_view = QPointF()
         self._cur = QPointF()
         self._watched: Document | None = None
+        self._dirty = True                           # the picture may have changed
+        self._steps: Any = None                      # the picture being read, step by step
+        self._steps_doc: Document | None = None
         self._timer = QTimer(canvas, singleShot=True, interval=REFRESH_MS)
         self._timer.timeout.connect(self.refresh)
+        self._step_timer = QTimer(canvas, interval=0)
+        self._step_timer.timeout.connect(self._step)
         canvas.zoom_changed.connect(self._changed)
         canvas.horizontalScrollBar().valueChanged.connect(self._changed)
         canvas.verticalScrollBar().valueChanged.connect(self._changed)
@@ -101,7 +106,8 @@ class ObjectSelectTool(SelectionTool):
     @property
     def idle(self) -> bool:
         """No embedding being computed for the newest picture and no click waiting."""
-        return self._waiting == 0 and (self._picture is None or self._ready is self._picture)
+        return self._waiting == 0 and self._steps is None and \
+            (self._picture is None or self._ready is self._picture)
 
     @property
     def busy(self) -> bool:
@@ -139,11 +145,13 @@ class ObjectSelectTool(SelectionTool):
     # ---- the picture ---------------------------------------------------------------------
     def activate(self) -> None:
         self._watch(self.doc)
-        self.refresh()
+        if self._folder() is not None:
+            self.refresh()
 
     def _tool_changed(self, name: str) -> None:
         if name != self.name:
             self._timer.stop()
+            self._stop_steps()
             if self._status:
                 self._say("")
 
@@ -160,23 +168,59 @@ class ObjectSelectTool(SelectionTool):
             doc.pixels_changed.connect(self._changed)
 
     def _changed(self, *_: object) -> None:
+        self._dirty = True
+        self._stop_steps()
         if self.canvas.state.tool == self.name and not self._closed:
             self._timer.start()
 
-    def refresh(self) -> Picture | None:
-        """Look at the visible picture now; embed it in the background if it is new."""
+    def _stop_steps(self) -> None:
+        self._steps = None
+        self._step_timer.stop()
+
+    def refresh(self, now: bool = False) -> Picture | None:
+        """Look at the visible picture; embed it in the background if it is new. The picture
+        is read in steps between the event loop's turns (`picture_steps`), or at once when
+        `now` (a click that cannot wait). Returns the picture when it is known."""
         self._timer.stop()
         doc = self.doc
         self._watch(doc)
         if doc is None or self._closed:
             return None
+        cur = self._picture
+        if not self._dirty and cur is not None and cur.doc is doc and self._steps is None:
+            return cur
+        if self._steps is None or self._steps_doc is not doc:
+            rect = self.canvas.visible_doc_rect()
+            if rect.empty:
+                return None
+            self._steps, self._steps_doc = picture_steps(doc, rect), doc
+            self._dirty = False
+        if not now:
+            self._step_timer.start()
+            return None
+        while self._steps is not None:
+            self._step()
+        return self._picture
+
+    def _step(self) -> None:
+        steps = self._steps
+        if steps is None:
+            self._step_timer.stop()
+            return
+        try:
+            next(steps)
+            return
+        except StopIteration as done:
+            rgb, view = done.value
+        self._stop_steps()
+        self._read(rgb, view)
+
+    def _read(self, rgb: np.ndarray, view: View) -> Picture | None:
+        """The picture has been read: embed it unless it is the one already known."""
+        doc = self.doc
         folder = self._folder()
-        if folder is None:
+        if folder is None or doc is None:
             return None
-        rect = self.canvas.visible_doc_rect()
-        if rect.empty:
-            return None
-        rgb, view = picture_for(doc, rect)
         key = fingerprint(rgb)
         cur = self._picture
         if cur is not None and cur.doc is doc and cur.key == key and cur.view == view \
@@ -296,7 +340,7 @@ class ObjectSelectTool(SelectionTool):
         doc = self.doc
         if doc is None or self._closed:
             return False
-        if self.refresh() is None:
+        if self._folder() is None or self.refresh(now=True) is None:
             return False
         self._waiting += 1
         if self._ready is not self._picture:
@@ -330,6 +374,7 @@ class ObjectSelectTool(SelectionTool):
         """Stop: the embedding in progress is cancelled, nothing comes back."""
         self._closed = True
         self._picture = None
+        self._steps = None
         pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
