@@ -193,3 +193,76 @@ def test_the_model_manager_says_select_object_can_use_a_downloaded_sam(qtbot, tm
     text = dlg.message.text()
     assert "Select Object (O) can use it now" in text and "AI panel" not in text
     assert len(text.splitlines()) <= 2
+
+
+def _hold(t):
+    """Block the tool's background thread until the returned event is set."""
+    import threading
+
+    gate = threading.Event()
+    t._submit(gate.wait, 30)
+    return gate
+
+
+def test_a_click_waits_for_the_embedding_and_a_stale_one_is_skipped(sam_win, qtbot,
+                                                                      reference) -> None:
+    win = sam_win
+    t = tool(win)
+    settle(qtbot, win)
+    assert t.embeds_computed == 1
+    gate = _hold(t)
+    block = np.zeros((20, 20, 4), np.uint8)
+    block[...] = (10, 200, 60, 255)
+    win.doc.put_pixels(win.doc.layers[0], 100, 10, block)      # picture 2: queued, then stale
+    assert t.refresh(now=True) is not None
+    block[...] = (200, 10, 160, 255)
+    win.doc.put_pixels(win.doc.layers[0], 180, 20, block)      # picture 3: the newest
+    click(win, 60, 55)                                         # queued behind the embedding
+    assert win.statusBar().currentMessage() == READING
+    QTest.qWait(30)
+    assert win.doc.selection is None                           # the click waits
+    gate.set()
+    settle(qtbot, win)
+    assert t.embeds_computed == 2                              # picture 2 was never embedded
+    assert np.array_equal(win.doc.selection, expected(win, reference, [(60, 55, +1)]))
+    assert win.statusBar().currentMessage() == ""
+
+
+def test_the_visible_part_of_a_zoomed_canvas_is_what_is_segmented(sam_win, qtbot,
+                                                                   reference) -> None:
+    win = sam_win
+    win.canvas.set_view(4.0, -200.0, -120.0)                    # about x 50.., y 30.. shown
+    vis = win.canvas.visible_doc_rect()
+    assert vis.w < win.doc.width and vis.h < win.doc.height
+    x, y = vis.x + vis.w // 2, vis.y + vis.h // 2
+    click(win, x, y)
+    settle(qtbot, win)
+    want = expected(win, reference, [(x, y, +1)])
+    assert np.array_equal(win.doc.selection, want)
+    outside = np.ones_like(want, bool)
+    outside[vis.slices()] = False
+    assert not want[outside].any()                             # nothing beyond what is seen
+
+
+def test_the_picture_read_in_bands_matches_one_read() -> None:
+    from PIL import Image
+
+    from aiart_desktop.ai.segment import picture_steps
+    from aiart_desktop.core.geometry import Rect
+
+    doc = _doc()
+    rect = Rect(10, 5, 220, 150)
+    steps = picture_steps(doc, rect, max_side=100, band=16)
+    n = 0
+    while True:
+        try:
+            next(steps)
+            n += 1
+        except StopIteration as done:
+            rgb, view = done.value
+            break
+    assert n > 3 and rgb.shape == (68, 100, 3) and (view.x, view.y) == (10, 5)
+    whole = np.asarray(Image.fromarray(doc.flatten(rect)[..., :3]).resize(
+        (100, 68), Image.Resampling.BOX)).astype(int)
+    assert np.abs(whole - rgb.astype(int)).max() <= 40 and \
+        np.abs(whole - rgb.astype(int)).mean() < 1.0
