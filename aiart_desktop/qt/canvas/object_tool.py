@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
+import weakref
 from collections.abc import Hashable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, QTimer
+from PySide6.QtCore import QCoreApplication, QPointF, QRectF, QTimer
 from PySide6.QtGui import QPainter, QPainterPath
 
 from ...ai.errors import AiError, Cancelled
@@ -96,6 +97,10 @@ class ObjectSelectTool(SelectionTool):
         canvas.verticalScrollBar().valueChanged.connect(self._changed)
         canvas.state.tool_changed.connect(self._tool_changed)
         canvas.destroyed.connect(self.shutdown)
+        app = QCoreApplication.instance()
+        if app is not None:   # quitting cancels an embedding at once (the thread is joined)
+            me = weakref.ref(self)
+            app.aboutToQuit.connect(lambda: (t := me()) is not None and t.shutdown())
 
     # ---- state seen by the window and the tests ---------------------------------------------
     @property
