@@ -19,8 +19,12 @@ How a request finds its backend (`choose_model`, then `choose_backend`):
 - op "style" -> the first backend whose capabilities list the "style" op;
 - model "classical" -> the first backend with the "classical" arch that does the op
   (inpaint, outpaint: the model-free fill);
-- model "auto" -> the last used (or first) model of the model source, or the classical fill
-  when it offers none;
+- model "lama" -> the LaMa fill (backends/lama.py; inpaint only), with the model source's
+  `lama()` file;
+- model "auto" -> for an inpaint with no prompt (and no controls, LoRAs, IP-Adapter or latent
+  mix) while LaMa is installed and a backend with the "lama" arch is set up: LaMa (`_lama`);
+  otherwise the last used (or first) model of the model source, or the classical fill when it
+  offers none;
 - any other model id (or path) -> the model source's `inspect(id)` -> `ModelInfo`, run by the
   backend it names (`ModelInfo.backend`), which must list the model's arch and the op.
 """
@@ -46,6 +50,7 @@ from .prompt_syntax import split_loras
 from .requests import (
     AUTO,
     CLASSICAL,
+    LAMA,
     STYLE,
     AiRequest,
     AiResult,
@@ -112,6 +117,30 @@ class Engine:
         chosen = next((m for m in models if m.id == last), models[0])
         return chosen if chosen.checked else self.models.inspect(chosen.id)
 
+    def _lama_backend(self) -> Backend | None:
+        return next((b for b in self.backends if LAMA in b.capabilities.archs), None)
+
+    def _lama(self, request: AiRequest) -> str | None:
+        """The LaMa file that fills `request`, or None when LaMa does not (see the module's
+        notes); a RequestError when the request names LaMa and it cannot run."""
+        if request.model == LAMA:
+            if request.op != "inpaint":
+                raise RequestError(f"LaMa only fills selections; {request.op} needs a "
+                                   "diffusion model")
+            if self._lama_backend() is None:
+                raise RequestError("the LaMa fill is not available in this installation")
+            path = self.models.lama()
+            if path is None:
+                raise RequestError("LaMa is not installed: download “LaMa (Remove "
+                                   "object)” in the model manager (Models…), 208 MB.")
+            return str(path)
+        if (request.model != AUTO or request.op != "inpaint" or request.prompt.strip()
+                or request.controls or request.loras or request.mix is not None
+                or float(request.ip_adapter_scale) > 0.0 or self._lama_backend() is None):
+            return None
+        found = self.models.lama()
+        return None if found is None else str(found)
+
     def choose_backend(self, request: AiRequest, info: ModelInfo | None) -> Backend:
         """The backend for `request` run with `info` (see the module's notes); a RequestError
         says why there is none."""
@@ -162,7 +191,8 @@ class Engine:
         if isinstance(req, StyleRequest):
             return self._style(req, on_progress, stop)
         t0 = time.perf_counter()
-        info = self.choose_model(req)
+        lama = self._lama(req)
+        info = None if lama is not None else self.choose_model(req)
         if info is None and req.op not in ("inpaint", "outpaint"):
             raise RequestError(f"{req.op} needs a diffusion model; {NO_MODEL_HINT}")
         if info is None and req.mix is not None:
@@ -172,7 +202,8 @@ class Engine:
             raise RequestError(f"the IP-Adapter needs a diffusion model; {NO_MODEL_HINT}")
         if info is None and req.controls:
             raise RequestError(f"control layers need a diffusion model; {NO_MODEL_HINT}")
-        backend = self.choose_backend(req, info)
+        found = self._lama_backend() if lama is not None else None
+        backend = found if found is not None else self.choose_backend(req, info)
         ref: dict[str, Any] = {}  # the reference style / IP-Adapter, when there is one
         if info is not None:  # which weights, by content (read once per model, then cached)
             ref["model_hash"] = self._model_hash(info, on_progress, stop)
@@ -189,7 +220,8 @@ class Engine:
         t1 = time.perf_counter()
         if info is None:
             assert original is not None
-            job = Job(op="inpaint", image=original, mask=sel, seeds=tuple(req.seeds),
+            job = Job(op="inpaint", model=str(lama or ""), image=original, mask=sel,
+                      seeds=tuple(req.seeds),
                       params={"fill_method": getattr(req, "fill_method", "auto")})
             images = backend.generate(job, on_progress, stop)
             size = (w, h)

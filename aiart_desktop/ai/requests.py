@@ -33,6 +33,8 @@ OPS = ("inpaint", "img2img", "txt2img", "outpaint")
 STYLE = "style"  # fast neural style transfer (ai/backends/style.py): no diffusion model needed
 CLASSICAL = "classical"
 AUTO = "auto"  # the last used installed model, or the classical fill when none is installed
+# (a Fill selection with no prompt: LaMa when it is installed, ai/engine.py)
+LAMA = "lama"  # the LaMa fill (backends/lama.py): request model id and pseudo-architecture
 # What turns the final latents into pixels: the model's own VAE, or TAESD (diffusers'
 # AutoencoderTiny: much faster, a little softer) where one for the model's family is installed;
 # a backend without it decodes with the VAE and records so (`AiResult.record()["decoder"]`).

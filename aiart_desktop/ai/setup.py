@@ -18,6 +18,7 @@ import os
 
 from .backend import Backend
 from .backends.classical import ClassicalBackend
+from .backends.lama import LamaBackend
 from .backends.local import LocalBackend, pickle_facts
 from .backends.style_backend import StyleBackend
 from .engine import Engine
@@ -39,6 +40,7 @@ def backends(models: ModelSource, device: str, compile: bool = False) -> list[Ba
     return [
         LocalBackend(models, device, compile),   # diffusers on this machine (torch, lazily)
         ClassicalBackend(),             # the model-free fill
+        LamaBackend(),                  # LaMa, Fill selection's object remover (onnxruntime)
         StyleBackend(),                 # the style networks (onnxruntime)
     ]
 

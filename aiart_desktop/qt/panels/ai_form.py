@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...ai.latents import INTERPOLATE, LatentMix
-from ...ai.requests import CLASSICAL, DIRECTIONS, MAX_SEED, SCHEDULERS, random_seed
+from ...ai.requests import CLASSICAL, DIRECTIONS, LAMA, MAX_SEED, SCHEDULERS, random_seed
 from ...ai.styles.presets import PRESETS
 from .ai_controls import ControlsSection
 from .ai_loras import LorasSection
@@ -54,6 +54,8 @@ OP_IDS = tuple(o[0] for o in OPERATIONS)
 NEEDS_MODEL = ("img2img", "txt2img")
 DIRECTION_LABELS = {"left": "Left", "right": "Right", "top": "Top", "bottom": "Bottom"}
 CLASSICAL_LABEL = "Classical fill (no model)"
+LAMA_LABEL = "LaMa: remove object (no prompt)"
+MODEL_FREE = (CLASSICAL, LAMA)  # the fills that need no diffusion model (and no prompt)
 
 
 def _text_edit(placeholder: str, lines: int) -> QPlainTextEdit:
@@ -75,6 +77,7 @@ class AiForm(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._has_models = False
+        self._had_lama = False  # LaMa was offered at the last set_models
         self.op = QComboBox()
         for op, label, _run, hint in OPERATIONS:
             self.op.addItem(label, op)
@@ -309,7 +312,7 @@ class AiForm(QWidget):
 
     def _more_summary(self) -> None:
         """The folded section's title says what is set, so nothing hides surprises."""
-        if self.current_model() == CLASSICAL:
+        if not self.paints():
             text = "More settings (not used)"
             tip = "Negative prompt, steps, guidance and sampler: not used by the classical fill"
         else:
@@ -335,20 +338,32 @@ class AiForm(QWidget):
     def current_model(self) -> str:
         return str(self.model.currentData() or CLASSICAL)
 
+    def paints(self) -> bool:
+        """Whether the current model is a diffusion model (not the classical or LaMa fill)."""
+        return self.current_model() not in MODEL_FREE
+
     @property
     def has_models(self) -> bool:
         return self._has_models
 
-    def set_models(self, models: list[tuple[str, str]], current: str) -> None:
-        """Fill the model picker: (id, label) of each installed diffusion model, then the
-        classical fill; select `current` (or keep the selection, or the first model)."""
+    def set_models(self, models: list[tuple[str, str]], current: str,
+                   lama: bool = False) -> None:
+        """Fill the model picker: (id, label) of each installed diffusion model, then LaMa
+        when `lama` (installed), then the classical fill; select `current` (or keep the
+        selection, or the first model; with no diffusion model, LaMa when installed: the
+        automatic choice for a fill without prompt)."""
         keep = current or (self.model.currentData() if self.model.count() else "")
-        if models and (not keep or keep == CLASSICAL) and not self._has_models:
+        if models and (not keep or keep in MODEL_FREE) and not self._has_models:
             keep = models[0][0]  # the first model installed becomes the choice
+        if not models and lama and keep in ("", CLASSICAL) and not self._had_lama:
+            keep = LAMA
+        self._had_lama = lama
         self.model.blockSignals(True)
         self.model.clear()
         for mid, label in models:
             self.model.addItem(label, mid)
+        if lama:
+            self.model.addItem(LAMA_LABEL, LAMA)
         self.model.addItem(CLASSICAL_LABEL, CLASSICAL)
         i = self.model.findData(keep)
         self.model.setCurrentIndex(i if i >= 0 else 0)
@@ -359,6 +374,9 @@ class AiForm(QWidget):
 
     def blocked_reason(self) -> str:
         """Why the current settings cannot run ("" when they can)."""
+        if self.current_model() == LAMA and self.current_op() != "inpaint":
+            name = OPERATIONS[OP_IDS.index(self.current_op())][1]
+            return f"{name} needs a diffusion model: LaMa only fills selections."
         if self.current_model() == CLASSICAL and self.current_op() in NEEDS_MODEL:
             name = OPERATIONS[OP_IDS.index(self.current_op())][1]
             if not self._has_models:
@@ -387,7 +405,7 @@ class AiForm(QWidget):
                                          self.pixels.value())
 
     def _model_changed(self, *_a: Any) -> None:
-        diffusion = self.current_model() != CLASSICAL
+        diffusion = self.paints()
         for w in (self.steps, self.guidance, self.scheduler, self.negative, self.strength,
                   self.preset):
             w.setEnabled(diffusion)
@@ -408,7 +426,7 @@ class AiForm(QWidget):
 
     def _refresh_ip(self) -> None:
         model, name = self.current_model(), None
-        if self._ip_lookup is not None and model != CLASSICAL:
+        if self._ip_lookup is not None and model not in MODEL_FREE:
             try:
                 name = self._ip_lookup(model)
             except Exception:  # a broken models folder: offer no adapter
@@ -442,7 +460,7 @@ class AiForm(QWidget):
         ref = str(self.reference.currentData() or "")
         text = ""
         if shown and self._ip_name is None and self._ip_lookup is not None \
-                and self.current_model() != CLASSICAL:
+                and self.paints():
             text = ("No IP-Adapter for this model. <a href='models'>Models…</a> offers one: "
                     "a reference picture then steers the model.")
         elif shown and self._ip_name is not None and self.ip_scale.value() > 0:
@@ -495,20 +513,20 @@ class AiForm(QWidget):
             guidance=float(self.guidance.value()), scheduler=str(self.scheduler.currentData()),
             model=self.current_model(), batch_size=self.batch.value(),
         )
-        if self.preset.currentData() and self.current_model() != CLASSICAL:
+        if self.preset.currentData() and self.paints():
             p["style_preset"] = str(self.preset.currentData())
-        if self.mix is not None and self.current_model() != CLASSICAL:
+        if self.mix is not None and self.paints():
             p.update(mix=self.mix, batch_size=len(self.mix))
         if op in ("inpaint", "img2img"):
             p["strength"] = round(self.strength.value() / 100.0, 4)
         ref = str(self.reference.currentData() or "")
         ip_ref = self._ip_reference()
-        if ip_ref and self.current_model() != CLASSICAL:
+        if ip_ref and self.paints():
             from ...ai.backends.style import style_image_rgb
 
             p.update(ip_adapter_scale=round(self.ip_scale.value() / 100.0, 4),
                      ip_adapter_reference=ip_ref, ip_adapter_image=style_image_rgb(ip_ref))
-        elif op == "img2img" and ref and self.current_model() != CLASSICAL:
+        elif op == "img2img" and ref and self.paints():
             p["style_reference"] = ref
             if not ref.startswith("Style "):  # a picture: its pixels go in the request
                 from ...ai.backends.style import style_image_rgb
@@ -517,7 +535,7 @@ class AiForm(QWidget):
         if op == "outpaint":
             p["direction"] = str(self.direction.currentData())
             p["pixels"] = self.pixels.value()
-        if self.current_model() != CLASSICAL:
+        if self.paints():
             controls = self.controls_section.control_layers()
             loras = self.loras_section.lora_refs()
             if controls:

@@ -45,10 +45,9 @@ from PySide6.QtWidgets import (
 
 from ...ai.composite import variant_layer
 from ...ai.errors import AiError
-from ...ai.requests import CLASSICAL
 from ...core.geometry import Rect
 from ..convert import array_to_qimage
-from .ai_form import AiForm
+from .ai_form import MODEL_FREE, AiForm
 from .ai_preview import LiveMask, canvas_rect, live_rect
 from .interpolation import ExploreMixin, InterpolationStrip
 from .messages import short_message
@@ -227,13 +226,17 @@ class AiPanel(ExploreMixin, QWidget):
         items = [(m.id, f"{m.name}  ({kinds.get(m.arch, m.arch)}"
                   f"{' inpaint' if m.facts.inpaint else ''})") for m in models]
         last = getattr(self.settings, "last_model", "") or ""
-        self.form.set_models(items, last)
+        try:
+            lama = self.registry.lama() is not None
+        except (AiError, OSError):
+            lama = False
+        self.form.set_models(items, last, lama)
         self.form.loras_section.refresh()   # LoRAs added or removed in the model manager
         self.form.controls_section.refresh_notes()   # ... control models, detectors
         self._sync()
 
     def _model_picked(self, model: str) -> None:
-        if self.settings is not None and model and model != CLASSICAL:
+        if self.settings is not None and model and model not in MODEL_FREE:
             self.settings.last_model = model
         from ...ai.models.catalogue import catalogue_entry
 
@@ -241,7 +244,7 @@ class AiPanel(ExploreMixin, QWidget):
         if entry is not None and entry.defaults:
             self.form.apply_defaults(entry.defaults)
         arch = ""
-        if model and model != CLASSICAL:
+        if model and model not in MODEL_FREE:
             try:
                 arch = self.registry.resolve(model).arch
             except (AiError, OSError):

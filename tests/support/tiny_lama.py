@@ -1,0 +1,51 @@
+"""A tiny graph with LaMa's ONNX interface (backends/lama.py), built at test time.
+
+Inputs `image` (1, 3, 512, 512; RGB in [0, 1]) and `mask` (1, 1, 512, 512; 1 = fill), output
+`output` (1, 3, 512, 512; RGB in [0, 255]) = image * 255 * (1 - mask) + COLOUR * mask: what
+the real export takes and gives, with a fill anyone can check.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from aiart_desktop.ai.models.catalogue import inpainter_entry
+from aiart_desktop.ai.models.registry import ModelRegistry
+
+COLOUR = (10, 200, 30)  # what the tiny graph paints into the hole
+
+
+def tiny_lama(path: Path, names: tuple[str, str, str] = ("image", "mask", "output")) -> Path:
+    """The tiny LaMa-interface graph saved at `path`."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    image, mask, output = names
+    colour = np.array(COLOUR, np.float32).reshape(1, 3, 1, 1)
+    nodes = [
+        helper.make_node("Mul", [image, "k255"], ["scaled"]),
+        helper.make_node("Sub", ["one", mask], ["keep"]),
+        helper.make_node("Mul", ["scaled", "keep"], ["kept"]),
+        helper.make_node("Mul", ["colour", mask], ["painted"]),
+        helper.make_node("Add", ["kept", "painted"], [output]),
+    ]
+    inits = [helper.make_tensor("k255", TensorProto.FLOAT, [], [255.0]),
+             helper.make_tensor("one", TensorProto.FLOAT, [], [1.0]),
+             helper.make_tensor("colour", TensorProto.FLOAT, [1, 3, 1, 1], colour.ravel())]
+    graph = helper.make_graph(
+        nodes, "tiny-lama",
+        [helper.make_tensor_value_info(image, TensorProto.FLOAT, [1, 3, 512, 512]),
+         helper.make_tensor_value_info(mask, TensorProto.FLOAT, [1, 1, 512, 512])],
+        [helper.make_tensor_value_info(output, TensorProto.FLOAT, [1, 3, 512, 512])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 9
+    onnx.checker.check_model(model)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, str(path))
+    return path
+
+
+def install_tiny_lama(registry: ModelRegistry) -> Path:
+    entry = inpainter_entry()
+    return tiny_lama(registry.catalogue_folder(entry.id) / entry.allow_patterns[0])
