@@ -68,6 +68,8 @@ EXCLUDED_MODULES = [
     # for schedulers the app does not offer (beta sigmas), so a dev venv's copy stays out
     "scipy",
     "onnxruntime.tools", "onnxruntime.quantization", "onnxruntime.transformers",
+    # the tests build ONNX graphs with it (LaMa's stand-in); the app only runs them
+    "onnx", "ml_dtypes",
 ]
 
 # fnmatch patterns on the destination path inside the bundle ("/" separators).
