@@ -17,6 +17,8 @@ or an `AiError` subclass with a message fit for the user; after either, the next
 
 How a request finds its backend (`choose_model`, then `choose_backend`):
 - op "style" -> the first backend whose capabilities list the "style" op;
+- op "subject" (Select Subject, Remove Background) -> the first backend listing that op (the
+  background remover, backends/matte.py), with the model source's `matting()` file (`_subject`);
 - model "classical" -> the first backend with the "classical" arch that does the op
   (inpaint, outpaint: the model-free fill);
 - model "lama" -> the LaMa fill (backends/lama.py; inpaint only), with the model source's
@@ -58,6 +60,7 @@ from .requests import (
     OutpaintRequest,
     ProgressInfo,
     StyleRequest,
+    SubjectRequest,
 )
 from .styles.presets import compose
 
@@ -190,6 +193,8 @@ class Engine:
              stop: Callable[[], bool]) -> AiResult:
         if isinstance(req, StyleRequest):
             return self._style(req, on_progress, stop)
+        if isinstance(req, SubjectRequest):
+            return self._subject(req, on_progress, stop)
         t0 = time.perf_counter()
         lama = self._lama(req)
         info = None if lama is not None else self.choose_model(req)
@@ -367,6 +372,40 @@ class Engine:
         }
         return AiResult(request=req, images=[styled], seeds=req.seeds, alpha=alpha, rect=rect,
                         backend=backend.name, model_name=name, size=(w, h), info=extra)
+
+    def _subject(self, req: SubjectRequest, on_progress: ProgressFn | None,
+                 stop: Callable[[], bool]) -> AiResult:
+        """The main subject's soft mask over the request's region (`AiResult.alpha`), found
+        on the request's scaled picture (composited over white) and scaled back."""
+        from .cutout import SUBJECT_HINT
+
+        t0 = time.perf_counter()
+        backend = next((b for b in self.backends if req.op in b.capabilities.ops), None)
+        if backend is None:
+            raise RequestError("finding the subject is not available in this installation")
+        path = req.model if req.model != AUTO else self.models.matting()
+        if path is None:
+            raise RequestError(SUBJECT_HINT)
+        assert req.image is not None
+        rgba = req.image.astype(np.float32)
+        a = rgba[..., 3:4] * (1.0 / 255.0)
+        rgb = (rgba[..., :3] * a + 255.0 * (1.0 - a) + 0.5).astype(np.uint8)
+        job = Job(op=req.op, model=str(path), image=rgb, seeds=tuple(req.seeds))
+        soft = backend.generate(job, on_progress, stop)[0]
+        rect = req.rect
+        if soft.shape != (rect.h, rect.w):
+            soft = cv2.resize(soft, (rect.w, rect.h), interpolation=cv2.INTER_LINEAR)
+        if stop():
+            raise Cancelled()
+        facts = backend.record(job)
+        name = str(facts.pop("model_name", backend.name))
+        extra: dict[str, Any] = {
+            "timings": {"generate_s": time.perf_counter() - t0},
+            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **facts,
+        }
+        return AiResult(request=req, images=[], seeds=req.seeds, alpha=soft, rect=rect,
+                        backend=backend.name, model_name=name,
+                        size=(rgb.shape[1], rgb.shape[0]), info=extra)
 
     def _reference_style(self, req: Img2ImgRequest, original: np.ndarray,
                          on_progress: ProgressFn | None, stop: Callable[[], bool],

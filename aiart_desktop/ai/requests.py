@@ -35,6 +35,8 @@ CLASSICAL = "classical"
 AUTO = "auto"  # the last used installed model, or the classical fill when none is installed
 # (a Fill selection with no prompt: LaMa when it is installed, ai/engine.py)
 LAMA = "lama"  # the LaMa fill (backends/lama.py): request model id and pseudo-architecture
+SUBJECT = "subject"  # Select Subject / Remove Background: the main subject's soft mask
+MATTE = "matte"  # the background remover (backends/matte.py): backend name and architecture
 # What turns the final latents into pixels: the model's own VAE, or TAESD (diffusers'
 # AutoencoderTiny: much faster, a little softer) where one for the model's family is installed;
 # a backend without it decodes with the VAE and records so (`AiResult.record()["decoder"]`).
@@ -123,8 +125,8 @@ class AiRequest:
             if self.op == STYLE or self.model == CLASSICAL:
                 raise RequestError("control layers and LoRAs need a diffusion model: pick one "
                                    "in the Model list")
-        if self.image is not None and self.image.shape != (r.h, r.w, 4):
-            raise RequestError(f"image is {self.image.shape}, expected ({r.h}, {r.w}, 4)")
+        if self.image is not None and self.image.shape != self._image_shape():
+            raise RequestError(f"image is {self.image.shape}, expected {self._image_shape()}")
         if self.mask is not None and self.mask.shape != (r.h, r.w):
             raise RequestError(f"mask is {self.mask.shape}, expected ({r.h}, {r.w})")
         if self.scheduler not in SCHEDULERS:
@@ -158,6 +160,10 @@ class AiRequest:
 
             preset_named(self.style_preset)  # raises for an unknown preset
         self._check_ip_adapter()
+
+    def _image_shape(self) -> tuple[int, int, int]:
+        """The shape `image` must have: the region's, RGBA."""
+        return (self.rect.h, self.rect.w, 4)
 
     def _check_ip_adapter(self) -> None:
         _freeze_picture(self, "ip_adapter_image", "the IP-Adapter reference")
@@ -345,6 +351,39 @@ class StyleRequest(AiRequest):
         return {"style": self.style, "style_scale": float(self.style_scale),
                 "preserve_colors": bool(self.preserve_colors), "tile": int(self.tile),
                 "overlap": int(self.overlap)}
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class SubjectRequest(AiRequest):
+    """Find the main subject of a picture (Select Subject, Remove Background): the result's
+    `alpha` is its soft mask over `rect` (255 = subject), and it has no images.
+
+    `image` is the picture of `rect` (a layer's pixels or the visible composite) scaled by
+    `scale` (picture pixels per document pixel, at most 1: a huge canvas is sent at about the
+    network's size, never whole); `model` is "auto" (the installed background remover) or a
+    file. Build one with `ai/cutout.py: subject_request`.
+    """
+
+    op: ClassVar[str] = SUBJECT
+    scale: float = 1.0
+    color_match: bool = False
+
+    def __post_init__(self) -> None:
+        if not 0.0 < float(self.scale) <= 1.0:
+            raise RequestError(f"the picture's scale must be in (0, 1], not {self.scale}")
+        super().__post_init__()
+        if self.image is None:
+            raise RequestError("the subject request holds no picture")
+        if int(self.batch_size) != 1 or self.controls or self.loras or self.mix is not None:
+            raise RequestError("finding the subject makes one mask and takes no controls, "
+                               "LoRAs or mixes")
+
+    def _image_shape(self) -> tuple[int, int, int]:
+        s = float(self.scale)
+        return (max(1, round(self.rect.h * s)), max(1, round(self.rect.w * s)), 4)
+
+    def _extra_record(self) -> dict[str, Any]:
+        return {"scale": float(self.scale)}
 
 
 REQUEST_TYPES: dict[str, type[AiRequest]] = {

@@ -20,6 +20,7 @@ from .backend import Backend
 from .backends.classical import ClassicalBackend
 from .backends.lama import LamaBackend
 from .backends.local import LocalBackend, pickle_facts
+from .backends.matte import MatteBackend
 from .backends.style_backend import StyleBackend
 from .engine import Engine
 from .models.registry import ModelRegistry
@@ -42,6 +43,7 @@ def backends(models: ModelSource, device: str, compile: bool = False) -> list[Ba
         ClassicalBackend(),             # the model-free fill
         LamaBackend(),                  # LaMa, Fill selection's object remover (onnxruntime)
         StyleBackend(),                 # the style networks (onnxruntime)
+        MatteBackend(),                 # background removal, Select Subject (onnxruntime)
     ]
 
 

@@ -234,14 +234,20 @@ class Document:
         if props:
             self.history.push(SetNodeProps(self, node, props), mergeable=mergeable)
 
-    def set_visible(self, node: Node, visible: bool) -> None:
+    def set_visible(self, node: Node, visible: bool, *, undoable: bool = False) -> None:
         """Show or hide `node`. As in Krita and Photoshop this is not an undo step (toggling
         eyes while looking would flood the history), but the document is modified: it needs
-        saving, autosave takes it, and files keep it."""
+        saving, autosave takes it, and files keep it. `undoable`: it is one, for an edit that
+        hides a layer as part of its work (Remove Background), so undoing shows it again."""
         visible = bool(node.validate("visible", visible))
-        if node.visible != visible:
-            self._apply_props(node, {"visible": visible})
-            self.history.mark_dirty()
+        if node.visible == visible:
+            return
+        if undoable:
+            self.history.push(SetNodeProps(self, node, {"visible": visible},
+                                           "Show layer" if visible else "Hide layer"))
+            return
+        self._apply_props(node, {"visible": visible})
+        self.history.mark_dirty()
 
     def merge_down(self, layer: Layer) -> Layer:
         """Composite `layer` onto the layer below it; the result keeps the lower one's place."""

@@ -90,6 +90,7 @@ class MainWindow(FileOps, QMainWindow):
         self.panels_menu: QMenu | None = None
         self.tools_toolbar: QToolBar | None = None
         self.ai_panel: Any = None
+        self.subject_ops: Any = None   # Select Subject, Remove / Replace Background
         self.autosave: Any = None
         self.setAcceptDrops(True)
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks
@@ -385,6 +386,9 @@ class MainWindow(FileOps, QMainWindow):
                 self.menuBar().removeAction(ai_menu.menuAction())
                 ai_menu.deleteLater()
             install_ai_dock(self)  # sets self.ai_panel
+            from .subject_ops import install_subject_ops
+
+            install_subject_ops(self)  # sets self.subject_ops; shares self.ai_worker
             from .panels.style_gallery import install_style_gallery
 
             install_style_gallery(self)  # sets self.style_gallery; shares self.ai_worker

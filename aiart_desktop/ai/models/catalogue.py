@@ -39,11 +39,12 @@ class CatalogueEntry:
     @property
     def kind(self) -> str:
         """"model", "preview" (TAESD), "ip-adapter", "controlnet", "detector" or
-        "segmenter" (Select Object's Segment Anything models) or "inpainter" (LaMa: Fill
-        selection's object remover, one .onnx file)."""
+        "segmenter" (Select Object's Segment Anything models), "inpainter" (LaMa: Fill
+        selection's object remover, one .onnx file) or "matting" (Select Subject's background
+        remover, one .onnx file)."""
         return {"taesd": "preview", IP_ADAPTER: IP_ADAPTER, CONTROLNET: CONTROLNET,
                 DETECTOR: DETECTOR, SEGMENTER: SEGMENTER,
-                INPAINTER: INPAINTER}.get(self.arch, "model")
+                INPAINTER: INPAINTER, MATTING: MATTING}.get(self.arch, "model")
 
 
 _FP16_DIFFUSERS = (
@@ -59,6 +60,8 @@ CONTROLNET = "controlnet"
 DETECTOR = "detector"
 SEGMENTER = "segmenter"
 INPAINTER = "inpainter"  # LaMa (backends/lama.py): one ONNX file, the first allow pattern
+MATTING = "matting"  # background removal (backends/matte.py): one ONNX file, likewise
+MIT = "MIT: use, modification and redistribution allowed, commercially too"
 OPENRAIL = ("CreativeML OpenRAIL: use is allowed, including commercially, within the licence's "
             "use restrictions (no illegal or harmful uses); see the licence")
 APACHE = "Apache-2.0: use, modification and redistribution allowed, commercially too"
@@ -219,6 +222,15 @@ CATALOGUE += (
                     "fills its place from its surroundings in one pass (512²). Fill selection "
                     "uses it when no prompt is given; no diffusion model needed.",
         allow_patterns=("lama_fp32.onnx",)),
+    CatalogueEntry(
+        id="birefnet-lite", repo_id="onnx-community/BiRefNet_lite-ONNX",
+        name="BiRefNet lite (Select Subject, Remove Background)", arch=MATTING, inpaint=False,
+        size_mb=224, licence=MIT,
+        licence_url="https://huggingface.co/onnx-community/BiRefNet_lite-ONNX",
+        description="Finds the main subject of a picture in one step, with soft edges (hair, "
+                    "fur): Select › Select Subject, Layer › Remove Background and Replace "
+                    "Background. Runs at 1024² on the CPU in a few seconds.",
+        allow_patterns=("onnx/model.onnx",)),
 )
 
 
@@ -241,6 +253,11 @@ def segmenter_entries() -> tuple[CatalogueEntry, ...]:
 def inpainter_entry() -> CatalogueEntry:
     """The catalogue's LaMa file (its name: the entry's only allow pattern)."""
     return next(e for e in CATALOGUE if e.arch == INPAINTER)
+
+
+def matting_entry() -> CatalogueEntry:
+    """The catalogue's background remover (its file: the entry's only allow pattern)."""
+    return next(e for e in CATALOGUE if e.arch == MATTING)
 
 
 def catalogue_entry(entry_id: str) -> CatalogueEntry | None:

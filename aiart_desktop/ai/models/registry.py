@@ -46,12 +46,14 @@ from .catalogue import (
     DETECTOR,
     INPAINTER,
     IP_ADAPTER,
+    MATTING,
     SEGMENTER,
     CatalogueEntry,
     catalogue_entry,
     control_entry,
     detector_entry,
     inpainter_entry,
+    matting_entry,
     segmenter_entries,
 )
 from .checkpoints import (
@@ -160,6 +162,8 @@ class ModelRegistry(AddonFolders):
                 check_segmenter(self.catalogue_folder(entry_id))
             elif entry is not None and entry.arch == INPAINTER:
                 return self.lama() is not None
+            elif entry is not None and entry.arch == MATTING:
+                return self.matting() is not None
             else:
                 inspect_folder(self.catalogue_folder(entry_id))
         except AiError:
@@ -189,7 +193,7 @@ class ModelRegistry(AddonFolders):
             return folder
         if entry.arch == SEGMENTER:
             return self.segmenter(entry.id)
-        if entry.arch == INPAINTER:
+        if entry.arch in (INPAINTER, MATTING):
             return folder / entry.allow_patterns[0]
         return self._catalogue_info(entry, folder)
 
@@ -321,6 +325,11 @@ class ModelRegistry(AddonFolders):
                     if self.lama() is None:
                         raise ModelLoadError(f"{quoted(self.catalogue_folder(mid))} holds no "
                                              f"{inpainter_entry().allow_patterns[0]} (download "
+                                             "it again)")
+                elif catalogue_entry(mid) is not None and mid == matting_entry().id:
+                    if self.matting() is None:
+                        raise ModelLoadError(f"{quoted(self.catalogue_folder(mid))} holds no "
+                                             f"{matting_entry().allow_patterns[0]} (download "
                                              "it again)")
                 else:
                     self.resolve(mid)
@@ -576,6 +585,14 @@ class ModelRegistry(AddonFolders):
         """The installed LaMa ONNX file (`<models>/lama/lama_fp32.onnx`), or None. Cheap: only
         whether the file is there; a damaged one is named when its session loads."""
         entry = inpainter_entry()
+        path = self.catalogue_folder(entry.id) / entry.allow_patterns[0]
+        return path if path.is_file() else None
+
+    # ---- background removal (Select Subject; backends/matte.py) ------------------------------
+    def matting(self) -> Path | None:
+        """The installed background remover (`<models>/birefnet-lite/onnx/model.onnx`), or
+        None. Cheap: only whether the file is there; a damaged one is named when it loads."""
+        entry = matting_entry()
         path = self.catalogue_folder(entry.id) / entry.allow_patterns[0]
         return path if path.is_file() else None
 

@@ -560,7 +560,13 @@ class ModelManagerDialog(QDialog):
                 text += "\n" + HAVE_ONE
             self._say(text, error=reason != "cancelled")
         else:
-            from ...ai.models.catalogue import INPAINTER, IP_ADAPTER, SEGMENTER, catalogue_entry
+            from ...ai.models.catalogue import (
+                INPAINTER,
+                IP_ADAPTER,
+                MATTING,
+                SEGMENTER,
+                catalogue_entry,
+            )
 
             self.progress.setValue(1000)
             e = catalogue_entry(entry_id)
@@ -573,6 +579,9 @@ class ModelManagerDialog(QDialog):
             elif e is not None and e.arch == INPAINTER:
                 self._say(f"{e.name} is downloaded and verified: Fill selection removes "
                           "objects with it (LaMa in the AI panel's Model list).")
+            elif e is not None and e.arch == MATTING:
+                self._say(f"{e.name} is downloaded and verified: Select › Select Subject and "
+                          "Layer › Remove Background can use it now.")
             elif e is not None and e.kind in ("controlnet", "detector"):
                 self._say(f"{e.name} is downloaded and verified: the AI panel's Control layers "
                           "use it.")

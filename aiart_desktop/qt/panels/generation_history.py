@@ -168,8 +168,8 @@ class GenerationHistoryPanel(QWidget):
 
     def _job_ended(self, job: JobHandle) -> None:
         doc = self._job_docs.pop(job, None) or self.win.doc
-        if job.state == "finished":
-            self._record(job.result, doc)
+        if job.state == "finished" and job.result is not None and job.result.images:
+            self._record(job.result, doc)   # a subject's mask (no images) is no generation
 
     def _rerun_ended(self, job: JobHandle) -> None:
         """The status line of a Re-run follows its job to the end."""
