@@ -25,7 +25,7 @@ import numpy as np
 
 from .errors import AiError, RequestError
 from .requests import AUTO, AiResult, SubjectRequest
-from .segment import picture_for
+from .segment import over_white, picture_for
 
 if TYPE_CHECKING:
     from ..core.document import Document
@@ -48,9 +48,7 @@ def subject_request(doc: Document, layer: Layer | None = None, model: str = AUTO
         if rect.empty:
             raise RequestError(f"the layer “{layer.name}” is empty: there is no subject to "
                                "find on it")
-        rgba = layer.read(rect).astype(np.float32)
-        a = rgba[..., 3:4] * (1.0 / 255.0)
-        full = (rgba[..., :3] * a + 255.0 * (1.0 - a) + 0.5).astype(np.uint8)
+        full = over_white(layer.read(rect))
         scale = min(1.0, max_side / max(rect.w, rect.h))
         size = (max(1, round(rect.w * scale)), max(1, round(rect.h * scale)))
         rgb = full if scale >= 1.0 else cv2.resize(full, size, interpolation=cv2.INTER_AREA)

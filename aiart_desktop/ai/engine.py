@@ -378,6 +378,7 @@ class Engine:
         """The main subject's soft mask over the request's region (`AiResult.alpha`), found
         on the request's scaled picture (composited over white) and scaled back."""
         from .cutout import SUBJECT_HINT
+        from .segment import over_white
 
         t0 = time.perf_counter()
         backend = next((b for b in self.backends if req.op in b.capabilities.ops), None)
@@ -387,9 +388,7 @@ class Engine:
         if path is None:
             raise RequestError(SUBJECT_HINT)
         assert req.image is not None
-        rgba = req.image.astype(np.float32)
-        a = rgba[..., 3:4] * (1.0 / 255.0)
-        rgb = (rgba[..., :3] * a + 255.0 * (1.0 - a) + 0.5).astype(np.uint8)
+        rgb = over_white(req.image)
         job = Job(op=req.op, model=str(path), image=rgb, seeds=tuple(req.seeds))
         soft = backend.generate(job, on_progress, stop)[0]
         rect = req.rect

@@ -145,7 +145,7 @@ def _picture_steps(doc: Document, r: Rect, max_side: int, band: int
         out = np.empty((r.h, r.w, 3), np.uint8)
         for y in range(0, r.h, band):
             h = min(band, r.h - y)
-            out[y:y + h] = _over_white(doc.flatten(Rect(r.x, r.y + y, r.w, h)))
+            out[y:y + h] = over_white(doc.flatten(Rect(r.x, r.y + y, r.w, h), True), True)
             yield None
         return out, View(r.x, r.y, 1.0)
     ow, oh = max(1, round(r.w * scale)), max(1, round(r.h * scale))
@@ -156,14 +156,24 @@ def _picture_steps(doc: Document, r: Rect, max_side: int, band: int
         oy1 = min(oh, oy + step)
         sy0, sy1 = oy * fy, oy1 * fy
         y0, y1 = int(sy0), min(r.h, int(np.ceil(sy1)))
-        part = Image.fromarray(_over_white(doc.flatten(Rect(r.x, r.y + y0, r.w, y1 - y0))))
+        part = Image.fromarray(over_white(doc.flatten(Rect(r.x, r.y + y0, r.w, y1 - y0), True),
+                                          True))
         out[oy:oy1] = np.asarray(part.resize((ow, oy1 - oy), Image.Resampling.BOX,
                                              box=(0.0, sy0 - y0, float(r.w), sy1 - y0)))
         yield None
     return out, View(r.x, r.y, scale)
 
 
-def _over_white(rgba: np.ndarray) -> np.ndarray:
-    f = rgba.astype(np.float32)
-    alpha = f[..., 3:4] * (1.0 / 255.0)
-    return (f[..., :3] * alpha + 255.0 * (1.0 - alpha) + 0.5).astype(np.uint8)
+def over_white(rgba: np.ndarray, premultiplied: bool = False) -> np.ndarray:
+    """RGBA8 (straight, or premultiplied) composited over white: RGB8. Integer arithmetic with
+    rounding (OpenCV, no float copies of a big picture)."""
+    import cv2
+
+    a = np.ascontiguousarray(rgba[..., 3])
+    rgb = np.ascontiguousarray(rgba[..., :3])
+    a3 = cv2.merge([a, a, a])
+    if premultiplied:
+        rgb = cv2.min(rgb, a3)                    # a rounding can never push colour over alpha
+    else:
+        rgb = cv2.multiply(rgb, a3, scale=1.0 / 255.0)   # rounded, saturated
+    return cv2.add(rgb, cv2.subtract(np.full_like(a3, 255), a3))

@@ -77,8 +77,13 @@ class MatteNet:
         if out.ndim != 2:
             raise ModelLoadError(f"{quoted(self.path)} is not a background-removal network: "
                                  f"its output is {out.shape}, not a mask")
-        if float(out.min()) < 0.0 or float(out.max()) > 1.0:   # logits (BiRefNet)
-            out = (1.0 / (1.0 + np.exp(-np.clip(out, -60.0, 60.0)))).astype(np.float32)
+        out = np.array(out, np.float32, copy=True)   # owned and writable: worked in place
+        if float(out.min()) < 0.0 or float(out.max()) > 1.0:   # logits (BiRefNet): sigmoid
+            np.clip(out, -60.0, 60.0, out=out)
+            np.negative(out, out=out)
+            np.exp(out, out=out)
+            out += 1.0
+            np.reciprocal(out, out=out)
         return np.clip(out, 0.0, 1.0, out=out)
 
 
@@ -121,9 +126,14 @@ def matte(rgb: np.ndarray, path: str | Path,
         raise Cancelled()
     h, w = rgb.shape[:2]
     shrink = w <= soft.shape[1] and h <= soft.shape[0]   # averaged: edges stay soft
+    soft *= 255.0
     back = cv2.resize(soft, (w, h), interpolation=cv2.INTER_AREA if shrink
                       else cv2.INTER_LINEAR)
-    return (np.clip(back, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    out: np.ndarray = np.empty((h, w), np.uint8)
+    np.rint(back, out=back)
+    np.clip(back, 0.0, 255.0, out=back)
+    out[...] = back                                   # exact integers: the cast rounds nothing
+    return out
 
 
 class MatteBackend:
