@@ -39,8 +39,8 @@ def layer_name(result: AiResult) -> str:
 
         style = str(result.info.get("style_name") or getattr(result.request, "style", ""))
         return f"Style: {builtin_name(style)}"
-    if not words and result.backend == "lama":
-        return f"AI {OP_NAMES.get(result.request.op, result.request.op)} (LaMa)"
+    if not words and result.backend == "lama":  # the object removers: LaMa or MI-GAN
+        return f"AI {OP_NAMES.get(result.request.op, result.request.op)} ({result.model_name})"
     if not words:
         return f"AI {OP_NAMES.get(result.request.op, result.request.op)}"
     if len(words) <= NAME_LENGTH:

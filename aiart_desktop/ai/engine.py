@@ -21,10 +21,11 @@ How a request finds its backend (`choose_model`, then `choose_backend`):
   background remover, backends/matte.py), with the model source's `matting()` file (`_subject`);
 - model "classical" -> the first backend with the "classical" arch that does the op
   (inpaint, outpaint: the model-free fill);
-- model "lama" -> the LaMa fill (backends/lama.py; inpaint only), with the model source's
-  `lama()` file;
+- model "lama" / "migan" -> the object remover (backends/lama.py; inpaint only), with the
+  model source's `lama()` / `migan()` file;
 - model "auto" -> for an inpaint with no prompt (and no controls, LoRAs, IP-Adapter or latent
-  mix) while LaMa is installed and a backend with the "lama" arch is set up: LaMa (`_lama`);
+  mix) while LaMa (else MI-GAN) is installed and a backend with the "lama" arch is set up:
+  that object remover (`_lama`);
   otherwise the last used (or first) model of the model source, or the classical fill when it
   offers none;
 - any other model id (or path) -> the model source's `inspect(id)` -> `ModelInfo`, run by the
@@ -53,6 +54,7 @@ from .requests import (
     AUTO,
     CLASSICAL,
     LAMA,
+    MIGAN,
     STYLE,
     AiRequest,
     AiResult,
@@ -124,24 +126,29 @@ class Engine:
         return next((b for b in self.backends if LAMA in b.capabilities.archs), None)
 
     def _lama(self, request: AiRequest) -> str | None:
-        """The LaMa file that fills `request`, or None when LaMa does not (see the module's
-        notes); a RequestError when the request names LaMa and it cannot run."""
-        if request.model == LAMA:
+        """The object remover's file that fills `request` (LaMa, or MI-GAN), or None when
+        neither does (see the module's notes); a RequestError when the request names one and it
+        cannot run."""
+        named = {LAMA: ("LaMa", self.models.lama, "LaMa (Remove object)", "208 MB"),
+                 MIGAN: ("MI-GAN", self.models.migan, "MI-GAN (Remove object, light)",
+                         "28 MB")}.get(request.model)
+        if named is not None:
+            name, find, entry, size = named
             if request.op != "inpaint":
-                raise RequestError(f"LaMa only fills selections; {request.op} needs a "
+                raise RequestError(f"{name} only fills selections; {request.op} needs a "
                                    "diffusion model")
             if self._lama_backend() is None:
-                raise RequestError("the LaMa fill is not available in this installation")
-            path = self.models.lama()
+                raise RequestError(f"the {name} fill is not available in this installation")
+            path = find()
             if path is None:
-                raise RequestError("LaMa is not installed: download “LaMa (Remove "
-                                   "object)” in the model manager (Models…), 208 MB.")
+                raise RequestError(f"{name} is not installed: download “{entry}” in the "
+                                   f"model manager (Models…), {size}.")
             return str(path)
         if (request.model != AUTO or request.op != "inpaint" or request.prompt.strip()
                 or request.controls or request.loras or request.mix is not None
                 or float(request.ip_adapter_scale) > 0.0 or self._lama_backend() is None):
             return None
-        found = self.models.lama()
+        found = self.models.lama() or self.models.migan()
         return None if found is None else str(found)
 
     def choose_backend(self, request: AiRequest, info: ModelInfo | None) -> Backend:

@@ -35,6 +35,7 @@ CLASSICAL = "classical"
 AUTO = "auto"  # the last used installed model, or the classical fill when none is installed
 # (a Fill selection with no prompt: LaMa when it is installed, ai/engine.py)
 LAMA = "lama"  # the LaMa fill (backends/lama.py): request model id and pseudo-architecture
+MIGAN = "migan"  # MI-GAN, the light object remover (backends/lama.py too): model id and arch
 SUBJECT = "subject"  # Select Subject / Remove Background: the main subject's soft mask
 MATTE = "matte"  # the background remover (backends/matte.py): backend name and architecture
 # What turns the final latents into pixels: the model's own VAE, or TAESD (diffusers'

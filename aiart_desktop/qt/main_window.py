@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import functools
 import os
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +41,8 @@ from .bootstrap import APP_NAME, after_first_paint, load_settings, save_settings
 from .file_ops import OPEN_EXTENSIONS, FileOps
 from .resources import icon
 from .theme import CANVAS_BACKDROP
+
+NOTE_S = 8.0   # a passing status message a tool's line covered comes back within this time
 
 if TYPE_CHECKING:
     from ..core.document import Document
@@ -293,15 +296,29 @@ class MainWindow(FileOps, QMainWindow):
         self.canvas.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.4g} %"))
         self.canvas.message.connect(lambda text: sb.showMessage(text, 5000))
         self.canvas.status.connect(self._canvas_status)
+        sb.messageChanged.connect(self._status_seen)
+
+    def _status_seen(self, text: str) -> None:
+        """Remember the last passing message (a result, a hint) that a tool's lasting line
+        covered: when the line goes, the message comes back for the rest of its time."""
+        if not text:
+            self._status_note = None        # expired or cleared: nothing to bring back
+        elif text != getattr(self, "_tool_status", ""):
+            self._status_note = (text, time.monotonic())
 
     def _canvas_status(self, text: str) -> None:
-        """A lasting line from a tool; "" takes it away (only if it is still showing)."""
+        """A lasting line from a tool; "" takes it away (only if it is still showing), and
+        the message it covered shows again if it is recent (`NOTE_S`)."""
         sb = self.statusBar()
         if text:
             self._tool_status = text
             sb.showMessage(text)
         elif sb.currentMessage() == getattr(self, "_tool_status", ""):
+            note = getattr(self, "_status_note", None)
+            self._tool_status = ""
             sb.clearMessage()
+            if note is not None and (left := NOTE_S - (time.monotonic() - note[1])) > 1.0:
+                sb.showMessage(note[0], int(left * 1000))
 
     def _wire_colors(self) -> None:
         panel, st = self.color_panel, self.state

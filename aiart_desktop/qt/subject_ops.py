@@ -182,14 +182,22 @@ class SubjectOps(QObject):
         if panel is None:
             self._say("The background is selected: fill it with the AI panel.")
             return
-        panel.form.set_op("inpaint")
+        form = panel.form
+        form.set_op("inpaint")
         dock = self.win.docks.get("aiDock")
         if dock is not None:
             dock.show()
             dock.raise_()
+        if not form.has_models:   # the object removers and the classical fill take no prompt
+            panel.status.setText("The background is selected. Painting a new one needs a "
+                                 "diffusion model: open Models… to add one.")
+            self._say("The background is selected; a new one needs a diffusion model.")
+            return
+        if not form.paints():     # LaMa, MI-GAN or the classical fill: the first model paints
+            form.model.setCurrentIndex(0)
         panel.status.setText("The background is selected: describe the new background, then "
                              "press Fill selection (Ctrl+Enter).")
-        panel.form.prompt.setFocus()
+        form.prompt.setFocus()
         self._say("The background is selected: describe the new one in the AI panel.")
 
     def _failed(self, text: str) -> None:

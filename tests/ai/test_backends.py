@@ -61,7 +61,7 @@ def test_every_backend_and_the_registry_implement_the_protocols(empty_registry) 
     for b in built:
         assert isinstance(b, Backend) and isinstance(b.capabilities, Capabilities)
     local, classical, lama, style, matte = built
-    assert lama.capabilities.archs == {"lama"} and lama.capabilities.ops == {"inpaint"}
+    assert lama.capabilities.archs == {"lama", "migan"} and lama.capabilities.ops == {"inpaint"}
     assert matte.capabilities.archs == {"matte"} and matte.capabilities.ops == {"subject"}
     from aiart_desktop.ai.conditioning import CONTROL_KINDS
 

@@ -22,7 +22,13 @@ from aiart_desktop.ai.models.catalogue import INPAINTER, catalogue_entry
 from aiart_desktop.ai.models.registry import ModelRegistry
 from aiart_desktop.ai.records.export_parameters import parameters_text
 from aiart_desktop.ai.setup import default_engine
-from tests.support.tiny_lama import COLOUR, install_tiny_lama, tiny_lama
+from tests.support.tiny_lama import (
+    COLOUR,
+    install_tiny_lama,
+    install_tiny_migan,
+    tiny_lama,
+    tiny_migan,
+)
 
 
 @pytest.fixture
@@ -143,3 +149,77 @@ def test_catalogue_and_registry_list_the_file(empty_registry, lama_registry) -> 
     assert empty_registry.lama() is None and not empty_registry.is_downloaded("lama")
     assert lama_registry.is_downloaded("lama") and "lama" not in lama_registry.problems()
     assert all(m.id != "lama" for m in lama_registry.models())  # not a model that paints
+
+
+# ---- MI-GAN: the light object remover, through the same backend -----------------------------
+def test_migan_fills_only_the_selection_with_its_pipeline(tmp_path: Path) -> None:
+    img, mask = _picture()
+    path = tiny_migan(tmp_path / "migan.onnx")
+    assert isinstance(lama.load(path), lama.MiganNet)
+    out = lama.fill(img, mask, path)
+    assert np.array_equal(out[mask == 0], img[mask == 0])
+    inner = cv2.erode(mask, np.ones((5, 5), np.uint8)) > 0
+    assert (out[inner] == COLOUR).all()
+    # a big selection is sent at most MIGAN_SIDE px and pasted back at full size
+    big = np.zeros((3000, 4000, 3), np.uint8)
+    big_mask = np.zeros((3000, 4000), np.uint8)
+    cv2.rectangle(big_mask, (500, 500), (3500, 2500), 255, -1)
+    out = lama.fill(big, big_mask, path)
+    assert (out[600:2400, 600:3400] == COLOUR).all() and not out[:400].any()
+
+
+def test_migan_through_the_engine_by_name_and_automatically(doc_factory, empty_registry,
+                                                            tmp_path) -> None:
+    doc = doc_factory()
+    reg = ModelRegistry(tmp_path / "m", allow_pickle=False)
+    install_tiny_migan(reg)
+    engine = default_engine(reg, device="cpu")
+    plain = make_request(doc, "inpaint", prompt="")
+    result = engine.run(plain)      # no LaMa installed: MI-GAN is the automatic choice
+    assert result.backend == "lama" and result.model_name == "MI-GAN"
+    inner = cv2.erode(plain.selection(), np.ones((5, 5), np.uint8)) > 0
+    assert (result.images[0][inner] == COLOUR).all()
+    layer = apply_result(doc, result, 0)
+    assert layer.name == "AI Fill (MI-GAN)" and layer.provenance["model_name"] == "MI-GAN"
+    assert "Model: MI-GAN" in parameters_text(layer.provenance)
+    by_name = engine.run(make_request(doc, "inpaint", prompt="", model="migan"))
+    assert by_name.model_name == "MI-GAN"
+    install_tiny_lama(reg)          # both installed: LaMa is the automatic choice
+    assert engine.run(plain).model_name == "LaMa"
+    assert engine.run(make_request(doc, "inpaint", prompt="", model="migan")
+                      ).model_name == "MI-GAN"
+    with pytest.raises(RequestError, match="MI-GAN.*model manager"):
+        default_engine(empty_registry, device="cpu").run(
+            make_request(doc, "inpaint", prompt="", model="migan"))
+    with pytest.raises(RequestError, match="MI-GAN only fills selections"):
+        engine.run(make_request(doc, "img2img", prompt="x", model="migan"))
+
+
+def test_migan_catalogue_entry(empty_registry, tmp_path) -> None:
+    entry = catalogue_entry("migan")
+    assert entry is not None and entry.arch == INPAINTER
+    assert entry.repo_id == "andraniksargsyan/migan"
+    assert entry.allow_patterns == ("migan_pipeline_v2.onnx",)
+    assert entry.licence.startswith("MIT") and entry.size_mb < 40
+    reg = ModelRegistry(tmp_path / "m", allow_pickle=False)
+    assert reg.migan() is None and not reg.is_downloaded("migan")
+    install_tiny_migan(reg)
+    assert reg.is_downloaded("migan") and "migan" not in reg.problems()
+    assert reg.lama() is None and not reg.is_downloaded("lama")
+
+
+def test_a_file_with_uint8_inputs_that_is_not_migan_is_refused(tmp_path: Path) -> None:
+    import onnx
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["pic"], ["out"])], "other",
+        [helper.make_tensor_value_info("pic", TensorProto.UINT8, [1, 3, 8, 8])],
+        [helper.make_tensor_value_info("out", TensorProto.UINT8, [1, 3, 8, 8])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 9
+    path = tmp_path / "other.onnx"
+    onnx.save(model, str(path))
+    with pytest.raises(AiError) as err:
+        lama.load(path)
+    assert "other.onnx" in str(err.value) and "not an MI-GAN pipeline" in str(err.value)

@@ -9,10 +9,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from aiart_desktop.ai.models.registry import ModelRegistry
-from aiart_desktop.ai.requests import CLASSICAL, LAMA
+from aiart_desktop.ai.requests import CLASSICAL, LAMA, MIGAN
 from aiart_desktop.ai.setup import default_engine
 from tests.support.dock import SELECTION, dock_window, outside
-from tests.support.tiny_lama import COLOUR, install_tiny_lama
+from tests.support.tiny_lama import COLOUR, install_tiny_lama, install_tiny_migan
 
 WAIT = 60_000
 
@@ -59,3 +59,49 @@ def test_the_classical_fill_stays_without_lama(qtbot, win, stop_workers, tmp_pat
     panel = _panel(win, stop_workers, reg)
     assert panel.form.current_model() == (LAMA if installed else CLASSICAL)
     assert (panel.form.model.findData(LAMA) >= 0) == installed
+
+
+def test_migan_is_offered_and_fills_through_the_dock(qtbot, win, stop_workers,
+                                                     tmp_path) -> None:
+    reg = ModelRegistry(tmp_path / "models", allow_pickle=False)
+    install_tiny_migan(reg)
+    panel = _panel(win, stop_workers, reg)
+    f = panel.form
+    assert [f.model.itemData(i) for i in range(f.model.count())] == [MIGAN, CLASSICAL]
+    assert f.current_model() == MIGAN and not f.paints()
+    f.set_op("img2img")
+    assert "MI-GAN only fills selections" in f.blocked_reason()
+    f.set_op("inpaint")
+    f.batch.setValue(1)
+    doc = win.doc
+    before = doc.flatten()
+    QTest.mouseClick(panel.run_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.strip.count() == 1, timeout=WAIT)
+    assert panel.result.model_name == "MI-GAN"
+    panel.apply()
+    after = doc.flatten()
+    out = outside(doc)
+    assert np.array_equal(after[out], before[out])
+    inner = after[SELECTION.y + 6:SELECTION.bottom - 6, SELECTION.x + 6:SELECTION.right - 6]
+    assert (inner[..., :3] == COLOUR).all() and doc.layers[-1].name == "AI Fill (MI-GAN)"
+    install_tiny_lama(reg)          # both: LaMa first, MI-GAN beside it
+    panel.refresh_models()
+    assert [f.model.itemData(i) for i in range(f.model.count())] == [LAMA, MIGAN, CLASSICAL]
+
+
+def test_the_form_says_what_the_object_remover_does(qtbot, win, stop_workers,
+                                                    tmp_path) -> None:
+    """With LaMa picked the hints say LaMa (not the classical fill), the prompt says it is not
+    used, and one answer is made (LaMa has no seed to vary)."""
+    reg = ModelRegistry(tmp_path / "models", allow_pickle=False)
+    install_tiny_lama(reg)
+    panel = _panel(win, stop_workers, reg)
+    f = panel.form
+    assert f.current_model() == LAMA
+    assert "with LaMa" in f.no_model.text() and "classical" not in f.no_model.text()
+    assert "LaMa takes no prompt" in f.prompt.placeholderText()
+    assert not f.batch.isEnabled() and f.params()["batch_size"] == 1
+    f.model.setCurrentIndex(f.model.findData(CLASSICAL))
+    assert "classical fill" in f.no_model.text()
+    assert f.prompt.placeholderText().startswith("Describe what to paint")
+    assert f.batch.isEnabled() and f.params()["batch_size"] == f.batch.value()

@@ -34,10 +34,12 @@ def _disc(r: int) -> np.ndarray:
     return m > 0
 
 
-def _window(win, stop_workers, tmp_path, installed: bool = True):
+def _window(win, stop_workers, tmp_path, installed: bool = True, paint_model=None):
     reg = ModelRegistry(tmp_path / "models", allow_pickle=False)
     if installed:
         install_tiny_matte(reg)
+    if paint_model is not None:
+        reg.add_folder(paint_model, name="sd-inpaint")
     engine = default_engine(reg, device="cpu")
     panel = dock_window(win, reg, engine, _doc())
     stop_workers.append(panel.worker)
@@ -91,19 +93,31 @@ def test_remove_background_from_the_layer_menu(qtbot, win, stop_workers, tmp_pat
 
 
 def test_replace_background_selects_it_and_readies_the_fill(qtbot, win, stop_workers,
-                                                           tmp_path) -> None:
-    ops, _ = _window(win, stop_workers, tmp_path)
+                                                           tmp_path, model_folders) -> None:
+    ops, _ = _window(win, stop_workers, tmp_path, paint_model=model_folders["sd-inpaint"])
     doc = win.doc
     panel = win.ai_panel
-    panel.form.set_op("txt2img")
+    form = panel.form
+    form.set_op("txt2img")
+    form.model.setCurrentIndex(form.model.findData("classical"))   # takes no prompt
     _menu_action(win, "Layer", "replace_background").trigger()
     qtbot.waitUntil(lambda: not ops.running, timeout=WAIT)
     sel = doc.selection
     assert sel is not None
     assert sel[_disc(34)].max() <= 5 and sel[~_disc(46)].min() >= 250   # the background
-    assert panel.form.current_op() == "inpaint"
+    assert form.current_op() == "inpaint"
+    assert form.paints() and form.current_model() == "sd-inpaint"   # a model that paints
     assert "describe the new background" in panel.status.text()
     assert len(doc.layers) == 2        # nothing painted yet: the artist writes the prompt
+
+
+def test_replace_background_without_a_diffusion_model_says_so(qtbot, win, stop_workers,
+                                                              tmp_path) -> None:
+    ops, _ = _window(win, stop_workers, tmp_path)
+    _menu_action(win, "Layer", "replace_background").trigger()
+    qtbot.waitUntil(lambda: not ops.running, timeout=WAIT)
+    assert win.doc.selection is not None       # the background is selected all the same
+    assert "needs a diffusion model" in win.ai_panel.status.text()
 
 
 def test_without_a_model_it_says_what_to_install(qtbot, win, stop_workers, tmp_path) -> None:
@@ -139,3 +153,19 @@ def test_remove_background_needs_a_layer(qtbot, win, stop_workers, tmp_path) -> 
     doc.set_active(group)
     assert ops.start("remove") is None
     assert "works on a layer" in win.statusBar().currentMessage()
+
+
+def test_a_message_covered_by_a_tools_line_comes_back(qtbot, win) -> None:
+    """A result's message that Select Object's "Reading the picture…" line covered shows again
+    when that line goes (it was lost before: the walk's Remove Background message)."""
+    sb = win.statusBar()
+    sb.showMessage("“Ink (subject)” holds the subject", 8000)
+    win.canvas.status.emit("Reading the picture for Select Object…")
+    assert sb.currentMessage().startswith("Reading the picture")
+    win.canvas.status.emit("")
+    assert sb.currentMessage() == "“Ink (subject)” holds the subject"
+    # a message that had already gone does not come back
+    sb.clearMessage()
+    win.canvas.status.emit("Reading the picture for Select Object…")
+    win.canvas.status.emit("")
+    assert sb.currentMessage() == ""

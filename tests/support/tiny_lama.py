@@ -49,3 +49,45 @@ def tiny_lama(path: Path, names: tuple[str, str, str] = ("image", "mask", "outpu
 def install_tiny_lama(registry: ModelRegistry) -> Path:
     entry = inpainter_entry()
     return tiny_lama(registry.catalogue_folder(entry.id) / entry.allow_patterns[0])
+
+
+def tiny_migan(path: Path, size: int | None = None) -> Path:
+    """A tiny graph with MI-GAN's pipeline interface (backends/lama.py: MiganNet): `image`
+    (1, 3, H, W) uint8 RGB and `mask` (1, 1, H, W) uint8, 255 = keep, 0 = fill -> `result`
+    (1, 3, H, W) uint8 = image where kept, COLOUR in the hole. H and W are left open like the
+    real pipeline's (or fixed to `size`)."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    h: int | str = size if size is not None else "height"
+    w: int | str = size if size is not None else "width"
+    colour = np.array(COLOUR, np.float32).reshape(1, 3, 1, 1)
+    nodes = [
+        helper.make_node("Cast", ["image"], ["img_f"], to=TensorProto.FLOAT),
+        helper.make_node("Cast", ["mask"], ["mask_f"], to=TensorProto.FLOAT),
+        helper.make_node("Div", ["mask_f", "k255"], ["keep"]),
+        helper.make_node("Sub", ["one", "keep"], ["hole"]),
+        helper.make_node("Mul", ["img_f", "keep"], ["kept"]),
+        helper.make_node("Mul", ["colour", "hole"], ["painted"]),
+        helper.make_node("Add", ["kept", "painted"], ["sum"]),
+        helper.make_node("Cast", ["sum"], ["result"], to=TensorProto.UINT8),
+    ]
+    inits = [helper.make_tensor("k255", TensorProto.FLOAT, [], [255.0]),
+             helper.make_tensor("one", TensorProto.FLOAT, [], [1.0]),
+             helper.make_tensor("colour", TensorProto.FLOAT, [1, 3, 1, 1], colour.ravel())]
+    graph = helper.make_graph(
+        nodes, "tiny-migan",
+        [helper.make_tensor_value_info("image", TensorProto.UINT8, [1, 3, h, w]),
+         helper.make_tensor_value_info("mask", TensorProto.UINT8, [1, 1, h, w])],
+        [helper.make_tensor_value_info("result", TensorProto.UINT8, [1, 3, h, w])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 9
+    onnx.checker.check_model(model)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, str(path))
+    return path
+
+
+def install_tiny_migan(registry: ModelRegistry) -> Path:
+    entry = inpainter_entry("migan")
+    return tiny_migan(registry.catalogue_folder(entry.id) / entry.allow_patterns[0])

@@ -1,4 +1,5 @@
-"""LaMa (large-mask inpainting) through onnxruntime: Fill selection's object remover.
+"""LaMa (large-mask inpainting) and MI-GAN through onnxruntime: Fill selection's object
+removers.
 
 An "inpaint" job whose `model` is the path of a LaMa ONNX file (the catalogue's
 `Carve/LaMa-ONNX` `lama_fp32.onnx`, or any export with the same interface) fills its `image`
@@ -13,6 +14,13 @@ the mask (1 channel), told apart by their channel count (or the names "image" / 
 fill goes, and the output is read as RGB in [0, 255], the convention of the exports in the field
 (Carve/LaMa-ONNX). An output in [0, 1] cannot be told apart reliably from a dark one in [0, 255],
 so it is not guessed at: such an export would need converting.
+
+MI-GAN's ONNX pipeline (the catalogue's `andraniksargsyan/migan` `migan_pipeline_v2.onnx`,
+MIT) is told apart by its uint8 inputs (`MiganNet`): `image` (1, 3, H, W) RGB and `mask`
+(1, 1, H, W), binary, **255 where the picture is kept** and 0 where the fill goes; its output
+(1, 3, H, W) uint8 is the whole input with the hole filled, at the input's size (the pipeline
+crops around the hole and runs at 512² itself). It gets the same crop (scaled to at most
+`MIGAN_SIDE`) and its output is pasted the same way.
 
 Only the region that matters runs: the selection's bounds plus a context margin (`context`) are
 cut out, scaled to the network's size, filled in one run, scaled back and pasted where the
@@ -33,13 +41,15 @@ import numpy as np
 from ..backend import Capabilities
 from ..errors import Cancelled, ModelLoadError, RequestError, quoted
 from ..job import Job
-from ..requests import LAMA, ProgressInfo
+from ..requests import LAMA, MIGAN, ProgressInfo
 from . import style
 
 SIZE = 512            # the network's side when the export leaves it open
+MIGAN_SIDE = 1024     # MI-GAN's pipeline takes any size: the crop is sent at most this big
 MIN_CONTEXT = 32      # pixels of picture around the selection, at least...
 CONTEXT_SHARE = 0.5   # ... or this share of the selection's longer side
 DISPLAY_NAME = "LaMa"
+MIGAN_NAME = "MI-GAN"
 
 
 class LamaNet:
@@ -90,7 +100,36 @@ class LamaNet:
         return out.transpose(1, 2, 0).astype(np.uint8)
 
 
-def load(path: str | Path) -> LamaNet:
+class MiganNet:
+    """One loaded MI-GAN pipeline: uint8 picture and keep-mask in, the filled picture out."""
+
+    display_name = MIGAN_NAME
+
+    def __init__(self, path: Path, sess: Any) -> None:
+        self.path = path
+        self.session = sess
+        by_name = {i.name: i for i in sess.get_inputs()}
+        if set(by_name) != {"image", "mask"} or len(sess.get_outputs()) != 1:
+            raise ModelLoadError(f"{quoted(path)} is not an MI-GAN pipeline: it does not take "
+                                 "the inputs “image” and “mask”")
+        self.output_name = sess.get_outputs()[0].name
+
+    def fill(self, rgb: np.ndarray, hole: np.ndarray) -> np.ndarray:
+        """`rgb` (RGB8) with the hole (non-zero) filled, at its size."""
+        h, w = hole.shape
+        image = np.empty((1, 3, h, w), np.uint8)
+        for i, plane in enumerate(cv2.split(rgb)):
+            image[0, i] = plane
+        keep = np.where(hole > 0, np.uint8(0), np.uint8(255)).reshape(1, 1, h, w)
+        out = np.asarray(self.session.run([self.output_name],
+                                          {"image": image, "mask": keep})[0])
+        if out.shape != (1, 3, h, w):
+            raise ModelLoadError(f"{quoted(self.path)} is not an MI-GAN pipeline: its output "
+                                 f"is {out.shape}, not the picture")
+        return cv2.merge([np.ascontiguousarray(out[0, i], dtype=np.uint8) for i in range(3)])
+
+
+def load(path: str | Path) -> LamaNet | MiganNet:
     """The LaMa network in `path` (cached while the file is unchanged); a ModelLoadError of at
     most two lines naming the file when it is missing, damaged or not a LaMa export."""
     p = Path(path)
@@ -103,7 +142,7 @@ def load(path: str | Path) -> LamaNet:
 
 
 @functools.lru_cache(maxsize=1)
-def _load(path: str, size: int, mtime: int) -> LamaNet:
+def _load(path: str, size: int, mtime: int) -> LamaNet | MiganNet:
     ort = style.onnxruntime("LaMa")
     try:
         sess = ort.InferenceSession(path, style.session_options(ort),
@@ -112,9 +151,11 @@ def _load(path: str, size: int, mtime: int) -> LamaNet:
         import logging
 
         logging.getLogger(__name__).warning("cannot load %s: %s", path, exc)
-        raise ModelLoadError(f"the LaMa model {quoted(Path(path))} is damaged: onnxruntime "
-                             "cannot read it.\nDownload it again in the model manager "
-                             "(Models…).") from None
+        raise ModelLoadError(f"the object-removal model {quoted(Path(path))} is damaged: "
+                             "onnxruntime cannot read it.\nDownload it again in the model "
+                             "manager (Models…).") from None
+    if any(i.type == "tensor(uint8)" for i in sess.get_inputs()):
+        return MiganNet(Path(path), sess)
     return LamaNet(Path(path), sess)
 
 
@@ -169,6 +210,8 @@ def fill(rgb: np.ndarray, mask: np.ndarray, path: str | Path,
          cancelled: Callable[[], bool] = lambda: False) -> np.ndarray:
     """Fill the pixels where `mask` > 0 of an RGB8 picture with the LaMa network in `path`."""
     net = load(path)
+    if isinstance(net, MiganNet):
+        return _fill_migan(net, rgb, mask, cancelled)
     feeds, box = prepare(net, rgb, mask)
     if cancelled():
         raise Cancelled()
@@ -178,13 +221,34 @@ def fill(rgb: np.ndarray, mask: np.ndarray, path: str | Path,
     return paste(rgb, mask, filled, box)
 
 
+def _fill_migan(net: MiganNet, rgb: np.ndarray, mask: np.ndarray,
+                cancelled: Callable[[], bool]) -> np.ndarray:
+    """MI-GAN on the same crop as LaMa (at most `MIGAN_SIDE` px), pasted the same way."""
+    x0, y0, x1, y1 = box = crop_box(mask)
+    part = rgb[y0:y1, x0:x1]
+    hole = np.where(mask[y0:y1, x0:x1] > 0, np.uint8(255), np.uint8(0))
+    scale = min(1.0, MIGAN_SIDE / max(x1 - x0, y1 - y0))
+    if scale < 1.0:
+        size = (max(1, round((x1 - x0) * scale)), max(1, round((y1 - y0) * scale)))
+        part = cv2.resize(part, size, interpolation=cv2.INTER_AREA)
+        hole = cv2.dilate(cv2.resize(hole, size, interpolation=cv2.INTER_NEAREST),
+                          np.ones((3, 3), np.uint8))
+    if cancelled():
+        raise Cancelled()
+    filled = net.fill(np.ascontiguousarray(part), hole)
+    if cancelled():
+        raise Cancelled()
+    return paste(rgb, mask, filled, box)
+
+
 class LamaBackend:
-    """LaMa behind the `Backend` protocol (ai/backend.py); see the module's notes. The engine
-    sends it a Fill selection whose model is "lama", or "auto" with no prompt while LaMa is
-    installed (ai/engine.py). It is deterministic: every seed gets the same fill."""
+    """LaMa and MI-GAN behind the `Backend` protocol (ai/backend.py); see the module's notes.
+    The engine sends it a Fill selection whose model is "lama" or "migan", or "auto" with no
+    prompt while one is installed (ai/engine.py). Deterministic: every seed gets the same
+    fill."""
 
     name = LAMA
-    capabilities = Capabilities(ops=frozenset({"inpaint"}), archs=frozenset({LAMA}))
+    capabilities = Capabilities(ops=frozenset({"inpaint"}), archs=frozenset({LAMA, MIGAN}))
 
     def generate(self, job: Job, on_progress: Callable[[ProgressInfo], None] | None,
                  cancelled: Callable[[], bool]) -> list[np.ndarray]:
@@ -193,15 +257,24 @@ class LamaBackend:
                                "the model file")
         if cancelled():
             raise Cancelled()
+        phase = f"removing ({_name(job.model)})"
         if on_progress is not None:
-            on_progress(ProgressInfo(0, 1, None, "removing (LaMa)"))
+            on_progress(ProgressInfo(0, 1, None, phase))
         out = fill(job.image, job.mask, job.model, cancelled)
         if on_progress is not None:
-            on_progress(ProgressInfo(1, 1, None, "removing (LaMa)"))
+            on_progress(ProgressInfo(1, 1, None, phase))
         return [out] + [out.copy() for _ in job.seeds[1:]]
 
     def record(self, job: Job) -> dict[str, Any]:
-        return {"model_name": DISPLAY_NAME, "model_file": Path(job.model).name}
+        return {"model_name": _name(job.model), "model_file": Path(job.model).name}
 
     def unload(self) -> None:
         _load.cache_clear()
+
+
+def _name(path: str) -> str:
+    """"LaMa" or "MI-GAN": what the file in `path` is (its session is cached)."""
+    try:
+        return MIGAN_NAME if isinstance(load(path), MiganNet) else DISPLAY_NAME
+    except ModelLoadError:
+        return DISPLAY_NAME   # the fill itself names the problem

@@ -161,7 +161,7 @@ class ModelRegistry(AddonFolders):
             elif entry is not None and entry.arch == SEGMENTER:
                 check_segmenter(self.catalogue_folder(entry_id))
             elif entry is not None and entry.arch == INPAINTER:
-                return self.lama() is not None
+                return self.inpainter(entry.id) is not None
             elif entry is not None and entry.arch == MATTING:
                 return self.matting() is not None
             else:
@@ -321,11 +321,10 @@ class ModelRegistry(AddonFolders):
                     check_detector(self.catalogue_folder(mid))
                 elif mid in segmenters:
                     check_segmenter(self.catalogue_folder(mid))
-                elif catalogue_entry(mid) is not None and mid == inpainter_entry().id:
-                    if self.lama() is None:
+                elif (e := catalogue_entry(mid)) is not None and e.arch == INPAINTER:
+                    if self.inpainter(mid) is None:
                         raise ModelLoadError(f"{quoted(self.catalogue_folder(mid))} holds no "
-                                             f"{inpainter_entry().allow_patterns[0]} (download "
-                                             "it again)")
+                                             f"{e.allow_patterns[0]} (download it again)")
                 elif catalogue_entry(mid) is not None and mid == matting_entry().id:
                     if self.matting() is None:
                         raise ModelLoadError(f"{quoted(self.catalogue_folder(mid))} holds no "
@@ -584,7 +583,15 @@ class ModelRegistry(AddonFolders):
     def lama(self) -> Path | None:
         """The installed LaMa ONNX file (`<models>/lama/lama_fp32.onnx`), or None. Cheap: only
         whether the file is there; a damaged one is named when its session loads."""
-        entry = inpainter_entry()
+        return self.inpainter("lama")
+
+    def migan(self) -> Path | None:
+        """The installed MI-GAN pipeline (`<models>/migan/migan_pipeline_v2.onnx`), or None."""
+        return self.inpainter("migan")
+
+    def inpainter(self, entry_id: str) -> Path | None:
+        """The installed file of the catalogue's object remover `entry_id`, or None."""
+        entry = inpainter_entry(entry_id)
         path = self.catalogue_folder(entry.id) / entry.allow_patterns[0]
         return path if path.is_file() else None
 

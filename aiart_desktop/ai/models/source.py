@@ -142,6 +142,10 @@ class ModelSource(Protocol):
         """The installed LaMa ONNX file (Fill selection's object remover), or None."""
         ...
 
+    def migan(self) -> Path | None:
+        """The installed MI-GAN pipeline ONNX file (the light object remover), or None."""
+        ...
+
     def matting(self) -> Path | None:
         """The installed background-removal ONNX file (Select Subject), or None."""
         ...

@@ -8,7 +8,9 @@ Nothing heavy runs on the UI thread. The picture is the visible part of the canv
 the picture changes (pixels, zoom, scroll), a stale one cancelled. A click is queued on the same
 thread: it waits for the embedding (the status bar says so) and answers from it (tens of
 milliseconds); the mask comes back through `qt/ui_thread.call_on_ui`. The segmenter
-(`ai/backends/local_segment.py`, torch) is imported on that thread only.
+(`ai/backends/local_segment.py`, torch) is imported on that thread only, and runs on the
+settings' AI device (a graphics card when there is one: the embedding takes a fraction of a
+second there, seconds on a CPU).
 
 Without an installed model the tool says what to install (`SEGMENT_HINT`) and does nothing.
 """
@@ -75,6 +77,7 @@ class ObjectSelectTool(SelectionTool):
         self.registry: ModelRegistry | None = None   # None: the window's (win.ai_models)
         self._own_registry: ModelRegistry | None = None
         self._segmenter: Any = None                  # made on the background thread
+        self._device = "auto"                        # the settings' AI device
         self._pool: ThreadPoolExecutor | None = None
         self._picture: Picture | None = None         # the newest picture (read by the pool)
         self._ready: Picture | None = None           # the picture whose embedding is done
@@ -149,6 +152,8 @@ class ObjectSelectTool(SelectionTool):
 
     # ---- the picture ---------------------------------------------------------------------
     def activate(self) -> None:
+        settings = getattr(self.canvas.window(), "settings", None)
+        self._device = str(getattr(settings, "device", "") or "auto")   # read on the UI thread
         self._watch(self.doc)
         if self._folder() is not None:
             self.refresh()
@@ -247,7 +252,7 @@ class ObjectSelectTool(SelectionTool):
         if self._segmenter is None:
             from ...ai.backends.local_segment import Segmenter  # torch: on this thread only
 
-            self._segmenter = Segmenter("cpu")
+            self._segmenter = Segmenter(self._device)   # the settings' device (GPU if any)
         return self._segmenter
 
     def _embed(self, pic: Picture) -> Any:

@@ -577,8 +577,9 @@ class ModelManagerDialog(QDialog):
                 self._say(f"{e.name} is downloaded and verified: Select Object (O) can use it "
                           "now.")
             elif e is not None and e.arch == INPAINTER:
+                short = "MI-GAN" if e.id == "migan" else "LaMa"
                 self._say(f"{e.name} is downloaded and verified: Fill selection removes "
-                          "objects with it (LaMa in the AI panel's Model list).")
+                          f"objects with it ({short} in the AI panel's Model list).")
             elif e is not None and e.arch == MATTING:
                 self._say(f"{e.name} is downloaded and verified: Select › Select Subject and "
                           "Layer › Remove Background can use it now.")

@@ -31,7 +31,15 @@ from PySide6.QtWidgets import (
 )
 
 from ...ai.latents import INTERPOLATE, LatentMix
-from ...ai.requests import CLASSICAL, DIRECTIONS, LAMA, MAX_SEED, SCHEDULERS, random_seed
+from ...ai.requests import (
+    CLASSICAL,
+    DIRECTIONS,
+    LAMA,
+    MAX_SEED,
+    MIGAN,
+    SCHEDULERS,
+    random_seed,
+)
 from ...ai.styles.presets import PRESETS
 from .ai_controls import ControlsSection
 from .ai_loras import LorasSection
@@ -55,7 +63,12 @@ NEEDS_MODEL = ("img2img", "txt2img")
 DIRECTION_LABELS = {"left": "Left", "right": "Right", "top": "Top", "bottom": "Bottom"}
 CLASSICAL_LABEL = "Classical fill (no model)"
 LAMA_LABEL = "LaMa: remove object (no prompt)"
-MODEL_FREE = (CLASSICAL, LAMA)  # the fills that need no diffusion model (and no prompt)
+MIGAN_LABEL = "MI-GAN: remove object, light (no prompt)"
+REMOVERS = {LAMA: "LaMa", MIGAN: "MI-GAN"}   # the object removers: model id -> name
+MODEL_FREE = (CLASSICAL, LAMA, MIGAN)  # the fills that need no diffusion model (nor prompt)
+PROMPT_HINT = "Describe what to paint…  (Ctrl+Enter runs)"
+NO_MODEL_TEXT = ("No diffusion model yet: <b>Fill selection</b> {fill} (no prompt needed). For "
+                 "prompts, click <b>Models…</b> to download SD-Turbo (2.6 GB) or add your own.")
 
 
 def _text_edit(placeholder: str, lines: int) -> QPlainTextEdit:
@@ -77,7 +90,7 @@ class AiForm(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._has_models = False
-        self._had_lama = False  # LaMa was offered at the last set_models
+        self._had_lama = False  # an object remover was offered at the last set_models
         self.op = QComboBox()
         for op, label, _run, hint in OPERATIONS:
             self.op.addItem(label, op)
@@ -86,7 +99,7 @@ class AiForm(QWidget):
         self.op_hint = QLabel()
         self.op_hint.setWordWrap(True)
         self.op_hint.setStyleSheet("color: #a0a0a0;")
-        self.prompt = _text_edit("Describe what to paint…  (Ctrl+Enter runs)", 3)
+        self.prompt = _text_edit(PROMPT_HINT, 3)
         self.prompt.setToolTip("What should appear. Ctrl+Enter runs; Tab moves on.")
         self.negative = _text_edit("Things to avoid (optional)", 2)
         self.negative.setToolTip("Negative prompt: what should not appear")
@@ -99,10 +112,7 @@ class AiForm(QWidget):
         self.models_button = QPushButton("Models…")
         self.models_button.setToolTip("Download recommended models, add your own, remove them")
         self.models_button.clicked.connect(self.manage_models)
-        self.no_model = QLabel(
-            "No diffusion model yet: <b>Fill selection</b> uses the classical fill (no "
-            "prompt needed). For prompts, click <b>Models…</b> to download SD-Turbo "
-            "(2.6 GB) or add your own.")
+        self.no_model = QLabel(NO_MODEL_TEXT.format(fill="uses the classical fill"))
         self.no_model.setWordWrap(True)
         self.no_model.setStyleSheet("color: #e0c080;")
 
@@ -339,7 +349,8 @@ class AiForm(QWidget):
         return str(self.model.currentData() or CLASSICAL)
 
     def paints(self) -> bool:
-        """Whether the current model is a diffusion model (not the classical or LaMa fill)."""
+        """Whether the current model is a diffusion model (not the classical, LaMa or MI-GAN
+        fill)."""
         return self.current_model() not in MODEL_FREE
 
     @property
@@ -347,23 +358,26 @@ class AiForm(QWidget):
         return self._has_models
 
     def set_models(self, models: list[tuple[str, str]], current: str,
-                   lama: bool = False) -> None:
+                   lama: bool = False, migan: bool = False) -> None:
         """Fill the model picker: (id, label) of each installed diffusion model, then LaMa
-        when `lama` (installed), then the classical fill; select `current` (or keep the
-        selection, or the first model; with no diffusion model, LaMa when installed: the
-        automatic choice for a fill without prompt)."""
+        when `lama` (installed), MI-GAN when `migan`, then the classical fill; select
+        `current` (or keep the selection, or the first model; with no diffusion model, LaMa
+        (else MI-GAN) when installed: the automatic choice for a fill without prompt)."""
         keep = current or (self.model.currentData() if self.model.count() else "")
         if models and (not keep or keep in MODEL_FREE) and not self._has_models:
             keep = models[0][0]  # the first model installed becomes the choice
-        if not models and lama and keep in ("", CLASSICAL) and not self._had_lama:
-            keep = LAMA
-        self._had_lama = lama
+        remover = LAMA if lama else MIGAN if migan else ""
+        if not models and remover and keep in ("", CLASSICAL) and not self._had_lama:
+            keep = remover
+        self._had_lama = bool(remover)
         self.model.blockSignals(True)
         self.model.clear()
         for mid, label in models:
             self.model.addItem(label, mid)
         if lama:
             self.model.addItem(LAMA_LABEL, LAMA)
+        if migan:
+            self.model.addItem(MIGAN_LABEL, MIGAN)
         self.model.addItem(CLASSICAL_LABEL, CLASSICAL)
         i = self.model.findData(keep)
         self.model.setCurrentIndex(i if i >= 0 else 0)
@@ -374,9 +388,10 @@ class AiForm(QWidget):
 
     def blocked_reason(self) -> str:
         """Why the current settings cannot run ("" when they can)."""
-        if self.current_model() == LAMA and self.current_op() != "inpaint":
+        remover = REMOVERS.get(self.current_model())
+        if remover and self.current_op() != "inpaint":
             name = OPERATIONS[OP_IDS.index(self.current_op())][1]
-            return f"{name} needs a diffusion model: LaMa only fills selections."
+            return f"{name} needs a diffusion model: {remover} only fills selections."
         if self.current_model() == CLASSICAL and self.current_op() in NEEDS_MODEL:
             name = OPERATIONS[OP_IDS.index(self.current_op())][1]
             if not self._has_models:
@@ -409,8 +424,20 @@ class AiForm(QWidget):
         for w in (self.steps, self.guidance, self.scheduler, self.negative, self.strength,
                   self.preset):
             w.setEnabled(diffusion)
-        why = "" if diffusion else ("Not used by the classical fill: control layers and LoRAs "
+        remover = REMOVERS.get(self.current_model())
+        name = remover or "the classical fill"
+        why = "" if diffusion else (f"Not used by {name}: control layers and LoRAs "
                                     "steer a diffusion model (pick one in the Model list)")
+        # the object removers take no prompt and give one answer (no seed to vary)
+        self.prompt.setPlaceholderText(
+            f"{remover} takes no prompt: Fill selection removes what is selected "
+            "(Ctrl+Enter runs)" if remover else PROMPT_HINT)
+        self.batch.setEnabled(remover is None)
+        self.batch.setToolTip(f"{remover} makes one answer: it has no seed to vary"
+                              if remover else "How many variations to make (one seed each)")
+        self.no_model.setText(NO_MODEL_TEXT.format(
+            fill=f"removes the selected object with {remover}" if remover
+            else "uses the classical fill"))
         self.controls_section.set_disabled_reason(why)
         self.loras_section.set_disabled_reason(why)
         self._refresh_ip()
@@ -511,7 +538,8 @@ class AiForm(QWidget):
             negative_prompt=self.negative.toPlainText().strip(),
             seed=self.seed_value(), steps=self.steps.value(),
             guidance=float(self.guidance.value()), scheduler=str(self.scheduler.currentData()),
-            model=self.current_model(), batch_size=self.batch.value(),
+            model=self.current_model(),
+            batch_size=1 if self.current_model() in REMOVERS else self.batch.value(),
         )
         if self.preset.currentData() and self.paints():
             p["style_preset"] = str(self.preset.currentData())

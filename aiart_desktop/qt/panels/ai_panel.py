@@ -228,9 +228,10 @@ class AiPanel(ExploreMixin, QWidget):
         last = getattr(self.settings, "last_model", "") or ""
         try:
             lama = self.registry.lama() is not None
+            migan = self.registry.migan() is not None
         except (AiError, OSError):
-            lama = False
-        self.form.set_models(items, last, lama)
+            lama = migan = False
+        self.form.set_models(items, last, lama, migan)
         self.form.loras_section.refresh()   # LoRAs added or removed in the model manager
         self.form.controls_section.refresh_notes()   # ... control models, detectors
         self._sync()
