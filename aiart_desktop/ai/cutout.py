@@ -18,17 +18,18 @@ destroys nothing: undo, or show the original again, and the picture is as it was
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any
 
-import cv2
 import numpy as np
 
 from .errors import AiError, RequestError
 from .requests import AUTO, AiResult, SubjectRequest
-from .segment import over_white, picture_for
+from .segment import over_white, read_steps
 
 if TYPE_CHECKING:
     from ..core.document import Document
+    from ..core.geometry import Rect
     from ..core.layer import Layer
 
 SUBJECT_HINT = ("Select Subject needs a background-removal model: download “BiRefNet lite” "
@@ -40,23 +41,42 @@ def subject_request(doc: Document, layer: Layer | None = None, model: str = AUTO
                     max_side: int = MAX_SIDE) -> SubjectRequest:
     """The request that finds the subject of the visible picture (the whole canvas), or of
     `layer`'s own pixels (its bounds inside the canvas), scaled to at most `max_side`."""
+    steps = subject_steps(doc, layer, model, max_side)
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value
+
+
+def subject_steps(doc: Document, layer: Layer | None = None, model: str = AUTO,
+                  max_side: int = MAX_SIDE) -> Generator[None, None, SubjectRequest]:
+    """`subject_request` in steps of about `segment.BAND_ROWS` document rows each
+    (milliseconds), so the UI's event loop runs between them; the request is the generator's
+    return value. Whoever steps it starts over when the document changed meanwhile. A
+    RequestError at once for an empty layer."""
     if layer is None:
-        rgb, view = picture_for(doc, doc.rect, max_side)
-        rect, scale = doc.rect, view.scale
+        rect = doc.rect
+        reads = read_steps(lambda part: over_white(doc.flatten(part, True), True), rect,
+                           max_side)
     else:
         rect = layer.bounds().intersect(doc.rect)
         if rect.empty:
             raise RequestError(f"the layer “{layer.name}” is empty: there is no subject to "
                                "find on it")
-        full = over_white(layer.read(rect))
-        scale = min(1.0, max_side / max(rect.w, rect.h))
-        size = (max(1, round(rect.w * scale)), max(1, round(rect.h * scale)))
-        rgb = full if scale >= 1.0 else cv2.resize(full, size, interpolation=cv2.INTER_AREA)
+        reads = read_steps(lambda part: over_white(layer.read(part)), rect, max_side)
+    return _request_steps(doc, rect, reads, model)
+
+
+def _request_steps(doc: Document, rect: Rect, reads: Generator[None, None, Any], model: str
+                   ) -> Generator[None, None, SubjectRequest]:
+    revision, size = doc.revision, (doc.width, doc.height)
+    rgb, view = yield from reads
     image = np.empty(rgb.shape[:2] + (4,), np.uint8)
     image[..., :3] = rgb
     image[..., 3] = 255
-    return SubjectRequest(rect=rect, image=image, scale=scale, model=model,
-                          revision=doc.revision, canvas_size=(doc.width, doc.height))
+    return SubjectRequest(rect=rect, image=image, scale=view.scale, model=model,
+                          revision=revision, canvas_size=size)
 
 
 def subject_mask(doc: Document, result: AiResult) -> np.ndarray:

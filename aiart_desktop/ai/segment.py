@@ -20,7 +20,7 @@ for 1024²), changes only when what the picture shows does.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Generator, Hashable, Sequence
+from collections.abc import Callable, Generator, Hashable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -133,11 +133,14 @@ def picture_steps(doc: Document, rect: Rect, max_side: int = MAX_SIDE,
     r = rect.intersect(doc.rect)
     if r.empty:
         raise RequestError("Select Object needs a part of the canvas to look at")
-    return _picture_steps(doc, r, max_side, band)
+    return read_steps(lambda part: over_white(doc.flatten(part, True), True), r, max_side,
+                      band)
 
 
-def _picture_steps(doc: Document, r: Rect, max_side: int, band: int
-                   ) -> Generator[None, None, tuple[np.ndarray, View]]:
+def read_steps(read: Callable[[Rect], np.ndarray], r: Rect, max_side: int = MAX_SIDE,
+               band: int = BAND_ROWS) -> Generator[None, None, tuple[np.ndarray, View]]:
+    """The RGB8 picture of `r` that `read(rect)` gives band by band (a composite, a layer's
+    pixels over white), scaled down to at most `max_side`: `picture_steps`' engine."""
     from PIL import Image
 
     scale = min(1.0, max_side / max(r.w, r.h))
@@ -145,7 +148,7 @@ def _picture_steps(doc: Document, r: Rect, max_side: int, band: int
         out = np.empty((r.h, r.w, 3), np.uint8)
         for y in range(0, r.h, band):
             h = min(band, r.h - y)
-            out[y:y + h] = over_white(doc.flatten(Rect(r.x, r.y + y, r.w, h), True), True)
+            out[y:y + h] = read(Rect(r.x, r.y + y, r.w, h))
             yield None
         return out, View(r.x, r.y, 1.0)
     ow, oh = max(1, round(r.w * scale)), max(1, round(r.h * scale))
@@ -156,8 +159,7 @@ def _picture_steps(doc: Document, r: Rect, max_side: int, band: int
         oy1 = min(oh, oy + step)
         sy0, sy1 = oy * fy, oy1 * fy
         y0, y1 = int(sy0), min(r.h, int(np.ceil(sy1)))
-        part = Image.fromarray(over_white(doc.flatten(Rect(r.x, r.y + y0, r.w, y1 - y0), True),
-                                          True))
+        part = Image.fromarray(read(Rect(r.x, r.y + y0, r.w, y1 - y0)))
         out[oy:oy1] = np.asarray(part.resize((ow, oy1 - oy), Image.Resampling.BOX,
                                              box=(0.0, sy0 - y0, float(r.w), sy1 - y0)))
         yield None

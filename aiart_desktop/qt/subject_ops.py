@@ -1,8 +1,10 @@
 """Select › Select Subject, Layer › Remove Background and Layer › Replace Background…
 
-Each finds the main subject with the background remover (ai/cutout.py, backends/matte.py) as
-one job on the window's AI worker — never on the UI thread — with its progress and a Cancel
-button in the status bar (Esc cancels too, through the AI menu's Cancel), then:
+Each reads the picture in steps between the event loop's turns (`cutout.subject_steps`: a
+huge canvas never stalls the window; a change meanwhile starts the reading over), then finds
+the main subject with the background remover (backends/matte.py) as one job on the window's
+AI worker — never on the UI thread — with a Cancel button in the status bar (Esc cancels too,
+through the AI menu's Cancel), then:
 
 - Select Subject: the soft subject mask becomes the selection (one undo step);
 - Remove Background: the active layer's subject goes on a new layer above it and the layer is
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, QTimer
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
@@ -45,6 +47,9 @@ class SubjectOps(QObject):
         super().__init__(win)
         self.win = win
         self.job: JobHandle | None = None
+        self._steps: Any = None             # the picture being read (cutout.subject_steps)
+        self._timer = QTimer(self, interval=0)
+        self._timer.timeout.connect(self._step)
         self._what = ""
         self._doc: Document | None = None
         self._layer: Layer | None = None
@@ -89,25 +94,27 @@ class SubjectOps(QObject):
     # ---- running --------------------------------------------------------------------------
     @property
     def running(self) -> bool:
-        return self.job is not None
+        """Reading the picture or finding the subject."""
+        return self.job is not None or self._steps is not None
 
     def _say(self, text: str) -> None:
         self.win.statusBar().showMessage(text, MESSAGE_MS)
 
-    def start(self, what: str) -> JobHandle | None:
-        """Find the subject for `what` (SELECT, REMOVE or REPLACE); the job's handle, or None
-        when it cannot start (the status bar says why)."""
+    def start(self, what: str) -> bool:
+        """Find the subject for `what` (SELECT, REMOVE or REPLACE): the picture is read in
+        steps between the event loop's turns, then one job goes to the worker. False when it
+        cannot start (the status bar says why)."""
         win = self.win
         doc = win.doc
         if doc is None:
-            return None
-        if self.job is not None:
+            return False
+        if self.running:
             self._say("Still finding the subject: wait for it or press Cancel.")
-            return None
+            return False
         models = getattr(win, "ai_models", None)
         if models is not None and models.matting() is None:
             self._say(cutout.SUBJECT_HINT)
-            return None
+            return False
         win.canvas.finish_tool()
         win.canvas.quick_mask.leave()
         layer = None
@@ -115,32 +122,87 @@ class SubjectOps(QObject):
             layer = doc.active_layer
             if not isinstance(layer, Layer):
                 self._say("Remove Background works on a layer: pick one in the Layers panel.")
-                return None
+                return False
+        self._what, self._doc, self._layer = what, doc, layer
+        if not self._read():
+            self._doc = self._layer = None
+            return False
+        doc.pixels_changed.connect(self._changed)
+        self.label.setText(f"{TITLES[what]}: reading the picture…")
+        self.cancel_button.setEnabled(True)
+        self.strip.show()
+        self._cancel_action(True)
+        self._timer.start()
+        return True
+
+    def _read(self) -> bool:
+        """(Re)start reading the picture; False (said) when there is nothing to read."""
+        assert self._doc is not None
         try:
-            request = cutout.subject_request(doc, layer)
+            self._steps = cutout.subject_steps(self._doc, self._layer)
+        except AiError as exc:
+            self._steps = None
+            self._say(str(exc))
+            return False
+        return True
+
+    def _changed(self, *_: object) -> None:
+        """The picture changed while it was being read: read it again."""
+        if self._steps is not None and not self._read():
+            self._end()
+
+    def _step(self) -> None:
+        steps = self._steps
+        if steps is None:
+            self._timer.stop()
+            return
+        if self._doc is not self.win.doc:     # another picture is shown now
+            self._say(f"{TITLES[self._what]}: the picture was closed; nothing was changed.")
+            self._end()
+            return
+        try:
+            next(steps)
+            return
+        except StopIteration as done:
+            request = done.value
         except AiError as exc:
             self._say(str(exc))
-            return None
+            self._end()
+            return
+        self._steps = None
+        self._timer.stop()
+        self._disconnect()
+        self._submit(request)
+
+    def _submit(self, request: Any) -> None:
+        win = self.win
         job = win.ai_worker.submit(request, previews=False)
-        self.job, self._what, self._doc, self._layer = job, what, doc, layer
+        self.job = job
         job.started.connect(self._started)
         job.finished.connect(self._finished)
         job.failed.connect(self._failed)
         job.cancelled.connect(self._cancelled)
         job.ended.connect(self._ended)
-        self.label.setText(f"{TITLES[what]}: waiting for the AI job before it\u2026"
+        title = TITLES[self._what]
+        self.label.setText(f"{title}: waiting for the AI job before it…"
                            if win.ai_worker.busy and win.ai_worker.current is not job
-                           else f"{TITLES[what]}: finding the subject\u2026")
-        self.cancel_button.setEnabled(True)
-        self.strip.show()
-        self._cancel_action(True)
-        return job
+                           else f"{title}: finding the subject…")
 
     def cancel(self) -> None:
-        if self.job is not None:
+        if self._steps is not None:     # still reading the picture: nothing went to the worker
+            self._say(f"{TITLES[self._what]} cancelled; nothing was changed.")
+            self._end()
+        elif self.job is not None:
             self.job.cancel()
-            self.label.setText("Cancelling\u2026")
+            self.label.setText("Cancelling…")
             self.cancel_button.setEnabled(False)
+
+    def _disconnect(self) -> None:
+        if self._doc is not None:
+            try:
+                self._doc.pixels_changed.disconnect(self._changed)
+            except (RuntimeError, TypeError, ValueError):
+                pass
 
     def _cancel_action(self, running: bool) -> None:
         cancel = getattr(self.win, "ai_actions", {}).get("cancel")
@@ -207,6 +269,13 @@ class SubjectOps(QObject):
         self._say(f"{TITLES[self._what]} cancelled; nothing was changed.")
 
     def _ended(self, _job: Any) -> None:
+        self._end()
+
+    def _end(self) -> None:
+        """Back to idle: nothing read, no job, the strip hidden."""
+        self._timer.stop()
+        self._disconnect()
+        self._steps = None
         self.job, self._doc, self._layer = None, None, None
         self.strip.hide()
         self._cancel_action(False)

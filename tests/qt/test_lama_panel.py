@@ -105,3 +105,35 @@ def test_the_form_says_what_the_object_remover_does(qtbot, win, stop_workers,
     assert "classical fill" in f.no_model.text()
     assert f.prompt.placeholderText().startswith("Describe what to paint")
     assert f.batch.isEnabled() and f.params()["batch_size"] == f.batch.value()
+
+
+def test_a_fill_without_prompt_removes_with_lama_even_when_a_model_is_picked(
+        qtbot, win, stop_workers, tmp_path, model_folders) -> None:
+    """Installed LaMa is the automatic choice of a Fill with no prompt, a diffusion model
+    picked or not (the prompt box says so); with a prompt the picked model paints."""
+    reg = ModelRegistry(tmp_path / "models", allow_pickle=False)
+    reg.add_folder(model_folders["sd-inpaint"], name="sd-inpaint")
+    install_tiny_lama(reg)
+    panel = _panel(win, stop_workers, reg)
+    f = panel.form
+    f.set_op("inpaint")
+    assert f.current_model() == "sd-inpaint" and f.paints()
+    assert "Empty: LaMa removes what is selected" in f.prompt.placeholderText()
+    f.prompt.setPlainText("")
+    assert f.params()["model"] == LAMA and f.params()["batch_size"] == 1
+    f.prompt.setPlainText("a red boat")
+    assert f.params()["model"] == "sd-inpaint"
+    f.set_op("img2img")
+    assert "Empty" not in f.prompt.placeholderText()
+    f.set_op("inpaint")
+    f.prompt.setPlainText("")
+    doc = win.doc
+    before = doc.flatten()
+    QTest.mouseClick(panel.run_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.strip.count() == 1, timeout=WAIT)
+    assert panel.result.model_name == "LaMa"
+    panel.apply()
+    inner = doc.flatten()[SELECTION.y + 6:SELECTION.bottom - 6,
+                          SELECTION.x + 6:SELECTION.right - 6]
+    assert (inner[..., :3] == COLOUR).all()
+    assert np.array_equal(doc.flatten()[outside(doc)], before[outside(doc)])

@@ -122,7 +122,7 @@ def test_replace_background_without_a_diffusion_model_says_so(qtbot, win, stop_w
 
 def test_without_a_model_it_says_what_to_install(qtbot, win, stop_workers, tmp_path) -> None:
     ops, _ = _window(win, stop_workers, tmp_path, installed=False)
-    assert ops.start("select") is None and not ops.running
+    assert not ops.start("select") and not ops.running
     assert win.statusBar().currentMessage() == cutout.SUBJECT_HINT
     assert win.doc.selection is None
 
@@ -132,8 +132,9 @@ def test_cancel_changes_nothing(qtbot, win, stop_workers, tmp_path) -> None:
     doc = win.doc
     n, undo0 = len(doc.layers), doc.history.undo_count
     with engine._lock:           # the worker waits at the engine: cancel lands before the run
-        job = ops.start("remove")
-        assert job is not None
+        assert ops.start("remove")
+        qtbot.waitUntil(lambda: ops.job is not None, timeout=WAIT)   # read and submitted
+        job = ops.job
         ops.cancel_button.click()
         assert ops.label.text() == "Cancelling\u2026"
     qtbot.waitUntil(lambda: not ops.running, timeout=WAIT)
@@ -141,9 +142,37 @@ def test_cancel_changes_nothing(qtbot, win, stop_workers, tmp_path) -> None:
     assert len(doc.layers) == n and doc.history.undo_count == undo0
     assert "cancelled; nothing was changed" in win.statusBar().currentMessage()
     # the next run works
-    assert ops.start("select") is not None
+    assert ops.start("select")
     qtbot.waitUntil(lambda: not ops.running, timeout=WAIT)
     assert doc.selection is not None
+
+
+def test_a_huge_canvas_is_read_in_steps_and_cancel_while_reading(qtbot, win, stop_workers,
+                                                                 tmp_path) -> None:
+    ops, _ = _window(win, stop_workers, tmp_path)
+    doc = Document.new(4000, 3000, (235, 225, 205, 255))
+    ink = np.zeros((3000, 4000, 4), np.uint8)
+    cv2.circle(ink, (2000, 1500), 700, INK, -1)
+    doc.add_layer("Ink", pixels=ink)
+    win.set_document(doc)
+    submitted: list = []
+    win.ai_worker.submitted.connect(submitted.append)
+    assert ops.start("select")
+    assert ops.running and ops._steps is not None      # nothing read yet: the UI goes on
+    assert ops.label.text().endswith("reading the picture\u2026")
+    ops.cancel_button.click()
+    assert not ops.running and not ops.strip.isVisibleTo(win) and submitted == []
+    assert "cancelled; nothing was changed" in win.statusBar().currentMessage()
+    # painted while it reads: the reading starts over and the mask follows the new paint
+    assert ops.start("select")
+    more = np.zeros((400, 400, 4), np.uint8)
+    more[...] = INK
+    doc.put_pixels(doc.layers[-1], 200, 200, more)
+    qtbot.waitUntil(lambda: not ops.running, timeout=WAIT)
+    assert len(submitted) == 1 and submitted[0].request.revision == doc.revision - 1
+    sel = doc.selection
+    assert sel is not None and sel[1500, 2000] >= 250 and sel[400, 400] >= 250
+    assert sel[2900, 100] <= 5
 
 
 def test_remove_background_needs_a_layer(qtbot, win, stop_workers, tmp_path) -> None:
@@ -151,7 +180,7 @@ def test_remove_background_needs_a_layer(qtbot, win, stop_workers, tmp_path) -> 
     doc = win.doc
     group = doc.add_group("Group")
     doc.set_active(group)
-    assert ops.start("remove") is None
+    assert not ops.start("remove")
     assert "works on a layer" in win.statusBar().currentMessage()
 
 

@@ -91,6 +91,7 @@ class AiForm(QWidget):
         super().__init__(parent)
         self._has_models = False
         self._had_lama = False  # an object remover was offered at the last set_models
+        self._remover = ""      # the installed object remover an empty prompt uses
         self.op = QComboBox()
         for op, label, _run, hint in OPERATIONS:
             self.op.addItem(label, op)
@@ -370,6 +371,7 @@ class AiForm(QWidget):
         if not models and remover and keep in ("", CLASSICAL) and not self._had_lama:
             keep = remover
         self._had_lama = bool(remover)
+        self._remover = remover
         self.model.blockSignals(True)
         self.model.clear()
         for mid, label in models:
@@ -399,8 +401,23 @@ class AiForm(QWidget):
             return f"{name} needs a diffusion model: pick one in the Model list."
         return ""
 
+    def _sync_prompt_hint(self) -> None:
+        """What the prompt box says: that an object remover takes none, or that an empty one
+        removes the selection (a Fill with an object remover installed)."""
+        picked = REMOVERS.get(self.current_model())
+        auto = REMOVERS.get(self._remover)
+        if picked:
+            text = f"{picked} takes no prompt: Fill selection removes what is selected " \
+                   "(Ctrl+Enter runs)"
+        elif auto and self.current_op() == "inpaint" and self.paints():
+            text = f"Describe what to paint…  Empty: {auto} removes what is selected"
+        else:
+            text = PROMPT_HINT
+        self.prompt.setPlaceholderText(text)
+
     def _op_changed(self, *_a: Any) -> None:
         op = self.current_op()
+        self._sync_prompt_hint()
         self.op_hint.setText(OPERATIONS[OP_IDS.index(op)][3])
         self.strength.setVisible(op in ("inpaint", "img2img"))
         if op == "img2img" and self.strength.value() >= 100:
@@ -429,9 +446,7 @@ class AiForm(QWidget):
         why = "" if diffusion else (f"Not used by {name}: control layers and LoRAs "
                                     "steer a diffusion model (pick one in the Model list)")
         # the object removers take no prompt and give one answer (no seed to vary)
-        self.prompt.setPlaceholderText(
-            f"{remover} takes no prompt: Fill selection removes what is selected "
-            "(Ctrl+Enter runs)" if remover else PROMPT_HINT)
+        self._sync_prompt_hint()
         self.batch.setEnabled(remover is None)
         self.batch.setToolTip(f"{remover} makes one answer: it has no seed to vary"
                               if remover else "How many variations to make (one seed each)")
@@ -570,7 +585,19 @@ class AiForm(QWidget):
                 p["controls"] = controls
             if loras:
                 p["loras"] = tuple(loras)
+        remover = self.auto_remover()
+        if remover and op == "inpaint" and not p["prompt"] and self.paints() and not (
+                p.get("controls") or p.get("loras") or p.get("ip_adapter_scale") or "mix" in p):
+            # no prompt: the installed object remover fills, as the placeholder says
+            for key in ("style_preset", "negative_prompt"):
+                p.pop(key, None)
+            p.update(model=remover, batch_size=1)
         return p
+
+    def auto_remover(self) -> str:
+        """The object remover a Fill selection without prompt uses ("lama", "migan"; "" when
+        none is installed)."""
+        return self._remover
 
     def set_arch(self, arch: str) -> None:
         """The picked model's architecture ("sd", "sdxl"; "" for none or unknown): which
