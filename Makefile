@@ -10,8 +10,12 @@ $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --upgrade pip
 
+# spandrel (upscalers; MIT) is installed with --no-deps: it lists torchvision, whose install
+# would replace our pinned torch; the app imports it without torchvision (ai/backends/
+# local_upscale.py), and its one other dependency we lack, einops, is in pyproject.toml.
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -e '.[test]'
+	$(BIN)/python -m pip install --no-deps 'spandrel==0.4.2'
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -38,8 +42,10 @@ BUNDLE := dist/aiart-desktop/aiart-desktop
 BUNDLE_INPUTS := main.py pyproject.toml installer/aiart-desktop.spec installer/bundle_filters.py \
 	$(shell find aiart_desktop resources -type f -not -path '*/__pycache__/*' 2>/dev/null)
 
+# spandrel with --no-deps again, as in $(STAMP) (torchvision would replace our torch).
 $(PKG_STAMP): pyproject.toml | $(STAMP)
 	$(BIN)/python -m pip install -e '.[test,package]'
+	$(BIN)/python -m pip install --no-deps 'spandrel==0.4.2'
 	touch $(PKG_STAMP)
 
 # The PyInstaller one-folder bundle (rebuilt only when the app or the spec changed).

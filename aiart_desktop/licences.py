@@ -37,6 +37,8 @@ LIBRARIES: tuple[tuple[str, str, str, str], ...] = (
     ("transformers", "transformers", "text encoders", "Apache-2.0"),
     ("peft", "PEFT", "LoRAs", "Apache-2.0"),
     ("compel", "compel", "prompt weighting", "MIT"),
+    ("spandrel", "spandrel", "upscaler models", "MIT"),
+    ("einops", "einops", "upscaler models", "MIT"),
     ("huggingface_hub", "huggingface_hub", "model downloads", "Apache-2.0"),
     ("safetensors", "safetensors", "model files", "Apache-2.0"),
     ("pypatchmatch", "PyPatchMatch", "model-free fill", "MIT"),

@@ -37,6 +37,7 @@ SKELETON: dict[str, str] = {
     "ai/backends/local_control.py": "def load():\n    import torch, diffusers, transformers\n",
     "ai/backends/local_lora.py": "def load():\n    import torch, diffusers, compel\n",
     "ai/backends/local_segment.py": "def load():\n    import torch, transformers\n",
+    "ai/backends/local_upscale.py": "def load():\n    import torch, spandrel\n",
     "ai/backends/style.py": "import onnxruntime\n",
     "ai/models/__init__.py": "",
     "ai/models/registry.py": "import huggingface_hub\n",

@@ -40,11 +40,12 @@ class CatalogueEntry:
     def kind(self) -> str:
         """"model", "preview" (TAESD), "ip-adapter", "controlnet", "detector" or
         "segmenter" (Select Object's Segment Anything models), "inpainter" (LaMa: Fill
-        selection's object remover, one .onnx file) or "matting" (Select Subject's background
-        remover, one .onnx file)."""
+        selection's object remover, one .onnx file), "matting" (Select Subject's background
+        remover, one .onnx file) or "upscaler" (Image › Upscale…'s models, one file)."""
         return {"taesd": "preview", IP_ADAPTER: IP_ADAPTER, CONTROLNET: CONTROLNET,
                 DETECTOR: DETECTOR, SEGMENTER: SEGMENTER,
-                INPAINTER: INPAINTER, MATTING: MATTING}.get(self.arch, "model")
+                INPAINTER: INPAINTER, MATTING: MATTING,
+                UPSCALER: UPSCALER}.get(self.arch, "model")
 
 
 _FP16_DIFFUSERS = (
@@ -61,6 +62,7 @@ DETECTOR = "detector"
 SEGMENTER = "segmenter"
 INPAINTER = "inpainter"  # LaMa (backends/lama.py): one ONNX file, the first allow pattern
 MATTING = "matting"  # background removal (backends/matte.py): one ONNX file, likewise
+UPSCALER = "upscaler"  # Image › Upscale… (backends/local_upscale.py): one file, likewise
 MIT = "MIT: use, modification and redistribution allowed, commercially too"
 OPENRAIL = ("CreativeML OpenRAIL: use is allowed, including commercially, within the licence's "
             "use restrictions (no illegal or harmful uses); see the licence")
@@ -239,6 +241,20 @@ CATALOGUE += (
                     "fur): Select › Select Subject, Layer › Remove Background and Replace "
                     "Background. Runs at 1024² on the CPU in a few seconds.",
         allow_patterns=("onnx/model.onnx",)),
+    CatalogueEntry(
+        id="omnisr-x2", repo_id="Acly/Omni-SR", name="OmniSR ×2 (Upscale)", arch=UPSCALER,
+        inpaint=False, size_mb=2, licence=APACHE,
+        licence_url="https://huggingface.co/Acly/Omni-SR",
+        description="A small, fast upscaler: doubles a picture's size with sharper edges "
+                    "and finer detail than Lanczos (Image › Upscale…).",
+        allow_patterns=("OmniSR_X2_DIV2K.safetensors",)),
+    CatalogueEntry(
+        id="omnisr-x4", repo_id="Acly/Omni-SR", name="OmniSR ×4 (Upscale)", arch=UPSCALER,
+        inpaint=False, size_mb=2, licence=APACHE,
+        licence_url="https://huggingface.co/Acly/Omni-SR",
+        description="A small, fast upscaler: makes a picture four times larger with sharper "
+                    "edges and finer detail than Lanczos (Image › Upscale…).",
+        allow_patterns=("OmniSR_X4_DIV2K.safetensors",)),
 )
 
 
@@ -267,6 +283,12 @@ def inpainter_entry(entry_id: str = "lama") -> CatalogueEntry:
 def matting_entry() -> CatalogueEntry:
     """The catalogue's background remover (its file: the entry's only allow pattern)."""
     return next(e for e in CATALOGUE if e.arch == MATTING)
+
+
+def upscaler_entries() -> tuple[CatalogueEntry, ...]:
+    """The catalogue's upscalers (Image › Upscale…; each one file, the entry's only allow
+    pattern), in catalogue order."""
+    return tuple(e for e in CATALOGUE if e.arch == UPSCALER)
 
 
 def catalogue_entry(entry_id: str) -> CatalogueEntry | None:

@@ -14,6 +14,7 @@ Models live in the models folder (`Settings.models_path()`, by default `<data di
     reg.ip_adapters() / reg.ip_adapter_for(info)   # installed adapters / the one fitting a model
     reg.loras() / reg.add_lora(path) / reg.resolve_lora("watercolor")   # <models>/loras
     reg.embeddings() / reg.add_embedding(path)  # <models>/embeddings (models/loras.py)
+    reg.upscalers() / reg.upscaler("omnisr-x4") # Image › Upscale…'s model files
     reg.installed()                             # everything usable now
     reg.models()                                # the models that paint (the AI panel's list)
     reg.resolve("sd-turbo") / reg.resolve("/path/to/folder")   # -> ModelInfo (cheap)
@@ -48,6 +49,7 @@ from .catalogue import (
     IP_ADAPTER,
     MATTING,
     SEGMENTER,
+    UPSCALER,
     CatalogueEntry,
     catalogue_entry,
     control_entry,
@@ -55,6 +57,7 @@ from .catalogue import (
     inpainter_entry,
     matting_entry,
     segmenter_entries,
+    upscaler_entries,
 )
 from .checkpoints import (
     PICKLE_EXTENSIONS,
@@ -75,6 +78,7 @@ from .ip_adapter import IpAdapterInfo, check_fits, inspect_ip_adapter, install_h
 from .loras import AddonFolders
 from .segmenters import SegmenterInfo, check_segmenter, scan_segmenters
 from .source import ModelInfo
+from .upscalers import UPSCALER_FOLDER, UpscalerInfo, check_upscaler, scan_upscalers
 
 PickleReader = Callable[[Path], ModelFacts]
 
@@ -164,6 +168,8 @@ class ModelRegistry(AddonFolders):
                 return self.inpainter(entry.id) is not None
             elif entry is not None and entry.arch == MATTING:
                 return self.matting() is not None
+            elif entry is not None and entry.arch == UPSCALER:
+                return self._catalogue_upscaler(entry) is not None
             else:
                 inspect_folder(self.catalogue_folder(entry_id))
         except AiError:
@@ -193,7 +199,7 @@ class ModelRegistry(AddonFolders):
             return folder
         if entry.arch == SEGMENTER:
             return self.segmenter(entry.id)
-        if entry.arch in (INPAINTER, MATTING):
+        if entry.arch in (INPAINTER, MATTING, UPSCALER):
             return folder / entry.allow_patterns[0]
         return self._catalogue_info(entry, folder)
 
@@ -325,6 +331,11 @@ class ModelRegistry(AddonFolders):
                     if self.inpainter(mid) is None:
                         raise ModelLoadError(f"{quoted(self.catalogue_folder(mid))} holds no "
                                              f"{e.allow_patterns[0]} (download it again)")
+                elif (e := catalogue_entry(mid)) is not None and e.arch == UPSCALER:
+                    if self._catalogue_upscaler(e) is None:
+                        raise ModelLoadError(f"{quoted(self.catalogue_folder(mid))} holds no "
+                                             f"{e.allow_patterns[0]} (download it again)")
+                    check_upscaler(self.catalogue_folder(mid) / e.allow_patterns[0], False)
                 elif catalogue_entry(mid) is not None and mid == matting_entry().id:
                     if self.matting() is None:
                         raise ModelLoadError(f"{quoted(self.catalogue_folder(mid))} holds no "
@@ -602,6 +613,54 @@ class ModelRegistry(AddonFolders):
         entry = matting_entry()
         path = self.catalogue_folder(entry.id) / entry.allow_patterns[0]
         return path if path.is_file() else None
+
+    # ---- upscalers (Image › Upscale…; models/upscalers.py, backends/local_upscale.py) ---------
+    def _catalogue_upscaler(self, entry: CatalogueEntry) -> UpscalerInfo | None:
+        path = self.catalogue_folder(entry.id) / entry.allow_patterns[0]
+        if not path.is_file():
+            return None
+        return UpscalerInfo(entry.id, entry.name, path, entry.licence)
+
+    def upscalers(self) -> list[UpscalerInfo]:
+        """The installed upscalers: the catalogue's (their file present), then the files in
+        `<models>/upscalers/` (`.safetensors`; pickles when allowed). Cheap: no torch; a
+        damaged catalogue file is named when it loads (and by `problems()`)."""
+        out = [u for u in map(self._catalogue_upscaler, upscaler_entries()) if u is not None]
+        return out + scan_upscalers(self.root, self.allow_pickle)
+
+    def upscaler(self, upscaler_id: str = "") -> UpscalerInfo:
+        """The installed upscaler `upscaler_id` names (its id, its file's name with or without
+        the extension, or a file's path, checked), or the first one; a RequestError saying what
+        to install when there is none."""
+        found = self.upscalers()
+        if not upscaler_id and found:
+            return found[0]
+        for info in found:
+            if info.id == upscaler_id:
+                return info
+        for info in found:
+            if upscaler_id in (info.path.name, info.path.stem):
+                return info
+        p = Path(upscaler_id).expanduser()
+        if p.suffix and (p.is_file() or p.parent != Path(".")):
+            check_upscaler(p, self.allow_pickle)  # missing, damaged, pickle: named
+            return UpscalerInfo(str(p), p.stem, p)
+        hint = self.upscaler_hint()
+        if not upscaler_id:
+            raise RequestError(hint)
+        entry = catalogue_entry(upscaler_id)
+        if entry is not None and entry.arch == UPSCALER:
+            raise RequestError(f"“{entry.name}” is not downloaded: download it in the model "
+                               f"manager (Models…), {entry.size_mb} MB.")
+        raise RequestError(f"the upscaler {upscaler_id!r} is not installed.\n{hint}")
+
+    def upscaler_hint(self) -> str:
+        """What to install to upscale with a model (one line)."""
+        entry = upscaler_entries()[-1]
+        folder = self.root / UPSCALER_FOLDER
+        return (f"Upscaling with a model needs an upscaler: download “{entry.name.split(' (')[0]}"
+                f"” ({entry.size_mb} MB) in the model manager (Models…), or put an ESRGAN "
+                f".safetensors file in {folder}.")
 
     # ---- segmenters (Select Object; models/segmenters.py) ----------------------------------
     def segmenters(self) -> list[SegmenterInfo]:

@@ -10,10 +10,11 @@
     source.control_models() / source.control_model_for("lineart", "sd")   # ControlNets
     source.detector("depth")        # the detector folder making depth pictures
     source.segmenters() / source.segmenter()   # Segment Anything models (Select Object)
+    source.upscalers() / source.upscaler()     # upscaler model files (Image › Upscale…)
 
 The local `ModelRegistry` (models.registry) is one; a remote backend (ComfyUI) will bring its
 own. A `ModelInfo` names the backend that runs it (`backend`), so the engine sends a job for
-that model there. Later issues add LoRAs, control models and upscalers to the protocol.
+that model there. Later issues add what else a backend offers to the protocol.
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from .control_models import ControlModelInfo
 from .ip_adapter import IpAdapterInfo
 from .loras import EmbeddingInfo, LoraInfo
 from .segmenters import SegmenterInfo
+from .upscalers import UpscalerInfo
 
 LOCAL_BACKEND = "diffusers"  # the name of the local diffusers backend (backends/local.py)
 PAINT_OPS = ("inpaint", "img2img", "txt2img", "outpaint")
@@ -157,4 +159,13 @@ class ModelSource(Protocol):
     def segmenter(self, segmenter_id: str = "") -> SegmenterInfo:
         """The segmenter with that id, or the first installed one; a RequestError says what
         to install (`ai/segment.py: SEGMENT_HINT`)."""
+        ...
+
+    def upscalers(self) -> list[UpscalerInfo]:
+        """Every installed upscaler model file (Image › Upscale…), the catalogue's first."""
+        ...
+
+    def upscaler(self, upscaler_id: str = "") -> UpscalerInfo:
+        """The upscaler with that id, or the first installed one; a RequestError says what to
+        install."""
         ...

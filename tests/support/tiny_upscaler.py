@@ -1,0 +1,49 @@
+"""Tiny ESRGAN-architecture upscalers with random weights, built at test time.
+
+The network is spandrel's own ESRGAN (old-arch RRDBNet) at a toy width (8 filters, one RRDB
+block), seeded, so spandrel detects the architecture and the scale from the saved tensor names
+and shapes exactly as it does for a real ESRGAN / Real-ESRGAN file. Saved as `.safetensors`
+(safetensors.torch.save_file) or as a pickle `.pth` (torch.save of the state dict).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from aiart_desktop.ai.backends.local_upscale import spandrel_module
+from aiart_desktop.ai.models.catalogue import catalogue_entry
+from aiart_desktop.ai.models.registry import ModelRegistry
+
+
+def tiny_esrgan_state(scale: int = 4, seed: int = 0) -> dict:
+    """The state dict of a tiny random-weight ESRGAN (×`scale`: 1, 2, 4 or 8)."""
+    import torch
+
+    spandrel_module()  # imports spandrel the app's way (no torchvision needed)
+    from spandrel.architectures.ESRGAN import ESRGAN
+
+    torch.manual_seed(seed)
+    net = ESRGAN(num_filters=8, num_blocks=1, scale=scale)
+    return {k: v.detach().clone().contiguous() for k, v in net.state_dict().items()}
+
+
+def tiny_upscaler(path: Path, scale: int = 4, seed: int = 0) -> Path:
+    """A tiny ESRGAN ×`scale` saved at `path` (`.safetensors`, or a pickle for `.pth`/`.pt`)."""
+    import torch
+    from safetensors.torch import save_file
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = tiny_esrgan_state(scale, seed)
+    if path.suffix == ".safetensors":
+        save_file(state, str(path))
+    else:
+        torch.save(state, path)
+    return path
+
+
+def install_tiny_upscaler(reg: ModelRegistry, entry_id: str = "omnisr-x4", scale: int = 4
+                          ) -> Path:
+    """A tiny ESRGAN saved where the registry expects the catalogue entry's file (the real
+    entry is an OmniSR; the registry only looks for the file, spandrel for the network)."""
+    entry = catalogue_entry(entry_id)
+    assert entry is not None
+    return tiny_upscaler(reg.catalogue_folder(entry_id) / entry.allow_patterns[0], scale)
