@@ -15,7 +15,7 @@ def main(argv: list[str] | None = None) -> int:
     from .gpu_accel import activate_at_startup
 
     activate_at_startup()  # a verified CUDA / ROCm torch first on sys.path (before torch loads)
-    if args and args[0] in ("export", "run"):
+    if args and args[0] in ("export", "run", "upscale"):
         from .cli import main as cli_main
 
         return cli_main(args)

@@ -111,7 +111,8 @@ def main(args: list[str] | None = None) -> int:
     if not argv or argv[0] in ("-h", "--help"):
         print("usage: aiart-desktop export IN OUT [--quality N] [--parameters auto|none]\n"
               "           [--c2pa-cert PEM --c2pa-key PEM | --no-c2pa]\n"
-              "       aiart-desktop run inpaint|img2img|txt2img|outpaint ... -o OUT.png")
+              "       aiart-desktop run inpaint|img2img|txt2img|outpaint ... -o OUT.png\n"
+              "       aiart-desktop upscale IN OUT [--scale F | --width W] [--model M]")
         return 0 if argv else 2
     command, rest = argv[0], argv[1:]
     if command == "export":
@@ -120,7 +121,11 @@ def main(args: list[str] | None = None) -> int:
         from .ai.cli_run import run
 
         return run(rest)
-    print(f"aiart-desktop: error: unknown command {command!r} (try: export, run)",
+    if command == "upscale":
+        from .ai.cli_upscale import upscale
+
+        return upscale(rest)
+    print(f"aiart-desktop: error: unknown command {command!r} (try: export, run, upscale)",
           file=sys.stderr)
     return 2
 

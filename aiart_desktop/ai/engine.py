@@ -19,6 +19,8 @@ How a request finds its backend (`choose_model`, then `choose_backend`):
 - op "style" -> the first backend whose capabilities list the "style" op;
 - op "subject" (Select Subject, Remove Background) -> the first backend listing that op (the
   background remover, backends/matte.py), with the model source's `matting()` file (`_subject`);
+- op "upscale" -> Lanczos here (model "lanczos"), or the first backend listing that op with the
+  model source's `upscaler(id)` file (backends/upscale_backend.py; `_upscale`);
 - model "classical" -> the first backend with the "classical" arch that does the op
   (inpaint, outpaint: the model-free fill);
 - model "lama" / "migan" -> the object remover (backends/lama.py; inpaint only), with the
@@ -63,6 +65,7 @@ from .requests import (
     ProgressInfo,
     StyleRequest,
     SubjectRequest,
+    UpscaleRequest,
 )
 from .styles.presets import compose
 
@@ -202,6 +205,8 @@ class Engine:
             return self._style(req, on_progress, stop)
         if isinstance(req, SubjectRequest):
             return self._subject(req, on_progress, stop)
+        if isinstance(req, UpscaleRequest):
+            return self._upscale(req, on_progress, stop)
         t0 = time.perf_counter()
         lama = self._lama(req)
         info = None if lama is not None else self.choose_model(req)
@@ -412,6 +417,61 @@ class Engine:
         return AiResult(request=req, images=[], seeds=req.seeds, alpha=soft, rect=rect,
                         backend=backend.name, model_name=name,
                         size=(rgb.shape[1], rgb.shape[0]), info=extra)
+
+    def _upscale(self, req: UpscaleRequest, on_progress: ProgressFn | None,
+                 stop: Callable[[], bool]) -> AiResult:
+        """Every piece of the request scaled: Lanczos here, or a model file tile by tile on
+        the upscaler backend (ai/upscale.py, backends/upscale_backend.py)."""
+        from pathlib import Path
+
+        from . import upscale as up
+
+        t0 = time.perf_counter()
+        rects = up.piece_rects(req, req.canvas_size)
+        n = len(req.pieces)
+        tiles: list[Any] = []       # each piece, scaled, cut into its layer's tiles
+        extra: dict[str, Any] = {"rects": rects, "tiles": tiles}
+        if req.model == up.LANCZOS:
+            backend_name, name = up.LANCZOS, "Lanczos"
+            for i, ((_, _, pixels), rect) in enumerate(zip(req.pieces, rects, strict=True)):
+                if stop():
+                    raise Cancelled()
+                if on_progress is not None:
+                    on_progress(ProgressInfo(i, n, None, "upscaling (Lanczos)"))
+                tiles.append(up.tile_map(up.lanczos(pixels, (rect.w, rect.h)), rect,
+                                         req.offsets[i]))
+        else:
+            backend = next((b for b in self.backends if req.op in b.capabilities.ops), None)
+            if backend is None:
+                raise RequestError("upscaling with a model is not available in this "
+                                   "installation: use Lanczos")
+            given = Path(req.model)
+            path = given if given.suffix and given.is_file() else \
+                self.models.upscaler(req.model).path
+            allow = bool(getattr(self.models, "allow_pickle", False))
+            job = None
+            for i, ((_, _, pixels), rect) in enumerate(zip(req.pieces, rects, strict=True)):
+                phase = f"upscaling ({path.stem})" if n == 1 else \
+                    f"upscaling layer {i + 1} of {n} ({path.stem})"
+                job = Job(op=req.op, model=str(path), image=pixels, width=rect.w,
+                          height=rect.h, seeds=tuple(req.seeds),
+                          params={"tile": int(req.tile), "overlap": int(req.overlap),
+                                  "allow_pickle": allow, "phase": phase})
+                tiles.append(up.tile_map(backend.generate(job, on_progress, stop)[0], rect,
+                                         req.offsets[i]))
+            assert job is not None
+            facts = backend.record(job)
+            backend_name = backend.name
+            name = str(facts.pop("model_name", path.stem))
+            extra.update(facts)
+        if stop():
+            raise Cancelled()
+        extra.update(timings={"generate_s": time.perf_counter() - t0},
+                     time=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+        w, h = up.scaled_size(*req.canvas_size, float(req.scale))
+        return AiResult(request=req, images=[], seeds=req.seeds,
+                        alpha=np.zeros((0, 0), np.uint8), rect=req.rect,
+                        backend=backend_name, model_name=name, size=(w, h), info=extra)
 
     def _reference_style(self, req: Img2ImgRequest, original: np.ndarray,
                          on_progress: ProgressFn | None, stop: Callable[[], bool],

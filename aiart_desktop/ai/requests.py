@@ -38,6 +38,7 @@ LAMA = "lama"  # the LaMa fill (backends/lama.py): request model id and pseudo-a
 MIGAN = "migan"  # MI-GAN, the light object remover (backends/lama.py too): model id and arch
 SUBJECT = "subject"  # Select Subject / Remove Background: the main subject's soft mask
 MATTE = "matte"  # the background remover (backends/matte.py): backend name and architecture
+UPSCALE = "upscale"  # Image › Upscale (ai/upscale.py): op; its model is "lanczos" or an upscaler
 # What turns the final latents into pixels: the model's own VAE, or TAESD (diffusers'
 # AutoencoderTiny: much faster, a little softer) where one for the model's family is installed;
 # a backend without it decodes with the VAE and records so (`AiResult.record()["decoder"]`).
@@ -385,6 +386,63 @@ class SubjectRequest(AiRequest):
 
     def _extra_record(self) -> dict[str, Any]:
         return {"scale": float(self.scale)}
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class UpscaleRequest(AiRequest):
+    """Scale the picture (every layer) or one layer by `scale` (ai/upscale.py).
+
+    `pieces` holds, per layer scaled, (its index in `Document.layers`, its bounds, its straight
+    RGBA8 pixels over them), copied at capture time; `rect` is their union. `model` is
+    "lanczos" (no model) or an upscaler's id or file (ai/backends/local_upscale.py);
+    `tile` / `overlap`: the model's tiles in input pixels. The result's `info["tiles"]` holds
+    each scaled piece already cut into its layer's tiles (made on the worker, so applying costs
+    the UI thread nothing that grows with the picture) and `info["rects"]` where each goes;
+    `images` is empty. Build one with
+    `ai/upscale.py: upscale_request`.
+    """
+
+    op: ClassVar[str] = UPSCALE
+    model: str = "lanczos"
+    scale: float = 2.0
+    target: str = "picture"
+    pieces: tuple[tuple[int, Rect, np.ndarray], ...] = ()
+    offsets: tuple[tuple[int, int], ...] = ()   # each piece's layer offset (its tile space)
+    tile: int = 512
+    overlap: int = 32
+    color_match: bool = False
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not 0.1 <= float(self.scale) <= 8.0:
+            raise RequestError(f"the upscale factor must be between 0.1 and 8, not "
+                               f"{self.scale}")
+        if self.target not in ("picture", "layer"):
+            raise RequestError(f"unknown upscale target {self.target!r}")
+        if not 64 <= int(self.tile) <= 4096 or not 0 <= int(self.overlap) <= int(self.tile) // 4:
+            raise RequestError("upscale tiles must be 64 to 4096 pixels, their overlap at "
+                               "most a quarter of that")
+        if not self.pieces:
+            raise RequestError("the upscale request holds no pixels")
+        frozen = []
+        for index, rect, pixels in self.pieces:
+            a = _frozen_copy(pixels, np.uint8, 3, "piece")
+            assert a is not None
+            if a.shape != (rect.h, rect.w, 4):
+                raise RequestError(f"a piece is {a.shape}, expected ({rect.h}, {rect.w}, 4)")
+            frozen.append((int(index), rect, a))
+        object.__setattr__(self, "pieces", tuple(frozen))
+        offsets = tuple((int(x), int(y)) for x, y in self.offsets) or ((0, 0),) * len(frozen)
+        if len(offsets) != len(frozen):
+            raise RequestError("the upscale request needs one layer offset per piece")
+        object.__setattr__(self, "offsets", offsets)
+        if int(self.batch_size) != 1 or self.controls or self.loras or self.mix is not None:
+            raise RequestError("an upscale makes one result and takes no controls, LoRAs or "
+                               "mixes")
+
+    def _extra_record(self) -> dict[str, Any]:
+        return {"scale": float(self.scale), "target": self.target, "tile": int(self.tile),
+                "overlap": int(self.overlap)}
 
 
 REQUEST_TYPES: dict[str, type[AiRequest]] = {

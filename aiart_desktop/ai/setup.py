@@ -22,6 +22,7 @@ from .backends.lama import LamaBackend
 from .backends.local import LocalBackend, pickle_facts
 from .backends.matte import MatteBackend
 from .backends.style_backend import StyleBackend
+from .backends.upscale_backend import UpscaleBackend
 from .engine import Engine
 from .models.registry import ModelRegistry
 from .models.source import ModelSource
@@ -44,6 +45,7 @@ def backends(models: ModelSource, device: str, compile: bool = False) -> list[Ba
         LamaBackend(),                  # LaMa, Fill selection's object remover (onnxruntime)
         StyleBackend(),                 # the style networks (onnxruntime)
         MatteBackend(),                 # background removal, Select Subject (onnxruntime)
+        UpscaleBackend(device),         # upscaler models, Image › Upscale (spandrel, lazily)
     ]
 
 

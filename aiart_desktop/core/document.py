@@ -302,6 +302,13 @@ class Document:
         self._changed_pixels(rect)
         return rect
 
+    def replace_tiles(self, layer: Layer, tiles: TileMap, text: str = "Edit pixels") -> None:
+        """Put `tiles` (tile key in the layer's space -> tile, or None for an empty one) in
+        `layer` as one undo step. The tiles can be made anywhere (a worker thread, with a
+        `TileGrid` of its own): this costs one reference per tile, at any picture size."""
+        before = layer.tiles.snapshot(list(tiles))
+        self.history.push(PixelsEdit(self, layer, before, dict(tiles), text))
+
     def clear_layer(self, layer: Layer, rect: Rect | None = None) -> None:
         """Erase `layer` (inside the selection, softly, when there is one)."""
         r = layer.bounds() if rect is None else rect

@@ -406,6 +406,9 @@ class MainWindow(FileOps, QMainWindow):
             from .subject_ops import install_subject_ops
 
             install_subject_ops(self)  # sets self.subject_ops; shares self.ai_worker
+            from .dialogs.upscale import install_upscale
+
+            install_upscale(self)  # Image › Upscale…, on self.ai_worker
             from .panels.style_gallery import install_style_gallery
 
             install_style_gallery(self)  # sets self.style_gallery; shares self.ai_worker

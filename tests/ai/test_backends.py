@@ -57,16 +57,18 @@ def _wire(job: Job) -> Job:
 # ---- the protocols ---------------------------------------------------------------------------
 def test_every_backend_and_the_registry_implement_the_protocols(empty_registry) -> None:
     built = backends(empty_registry, "cpu")
-    assert [b.name for b in built] == ["diffusers", "classical", "lama", "style", "matte"]
+    assert [b.name for b in built] == ["diffusers", "classical", "lama", "style", "matte",
+                                       "upscaler"]
     for b in built:
         assert isinstance(b, Backend) and isinstance(b.capabilities, Capabilities)
-    local, classical, lama, style, matte = built
+    local, classical, lama, style, matte, upscaler = built
+    assert upscaler.capabilities.ops == {"upscale"}
     assert lama.capabilities.archs == {"lama", "migan"} and lama.capabilities.ops == {"inpaint"}
     assert matte.capabilities.archs == {"matte"} and matte.capabilities.ops == {"subject"}
     from aiart_desktop.ai.conditioning import CONTROL_KINDS
 
     assert local.capabilities.controls == frozenset(CONTROL_KINDS)  # ControlNets
-    for b in (classical, lama, style, matte):
+    for b in (classical, lama, style, matte, upscaler):
         assert b.capabilities.controls == frozenset() == b.capabilities.loras
     assert local.capabilities.archs == {"sd", "sdxl"} and local.capabilities.ip_adapter
     assert local.capabilities.previews and "outpaint" in local.capabilities.ops

@@ -580,6 +580,9 @@ class ModelManagerDialog(QDialog):
                 short = "MI-GAN" if e.id == "migan" else "LaMa"
                 self._say(f"{e.name} is downloaded and verified: Fill selection removes "
                           f"objects with it ({short} in the AI panel's Model list).")
+            elif e is not None and e.kind == "upscaler":
+                self._say(f"{e.name} is downloaded and verified: Image › Upscale… "
+                          "(Ctrl+Alt+I) lists it.")
             elif e is not None and e.arch == MATTING:
                 self._say(f"{e.name} is downloaded and verified: Select › Select Subject and "
                           "Layer › Remove Background can use it now.")

@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from ..worker import JobHandle
 
 ICON_SIDE = 56
+NOT_GENERATIONS = ("subject", "upscale")   # a mask, a scaled picture: not listed here
 DOC, ALL = "doc", "all"
 
 
@@ -168,8 +169,9 @@ class GenerationHistoryPanel(QWidget):
 
     def _job_ended(self, job: JobHandle) -> None:
         doc = self._job_docs.pop(job, None) or self.win.doc
-        if job.state == "finished" and job.result is not None and job.result.images:
-            self._record(job.result, doc)   # a subject's mask (no images) is no generation
+        if job.state == "finished" and job.result is not None and job.result.images \
+                and job.result.request.op not in NOT_GENERATIONS:
+            self._record(job.result, doc)
 
     def _rerun_ended(self, job: JobHandle) -> None:
         """The status line of a Re-run follows its job to the end."""

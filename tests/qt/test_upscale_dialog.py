@@ -1,0 +1,87 @@
+"""Image › Upscale… in the window (qt/dialogs/upscale.py): through the Image menu, the real AI
+worker thread, Lanczos (no model), one undo step, Cancel."""
+from __future__ import annotations
+
+import numpy as np
+
+from aiart_desktop.ai.models.registry import ModelRegistry
+from aiart_desktop.ai.setup import default_engine
+from aiart_desktop.core.document import Document
+from aiart_desktop.qt.actions import window_menu
+from aiart_desktop.qt.dialogs.upscale import install_upscale
+from tests.support.dock import dock_window
+
+WAIT = 60_000
+
+
+def _doc() -> Document:
+    doc = Document.new(160, 120, (200, 210, 220, 255))
+    ink = np.zeros((40, 50, 4), np.uint8)
+    ink[...] = (20, 40, 160, 255)
+    doc.add_layer("Ink", pixels=ink, x=60, y=30)
+    return doc
+
+
+def _window(win, stop_workers, tmp_path):
+    reg = ModelRegistry(tmp_path / "models", allow_pickle=False)
+    engine = default_engine(reg, device="cpu")
+    panel = dock_window(win, reg, engine, _doc())
+    stop_workers.append(panel.worker)
+    return install_upscale(win), engine
+
+
+def test_upscale_the_picture_from_the_image_menu(qtbot, win, stop_workers, tmp_path) -> None:
+    act, _ = _window(win, stop_workers, tmp_path)
+    assert act in window_menu(win, "Image").actions()
+    doc = win.doc
+    before = doc.flatten().copy()
+    act.trigger()
+    dlg = win._upscale_dialog
+    assert dlg.isVisible()
+    assert dlg.method.currentData() == "lanczos"        # no upscaler installed
+    assert dlg.size_line.text() == "160 × 120 → 320 × 240 px"
+    dlg.scale.setCurrentIndex(dlg.scale.findData(0.0))  # to a width
+    dlg.width.setValue(400)
+    assert dlg.size_line.text() == "160 × 120 → 400 × 300 px"
+    dlg.scale.setCurrentIndex(0)                          # ×2
+    undo0 = doc.history.undo_count
+    dlg.run_button.click()
+    assert dlg.running and not dlg.run_button.isEnabled()
+    qtbot.waitUntil(lambda: not dlg.running, timeout=WAIT)
+    assert (doc.width, doc.height) == (320, 240) and doc.history.undo_count == undo0 + 1
+    assert "Upscaled with Lanczos: 320 × 240 px" in dlg.message.text()
+    assert doc.layers[1].bounds().w == 100
+    doc.history.undo()
+    assert (doc.width, doc.height) == (160, 120) and np.array_equal(doc.flatten(), before)
+    assert doc.generation_history == []      # a scaled picture is not a generation
+
+
+def test_cancel_changes_nothing(qtbot, win, stop_workers, tmp_path) -> None:
+    act, engine = _window(win, stop_workers, tmp_path)
+    doc = win.doc
+    before = doc.flatten().copy()
+    act.trigger()
+    dlg = win._upscale_dialog
+    with engine._lock:                 # the job waits at the engine: cancel comes first
+        job = dlg.start()
+        assert job is not None and dlg.cancel_button.text() == "Cancel"
+        dlg.cancel_button.click()
+    qtbot.waitUntil(lambda: not dlg.running, timeout=WAIT)
+    assert job.state == "cancelled" and "Cancelled; nothing was changed." in dlg.message.text()
+    assert (doc.width, doc.height) == (160, 120) and np.array_equal(doc.flatten(), before)
+    assert dlg.cancel_button.text() == "Close" and dlg.run_button.isEnabled()
+
+
+def test_the_active_layer_only(qtbot, win, stop_workers, tmp_path) -> None:
+    act, _ = _window(win, stop_workers, tmp_path)
+    doc = win.doc
+    doc.set_active(doc.layers[1])
+    act.trigger()
+    dlg = win._upscale_dialog
+    dlg.target.setCurrentIndex(dlg.target.findData("layer"))
+    assert "The layer: 50 × 40 → 100 × 80 px" in dlg.size_line.text()
+    dlg.run_button.click()
+    qtbot.waitUntil(lambda: not dlg.running, timeout=WAIT)
+    assert (doc.width, doc.height) == (160, 120)
+    b = doc.layers[1].bounds()
+    assert (b.w, b.h) == (100, 80) and (b.x + b.w / 2, b.y + b.h / 2) == (85, 50)
