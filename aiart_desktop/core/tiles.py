@@ -202,15 +202,18 @@ class TileGrid:
 
     def restore(self, tiles: Mapping[TileKey, np.ndarray | None]) -> Rect:
         """Put back tile references from a snapshot. Returns the pixel rect affected."""
-        dirty = EMPTY
         self._kb = None
+        if not tiles:
+            return EMPTY
         for key, t in tiles.items():
             if t is None:
                 self._tiles.pop(key, None)
             else:
                 self._tiles[key] = t
-            dirty = dirty.union(tile_rect(key))
-        return dirty
+        xs = [k[0] for k in tiles]
+        ys = [k[1] for k in tiles]   # the tiles' bounding box, without a union per tile
+        return Rect.from_edges(min(xs) * TILE, min(ys) * TILE, (max(xs) + 1) * TILE,
+                               (max(ys) + 1) * TILE)
 
     def copy(self) -> TileGrid:
         """A cheap copy: tiles are immutable, so they are shared."""

@@ -127,9 +127,16 @@ class DisplayCache:
             self._alloc(lv)
             fresh_below = ~self._stale[lv - 1]
             for piece in _stale_rects(self._stale[lv] & fresh_below, rect):
-                piece = piece.intersect(bounds)
-                self._downsample(lv, piece)
-                self._clear(lv, piece)
+                for chunk in _split(piece.intersect(bounds), CHUNK << lv):
+                    if deadline is not None and time.perf_counter() > deadline:
+                        done = False           # the budget covers the smaller levels too
+                        break
+                    self._downsample(lv, chunk)
+                    self._clear(lv, chunk)
+                if not done:
+                    break
+            if not done:
+                break
         return done and not self.is_stale(rect, level)
 
     def _clear(self, level: int, rect: Rect) -> None:

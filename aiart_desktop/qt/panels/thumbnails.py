@@ -85,8 +85,8 @@ class Thumbnails:
         dst = (slice(ys[0] // s, ys[-1] // s + 1), slice(xs[0] // s, xs[-1] // s + 1))
         if tile is None:
             e.pixels[dst] = 0
-        else:
-            e.pixels[dst] = tile[np.ix_(ys - y0, xs - x0)]
+        else:   # a strided view: the same samples as np.ix_, without its index arrays
+            e.pixels[dst] = tile[ys[0] - y0:ys[-1] - y0 + 1:s, xs[0] - x0:xs[-1] - x0 + 1:s]
 
     def _render(self, pixels: np.ndarray) -> QPixmap:
         side = self._checker.width()
