@@ -247,8 +247,12 @@ class Engine:
             if isinstance(req, Img2ImgRequest) and original is not None and (
                     req.style_reference or req.style_image is not None):
                 original = self._reference_style(req, original, on_progress, stop, ref)
-            images, job = self._diffusion(req, info, backend, original, sel, size, on_progress,
-                                          stop, ip)
+            if isinstance(req, Img2ImgRequest) and req.tiled and original is not None:
+                size = (w, h)      # every tile runs at its own size: the region's, in all
+                images, job = self._tiled(req, info, backend, original, on_progress, stop, ip)
+            else:
+                images, job = self._diffusion(req, info, backend, original, sel, size,
+                                              on_progress, stop, ip)
         timings["generate_s"] = time.perf_counter() - t1
         t2 = time.perf_counter()
         if original is not None and req.color_match and req.op in ("inpaint", "outpaint") \
@@ -590,6 +594,49 @@ class Engine:
                               prompt_b=prompt_b, negative_b=negative_b)
         images = backend.generate(job, on_progress, stop)
         return [region.resize(im, (w, h)) for im in images], job
+
+
+    def _tiled(self, req: Img2ImgRequest, info: ModelInfo, backend: Backend,
+               original: np.ndarray, on_progress: ProgressFn | None, stop: Callable[[], bool],
+               ip: dict[str, Any]) -> tuple[list[np.ndarray], Job]:
+        """The refine in tiles (after an upscale): img2img over overlapping tiles of the
+        model's size, each tile at its own resolution with its own seed (the request's plus
+        its index), blended with weights that sum to one (ai/upscale.py: `tiled`)."""
+        from . import upscale as up
+
+        tile = int(req.tile) or int(info.native)
+        overlap = min(int(req.tile_overlap), tile // 4)
+        h, w = original.shape[:2]
+        total = len(up.tile_grid(h, w, tile, overlap))
+        prompt, negative = compose(split_loras(req.prompt)[0], req.negative_prompt,
+                                   req.style_preset)
+        seed = int(req.seeds[0])
+        count = [0]
+        last: list[Job] = []
+
+        def run(part: np.ndarray) -> np.ndarray:
+            i = count[0]
+            count[0] += 1
+            th, tw = part.shape[:2]
+            size = (max(8, tw // 8 * 8), max(8, th // 8 * 8))   # what the model takes
+            job = Job(op="img2img", model=info.id, prompt=prompt, negative_prompt=negative,
+                      seeds=(seed + i,), steps=int(req.steps), guidance=float(req.guidance),
+                      scheduler=req.scheduler, strength=float(req.strength), width=size[0],
+                      height=size[1], image=region.resize(part, size), decoder=req.decoder,
+                      **ip)
+            last[:] = [job]
+            phase = f"refining tile {i + 1} of {total}"
+
+            def relay(p: ProgressInfo) -> None:
+                assert on_progress is not None
+                on_progress(ProgressInfo(p.step, p.total, p.preview, phase, p.render))
+
+            # no listener, no relay: a backend makes step previews only for one
+            out = backend.generate(job, relay if on_progress is not None else None, stop)[0]
+            return region.resize(out, (tw, th))
+
+        refined = up.tiled(original, run, 1, tile, overlap, None, stop)
+        return [refined], last[0]
 
 
 def _bounds(mask: np.ndarray) -> Rect:

@@ -28,6 +28,18 @@ def context_margin(sel: Rect) -> int:
     return int(min(256, max(16, round(0.2 * max(sel.w, sel.h)))))
 
 
+def detail_margin(selection: np.ndarray) -> int:
+    """The context a Detail pass gives the model around a selected hand or face: more than
+    `context_margin` (the wrist and sleeve, the neck and hair tell it what it redraws): 40 % of
+    the selection's longer side, 32 to 384 pixels."""
+    ys = np.flatnonzero(selection.any(axis=1))
+    xs = np.flatnonzero(selection.any(axis=0))
+    if ys.size == 0:
+        return 32
+    side = max(int(xs[-1] - xs[0]) + 1, int(ys[-1] - ys[0]) + 1)
+    return int(min(384, max(32, round(0.4 * side))))
+
+
 def snap_rect(rect: Rect, bounds: Rect, multiple: int = SNAP) -> Rect:
     """`rect` grown to a multiple of `multiple` in each direction, kept inside `bounds` (when
     `bounds` is too small for that, as much of it as there is)."""

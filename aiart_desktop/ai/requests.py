@@ -265,6 +265,12 @@ class Img2ImgRequest(AiRequest):
     style_reference: str = ""
     style_image: np.ndarray | None = None
     style_mix: float = 1.0
+    # Tiled refine (after an upscale): the region repainted tile by tile at the model's own
+    # size (`tile` 0) or `tile` pixels, tiles overlapping by `tile_overlap`, each with its own
+    # seed (the request's + the tile's index), blended with smooth weights (ai/upscale.py).
+    tiled: bool = False
+    tile: int = 0
+    tile_overlap: int = 64
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -272,11 +278,24 @@ class Img2ImgRequest(AiRequest):
         if not 0.0 <= float(self.style_mix) <= 1.0:
             raise RequestError(f"the reference style's mix must be between 0 and 1, not "
                                f"{self.style_mix}")
+        if self.tiled:
+            if int(self.batch_size) != 1 or self.mix is not None or self.controls:
+                raise RequestError("a refine in tiles makes one result, without control "
+                                   "layers or in-betweens")
+            if self.style_reference or self.style_image is not None:
+                raise RequestError("a refine in tiles takes no reference style")
+            if int(self.tile) != 0 and not 64 <= int(self.tile) <= 2048:
+                raise RequestError(f"refine tiles must be 64 to 2048 pixels, not {self.tile}")
+            if not 0 <= int(self.tile_overlap) <= 256:
+                raise RequestError("the refine tiles' overlap must be 0 to 256 pixels")
 
     def _extra_record(self) -> dict[str, Any]:
+        rec: dict[str, Any] = {}
+        if self.tiled:
+            rec.update(tiled=True, tile=int(self.tile), tile_overlap=int(self.tile_overlap))
         if not self.style_reference and self.style_image is None:
-            return {}
-        return {"style_reference": self.style_reference or "image",
+            return rec
+        return {**rec, "style_reference": self.style_reference or "image",
                 "style_mix": float(self.style_mix)}
 
 
@@ -545,7 +564,7 @@ REQUEST_FIELDS = ("prompt", "negative_prompt", "seed", "steps", "guidance", "sch
                   "batch_size", "strength", "color_match", "fill_method", "direction", "pixels",
                   "style", "style_scale", "preserve_colors", "tile", "overlap",
                   "style_preset", "style_reference", "style_mix", "ip_adapter_scale",
-                  "ip_adapter_reference", "ip_adapter", "decoder")
+                  "ip_adapter_reference", "ip_adapter", "decoder", "tiled", "tile_overlap")
 
 
 def request_params(record: dict[str, Any], **changes: Any) -> dict[str, Any]:

@@ -172,6 +172,15 @@ def install_ai_dock(win: Any, *, registry: ModelRegistry | None = None,
                          "Stop the running AI job; nothing is changed")
     act_cancel.setEnabled(False)
     panel.running_changed.connect(act_cancel.setEnabled)
+    def detail() -> None:
+        if not dock.isVisible() or dock.visibleRegion().isEmpty():
+            dock.show()
+            dock.raise_()
+        panel.detail_pass()
+
+    act_detail = _action(win, "&Detail Pass (Hands, Faces)", ["Ctrl+Alt+D"], detail,
+                         "Redo the selected hand, face or small part at the model's own size, "
+                         "with settings made for it")
     act_apply = QAction("&Apply Picked Variation", win)
     act_apply.triggered.connect(lambda _c=False: panel.apply())
     act_models = QAction("&Model Manager\u2026", win)
@@ -186,10 +195,11 @@ def install_ai_dock(win: Any, *, registry: ModelRegistry | None = None,
     win.gpu_action = act_gpu
     panel.form.manage_models.connect(lambda: open_model_manager(win, panel))
     win.ai_actions = {"run": act_run, "cancel": act_cancel, "apply": act_apply,
+                      "detail": act_detail,
                       "models": act_models, "gpu": act_gpu}
     if hasattr(win, "menuBar"):
         menu = win.menuBar().addMenu("&AI")
-        for a in (act_run, act_cancel, act_apply):
+        for a in (act_run, act_cancel, act_apply, act_detail):
             menu.addAction(a)
         menu.addSeparator()
         menu.addAction(act_models)

@@ -3,6 +3,7 @@ worker thread, Lanczos (no model), one undo step, Cancel."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from aiart_desktop.ai.models.registry import ModelRegistry
 from aiart_desktop.ai.setup import default_engine
@@ -85,3 +86,53 @@ def test_the_active_layer_only(qtbot, win, stop_workers, tmp_path) -> None:
     assert (doc.width, doc.height) == (160, 120)
     b = doc.layers[1].bounds()
     assert (b.w, b.h) == (100, 80) and (b.x + b.w / 2, b.y + b.h / 2) == (85, 50)
+
+
+def test_refine_the_whole_picture_in_tiles_from_the_ai_panel(qtbot, win, stop_workers,
+                                                             registry, engine) -> None:
+    panel = dock_window(win, registry, engine, _doc())
+    stop_workers.append(panel.worker)
+    f = panel.form
+    f.set_op("img2img")
+    f.model.setCurrentIndex(f.model.findData("sd"))
+    f.area.setCurrentIndex(f.area.findData("tiles"))
+    f.prompt.setPlainText("a painted sky")
+    f.steps.setValue(2)
+    f.batch.setValue(3)                  # a refine in tiles makes one result all the same
+    job = panel.generate()
+    assert job is not None and job.request.tiled and job.request.rect == win.doc.rect
+    qtbot.waitUntil(lambda: panel.strip.count() == 1, timeout=WAIT)
+    assert panel.result.images[0].shape == (120, 160, 3)
+    n = len(win.doc.layers)
+    panel.apply()
+    assert len(win.doc.layers) == n + 1 and win.doc.layers[-1].bounds() == win.doc.rect
+
+
+def test_the_detail_pass_refines_the_selection_with_its_own_settings(
+        qtbot, win, stop_workers, registry, engine) -> None:
+    panel = dock_window(win, registry, engine, _doc())
+    stop_workers.append(panel.worker)
+    f = panel.form
+    f.model.setCurrentIndex(f.model.findData("sd"))
+    f.set_op("txt2img")
+    f.steps.setValue(2)                       # a few-step model keeps its steps
+    doc = win.doc
+    doc.set_selection(None)
+    assert panel.detail_pass() is None and "select the hand, face" in panel.error.text()
+    sel = np.zeros((120, 160), np.uint8)
+    sel[50:74, 70:94] = 255                    # a 24² "hand"
+    doc.set_selection(sel)
+    win.ai_actions["detail"].trigger()
+    job = panel.job
+    assert job is not None
+    req = job.request
+    assert req.op == "img2img" and req.strength == pytest.approx(0.45)
+    assert f.current_op() == "img2img" and f.steps.value() == 2
+    # a wider context than a plain Refine: 32 px around the 24² selection, snapped
+    assert req.rect.x <= 70 - 32 and req.rect.right >= 94 + 32
+    qtbot.waitUntil(lambda: panel.strip.count() >= 1, timeout=WAIT)
+    f.steps.setValue(12)
+    qtbot.waitUntil(lambda: not panel.running, timeout=WAIT)
+    panel.detail_pass()
+    assert f.steps.value() == 25              # a many-step model gets at least 25
+    qtbot.waitUntil(lambda: not panel.running, timeout=WAIT)

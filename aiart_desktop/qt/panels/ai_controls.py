@@ -63,6 +63,8 @@ def region_rect(doc: Document, op: str, area: str = "selection", direction: str 
     from ...ai.capture import request_rect
 
     layer = op == "img2img" and area == "layer"   # as AiPanel._make_request asks for it
+    if op == "img2img" and area == "tiles":       # the whole picture, tile by tile
+        return doc.rect
     try:
         return request_rect(doc, op, target="layer" if layer else "selection",
                             margin=0 if layer else None, direction=direction, pixels=pixels)

@@ -124,8 +124,11 @@ class AiForm(QWidget):
         self.area = QComboBox()
         self.area.addItem("Selection", "selection")
         self.area.addItem("Whole layer", "layer")
+        self.area.addItem("Whole picture, in tiles", "tiles")
         self.area.setToolTip("Refine the selected area, or the whole active layer (or group): "
-                             "the picture where it has paint")
+                             "the picture where it has paint. In tiles: after Upscale, every "
+                             "part of the picture at the model's own size, one run per tile "
+                             "(a low strength keeps the picture; slow on a CPU)")
         self.direction = QComboBox()
         for d in DIRECTIONS:
             self.direction.addItem(DIRECTION_LABELS[d], d)

@@ -63,6 +63,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 PREVIEW_SIDE = 96
+# The Detail pass (hands, faces): Refine the selection at the model's own size, with these.
+DETAIL_STRENGTH = 0.45   # redraws the shapes, keeps the pose and colours
+DETAIL_STEPS = 25        # at least, for a model that takes 20-50 steps...
+FEW_STEPS = 8            # ... a model run at this many or fewer (Turbo, LCM) keeps its own
 TYPING = (QLineEdit, QPlainTextEdit, QTextEdit, QAbstractSpinBox)
 
 
@@ -92,6 +96,7 @@ class AiPanel(ExploreMixin, QWidget):
         self.result: AiResult | None = None
         self.result_doc: Document | None = None
         self._job: JobHandle | None = None     # the running job (its signals reach us)
+        self._detail = False                   # the request being made is a Detail pass
         self._job_doc: Document | None = None
         self._job_request: AiRequest | None = None
         # in-betweens of (result, a, b): of the running job, and of the job that just ended
@@ -364,10 +369,44 @@ class AiPanel(ExploreMixin, QWidget):
         self._sync()
         return job
 
+    def detail_pass(self) -> JobHandle | None:
+        """The Detail pass (hands, faces): Refine the selection at the model's own size with
+        settings made for it — `DETAIL_STRENGTH`, at least `DETAIL_STEPS` steps (a few-step
+        model keeps its own), a wider context (`detail_margin`) — set in the form, where the
+        artist sees them, then run. None (and why, shown) when it cannot run."""
+        if self._job or self.doc is None:
+            return None
+        if self.doc.selection is None:
+            self._show_error("Detail pass: select the hand, face or small part to redo first "
+                             "(lasso L, Select Object O), then run it again.")
+            return None
+        f = self.form
+        f.set_op("img2img")
+        f.area.setCurrentIndex(f.area.findData("selection"))
+        f.strength.set_value(DETAIL_STRENGTH * 100)
+        if f.steps.value() > FEW_STEPS:        # SD-Turbo / LCM stay at their few steps
+            f.steps.setValue(max(f.steps.value(), DETAIL_STEPS))
+        self._detail = True
+        try:
+            return self.generate()
+        finally:
+            self._detail = False
+
     def _make_request(self, doc: Document) -> AiRequest:
         from ...ai.capture import make_request
 
         op, params = self.form.current_op(), self.form.params()
+        if self._detail and op == "img2img" and doc.selection is not None:
+            from ...ai.region import detail_margin
+
+            return make_request(doc, op, margin=detail_margin(doc.selection), **params)
+        if op == "img2img" and self.form.area.currentData() == "tiles":
+            # Refine in tiles (after an upscale): the whole picture, tile by tile at the
+            # model's own size; one result, no control layers.
+            params.update(batch_size=1, tiled=True)
+            params.pop("controls", None)
+            params.pop("mix", None)
+            return make_request(doc, op, target="image", margin=0, **params)
         if op == "img2img" and self.form.area.currentData() == "layer":
             # Refine the whole active layer: its area, masked by its paint, no context margin.
             return make_request(doc, op, target="layer", margin=0, **params)
