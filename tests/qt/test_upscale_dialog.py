@@ -136,3 +136,26 @@ def test_the_detail_pass_refines_the_selection_with_its_own_settings(
     panel.detail_pass()
     assert f.steps.value() == 25              # a many-step model gets at least 25
     qtbot.waitUntil(lambda: not panel.running, timeout=WAIT)
+
+
+def test_the_tile_grid_and_its_time_are_shown_before_a_refine_in_tiles(
+        qtbot, win, stop_workers, registry, engine) -> None:
+    panel = dock_window(win, registry, engine, _doc())
+    stop_workers.append(panel.worker)
+    f = panel.form
+    f.model.setCurrentIndex(f.model.findData("sd"))
+    f.set_op("img2img")
+    assert f.tiles_hint.isHidden()
+    f.area.setCurrentIndex(f.area.findData("tiles"))
+    f.steps.setValue(4)
+    f.strength.set_value(50)
+    f.steps.setValue(2)
+    text = f.tiles_hint.text()
+    assert not f.tiles_hint.isHidden() and text.startswith("160 × 120 px: 9 tiles of 64 px")
+    assert "1 step)" in text and "after this model's first run" in text
+    f.prompt.setPlainText("x")
+    panel.generate()
+    qtbot.waitUntil(lambda: not panel.running, timeout=WAIT)
+    assert "About " in f.tiles_hint.text()       # the estimate, once the model ran here
+    win.doc.resize_canvas(320, 240)
+    assert f.tiles_hint.text().startswith("320 × 240 px:")

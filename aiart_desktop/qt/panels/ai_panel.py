@@ -70,6 +70,15 @@ FEW_STEPS = 8            # ... a model run at this many or fewer (Turbo, LCM) ke
 TYPING = (QLineEdit, QPlainTextEdit, QTextEdit, QAbstractSpinBox)
 
 
+def _duration(seconds: float) -> str:
+    """"40 s", "3 min", "1 h 20 min": a time estimate, plainly."""
+    if seconds < 90:
+        return f"{max(1, round(seconds))} s"
+    if seconds < 5400:
+        return f"{round(seconds / 60)} min"
+    return f"{int(seconds // 3600)} h {round(seconds % 3600 / 60)} min"
+
+
 def in_document(doc: Document, node: Node) -> bool:
     """`node` is in `doc`'s layer tree (a removed layer, or one in a removed group, is not)."""
     n = node
@@ -97,6 +106,8 @@ class AiPanel(ExploreMixin, QWidget):
         self.result_doc: Document | None = None
         self._job: JobHandle | None = None     # the running job (its signals reach us)
         self._detail = False                   # the request being made is a Detail pass
+        self._natives: dict[str, int] = {}     # model id -> its native size (refine tiles)
+        self._step_s: dict[str, float] = {}    # model id -> seconds per 512² step, measured
         self._job_doc: Document | None = None
         self._job_request: AiRequest | None = None
         # in-betweens of (result, a, b): of the running job, and of the job that just ended
@@ -117,6 +128,10 @@ class AiPanel(ExploreMixin, QWidget):
         self.form = AiForm()
         self.form.op_changed.connect(lambda _op: self._sync())
         self.form.model_changed.connect(self._model_picked)
+        for sig in (self.form.op_changed, self.form.model_changed,
+                    self.form.area.currentIndexChanged, self.form.steps.valueChanged,
+                    self.form.strength.value_changed):
+            sig.connect(lambda *_a: self.describe_tiles())
         # Control layers and LoRAs ask the panel's model source what is installed.
         self.form.controls_section.set_source(lambda: self.registry)
         self.form.loras_section.set_source(lambda: self.registry)
@@ -236,6 +251,7 @@ class AiPanel(ExploreMixin, QWidget):
             migan = self.registry.migan() is not None
         except (AiError, OSError):
             lama = migan = False
+        self._natives = {m.id: int(m.native) for m in models}
         self.form.set_models(items, last, lama, migan)
         self.form.loras_section.refresh()   # LoRAs added or removed in the model manager
         self.form.controls_section.refresh_notes()   # ... control models, detectors
@@ -265,6 +281,7 @@ class AiPanel(ExploreMixin, QWidget):
         if self.doc is not None:
             self.doc.active_changed.disconnect(self._active_changed)
             self.doc.structure_changed.disconnect(self._structure_changed)
+            self.doc.size_changed.disconnect(self._doc_resized)
         if self._job:
             self._job.cancel()
         self.doc = doc
@@ -272,6 +289,8 @@ class AiPanel(ExploreMixin, QWidget):
         if doc is not None:
             doc.active_changed.connect(self._active_changed)
             doc.structure_changed.connect(self._structure_changed)
+            doc.size_changed.connect(self._doc_resized)
+        self.describe_tiles()
         self.discard()
 
     def _active_changed(self, _node: object) -> None:
@@ -369,6 +388,50 @@ class AiPanel(ExploreMixin, QWidget):
         self._sync()
         return job
 
+    def _doc_resized(self, *_: object) -> None:
+        self.describe_tiles()
+
+    def _learn_speed(self, result: AiResult) -> None:
+        """Seconds per denoising step of a 512² picture with this model, from a finished job
+        (the refine in tiles' estimate)."""
+        model = result.info.get("model_id")
+        gen = (result.info.get("timings") or {}).get("generate_s")
+        if not model or not gen:
+            return
+        req = result.request
+        strength = float(req.strength) if req.op == "img2img" else 1.0
+        steps = max(1, round(int(req.steps) * strength)) * max(1, len(result.images))
+        w, h = result.size
+        self._step_s[str(model)] = float(gen) / steps / max(0.05, w * h / (512 * 512))
+        self.describe_tiles()
+
+    def describe_tiles(self) -> str:
+        """The tile grid a refine in tiles would run on the picture as it is now, with a time
+        estimate once this model has run here (shown under the Area list); "" otherwise."""
+        f = self.form
+        doc = self.doc
+        show = doc is not None and f.current_op() == "img2img" and \
+            f.area.currentData() == "tiles" and f.paints()
+        text = ""
+        if show and doc is not None:
+            from ...ai import upscale as up
+
+            model = f.current_model()
+            tile = self._natives.get(model) or 512
+            n = len(up.tile_grid(doc.height, doc.width, tile, min(64, tile // 4)))
+            steps = max(1, round(f.steps.value() * f.strength.value() / 100.0))
+            text = (f"{doc.width} × {doc.height} px: {n} tile{'s' * (n != 1)} of {tile} px, "
+                    f"each one run of the model ({steps} step{'s' * (steps != 1)}).")
+            per_step = self._step_s.get(model)
+            if per_step:
+                total = per_step * steps * n * (tile * tile) / (512 * 512)
+                text += f" About {_duration(total)} here."
+            else:
+                text += " The time shows after this model's first run here."
+        f.tiles_hint.setText(text)
+        f.tiles_hint.setVisible(bool(text))
+        return text
+
     def detail_pass(self) -> JobHandle | None:
         """The Detail pass (hands, faces): Refine the selection at the model's own size with
         settings made for it — `DETAIL_STRENGTH`, at least `DETAIL_STEPS` steps (a few-step
@@ -465,6 +528,7 @@ class AiPanel(ExploreMixin, QWidget):
             self._show_between(result, dt)
             return
         self.close_between()
+        self._learn_speed(result)
         self.result, self.result_doc = result, doc
         self.form.show_seed(result.seeds[0])
         n = len(result.images)

@@ -40,6 +40,8 @@ class LayerTreeModel(QAbstractItemModel):
         self._pixmaps: dict[str, QPixmap] = {}
         self._thumb_timer = QTimer(self, singleShot=True, interval=200)
         self._thumb_timer.timeout.connect(self.refresh_thumbnails)
+        self._more_thumbs = QTimer(self, singleShot=True, interval=30)
+        self._more_thumbs.timeout.connect(self.refresh_thumbnails)
 
     # ---- document --------------------------------------------------------------------------
     def set_document(self, doc: Document | None) -> None:
@@ -133,7 +135,10 @@ class LayerTreeModel(QAbstractItemModel):
                 return node.name
             if role == Role.DecorationRole:
                 if isinstance(node, Layer):
-                    return self.thumbs.pixmap(node, self.doc.width, self.doc.height)
+                    pix = self.thumbs.pixmap(node, self.doc.width, self.doc.height)
+                    if self.thumbs.incomplete(node) and not self._more_thumbs.isActive():
+                        self._more_thumbs.start()   # sampled over several paints
+                    return pix
                 return icon("folder")
             if role == Role.ForegroundRole and not node.is_visible_in_tree():
                 return QColor(130, 130, 130)

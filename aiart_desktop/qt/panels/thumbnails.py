@@ -3,10 +3,15 @@
 Tiles are immutable and replaced on every write, so "did this tile change" is an identity
 check (we keep a reference to the sampled tile, so its identity cannot be reused).
 A thumbnail is a strided (nearest) sample of the layer inside the canvas.
+
+Sampling is budgeted (`BUDGET_S` per call): a layer whose every tile is new (an 8192² upscale:
+a thousand tiles) is sampled over several paints, not in one; `incomplete(layer)` tells the
+model to ask again.
 """
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 from PySide6.QtCore import Qt
@@ -17,6 +22,7 @@ from ...core.tiles import TILE
 from ..convert import array_to_qimage
 
 THUMB = 40  # logical size of the square a thumbnail fits in
+BUDGET_S = 0.008  # sampling time one call may spend; the rest comes with the next
 
 
 class _Entry:
@@ -26,6 +32,7 @@ class _Entry:
         self.offset = offset
         self.seen: dict[tuple[int, int], np.ndarray] = {}   # tile key -> the sampled array
         self.pixmap: QPixmap | None = None
+        self.complete = True
 
 
 class Thumbnails:
@@ -52,6 +59,11 @@ class Thumbnails:
             entry.pixmap = self._render(entry.pixels)
         return entry.pixmap
 
+    def incomplete(self, layer: Layer) -> bool:
+        """Whether the layer's thumbnail still has tiles to sample (ask again later)."""
+        entry = self._entries.get(layer.uid)
+        return entry is not None and not entry.complete
+
     def _update(self, e: _Entry, layer: Layer, doc_w: int, doc_h: int) -> bool:
         tiles = layer.tiles
         keys = set(tiles.keys())
@@ -61,12 +73,19 @@ class Thumbnails:
                 del e.seen[key]
                 self._sample(e, key, None, doc_w, doc_h)
                 changed = True
+        deadline = time.perf_counter() + BUDGET_S
+        e.complete = True
+        sampled = 0
         for key in keys:
             t = tiles.tile(key)
             if t is not None and e.seen.get(key) is not t:
+                if sampled % 8 == 7 and time.perf_counter() > deadline:
+                    e.complete = False     # the rest next time (the model asks again)
+                    break
                 e.seen[key] = t
                 self._sample(e, key, t, doc_w, doc_h)
                 changed = True
+                sampled += 1
         return changed
 
     @staticmethod

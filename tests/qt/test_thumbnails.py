@@ -1,0 +1,34 @@
+"""Layer thumbnails (qt/panels/thumbnails.py): sampled per tile within a time budget, so a
+layer whose every tile is new (an upscale) is sampled over several calls, and ends exactly as
+one unbudgeted pass would."""
+from __future__ import annotations
+
+import numpy as np
+
+from aiart_desktop.core.document import Document
+from aiart_desktop.qt.panels import thumbnails
+from aiart_desktop.qt.panels.thumbnails import Thumbnails
+
+
+def test_a_big_layer_is_sampled_over_several_calls(qapp, monkeypatch) -> None:
+    doc = Document.new(2048, 1536)
+    rng = np.random.default_rng(0)
+    px = rng.integers(0, 256, (1536, 2048, 4), dtype=np.uint8)
+    px[..., 3] = 255
+    doc.put_pixels(doc.layers[0], 0, 0, px)
+    layer = doc.layers[0]
+    whole = Thumbnails()
+    whole.pixmap(layer, 2048, 1536)
+    assert not whole.incomplete(layer)
+    expected = whole._entries[layer.uid].pixels.copy()
+    monkeypatch.setattr(thumbnails, "BUDGET_S", 0.0)     # every call runs out at once
+    budgeted = Thumbnails()
+    calls = 0
+    while True:
+        budgeted.pixmap(layer, 2048, 1536)
+        calls += 1
+        if not budgeted.incomplete(layer):
+            break
+        assert calls < 200
+    assert calls > 3                                       # spread over several paints
+    assert np.array_equal(budgeted._entries[layer.uid].pixels, expected)
