@@ -21,14 +21,13 @@ TILE_BYTES = TILE * TILE * 4
 
 
 def tilemap_bytes(*maps: TileMap, seen: set[int] | None = None) -> int:
+    """The memory the distinct tiles of `maps` hold (a shared tile counts once; every tile is
+    TILE x TILE RGBA8). Tiles already in `seen` are not counted again."""
     seen = set() if seen is None else seen
-    total = 0
+    before = len(seen)
     for m in maps:
-        for t in m.values():
-            if t is not None and id(t) not in seen:
-                seen.add(id(t))
-                total += t.nbytes
-    return total
+        seen.update(id(t) for t in m.values() if t is not None)
+    return (len(seen) - before) * TILE_BYTES
 
 
 class PixelsEdit(Command):

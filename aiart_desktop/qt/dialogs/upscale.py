@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
@@ -46,6 +46,7 @@ class UpscaleDialog(QDialog):
         super().__init__(parent or win)
         self.win = win
         self.job: JobHandle | None = None
+        self._applying = False
         self.setWindowTitle("Upscale")
         self.target = QComboBox()
         self.target.addItem("The picture (every layer)", up.PICTURE)
@@ -154,7 +155,8 @@ class UpscaleDialog(QDialog):
     # ---- running ---------------------------------------------------------------------------
     @property
     def running(self) -> bool:
-        return self.job is not None
+        """An upscale is running, or its result not applied yet."""
+        return self.job is not None or self._applying
 
     def start(self) -> JobHandle | None:
         doc = self.win.doc
@@ -211,6 +213,13 @@ class UpscaleDialog(QDialog):
             self.preview.show()
 
     def _finished(self, result: Any) -> None:
+        # Applied on the next turn of the event loop, not inside the job's delivery: the
+        # window's next paint and this step then never fall in one stall.
+        self._applying = True
+        QTimer.singleShot(0, lambda: self._apply(result))
+
+    def _apply(self, result: Any) -> None:
+        self._applying = False
         doc = self._doc
         if doc is not self.win.doc:
             self._say("The picture was closed; nothing was changed.")
