@@ -69,6 +69,7 @@ from .requests import (
 )
 from .styles.presets import compose
 
+TILE_CONTROL_STRENGTH = 0.6  # a refine in tiles with a Tile control: how closely it holds
 NO_MODEL_HINT = ("no diffusion model is installed: open the model manager to download "
                  "SD-Turbo (2.6 GB), or add a diffusers folder or a .safetensors checkpoint. "
                  "Fill selection works without a model.")
@@ -613,16 +614,25 @@ class Engine:
         seed = int(req.seeds[0])
         count = [0]
         last: list[Job] = []
+        tile_control = self._tile_control(info, backend)
 
         def run(part: np.ndarray) -> np.ndarray:
             i = count[0]
             count[0] += 1
             th, tw = part.shape[:2]
             size = (max(8, tw // 8 * 8), max(8, th // 8 * 8))   # what the model takes
+            image = region.resize(part, size)
+            controls: tuple[JobControl, ...] = ()
+            if tile_control is not None:   # keeps each tile to what it shows (no new things)
+                from . import controls as cp
+
+                rgba = np.dstack([image, np.full(image.shape[:2], 255, np.uint8)])
+                controls = (JobControl(kind="tile", image=cp.preprocess("tile", rgba),
+                                       model=tile_control.id, strength=TILE_CONTROL_STRENGTH),)
             job = Job(op="img2img", model=info.id, prompt=prompt, negative_prompt=negative,
                       seeds=(seed + i,), steps=int(req.steps), guidance=float(req.guidance),
                       scheduler=req.scheduler, strength=float(req.strength), width=size[0],
-                      height=size[1], image=region.resize(part, size), decoder=req.decoder,
+                      height=size[1], image=image, decoder=req.decoder, controls=controls,
                       **ip)
             last[:] = [job]
             phase = f"refining tile {i + 1} of {total}"
@@ -637,6 +647,22 @@ class Engine:
 
         refined = up.tiled(original, run, 1, tile, overlap, None, stop)
         return [refined], last[0]
+
+    def _tile_control(self, info: ModelInfo, backend: Backend) -> Any:
+        """The installed Tile control model that fits `info` (the refine in tiles uses it when
+        there is one), or None."""
+        if "tile" not in backend.capabilities.controls:
+            return None
+        from .models.ip_adapter import model_cross_dim
+
+        try:
+            found = self.models.control_model_for("tile", info.arch)
+        except AiError:
+            return None                     # none installed: the refine runs without
+        cross = model_cross_dim(info)
+        if cross is not None and found.cross_dim is not None and found.cross_dim != cross:
+            return None
+        return found
 
 
 def _bounds(mask: np.ndarray) -> Rect:

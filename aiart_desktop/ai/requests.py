@@ -544,6 +544,8 @@ class AiResult:
                                 "model_sha256": r.get("model_sha256"),
                                 "control_sha256": r.get("control_sha256")}
                                for c, r in zip(rec["controls"], ran, strict=True)]
+        if rec.get("tiled") and isinstance(ran, list) and ran:  # the Tile control it held to
+            rec["tile_control"] = ran[0].get("model_name")
         if self.info.get("decoder"):  # which decoder made the pixels (TAESD may be missing)
             rec["decoder"] = str(self.info["decoder"])
         for key in ("lora_hashes", "embeddings"):  # which LoRA / embedding files, by content

@@ -67,3 +67,22 @@ def test_cancel_and_bad_tiled_requests(engine) -> None:
         _request(doc, batch_size=2)
     with pytest.raises(RequestError, match="64 to 2048"):
         _request(doc, tile=16)
+
+
+def test_a_tile_control_holds_each_tile_when_installed(model_folders, tmp_path) -> None:
+    from aiart_desktop.ai.models.registry import ModelRegistry
+    from aiart_desktop.ai.setup import default_engine
+    from tests.support.tiny_controlnets import build_controlnet
+
+    reg = ModelRegistry(tmp_path / "models", allow_pickle=False)
+    reg.add_folder(model_folders["sd"], name="sd")
+    engine = default_engine(reg, device="cpu")
+    doc = _doc()
+    plain = engine.run(_request(doc))
+    assert "tile_control" not in plain.record()
+    build_controlnet(reg.control_folder() / "control_v11f1e_sd15_tile", model_folders["sd"])
+    held = engine.run(_request(doc))
+    rec = held.record()
+    assert rec["tile_control"] and held.info["controls"][0]["model_name"] == rec["tile_control"]
+    assert not np.array_equal(held.images[0], plain.images[0])   # the control took part
+    assert np.array_equal(engine.run(_request(doc)).images[0], held.images[0])
