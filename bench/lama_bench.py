@@ -35,10 +35,11 @@ sys.path.insert(0, str(ROOT))
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
+from tests.support.onnx_graphs import save_graph  # noqa: E402
+
 
 def stand_in(path: Path, width: int = 64, seed: int = 0) -> Path:
     """A LaMa-interface graph of a few random 3x3 convolutions at 512² (see the notes)."""
-    import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     rng = np.random.default_rng(seed)
@@ -66,11 +67,7 @@ def stand_in(path: Path, width: int = 64, seed: int = 0) -> Path:
         [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, 512, 512]),
          helper.make_tensor_value_info("mask", TensorProto.FLOAT, [1, 1, 512, 512])],
         [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 3, 512, 512])], inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 9
-    onnx.checker.check_model(model)
-    onnx.save(model, str(path))
-    return path
+    return save_graph(graph, path)
 
 
 def main() -> None:

@@ -43,10 +43,11 @@ sys.path.insert(0, str(ROOT))
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
+from tests.support.onnx_graphs import save_graph  # noqa: E402
+
 
 def stand_in(path: Path, width: int = 32, seed: int = 0) -> Path:
     """A BiRefNet-interface graph of a few random 3x3 convolutions at 1024² (see the notes)."""
-    import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     rng = np.random.default_rng(seed)
@@ -70,12 +71,7 @@ def stand_in(path: Path, width: int = 32, seed: int = 0) -> Path:
         [helper.make_tensor_value_info("input_image", TensorProto.FLOAT, [1, 3, 1024, 1024])],
         [helper.make_tensor_value_info("output_image", TensorProto.FLOAT, [1, 1, 1024, 1024])],
         inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 9
-    onnx.checker.check_model(model)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    onnx.save(model, str(path))
-    return path
+    return save_graph(graph, path)
 
 
 def _ms(fn) -> float:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from .conditioning import CONTROL_KINDS
@@ -158,10 +159,9 @@ def run(argv: list[str]) -> int:
         return int(exc.code or 0)
     if os.path.splitext(ns.output)[1].lower() != ".png":
         return _fail(f"cannot write {ns.output!r}: the output must be a .png file")
-    from ..core.io import FileFormatError, save_document
+    from ..core.io import save_document
     from .apply import apply_result
     from .capture import make_request
-    from .errors import AiError, Cancelled
     from .setup import default_engine, user_models
 
     params: dict[str, Any] = {"prompt": ns.prompt, "negative_prompt": ns.negative,
@@ -179,7 +179,7 @@ def run(argv: list[str]) -> int:
         if not ns.quiet:
             print(f"\r{p.phase}: {p.step}/{p.total}", end="", file=sys.stderr, flush=True)
 
-    try:
+    def work() -> None:
         doc = _document(ns)
         if ns.control:
             params["controls"] = _controls(doc, ns.control)
@@ -199,15 +199,30 @@ def run(argv: list[str]) -> int:
             save_document(doc, out, parameters=result.parameters(i))
             if not ns.quiet:
                 print(f"wrote {out} (seed {result.seeds[i]})", file=sys.stderr)
+
+    return guarded(PROG, ns.quiet, ns.output, work)
+
+
+def guarded(prog: str, quiet: bool, output: str, work: Callable[[], None]) -> int:
+    """Run a command's `work`: its exit status, and any error as one line on stderr (the
+    command line's promise: no traceback). 130 when interrupted or cancelled."""
+    from ..core.io import FileFormatError
+    from .errors import AiError, Cancelled
+
+    try:
+        work()
     except KeyboardInterrupt:
-        print(f"\n{PROG}: interrupted", file=sys.stderr)
+        print(f"\n{prog}: interrupted", file=sys.stderr)
         return 130
     except Cancelled:
         return 130
     except (AiError, FileFormatError, ValueError) as exc:
-        if not ns.quiet:
+        if not quiet:
             print(file=sys.stderr)
-        return _fail(str(exc))
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 2
     except OSError as exc:
-        return _fail(f"cannot write {ns.output!r}: {exc.strerror or exc}")
+        print(f"{prog}: error: cannot write {os.path.basename(output)!r}: "
+              f"{exc.strerror or exc}", file=sys.stderr)
+        return 2
     return 0

@@ -7,7 +7,6 @@ flattened picture). Errors are one line on stderr, exit status 2; no traceback.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import Any
 
@@ -36,27 +35,22 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _fail(message: str) -> int:
-    print(f"{PROG}: error: {message}", file=sys.stderr)
-    return 2
-
-
 def upscale(argv: list[str]) -> int:
     parser = _parser()
     try:
         ns = parser.parse_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0)
-    from ..core.io import FileFormatError, load_document, save_document
+    from ..core.io import load_document, save_document
     from . import upscale as up
-    from .errors import AiError, Cancelled
+    from .cli_run import guarded
     from .setup import default_engine, user_models
 
     def progress(p: Any) -> None:
         if not ns.quiet:
             print(f"\r{p.phase}: {p.step}/{p.total}", end="", file=sys.stderr, flush=True)
 
-    try:
+    def work() -> None:
         doc = load_document(ns.input)
         scale = ns.scale if ns.width is None else ns.width / doc.width
         req = up.upscale_request(doc, scale, ns.model, up.PICTURE, tile=ns.tile,
@@ -70,15 +64,5 @@ def upscale(argv: list[str]) -> int:
         if not ns.quiet:
             print(f"wrote {ns.output} ({doc.width}x{doc.height}, {result.model_name})",
                   file=sys.stderr)
-    except KeyboardInterrupt:
-        print(f"\n{PROG}: interrupted", file=sys.stderr)
-        return 130
-    except Cancelled:
-        return 130
-    except (AiError, FileFormatError, ValueError) as exc:
-        if not ns.quiet:
-            print(file=sys.stderr)
-        return _fail(str(exc))
-    except OSError as exc:
-        return _fail(f"cannot write {os.path.basename(ns.output)!r}: {exc.strerror or exc}")
-    return 0
+
+    return guarded(PROG, ns.quiet, ns.output, work)

@@ -383,10 +383,7 @@ class Engine:
             raise Cancelled()
         facts = backend.record(job)
         name = str(facts.pop("model_name", backend.name))
-        extra: dict[str, Any] = {
-            "timings": {"generate_s": time.perf_counter() - t0},
-            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **facts,
-        }
+        extra = _stamped(t0, facts)
         return AiResult(request=req, images=[styled], seeds=req.seeds, alpha=alpha, rect=rect,
                         backend=backend.name, model_name=name, size=(w, h), info=extra)
 
@@ -415,10 +412,7 @@ class Engine:
             raise Cancelled()
         facts = backend.record(job)
         name = str(facts.pop("model_name", backend.name))
-        extra: dict[str, Any] = {
-            "timings": {"generate_s": time.perf_counter() - t0},
-            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **facts,
-        }
+        extra = _stamped(t0, facts)
         return AiResult(request=req, images=[], seeds=req.seeds, alpha=soft, rect=rect,
                         backend=backend.name, model_name=name,
                         size=(rgb.shape[1], rgb.shape[0]), info=extra)
@@ -471,8 +465,7 @@ class Engine:
             extra.update(facts)
         if stop():
             raise Cancelled()
-        extra.update(timings={"generate_s": time.perf_counter() - t0},
-                     time=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+        extra.update(_stamped(t0, {}))
         w, h = up.scaled_size(*req.canvas_size, float(req.scale))
         return AiResult(request=req, images=[], seeds=req.seeds,
                         alpha=np.zeros((0, 0), np.uint8), rect=req.rect,
@@ -663,6 +656,13 @@ class Engine:
         if cross is not None and found.cross_dim is not None and found.cross_dim != cross:
             return None
         return found
+
+
+def _stamped(t0: float, facts: dict[str, Any]) -> dict[str, Any]:
+    """A result's info: how long the job took since `t0`, when it was made (UTC, ISO 8601),
+    and the backend's facts."""
+    return {"timings": {"generate_s": time.perf_counter() - t0},
+            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **facts}
 
 
 def _bounds(mask: np.ndarray) -> Rect:

@@ -12,13 +12,13 @@ import numpy as np
 
 from aiart_desktop.ai.models.catalogue import inpainter_entry
 from aiart_desktop.ai.models.registry import ModelRegistry
+from tests.support.onnx_graphs import save_graph
 
 COLOUR = (10, 200, 30)  # what the tiny graph paints into the hole
 
 
 def tiny_lama(path: Path, names: tuple[str, str, str] = ("image", "mask", "output")) -> Path:
     """The tiny LaMa-interface graph saved at `path`."""
-    import onnx
     from onnx import TensorProto, helper
 
     image, mask, output = names
@@ -38,12 +38,7 @@ def tiny_lama(path: Path, names: tuple[str, str, str] = ("image", "mask", "outpu
         [helper.make_tensor_value_info(image, TensorProto.FLOAT, [1, 3, 512, 512]),
          helper.make_tensor_value_info(mask, TensorProto.FLOAT, [1, 1, 512, 512])],
         [helper.make_tensor_value_info(output, TensorProto.FLOAT, [1, 3, 512, 512])], inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 9
-    onnx.checker.check_model(model)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    onnx.save(model, str(path))
-    return path
+    return save_graph(graph, path)
 
 
 def install_tiny_lama(registry: ModelRegistry) -> Path:
@@ -56,7 +51,6 @@ def tiny_migan(path: Path, size: int | None = None) -> Path:
     (1, 3, H, W) uint8 RGB and `mask` (1, 1, H, W) uint8, 255 = keep, 0 = fill -> `result`
     (1, 3, H, W) uint8 = image where kept, COLOUR in the hole. H and W are left open like the
     real pipeline's (or fixed to `size`)."""
-    import onnx
     from onnx import TensorProto, helper
 
     h: int | str = size if size is not None else "height"
@@ -80,12 +74,7 @@ def tiny_migan(path: Path, size: int | None = None) -> Path:
         [helper.make_tensor_value_info("image", TensorProto.UINT8, [1, 3, h, w]),
          helper.make_tensor_value_info("mask", TensorProto.UINT8, [1, 1, h, w])],
         [helper.make_tensor_value_info("result", TensorProto.UINT8, [1, 3, h, w])], inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 9
-    onnx.checker.check_model(model)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    onnx.save(model, str(path))
-    return path
+    return save_graph(graph, path)
 
 
 def install_tiny_migan(registry: ModelRegistry) -> Path:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from aiart_desktop.ai.models.catalogue import matting_entry
 from aiart_desktop.ai.models.registry import ModelRegistry
+from tests.support.onnx_graphs import save_graph
 
 GAIN = 10.0
 
@@ -20,7 +21,6 @@ def tiny_matte(path: Path, names: tuple[str, str] = ("input_image", "output_imag
                size: int | None = 1024, probabilities: bool = False) -> Path:
     """The tiny BiRefNet-interface graph saved at `path`; `size` None leaves the side open;
     `probabilities`: the output goes through a sigmoid in the graph (RMBG-style exports)."""
-    import onnx
     from onnx import TensorProto, helper
 
     x, out = names
@@ -34,12 +34,7 @@ def tiny_matte(path: Path, names: tuple[str, str] = ("input_image", "output_imag
         nodes, "tiny-birefnet",
         [helper.make_tensor_value_info(x, TensorProto.FLOAT, [1, 3, side, side])],
         [helper.make_tensor_value_info(out, TensorProto.FLOAT, [1, 1, side, side])], inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 9
-    onnx.checker.check_model(model)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    onnx.save(model, str(path))
-    return path
+    return save_graph(graph, path)
 
 
 def install_tiny_matte(registry: ModelRegistry) -> Path:
