@@ -35,6 +35,7 @@ How a request finds its backend (`choose_model`, then `choose_backend`):
 """
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -435,10 +436,11 @@ class Engine:
             for i, ((_, _, pixels), rect) in enumerate(zip(req.pieces, rects, strict=True)):
                 if stop():
                     raise Cancelled()
-                if on_progress is not None:
-                    on_progress(ProgressInfo(i, n, None, "upscaling (Lanczos)"))
-                tiles.append(up.tile_map(up.lanczos(pixels, (rect.w, rect.h)), rect,
-                                         req.offsets[i]))
+                scaled = up.lanczos(pixels, (rect.w, rect.h))
+                if on_progress is not None:   # a look at the layer just scaled
+                    on_progress(ProgressInfo(i + 1, n, None, "upscaling (Lanczos)",
+                                             render=functools.partial(up.preview, scaled)))
+                tiles.append(up.tile_map(scaled, rect, req.offsets[i]))
         else:
             backend = next((b for b in self.backends if req.op in b.capabilities.ops), None)
             if backend is None:

@@ -300,6 +300,18 @@ def tile_map(pixels: np.ndarray, rect: Rect, offset: tuple[int, int]) -> TileMap
     return grid.snapshot()
 
 
+PREVIEW_SIDE = 384        # the progress preview's longer side
+
+
+def preview(picture: np.ndarray) -> np.ndarray:
+    """A small RGB8 look at a (partly done) big picture: nearest samples, cheap at any size."""
+    h, w = picture.shape[:2]
+    k = min(1.0, PREVIEW_SIDE / max(h, w))
+    size = (max(1, round(w * k)), max(1, round(h * k)))
+    return np.ascontiguousarray(cv2.resize(picture, size, interpolation=cv2.INTER_NEAREST)
+                                [..., :3])
+
+
 def describe(req: UpscaleRequest) -> dict[str, Any]:
     """A short account for the record and the status line."""
     return {"scale": float(req.scale), "target": req.target, "pieces": len(req.pieces)}

@@ -51,6 +51,7 @@ def test_upscale_the_picture_from_the_image_menu(qtbot, win, stop_workers, tmp_p
     qtbot.waitUntil(lambda: not dlg.running, timeout=WAIT)
     assert (doc.width, doc.height) == (320, 240) and doc.history.undo_count == undo0 + 1
     assert "Upscaled with Lanczos: 320 × 240 px" in dlg.message.text()
+    assert not dlg.preview.isHidden()       # a look at a scaled layer came with the progress
     assert doc.layers[1].bounds().w == 100
     doc.history.undo()
     assert (doc.width, doc.height) == (160, 120) and np.array_equal(doc.flatten(), before)

@@ -15,7 +15,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 
 from .. import upscale
@@ -25,16 +24,6 @@ from ..job import Job
 from ..requests import UPSCALE, ProgressInfo
 
 UPSCALER = "upscaler"     # the backend's name and architecture
-PREVIEW_SIDE = 384        # the progress preview's longer side
-
-
-def preview(picture: np.ndarray) -> np.ndarray:
-    """A small RGB8 look at a (partly done) big picture: nearest samples, cheap at any size."""
-    h, w = picture.shape[:2]
-    k = min(1.0, PREVIEW_SIDE / max(h, w))
-    size = (max(1, round(w * k)), max(1, round(h * k)))
-    return np.ascontiguousarray(cv2.resize(picture, size, interpolation=cv2.INTER_NEAREST)
-                                [..., :3])
 
 
 class UpscaleBackend:
@@ -73,7 +62,7 @@ class UpscaleBackend:
         def on_tile(done: int, total: int, so_far: np.ndarray) -> None:
             if on_progress is not None:
                 on_progress(ProgressInfo(done, total, None, phase,
-                                         render=lambda: preview(so_far)))
+                                         render=lambda: upscale.preview(so_far)))
 
         out = upscale.with_model(job.image, (job.width, job.height),
                                  lambda tile: up.run(tile, path, allow), scale,

@@ -42,6 +42,25 @@ class DisplayCache:
         self._stale = [np.ones((by, bx), bool) for _ in range(MAX_LEVEL + 1)]
         self._alloc(0)
 
+    def levels(self) -> list[np.ndarray | None]:
+        """The level arrays as they are now (None: never made); for `seed_scaled`."""
+        return list(self._arrays)
+
+    def seed_scaled(self, old: list[np.ndarray | None], factor: int) -> None:
+        """The canvas just grew `factor` times (2, 4, 8: an upscale): show `old` (this cache's
+        `levels()` from before) as a stand-in until the new pixels are composited — level L
+        of the old picture is level L + log2(factor) of the new, pixel for pixel. Everything
+        stays stale and is recomputed as usual; only the blank wait is gone."""
+        j = int(round(math.log2(factor))) if factor >= 2 else 0
+        if j < 1 or 1 << j != factor:
+            return
+        for level, arr in enumerate(old):
+            if arr is None or level + j > MAX_LEVEL:
+                continue
+            new = self._alloc(level + j)
+            if new.shape == arr.shape:
+                new[...] = arr
+
     def _alloc(self, level: int) -> np.ndarray:
         arr = self._arrays[level]
         if arr is None:

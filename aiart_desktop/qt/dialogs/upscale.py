@@ -172,7 +172,8 @@ class UpscaleDialog(QDialog):
         self.job = job = self.win.ai_worker.submit(request, previews=True)
         self._doc = doc
         job.progress.connect(self._progress)
-        job.status.connect(lambda phase: self.message.setText(phase.capitalize() + "…"))
+        job.status.connect(lambda phase: self.message.setText(phase[:1].upper() + phase[1:]
+                                                              + "…"))
         job.finished.connect(self._finished)
         job.failed.connect(lambda text: self._say(text, error=True))
         job.cancelled.connect(lambda: self._say("Cancelled; nothing was changed."))
@@ -224,11 +225,17 @@ class UpscaleDialog(QDialog):
         if doc is not self.win.doc:
             self._say("The picture was closed; nothing was changed.")
             return
+        cache = getattr(self.win.canvas, "cache", None)
+        before = cache.levels() if cache is not None else []
         try:
             up.apply_upscale(doc, result)
         except AiError as exc:
             self._say(str(exc), error=True)
             return
+        s = float(result.request.scale)
+        if cache is not None and result.request.target == up.PICTURE and s.is_integer():
+            cache.seed_scaled(before, int(s))   # no blank canvas while it is composited
+            self.win.canvas.viewport().update()
         w, h = doc.width, doc.height
         text = f"Upscaled with {result.model_name}: {w} × {h} px. Ctrl+Z undoes it."
         self._say(text)

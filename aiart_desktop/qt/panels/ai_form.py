@@ -51,8 +51,8 @@ OPERATIONS: tuple[tuple[str, str, str, str], ...] = (
      "Repaint the selection from the prompt, blended into its surroundings. "
      "With no model: erase it into the background."),
     ("img2img", "Refine", "Refine",
-     "Repaint the selection (or the layer) keeping its layout; strength sets how much "
-     "changes."),
+     "Repaint the selection (or the layer, or after Upscale the whole picture in tiles) "
+     "keeping its layout; strength sets how much changes."),
     ("txt2img", "Generate", "Generate",
      "A new picture from the prompt, the size of the selection (or canvas)."),
     ("outpaint", "Expand canvas", "Expand canvas",
