@@ -304,12 +304,17 @@ PREVIEW_SIDE = 384        # the progress preview's longer side
 
 
 def preview(picture: np.ndarray) -> np.ndarray:
-    """A small RGB8 look at a (partly done) big picture: nearest samples, cheap at any size."""
+    """A small RGB8 look at a (partly done) big picture: nearest samples, cheap at any size;
+    a layer with transparency is shown over white (its transparent parts are not black)."""
+    from .segment import over_white
+
     h, w = picture.shape[:2]
     k = min(1.0, PREVIEW_SIDE / max(h, w))
     size = (max(1, round(w * k)), max(1, round(h * k)))
-    return np.ascontiguousarray(cv2.resize(picture, size, interpolation=cv2.INTER_NEAREST)
-                                [..., :3])
+    small = cv2.resize(picture, size, interpolation=cv2.INTER_NEAREST)
+    if small.shape[2] == 4:
+        return over_white(small)
+    return np.ascontiguousarray(small[..., :3])
 
 
 def describe(req: UpscaleRequest) -> dict[str, Any]:

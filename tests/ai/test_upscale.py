@@ -76,6 +76,9 @@ def test_lanczos_keeps_colour_at_transparent_edges() -> None:
     opaque = np.full((20, 30, 4), 255, np.uint8)
     opaque[..., :3] = _gradient(20, 30)
     assert (up.lanczos(opaque, (60, 40))[..., 3] == 255).all()
+    look = up.preview(out)                     # the progress preview: over white, small
+    assert look.shape == (160, 160, 3) and (look[0, 0] == 255).all()
+    assert tuple(look[80, 80]) == (250, 30, 30)
 
 
 def _doc() -> Document:
