@@ -33,16 +33,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-PY = str(ROOT / ".venv" / "bin" / "python")
-HERE = Path(__file__).resolve().parent
+from walk_common import ROOT, Walk, device, screen_point, session
+
 SIZE = (800, 600)
 SUN = (600, 150)          # the object clicked with Select Object (document pixels)
 
@@ -66,14 +63,10 @@ def app_main(geom_file: str, picture: str) -> int:
     win.show()
 
     def dev(p: QPoint) -> list[int]:
-        k = win.devicePixelRatioF()   # xdotool works in device pixels (QT_SCALE_FACTOR)
-        return [round(p.x() * k), round(p.y() * k)]
+        return device(win, p)         # xdotool works in device pixels (QT_SCALE_FACTOR)
 
     def where(w) -> list[int] | None:
-        if w is None or not w.isVisible() or w.visibleRegion().isEmpty():
-            return None
-        r = w.visibleRegion().boundingRect()
-        return dev(w.mapToGlobal(QPoint(r.center().x(), r.center().y())))
+        return screen_point(win, w)
 
     def centre(w, r: QRect) -> list[int]:
         return dev(w.mapToGlobal(r.center()))
@@ -198,30 +191,12 @@ def paint(out: str) -> None:
     save_document(doc, out)
 
 
-class Walk:
-    def __init__(self, out: Path, display: str) -> None:
-        self.out, self.geom = out, out / "geom.json"
-        self.env = dict(os.environ, DISPLAY=display)
+class ObjectsWalk(Walk):
+    """`Walk` with the status bar followed, document points, and menus."""
+
+    def __init__(self, out: Path, display: str, env: dict[str, str] | None = None) -> None:
+        super().__init__(out, display, env)
         self.said: list[str] = []
-
-    def x(self, *args: str) -> None:
-        subprocess.run(["xdotool", *args], env=self.env, check=True)
-
-    def state(self) -> dict:
-        try:
-            return json.loads(self.geom.read_text())
-        except (OSError, ValueError):
-            return {}
-
-    def get(self, name: str, wait: float = 10.0) -> object:
-        end = time.time() + wait
-        while True:
-            p = self.state().get(name)
-            if p:
-                return p
-            if time.time() > end:
-                raise SystemExit(f"{name} is not on screen")
-            time.sleep(0.25)
 
     def until(self, test, what: str, wait: float = 30.0) -> dict:
         end = time.time() + wait
@@ -235,18 +210,8 @@ class Walk:
             time.sleep(0.25)
         raise SystemExit(f"timed out waiting for {what}: {self.state()}")
 
-    def click_at(self, x: int, y: int) -> None:
-        self.x("mousemove", str(x), str(y))
-        time.sleep(0.15)
-        self.x("click", "1")
-        time.sleep(0.6)
-
-    def click(self, name: str, wait: float = 10.0) -> None:
-        x, y = self.get(name, wait)  # type: ignore[misc]
-        self.click_at(x, y)
-
     def doc_point(self, px: int, py: int) -> tuple[int, int]:
-        x, y, k = self.get("doc")  # type: ignore[misc]
+        x, y, k = self.get("doc")
         return round(x + px * k), round(y + py * k)
 
     def menu(self, title: str, item: str) -> None:
@@ -254,37 +219,17 @@ class Walk:
         self.click("menu:" + title)
         self.click("item:" + item, wait=5)
 
-    def shot(self, name: str) -> Path:
-        p = self.out / f"{name}.png"
-        subprocess.run(["import", "-window", "root", str(p)], env=self.env, check=True)
-        print(p, "|", self.state().get("status", ""))
-        return p
+    def shot(self, name: str, note: str = "") -> Path:
+        return super().shot(name, note or str(self.state().get("status", "")))
 
 
 def walk(size: str, scale: float, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix="walk18-"))
-    data, home = tmp / "data", tmp / "home"
-    home.mkdir()
-    env = dict(os.environ, AIART_DATA_DIR=str(data), HOME=str(home), HF_HUB_OFFLINE="1",
-               QT_SCALE_FACTOR=str(scale), PYTHONPATH=str(ROOT))
-    env.pop("QT_QPA_PLATFORM", None)
-    subprocess.run([PY, __file__, "prep", str(data)], env=env, check=True)
     picture = str(out / "figure.ora")
-    subprocess.run([PY, __file__, "paint", picture], env=env, check=True)
+    subprocess.run([sys.executable, __file__, "paint", picture],
+                   env=dict(os.environ, PYTHONPATH=str(ROOT)), check=True)
     display = os.environ.get("WALK_DISPLAY", ":7")
-    procs = [subprocess.Popen(["Xvfb", display, "-screen", "0", f"{size}x24"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
-    try:
-        time.sleep(1.5)
-        env["DISPLAY"] = display
-        procs.append(subprocess.Popen(["openbox"], env=env, stdout=subprocess.DEVNULL,
-                                      stderr=subprocess.DEVNULL))
-        time.sleep(1)
-        log = open(out / "app.log", "w")
-        procs.append(subprocess.Popen([PY, __file__, "app", str(out / "geom.json"), picture],
-                                      env=env, stdout=log, stderr=subprocess.STDOUT))
-        w = Walk(out, display)
+    with session(__file__, size, scale, out, picture, display, ObjectsWalk) as w:
         w.get("ai_tab", wait=90)               # the AI dock is in: the menus have their items
         w.until(lambda s: "subject_running" in s, "the subject commands", 30)
         time.sleep(2)
@@ -345,14 +290,6 @@ def walk(size: str, scale: float, out: Path) -> None:
         time.sleep(0.5)
         w.shot("06_remove_background")
         print("layers:", w.state().get("layers"))
-    finally:
-        for p in reversed(procs):
-            p.terminate()
-            try:
-                p.wait(5)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

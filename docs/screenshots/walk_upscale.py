@@ -29,16 +29,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-PY = str(ROOT / ".venv" / "bin" / "python")
-HERE = Path(__file__).resolve().parent
+from walk_common import HERE, PY, ROOT, Walk, device, screen_point, session
 
 
 def app_main(geom_file: str, picture: str) -> int:
@@ -61,14 +57,10 @@ def app_main(geom_file: str, picture: str) -> int:
     t0 = time.time()
 
     def dev(p: QPoint) -> list[int]:
-        k = win.devicePixelRatioF()   # xdotool works in device pixels (QT_SCALE_FACTOR)
-        return [round(p.x() * k), round(p.y() * k)]
+        return device(win, p)         # xdotool works in device pixels (QT_SCALE_FACTOR)
 
     def where(w) -> list[int] | None:
-        if w is None or not w.isVisible() or w.visibleRegion().isEmpty():
-            return None
-        r = w.visibleRegion().boundingRect()
-        return dev(w.mapToGlobal(QPoint(r.center().x(), r.center().y())))
+        return screen_point(win, w)
 
     def combo(name: str, c, out: dict[str, object]) -> None:
         out[name] = where(c)
@@ -137,43 +129,8 @@ def prep(data: Path) -> None:
     reg.add_folder(build_sd(data / "tiny" / "sd"), name="Tiny SD (stand-in)")
 
 
-class Walk:
-    def __init__(self, out: Path, display: str) -> None:
-        self.out, self.geom = out, out / "geom.json"
-        self.env = dict(os.environ, DISPLAY=display)
-
-    def x(self, *args: str) -> None:
-        subprocess.run(["xdotool", *args], env=self.env, check=True)
-
-    def state(self) -> dict:
-        try:
-            return json.loads(self.geom.read_text())
-        except (OSError, ValueError):
-            return {}
-
-    def get(self, name: str, wait: float = 10.0) -> object:
-        end = time.time() + wait
-        while True:
-            p = self.state().get(name)
-            if p:
-                return p
-            if time.time() > end:
-                raise SystemExit(f"{name} is not on screen")
-            time.sleep(0.2)
-
-    def click(self, name: str, scroll: str | None = None) -> None:
-        if scroll:                                # scroll the dock down, then up, to find it
-            for button in ["5"] * 20 + ["4"] * 20:
-                try:
-                    x, y = self.get(name, wait=0.5)  # type: ignore[misc]
-                    break
-                except SystemExit:
-                    sx, sy = self.get(scroll)  # type: ignore[misc]
-                    self.x("mousemove", str(sx), str(sy), "click", button)
-                    time.sleep(0.2)
-        x, y = self.get(name)  # type: ignore[misc]
-        self.x("mousemove", str(x), str(y), "click", "1")
-        time.sleep(0.6)
+class UpscaleWalk(Walk):
+    """`Walk` with combo boxes chosen like a user, and a look at one screen pixel."""
 
     def choose(self, name: str, text: str, scroll: str | None = None) -> None:
         """Open the combo `name` with a click, move to `text` with Up/Down, Return."""
@@ -185,7 +142,7 @@ class Walk:
         now = int(self.state().get(name + "_index", 0))
         if now == want:
             return
-        self.click(name, scroll)
+        self.click(name, scroll=scroll)
         time.sleep(0.3)
         key = "Down" if want > now else "Up"
         for _ in range(abs(want - now)):
@@ -209,17 +166,11 @@ class Walk:
             return False
         return blue > red + 30
 
-    def shot(self, name: str) -> Path:
-        p = self.out / f"{name}.png"
-        subprocess.run(["import", "-window", "root", str(p)], env=self.env, check=True)
-        print(p, flush=True)
-        return p
-
 
 BIRDS = (490, 245)   # the three birds of make_screenshots.paint, in the painted picture's pixels
 
 
-def pan_to(w: Walk, at: tuple[int, int], scale: float) -> None:
+def pan_to(w: UpscaleWalk, at: tuple[int, int], scale: float) -> None:
     """Scroll the canvas with the wheel (60 px a notch) until `at` (a point of the picture,
     in its pixels) is near the canvas's centre."""
     for _ in range(3):
@@ -240,28 +191,11 @@ def pan_to(w: Walk, at: tuple[int, int], scale: float) -> None:
 
 def walk(size: str, scale: float, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix="walk15-"))
-    data, home = tmp / "data", tmp / "home"
-    home.mkdir()
-    env = dict(os.environ, AIART_DATA_DIR=str(data), HOME=str(home), HF_HUB_OFFLINE="1",
-               QT_SCALE_FACTOR=str(scale), PYTHONPATH=str(ROOT))
-    env.pop("QT_QPA_PLATFORM", None)
-    subprocess.run([PY, __file__, "prep", str(data)], env=env, check=True, capture_output=True)
     picture = str(out / "landscape.ora")
-    subprocess.run([PY, str(HERE / "walk_tools.py"), "paint", picture], env=env, check=True)
+    subprocess.run([PY, str(HERE / "walk_tools.py"), "paint", picture],
+                   env=dict(os.environ, PYTHONPATH=str(ROOT)), check=True)
     display = os.environ.get("WALK_DISPLAY", ":8")
-    procs = [subprocess.Popen(["Xvfb", display, "-screen", "0", f"{size}x24"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
-    try:
-        time.sleep(1.5)
-        env["DISPLAY"] = display
-        procs.append(subprocess.Popen(["openbox"], env=env, stdout=subprocess.DEVNULL,
-                                      stderr=subprocess.DEVNULL))
-        time.sleep(1)
-        log = open(out / "app.log", "w")
-        procs.append(subprocess.Popen([PY, __file__, "app", str(out / "geom.json"), picture],
-                                      env=env, stdout=log, stderr=subprocess.STDOUT))
-        w = Walk(out, display)
+    with session(__file__, size, scale, out, picture, display, UpscaleWalk) as w:
         w.get("ai_tab", wait=90)
         time.sleep(2)
         orig = w.get("doc_size")
@@ -346,14 +280,6 @@ def walk(size: str, scale: float, out: Path) -> None:
               s.get("ai_model_items"), s.get("ai_model_index"), flush=True)
         print("tiles hint:", repr(s.get("ai_tiles_hint")), flush=True)
         w.shot("05_refine_tiles_hint")
-    finally:
-        for p in reversed(procs):
-            p.terminate()
-            try:
-                p.wait(5)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
