@@ -17,15 +17,50 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 PY = str(ROOT / ".venv" / "bin" / "python")
 HERE = Path(__file__).resolve().parent
+
+
+def start_app(picture: str) -> tuple[Any, Any]:
+    """(In the app subprocess) the app as main.py starts it — telemetry off, the log, the
+    window on `picture` — as (application, window)."""
+    sys.path.insert(0, str(ROOT))
+    from aiart_desktop.privacy import disable_telemetry
+
+    disable_telemetry()
+    from aiart_desktop.logs import setup_logging
+    from aiart_desktop.qt.bootstrap import create_app, create_window
+
+    setup_logging()
+    app = create_app([])
+    win = create_window([picture], recover=False, lazy=True)
+    win.show()
+    return app, win
+
+
+def run_dumping(app: Any, geom_file: str, dump: Callable[[], dict], every_ms: int = 250
+                ) -> int:
+    """(In the app subprocess) run the app, writing `dump()` to `geom_file` every `every_ms`
+    (atomically: the walk never reads half a file)."""
+    from PySide6.QtCore import QTimer
+
+    def write() -> None:
+        tmp = geom_file + ".tmp"
+        Path(tmp).write_text(json.dumps(dump()))
+        os.replace(tmp, geom_file)
+
+    timer = QTimer()
+    timer.timeout.connect(write)
+    timer.start(every_ms)
+    return int(app.exec())
 
 
 def screen_point(win: Any, widget: Any) -> list[int] | None:

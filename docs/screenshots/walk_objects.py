@@ -31,14 +31,21 @@ the X display (default :7).
 """
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from walk_common import ROOT, Walk, device, screen_point, session
+from walk_common import (
+    ROOT,
+    Walk,
+    device,
+    run_dumping,
+    screen_point,
+    session,
+    start_app,
+)
 
 SIZE = (800, 600)
 SUN = (600, 150)          # the object clicked with Select Object (document pixels)
@@ -46,21 +53,11 @@ SUN = (600, 150)          # the object clicked with Select Object (document pixe
 
 def app_main(geom_file: str, picture: str) -> int:
     """The app as main.py starts it, plus a timer writing the walk's widget positions."""
-    sys.path.insert(0, str(ROOT))
-    from aiart_desktop.privacy import disable_telemetry
-
-    disable_telemetry()
-    from PySide6.QtCore import QPoint, QRect, QTimer
+    from PySide6.QtCore import QPoint, QRect
     from PySide6.QtWidgets import QAbstractScrollArea, QApplication, QMenu, QTabBar
 
     from aiart_desktop.core.geometry import Rect
-    from aiart_desktop.logs import setup_logging
-    from aiart_desktop.qt.bootstrap import create_app, create_window
-
-    setup_logging()
-    app = create_app([])
-    win = create_window([picture], recover=False, lazy=True)
-    win.show()
+    app, win = start_app(picture)
 
     def dev(p: QPoint) -> list[int]:
         return device(win, p)         # xdotool works in device pixels (QT_SCALE_FACTOR)
@@ -71,7 +68,7 @@ def app_main(geom_file: str, picture: str) -> int:
     def centre(w, r: QRect) -> list[int]:
         return dev(w.mapToGlobal(r.center()))
 
-    def dump() -> None:
+    def dump() -> dict:
         out: dict[str, object] = {}
         canvas = getattr(win, "canvas", None)
         doc = getattr(win, "doc", None)
@@ -113,9 +110,7 @@ def app_main(geom_file: str, picture: str) -> int:
         if ops is not None:
             out["subject_running"] = ops.running
         out["status"] = win.statusBar().currentMessage()
-        tmp = geom_file + ".tmp"
-        Path(tmp).write_text(json.dumps(out))
-        os.replace(tmp, geom_file)
+        return out
 
     if os.environ.get("WALK_TRACE"):          # who clears the status bar (a QStatusTipEvent)
         from PySide6.QtCore import QEvent, QObject
@@ -131,10 +126,7 @@ def app_main(geom_file: str, picture: str) -> int:
         app.installEventFilter(trace)
         win.statusBar().messageChanged.connect(
             lambda m: print(f"{time.time():.2f} message {m!r}", flush=True))
-    timer = QTimer()
-    timer.timeout.connect(dump)
-    timer.start(250)
-    return app.exec()
+    return run_dumping(app, geom_file, dump, 250)
 
 
 def prep(data: Path) -> None:

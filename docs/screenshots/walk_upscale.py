@@ -27,33 +27,32 @@ display (default :8).
 """
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from walk_common import HERE, PY, ROOT, Walk, device, screen_point, session
+from walk_common import (
+    HERE,
+    PY,
+    ROOT,
+    Walk,
+    device,
+    run_dumping,
+    screen_point,
+    session,
+    start_app,
+)
 
 
 def app_main(geom_file: str, picture: str) -> int:
     """The app as main.py starts it, plus a timer writing the walk's widget positions."""
-    sys.path.insert(0, str(ROOT))
-    from aiart_desktop.privacy import disable_telemetry
-
-    disable_telemetry()
-    from PySide6.QtCore import QPoint, QTimer
+    from PySide6.QtCore import QPoint
     from PySide6.QtWidgets import QApplication, QTabBar
 
     from aiart_desktop.core.geometry import Rect
-    from aiart_desktop.logs import setup_logging
-    from aiart_desktop.qt.bootstrap import create_app, create_window
-
-    setup_logging()
-    app = create_app([])
-    win = create_window([picture], recover=False, lazy=True)
-    win.show()
+    app, win = start_app(picture)
     t0 = time.time()
 
     def dev(p: QPoint) -> list[int]:
@@ -67,7 +66,7 @@ def app_main(geom_file: str, picture: str) -> int:
         out[name + "_items"] = [c.itemText(i) for i in range(c.count())]
         out[name + "_index"] = c.currentIndex()
 
-    def dump() -> None:
+    def dump() -> dict:
         out: dict[str, object] = {}
         canvas = getattr(win, "canvas", None)
         doc = getattr(win, "doc", None)
@@ -109,14 +108,9 @@ def app_main(geom_file: str, picture: str) -> int:
         out["t"] = round(time.time() - t0, 2)
         focus = QApplication.focusWidget()
         out["focus"] = type(focus).__name__ if focus is not None else None
-        tmp = geom_file + ".tmp"
-        Path(tmp).write_text(json.dumps(out))
-        os.replace(tmp, geom_file)
+        return out
 
-    timer = QTimer()
-    timer.timeout.connect(dump)
-    timer.start(200)
-    return app.exec()
+    return run_dumping(app, geom_file, dump, 200)
 
 
 def prep(data: Path) -> None:
