@@ -538,10 +538,13 @@ class MainWindow(FileOps, QMainWindow):
     # ---- help ------------------------------------------------------------------------------
     def show_shortcuts(self) -> None:
         rows = [(text, key) for _t, text, key, _i in TOOL_ACTIONS]
-        for a in self.acts.by_name.values():
+        seen: set[str] = set()
+        for a in self.actions():   # the menus' and the AI dock's (Run AI, Detail Pass, ...)
             key = a.shortcut().toString()
-            if key and not a.isCheckable():
-                rows.append((a.text().replace("&", "").split(" Undo")[0], key))
+            text = a.text().replace("&", "").rstrip("\u2026").split(" Undo")[0]
+            if key and not a.isCheckable() and text not in seen:
+                seen.add(text)
+                rows.append((text, key))
         rows += [("Pan", "Space-drag, middle-drag"), ("Zoom about cursor", "Ctrl+wheel"),
                  ("Pick colour while painting", "Ctrl-click"), ("Straight line", "Shift-click")]
         body = "".join(f"<tr><td>{t}</td><td>&nbsp;&nbsp;<b>{k}</b></td></tr>" for t, k in rows)

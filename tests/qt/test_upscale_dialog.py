@@ -160,3 +160,15 @@ def test_the_tile_grid_and_its_time_are_shown_before_a_refine_in_tiles(
     assert "About " in f.tiles_hint.text()       # the estimate, once the model ran here
     win.doc.resize_canvas(320, 240)
     assert f.tiles_hint.text().startswith("320 × 240 px:")
+
+
+def test_f1_lists_the_ai_and_upscale_shortcuts(qtbot, win, stop_workers, tmp_path,
+                                               prompts) -> None:
+    _window(win, stop_workers, tmp_path)
+    win.show_shortcuts()
+    title, body = prompts.infos[-1][:2]
+    assert title == "Keyboard Shortcuts"
+    for text, key in (("Upscale", "Ctrl+Alt+I"), ("Detail Pass (Hands, Faces)", "Ctrl+Alt+D"),
+                      ("Run AI", "Ctrl+Return")):
+        assert f"<td>{text}</td><td>&nbsp;&nbsp;<b>{key}" in body, text
+    assert "<b>Ctrl+Z</b>" in body and "<b>Ctrl+Shift+I</b>" in body   # the menus' too
