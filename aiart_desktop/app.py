@@ -15,6 +15,10 @@ def main(argv: list[str] | None = None) -> int:
     from .gpu_accel import activate_at_startup
 
     activate_at_startup()  # a verified CUDA / ROCm torch first on sys.path (before torch loads)
+    if args and args[0] == "train-job":  # the style trainer's process (ai/training.py)
+        from .ai.backends.local_train import main as train_main
+
+        return train_main(args[1:])
     if args and args[0] in ("export", "run", "upscale"):
         from .cli import main as cli_main
 

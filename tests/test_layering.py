@@ -38,6 +38,7 @@ SKELETON: dict[str, str] = {
     "ai/backends/local_lora.py": "def load():\n    import torch, diffusers, compel\n",
     "ai/backends/local_segment.py": "def load():\n    import torch, transformers\n",
     "ai/backends/local_upscale.py": "def load():\n    import torch, spandrel\n",
+    "ai/backends/local_train.py": "def load():\n    import torch, diffusers, peft\n",
     "ai/backends/style.py": "import onnxruntime\n",
     "ai/models/__init__.py": "",
     "ai/models/registry.py": "import huggingface_hub\n",

@@ -512,6 +512,7 @@ class Engine:
                                "remove them")
         loras: dict[str, float] = {}  # by file: two spellings of one LoRA count once
         hashes = {}
+        trained: list[str] = []
         for name, weight in weights.items():
             try:
                 lora = self.models.resolve_lora(name)
@@ -524,11 +525,15 @@ class Engine:
             loras.pop(lora.id, None)
             loras[lora.id] = weight
             hashes[name] = self.models.lora_sha256(lora)
+            if lora.trained_here:  # Train a Style made it from the artist's own pictures
+                trained.append(name)
         prompt, negative = compose(req.prompt, req.negative_prompt, req.style_preset)
         found = {e.id: e for e in self.models.embeddings() if e.arch == info.arch}
         used = used_embeddings((prompt, negative), found)
         if hashes:
             facts["lora_hashes"] = hashes
+        if trained:
+            facts["loras_trained_here"] = trained
         if used:
             facts["embeddings"] = {n: file_sha256(found[n].path) for n in used}
         return {"loras": tuple(loras.items())} if loras else {}

@@ -551,6 +551,8 @@ class AiResult:
         for key in ("lora_hashes", "embeddings"):  # which LoRA / embedding files, by content
             if self.info.get(key):
                 rec[key] = dict(self.info[key])
+        if self.info.get("loras_trained_here"):  # LoRAs Train a Style made, on the artist's
+            rec["loras_trained_here"] = list(self.info["loras_trained_here"])  # own pictures
         if self.backend == STYLE:  # which picture gave the style, by content
             rec.update(model=self.model_name, style_kind=self.info.get("style_kind"),
                        style_sha256=self.info.get("style_sha256"))

@@ -347,32 +347,7 @@ class LocalBackend:
             self._key = key
 
     def _load_base(self, info: ModelInfo, device: str, dtype_name: str) -> Any:
-        torch, d = _imports()
-        dtype = getattr(torch, dtype_name)
-        facts = info.facts
-        op = "inpaint" if facts.inpaint else "txt2img"
-        cls = getattr(d, PIPELINES[(facts.arch, op)])
-        try:
-            if info.source == "checkpoint":
-                pipe = cls.from_single_file(str(info.path), config=str(info.config_path),
-                                            local_files_only=True, **_dtype_kwargs(dtype))
-            else:
-                kwargs: dict[str, Any] = {**_dtype_kwargs(dtype), "local_files_only": True}
-                if facts.variant:
-                    kwargs["variant"] = facts.variant
-                if not info.allow_pickle:
-                    kwargs["use_safetensors"] = True
-                if facts.arch == "sd":
-                    kwargs.update(safety_checker=None, feature_extractor=None,
-                                  requires_safety_checker=False)
-                pipe = cls.from_pretrained(str(info.path), **kwargs)
-            return pipe.to(device)
-        except (AiError, MemoryError):
-            raise
-        except Exception as exc:  # every loader failure names the file
-            from ..models.checkpoints import load_failure
-
-            raise load_failure(info.path, facts, _diagnosis(cls, info, dtype, exc)) from exc
+        return load_base(info, device, dtype_name)
 
     def _pipeline(self, info: ModelInfo, op: str, job: Job | None = None) -> Any:
         _, d = _imports()
@@ -698,6 +673,38 @@ class LocalBackend:
                     log.debug("TAESD preview failed: %s", exc)
             arr = lat[0].float().cpu().numpy()
         return shrink(latent_preview(arr, arch))
+
+
+def load_base(info: ModelInfo, device: str, dtype_name: str) -> Any:
+    """The base pipeline of `info` on `device` in `dtype_name`, loaded by diffusers from the
+    local files only; every loader failure a ModelLoadError naming the file (the trainer, too,
+    loads its base model here)."""
+    torch, d = _imports()
+    dtype = getattr(torch, dtype_name)
+    facts = info.facts
+    op = "inpaint" if facts.inpaint else "txt2img"
+    cls = getattr(d, PIPELINES[(facts.arch, op)])
+    try:
+        if info.source == "checkpoint":
+            pipe = cls.from_single_file(str(info.path), config=str(info.config_path),
+                                        local_files_only=True, **_dtype_kwargs(dtype))
+        else:
+            kwargs: dict[str, Any] = {**_dtype_kwargs(dtype), "local_files_only": True}
+            if facts.variant:
+                kwargs["variant"] = facts.variant
+            if not info.allow_pickle:
+                kwargs["use_safetensors"] = True
+            if facts.arch == "sd":
+                kwargs.update(safety_checker=None, feature_extractor=None,
+                              requires_safety_checker=False)
+            pipe = cls.from_pretrained(str(info.path), **kwargs)
+        return pipe.to(device)
+    except (AiError, MemoryError):
+        raise
+    except Exception as exc:  # every loader failure names the file
+        from ..models.checkpoints import load_failure
+
+        raise load_failure(info.path, facts, _diagnosis(cls, info, dtype, exc)) from exc
 
 
 def pickle_facts(path: Any) -> Any:

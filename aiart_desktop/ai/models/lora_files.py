@@ -167,7 +167,8 @@ def inspect_lora(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise ModelLoadError(f"{quoted(p)} is a LoRA for {arch_label(arch)} models, which this "
                              "program does not run: only SD 1.5 and SDXL LoRAs are taken")
     return {"kind": "lora", "arch": arch, "layout": layout, "triggers": list(triggers(meta)),
-            "alias": meta.get("ss_output_name", "")}
+            "alias": meta.get("ss_output_name", ""),
+            "trained_here": meta.get("aiart.trained_here") == "true"}
 
 
 def inspect_embedding(path: str | os.PathLike[str]) -> dict[str, Any]:

@@ -57,7 +57,8 @@ class LoraInfo:
     "kohya" or "diffusers", `triggers` its training tags, most frequent first, `alias` the
     name its trainer gave it (`ss_output_name`), `sha256` A1111's hash of it when known (a file
     added with `add_lora` is hashed while copied; one put in the folder by hand, at its first
-    job: `AddonFolders.lora_sha256`)."""
+    job: `AddonFolders.lora_sha256`); `trained_here` when Train a Style made it (its metadata
+    says so: `aiart.trained_here`)."""
 
     id: str
     name: str
@@ -68,6 +69,7 @@ class LoraInfo:
     alias: str = ""
     size_bytes: int = 0
     sha256: str = ""
+    trained_here: bool = False
 
     @property
     def short_hash(self) -> str:
@@ -153,7 +155,8 @@ class _Facts:
 def _lora_info(path: Path, facts: dict[str, Any]) -> LoraInfo:
     return LoraInfo(path.stem, path.stem, path, str(facts.get("arch", "sd")),
                     str(facts.get("layout", "")), tuple(map(str, facts.get("triggers") or ())),
-                    str(facts.get("alias") or ""), _size(path), str(facts.get("sha256_data") or ""))
+                    str(facts.get("alias") or ""), _size(path), str(facts.get("sha256_data") or ""),
+                    bool(facts.get("trained_here")))
 
 
 def _embedding_info(path: Path, facts: dict[str, Any]) -> EmbeddingInfo:

@@ -136,6 +136,11 @@ class ProvenanceDialog(QDialog):
         share = self.report.layers[rows[0].row()]
         rec = share.layer.provenance or {}
         text = record_text(rec)
+        trained = rec.get("loras_trained_here")
+        if isinstance(trained, list) and trained:
+            names = ", ".join(f"\u201c{n}\u201d" for n in trained)
+            text = (f"Made with {names}: a LoRA trained in this app on the artist's own "
+                    "pictures (AI \u203a Train a Style).\n\n" + text)
         try:
             params = record_parameters(rec, (self.doc.width, self.doc.height))
         except (KeyError, TypeError, ValueError, IndexError):
