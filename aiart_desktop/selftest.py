@@ -137,7 +137,54 @@ def _step(name: str, fn: Callable[[], str | None]) -> None:
     print(f"selftest: {name} ok ({ms} ms){' - ' + note if note else ''}", flush=True)
 
 
-def selftest(model: str | None, out_dir: Path) -> int:
+def _train_style(model: str, out_dir: Path) -> str:
+    """Train a Style end to end: a 3-step LoRA on the tiny model, in the trainer's own
+    process (the frozen app runs it as its `train-job` sub-command)."""
+    import threading
+
+    import numpy as np
+
+    from .ai import training as tr
+    from .ai.models.lora_files import inspect_lora
+    from .ai.setup import user_models
+
+    reg = user_models(out_dir / "train-models", allow_pickle=False)
+    info = reg.add_folder(model, name="tiny-train")
+    out = reg.lora_folder() / "selftest-style.safetensors"
+    plan = tr.TrainPlan(name=out.stem, trigger="selfteststyle", base_model=info.id,
+                        base_name=info.name, arch=info.arch, resolution=64, rank=2, steps=3,
+                        learning_rate=1e-3, checkpoint_every=2, sample_every=0, device="cpu",
+                        output=str(out), models_dir=str(reg.root))
+    rng = np.random.default_rng(0)
+    pictures = [tr.PictureSource(f"p{i}", rgba=rng.integers(0, 255, (72, 64 + 8 * i, 4),
+                                                            dtype=np.uint8))
+                for i in range(tr.MIN_PICTURES)]
+    folder = tr.prepare_job(out_dir / "training", plan, pictures)
+    events: list[dict[str, Any]] = []
+    ended = threading.Event()
+
+    def on_event(e: dict[str, Any]) -> None:
+        events.append(e)
+        if e.get("event") in ("done", "error", "stopped", "cancelled"):
+            ended.set()
+
+    proc = tr.TrainerProcess(folder, on_event)
+    proc.start()
+    if not ended.wait(300):
+        proc.kill()
+        raise SelftestError("the trainer process did not finish in 5 minutes")
+    proc.wait(30)
+    last = events[-1]
+    if last.get("event") != "done":
+        raise SelftestError(f"the training ended with {last}")
+    facts = inspect_lora(out)
+    if not facts.get("trained_here") or facts.get("layout") != "kohya":
+        raise SelftestError(f"the trained LoRA reads as {facts}")
+    steps = sum(1 for e in events if e.get("event") == "step")
+    return f"{steps} steps in its own process, {out.stat().st_size // 1024} KiB kohya LoRA"
+
+
+def selftest(model: str | None, out_dir: Path, train_model: str | None = None) -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     import numpy as np
 
@@ -256,6 +303,8 @@ def selftest(model: str | None, out_dir: Path) -> int:
         else:
             print("selftest: tiny-model inpaint skipped (no --model)", flush=True)
         run("style transfer", ai("style", "style", style="Style 3"))
+        if train_model:
+            run("train a style", lambda: _train_style(train_model, out_dir))
         run("PNG export (parameters, C2PA reader)", png_export)
         run("save and reload", save_and_reload)
     except SelftestError as exc:
@@ -280,6 +329,7 @@ def main(argv: list[str]) -> int:
     mode.add_argument("--selftest", action="store_true")
     mode.add_argument("--startup-probe", action="store_true")
     p.add_argument("--model", help="diffusers folder for the inpaint step")
+    p.add_argument("--train-model", help="diffusers folder (not inpaint) for the training step")
     p.add_argument("--out", help="folder for the sample and saved files (default: a temp dir)")
     p.add_argument("--log", help="also write the report to this file (a windowed Windows "
                    "program has no console: there it goes to <out>/selftest.log by default)")
@@ -298,6 +348,6 @@ def main(argv: list[str]) -> int:
               file=sys.stderr)
         return 1
     if args.out:
-        return selftest(args.model, Path(args.out))
+        return selftest(args.model, Path(args.out), args.train_model)
     with tempfile.TemporaryDirectory(prefix="aiart-selftest-") as tmp:
-        return selftest(args.model, Path(tmp))
+        return selftest(args.model, Path(tmp), args.train_model)

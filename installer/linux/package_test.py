@@ -8,8 +8,8 @@
    interpreter, from tests/support/tiny_models.py.
 3. Runs the INSTALLED program (temp root/opt/aiart-desktop/aiart-desktop) offscreen, with no
    network (`unshare -n` when the system permits it), settings and data in temp folders:
-   `--selftest --model <tiny>` (opens a sample .ora, paints, fills, inpaints, restyles through
-   the worker, saves, reloads) and then `--startup-probe` three times.
+   `--selftest --model <tiny> --train-model <tiny>` (opens a sample .ora, paints, fills, inpaints,
+   restyles through the worker, trains a 3-step style LoRA in its own process, saves, reloads) and then `--startup-probe` three times.
 4. Prints `bundle_mb`, `deb_mb` (MB = 10^6 bytes), `frozen_startup_ms` (median of the probes,
    process start to the first painted frame) and each target's status. A missed target is a
    warning, or a failure with --strict.
@@ -138,10 +138,11 @@ def main(argv: list[str] | None = None) -> int:
         from tests.support.tiny_models import build_sd
 
         model = build_sd(tmp / "tiny-sd-inpaint", inpaint=True)
+        train_model = build_sd(tmp / "tiny-sd")  # Train a Style takes no inpainting model
         exe = str(root / "opt" / APP / APP)
         wrap, env = network_wrapper(), app_env(tmp)
-        out = run_app([*wrap, exe, "--selftest", "--model", str(model), "--out",
-                       str(tmp / "out")], env)
+        out = run_app([*wrap, exe, "--selftest", "--model", str(model), "--train-model",
+                       str(train_model), "--out", str(tmp / "out")], env)
         print(out)
         check("selftest: passed" in out, "the selftest did not report success")
         startups = []
