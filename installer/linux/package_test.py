@@ -9,7 +9,8 @@
 3. Runs the INSTALLED program (temp root/opt/aiart-desktop/aiart-desktop) offscreen, with no
    network (`unshare -n` when the system permits it), settings and data in temp folders:
    `--selftest --model <tiny> --train-model <tiny>` (opens a sample .ora, paints, fills, inpaints,
-   restyles through the worker, trains a 3-step style LoRA in its own process, saves, reloads) and then `--startup-probe` three times.
+   restyles through the worker, trains a 3-step style LoRA in its own process, saves,
+   reloads) and then `--startup-probe` three times.
 4. Prints `bundle_mb`, `deb_mb` (MB = 10^6 bytes), `frozen_startup_ms` (median of the probes,
    process start to the first painted frame) and each target's status. A missed target is a
    warning, or a failure with --strict.
