@@ -452,7 +452,7 @@ class Trainer:
         atomic_write_json(self.folder / DONE_FILE, {"lora": str(out), "steps": self.step})
         (self.folder / CHECKPOINT_FILE).unlink(missing_ok=True)
         self.emit({"event": "done", "step": self.step, "path": str(out),
-                   "eval_loss": self.eval_loss()})
+                   "eval_loss": self.eval_loss(), "peak_rss_mb": peak_rss_mb()})
         return "done"
 
     def _cancel(self) -> str:
@@ -461,6 +461,23 @@ class Trainer:
         self.emit({"event": "cancelled", "step": self.step})
         shutil.rmtree(self.folder, ignore_errors=True)  # a cancelled training is discarded
         return "cancelled"
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory, in MB (0 where it cannot be read)."""
+    try:
+        import psutil
+
+        info = psutil.Process().memory_info()
+        peak = getattr(info, "peak_wset", None)  # Windows
+        if peak:
+            return round(peak / 2**20, 1)
+        import resource
+
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return round(rss / (2**20 if sys.platform == "darwin" else 2**10), 1)
+    except (ImportError, OSError, AttributeError):
+        return 0.0
 
 
 def _is_oom(exc: BaseException) -> bool:
