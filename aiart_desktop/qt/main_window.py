@@ -409,6 +409,9 @@ class MainWindow(FileOps, QMainWindow):
             from .dialogs.upscale import install_upscale
 
             install_upscale(self)  # Image › Upscale…, on self.ai_worker
+            from .dialogs.train_style import install_train_style
+
+            install_train_style(self)  # AI › Train a Style…, a trainer process of its own
             from .panels.style_gallery import install_style_gallery
 
             install_style_gallery(self)  # sets self.style_gallery; shares self.ai_worker
