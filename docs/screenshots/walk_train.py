@@ -6,8 +6,8 @@
 Starts Xvfb, openbox and the app (`bootstrap.create_window`, a fresh data folder, offline) on
 the first of four paintings made here (warm paper, a dark moon, a red stroke: the tests'
 "style", at sizes of 640×480, 480×640, 560×560 and 800×450). The data folder holds a tiny
-random-weight SD model, the tests' builder with 64² latents, so its native size is 512 like an
-SD 1.5 model's ("Tiny SD (stand-in)"). Then, with the mouse and keys only, a screenshot after
+random-weight SD model, the tests' builder with 32² latents: its native size is 256 px (an SD 1.5
+model's is 512; a quarter of the work on a CPU), "Tiny SD (stand-in)". Then, with the mouse and keys only, a screenshot after
 each step:
 
   01_dialog            AI › Train a Style… (clicked in the menu), Add Files… (the file dialog:
@@ -127,7 +127,7 @@ def prep(data: Path) -> None:
     from tests.support.tiny_models import build_sd
 
     reg = ModelRegistry(data / "models", allow_pickle=False)
-    reg.add_folder(build_sd(data / "tiny" / "sd", sample_size=64), name="Tiny SD (stand-in)")
+    reg.add_folder(build_sd(data / "tiny" / "sd", sample_size=32), name="Tiny SD (stand-in)")
 
 
 class TrainWalk(Walk):
@@ -191,6 +191,8 @@ def walk(size: str, scale: float, out: Path, upto: str = "") -> None:
         s = w.until(lambda s: s.get("pw_state") in ("running", "error")
                     and (s.get("pw_step") or 0) >= 30, "step 30", 300)
         w.click("pw_pause")
+        print("pause clicked at step", w.state().get("pw_step"), w.state().get("pw_status"),
+              flush=True)
         s = w.until(lambda s: s.get("pw_state") in ("paused", "error"), "the pause", 60)
         time.sleep(0.5)
         s = w.state()

@@ -186,9 +186,9 @@ class LossPlot(QWidget):
         pal = self.palette()
         text = pal.windowText().color()
         p.fillRect(self.rect(), pal.base())
-        left, bottom = fm.horizontalAdvance("0.000") + 10, fm.height() + 8
-        area = QRectF(left, 8, max(10, self.width() - left - 10),
-                      max(10, self.height() - bottom - 8 - fm.height()))
+        left, bottom, top = fm.horizontalAdvance("0.000") + 10, fm.height() + 8, fm.height() + 10
+        area = QRectF(left, top, max(10, self.width() - left - 10),
+                      max(10, self.height() - bottom - top))
         p.setPen(QPen(QColor(text.red(), text.green(), text.blue(), 110), 1))
         p.drawLine(area.bottomLeft(), area.bottomRight())
         p.drawLine(area.bottomLeft(), area.topLeft())
@@ -200,7 +200,7 @@ class LossPlot(QWidget):
                    Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, "0")
         p.drawText(QRectF(area.left(), area.bottom() + 2, area.width(), fm.height() + 4),
                    Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop, str(self.total))
-        p.drawText(QRectF(area.left() + 4, 0, area.width(), fm.height() + 4),
+        p.drawText(QRectF(area.left() - 4, 2, area.width(), fm.height() + 4),
                    Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
                    "loss (lower: closer to your pictures)")
         if not self.losses:
@@ -584,7 +584,17 @@ def use_lora(win: Any, plan: TrainPlan, lora_id: str, weight: float = 0.8) -> An
     if dock is not None:
         dock.show()
         dock.raise_()
+    scroll = getattr(panel, "scroll", None)
+    if scroll is not None and row is not None:   # show where the style went
+        QTimer.singleShot(0, lambda: _reveal(scroll, row))
     return row
+
+
+def _reveal(scroll: Any, row: QWidget) -> None:
+    try:
+        scroll.ensureWidgetVisible(row)
+    except RuntimeError:   # the row or the panel is gone
+        pass
 
 
 class _CloseWatcher(QObject):

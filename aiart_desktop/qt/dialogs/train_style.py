@@ -321,7 +321,7 @@ class TrainStyleDialog(QDialog):
         self.train_button.setDefault(True)
         self.close_button = QPushButton("Close")
         buttons = QHBoxLayout()
-        buttons.addWidget(self.message, 1)
+        buttons.addStretch(1)
         buttons.addWidget(self.train_button)
         buttons.addWidget(self.close_button)
         top = QHBoxLayout()
@@ -329,6 +329,7 @@ class TrainStyleDialog(QDialog):
         top.addWidget(scroll, 2)
         lay = QVBoxLayout(self)
         lay.addLayout(top, 1)
+        lay.addWidget(self.message)
         lay.addLayout(buttons)
         self.resize(900, 480)
 
