@@ -42,6 +42,7 @@ LIBRARIES: tuple[tuple[str, str, str, str], ...] = (
     ("huggingface_hub", "huggingface_hub", "model downloads", "Apache-2.0"),
     ("safetensors", "safetensors", "model files", "Apache-2.0"),
     ("pypatchmatch", "PyPatchMatch", "model-free fill", "MIT"),
+    ("websocket-client", "websocket-client", "ComfyUI servers", "Apache-2.0"),
 )
 
 _ALIASES = {

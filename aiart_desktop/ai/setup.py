@@ -7,7 +7,9 @@
 The app (qt/ai_dock.py, through the worker), `aiart-desktop run` (ai/cli_run.py) and the
 self-test build their engine here, and nowhere else. Adding a backend (the ComfyUI one, say)
 is one module implementing `ai.backend.Backend` plus one line in `backends()` below; a backend
-with models of its own brings a `ModelSource` whose `ModelInfo.backend` names it.
+with models of its own brings a `ModelSource` whose `ModelInfo.backend` names it. The ComfyUI
+backend is set up only when the settings list servers (`with_servers`): then the model source
+is the local one plus the servers' checkpoints (`backends/comfy.py: ComfyModels`).
 
 Nothing here is imported at start-up cost: the local backend's module imports torch only
 inside its functions, when a model runs.
@@ -18,6 +20,8 @@ import os
 
 from .backend import Backend
 from .backends.classical import ClassicalBackend
+from .backends.comfy import ComfyBackend, ComfyModels
+from .backends.comfy_client import ComfyClient
 from .backends.lama import LamaBackend
 from .backends.local import LocalBackend, pickle_facts
 from .backends.matte import MatteBackend
@@ -39,7 +43,7 @@ def user_models(root: str | os.PathLike[str] | None = None,
 def backends(models: ModelSource, device: str, compile: bool = False) -> list[Backend]:
     """Every backend, in the order the engine tries them (ai/engine.py: how one is chosen).
     `compile`: the local backend compiles the UNet with torch.compile (on CUDA only)."""
-    return [
+    found: list[Backend] = [
         LocalBackend(models, device, compile),   # diffusers on this machine (torch, lazily)
         ClassicalBackend(),             # the model-free fill
         LamaBackend(),                  # LaMa, Fill selection's object remover (onnxruntime)
@@ -47,6 +51,28 @@ def backends(models: ModelSource, device: str, compile: bool = False) -> list[Ba
         MatteBackend(),                 # background removal, Select Subject (onnxruntime)
         UpscaleBackend(device),         # upscaler models, Image › Upscale (spandrel, lazily)
     ]
+    if isinstance(models, ComfyModels):  # ComfyUI servers set: their models run there
+        found.append(ComfyBackend(models))
+    return found
+
+
+def with_servers(local: ModelSource, servers: list[str] | None = None) -> ModelSource:
+    """`local` plus the checkpoints of the ComfyUI servers (default: the settings'
+    `comfy_servers`, with their stored tokens); `local` itself when there are none, so nothing
+    connects anywhere unless the user set a server."""
+    from ..settings import load_settings
+    from ..settings.tokens import load_token
+
+    if servers is None:
+        settings = load_settings()
+        servers = settings.comfy_servers
+        tokens = set(settings.comfy_token_servers)
+    else:
+        tokens = set(servers)
+    if not servers:
+        return local
+    return ComfyModels([ComfyClient(url, load_token(url) if url in tokens else None)
+                        for url in servers], local)
 
 
 def default_engine(models: ModelSource | None = None, *, device: str | None = None,
@@ -60,5 +86,5 @@ def default_engine(models: ModelSource | None = None, *, device: str | None = No
         settings = load_settings()
         device = settings.device if device is None else device
         compile = settings.torch_compile if compile is None else compile
-    source = user_models() if models is None else models
+    source = with_servers(user_models()) if models is None else models
     return Engine(source, backends(source, device, compile))

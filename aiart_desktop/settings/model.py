@@ -75,6 +75,11 @@ class Settings:
     allow_pickle_checkpoints: bool = False
     last_model: str = ""
     torch_compile: bool = False  # torch.compile the UNet at load (CUDA only; slow first frame)
+    # ComfyUI servers the remote models run on (URLs; ai/backends/comfy.py). None set: nothing
+    # connects anywhere. `comfy_token_servers`: those of them with a bearer token stored (the
+    # token itself never in settings: settings/tokens.py keeps it in a file only the user reads).
+    comfy_servers: list[str] = field(default_factory=list)
+    comfy_token_servers: list[str] = field(default_factory=list)
     # C2PA: sign exported PNGs with the user's own certificate chain and key (PEM files)
     c2pa_cert: str = ""
     c2pa_key: str = ""
