@@ -7,8 +7,8 @@ Starts Xvfb, openbox and the app (`bootstrap.create_window`, a fresh data folder
 the first of four paintings made here (warm paper, a dark moon, a red stroke: the tests'
 "style", at sizes of 640×480, 480×640, 560×560 and 800×450). The data folder holds a tiny
 random-weight SD model, the tests' builder with 32² latents: its native size is 256 px (an SD 1.5
-model's is 512; a quarter of the work on a CPU), "Tiny SD (stand-in)". Then, with the mouse and keys only, a screenshot after
-each step:
+model's is 512; a quarter of the work on a CPU), "Tiny SD (stand-in)". Then, with the mouse
+and keys only, a screenshot after each step:
 
   01_dialog            AI › Train a Style… (clicked in the menu), Add Files… (the file dialog:
                        the folder typed, then the four names), the trigger word typed, Steps

@@ -33,7 +33,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...ai.training import TrainerProcess, TrainError, TrainPlan, checkpoint_step, load_plan
+from ...ai.training import (
+    TrainerProcess,
+    TrainError,
+    TrainPlan,
+    checkpoint_step,
+    discard_job,
+    load_plan,
+)
 from ..panels.messages import short_message
 
 log = logging.getLogger(__name__)
@@ -248,6 +255,7 @@ class TrainProgressWindow(QDialog):
         self.name = Path(plan.output).stem if plan.output else plan.name
         self.confirm = self._confirm        # (title, text) -> bool; tests replace it
         self.samples: list[tuple[int, str]] = []
+        self._first_eval: object = None   # the loss on the pictures before any step
         self.setWindowTitle(f"Training \u201c{self.name}\u201d")
         self.setModal(False)
         self.heading = QLabel(f"Teaching {plan.base_name or plan.base_model} the style "
@@ -344,8 +352,10 @@ class TrainProgressWindow(QDialog):
             self.status.setText("Pausing (writing a checkpoint)…")
 
     def ask_cancel(self) -> bool:
-        if not self.run.active:
-            return False
+        """Cancel Training (while it runs) or Discard (once it ended): after a yes, the job
+        is thrown away."""
+        if self.run.state not in ("starting", "running", "paused"):
+            return self.ask_discard()
         if not self.confirm("Cancel the training?",
                             f"The training of \u201c{self.name}\u201d is thrown away: its "
                             "checkpoints and samples are deleted."):
@@ -354,6 +364,20 @@ class TrainProgressWindow(QDialog):
         self.cancel_button.setEnabled(False)
         self.pause_button.setEnabled(False)
         self.status.setText("Cancelling…")
+        return True
+
+    def ask_discard(self) -> bool:
+        run = self.run
+        if run.proc is not None and run.running:   # its last event came: it is ending
+            run.proc.wait(5)
+        if run.running or not run.folder.exists():
+            return False
+        if not self.confirm("Discard the training?",
+                            f"The unfinished training of \u201c{self.name}\u201d is thrown "
+                            "away: it cannot be resumed."):
+            return False
+        discard_job(self.run.folder)
+        self._ended("Discarded: the training was thrown away.", resumable=False)
         return True
 
     def _confirm(self, title: str, text: str) -> bool:
@@ -369,6 +393,9 @@ class TrainProgressWindow(QDialog):
         self.pause_button.setEnabled(True)
         self.pause_button.setText("Pause")
         self.cancel_button.setEnabled(True)
+        self.cancel_button.setVisible(True)
+        self.cancel_button.setText("Cancel Training")
+        self.cancel_button.setToolTip("Stop and throw this training away")
         self.status.setText("Starting (loading the model)…")
         try:
             self.run.start()
@@ -389,6 +416,8 @@ class TrainProgressWindow(QDialog):
         kind = e.get("event")
         total = int(e.get("total") or self.run.plan.steps or 1)
         if kind == "started":
+            if self._first_eval is None and not int(e.get("step") or 0):
+                self._first_eval = e.get("eval_loss")
             self.progress.setRange(0, total)
             self.plot.set_total(total)
             where = DEVICES.get(str(e.get("device")), str(e.get("device")))
@@ -416,7 +445,7 @@ class TrainProgressWindow(QDialog):
             self.pause_button.setText("Pause")
             self.pause_button.setEnabled(True)
         elif kind == "done":
-            self._done()
+            self._done(e.get("eval_loss"))
         elif kind == "stopped":
             self._ended(f"Stopped at step {e.get('step', 0)}: AI › Train a Style… resumes it.")
         elif kind == "cancelled":
@@ -451,27 +480,35 @@ class TrainProgressWindow(QDialog):
                                     f"\u201c{self.run.plan.sample_caption()}\u201d")
 
     def _ended(self, text: str, resumable: bool = True, style: str = "") -> None:
+        """The run ended without a LoRA: Resume (from its checkpoint) and Discard while its
+        folder is there, Close."""
         self.pause_button.hide()
-        self.cancel_button.setEnabled(resumable and checkpoint_step(self.run.folder) > 0)
-        self.cancel_button.setVisible(resumable)
-        self.resume_button.setVisible(resumable and self.run.folder.exists())
+        kept = self.run.folder.exists()
+        self.cancel_button.setText("Discard")
+        self.cancel_button.setToolTip("Throw this unfinished training away")
+        self.cancel_button.setEnabled(True)
+        self.cancel_button.setVisible(kept)
+        self.resume_button.setVisible(resumable and kept)
         self.hide_button.setText("Close")
         self.status.setText(text.split("\n")[0])
         self._say(text, style)
 
     def _error(self, message: str) -> None:
-        resumable = checkpoint_step(self.run.folder) > 0
-        self._ended(message, resumable=resumable, style=ERROR_STYLE)
+        self._ended(message, resumable=checkpoint_step(self.run.folder) > 0, style=ERROR_STYLE)
         self.status.setText("The training stopped.")
-        self.cancel_button.setVisible(resumable)
-        self.cancel_button.setEnabled(resumable)
         self.show()
 
-    def _done(self) -> None:
+    def _done(self, eval_loss: object = None) -> None:
         self.pause_button.hide()
         self.cancel_button.hide()
+        self.resume_button.hide()
         self.progress.setValue(self.progress.maximum())
-        self.status.setText("Done.")
+        before = self._first_eval
+        if isinstance(eval_loss, (int, float)) and isinstance(before, (int, float)):
+            self.status.setText(f"Done. Loss on your pictures: {before:.3f} before, "
+                                f"{eval_loss:.3f} now.")
+        else:
+            self.status.setText("Done.")
         self._say(f"Your style \u201c{self.name}\u201d is ready. Use it with its trigger word "
                   f"\u201c{self.run.plan.trigger}\u201d.", DONE_STYLE)
         self.use_button.show()
