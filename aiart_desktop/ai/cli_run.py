@@ -59,6 +59,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--lora", action="append", default=[], metavar="NAME[:WEIGHT]",
                    help="a LoRA of the models folder's loras/ with its weight (default 1; "
                         "repeatable); <lora:NAME:WEIGHT> in the prompt works too")
+    p.add_argument("--server", action="append", default=[], metavar="URL",
+                   help="run on this ComfyUI server (repeatable; a bearer token, if it needs "
+                        "one, from the AIART_COMFY_TOKEN environment variable); --model is "
+                        "then one of its checkpoints (default: its first)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="PNG file to write")
     return p
@@ -162,7 +166,7 @@ def run(argv: list[str]) -> int:
     from ..core.io import save_document
     from .apply import apply_result
     from .capture import make_request
-    from .setup import default_engine, user_models
+    from .setup import default_engine, remote_model, user_models, with_servers
 
     params: dict[str, Any] = {"prompt": ns.prompt, "negative_prompt": ns.negative,
                               "model": ns.model, "seed": ns.seed, "batch_size": ns.batch}
@@ -185,8 +189,12 @@ def run(argv: list[str]) -> int:
             params["controls"] = _controls(doc, ns.control)
         if ns.lora:
             params["loras"] = tuple(parse_lora(t) for t in ns.lora)
+        models: Any = user_models(ns.models_dir,
+                                  allow_pickle=True if ns.allow_pickle else None)
+        if ns.server:
+            models = with_servers(models, ns.server, os.environ.get("AIART_COMFY_TOKEN"))
+            params["model"] = remote_model(models, ns.model)
         req = make_request(doc, ns.op, **params)
-        models = user_models(ns.models_dir, allow_pickle=True if ns.allow_pickle else None)
         result = default_engine(models, device=ns.device).run(req, progress)
         if not ns.quiet:
             print(file=sys.stderr)

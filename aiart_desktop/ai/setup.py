@@ -56,10 +56,11 @@ def backends(models: ModelSource, device: str, compile: bool = False) -> list[Ba
     return found
 
 
-def with_servers(local: ModelSource, servers: list[str] | None = None) -> ModelSource:
+def with_servers(local: ModelSource, servers: list[str] | None = None,
+                 token: str | None = None) -> ModelSource:
     """`local` plus the checkpoints of the ComfyUI servers (default: the settings'
-    `comfy_servers`, with their stored tokens); `local` itself when there are none, so nothing
-    connects anywhere unless the user set a server."""
+    `comfy_servers`, with their stored tokens; given `servers` use `token`, else their stored
+    ones); `local` itself when there are none, so nothing connects unless the user set one."""
     from ..settings import load_settings
     from ..settings.tokens import load_token
 
@@ -71,8 +72,25 @@ def with_servers(local: ModelSource, servers: list[str] | None = None) -> ModelS
         tokens = set(servers)
     if not servers:
         return local
-    return ComfyModels([ComfyClient(url, load_token(url) if url in tokens else None)
+    return ComfyModels([ComfyClient(url, token or (load_token(url) if url in tokens else None))
                         for url in servers], local)
+
+
+def remote_model(models: ModelSource, model: str) -> str:
+    """The id of the servers' checkpoint `model` names ("auto": their first one)."""
+    from .backends.comfy import PREFIX
+    from .errors import ModelNotFoundError
+
+    if model.startswith(PREFIX):
+        return model
+    if model != "auto":
+        return PREFIX + model
+    assert isinstance(models, ComfyModels)
+    remote = models.remote_models()
+    if not remote:
+        why = "; ".join(models.errors.values()).split("\n")[0]
+        raise ModelNotFoundError(why or "The ComfyUI server has no model.")
+    return remote[0].id
 
 
 def default_engine(models: ModelSource | None = None, *, device: str | None = None,

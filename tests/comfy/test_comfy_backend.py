@@ -210,3 +210,20 @@ def test_a_refused_token_is_said_plainly_and_never_logged(
         result = engine.run(make_request(picture(), "inpaint", model=remote_id(PLAIN), seed=4,
                                          **FAST), steps.append)
         assert result.info["server"] == proxy.url.split("//")[1] and steps
+
+
+@pytest.mark.comfy
+def test_the_command_line_runs_on_a_server(comfy_server: ComfyServer, tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    from aiart_desktop.cli import main as cli_main
+
+    out = tmp_path / "out.png"
+    rc = cli_main(["run", "txt2img", "--server", comfy_server.url, "--model", PLAIN,
+                   "--width", "256", "--height", "256", "--steps", "3", "--prompt", "a pear",
+                   "-q", "-o", str(out)])
+    assert rc == 0, capsys.readouterr().err
+    assert out.is_file()
+    rc = cli_main(["run", "txt2img", "--server", comfy_server.url, "--model", "gone.safetensors",
+                   "-q", "-o", str(tmp_path / "x.png")])
+    err = capsys.readouterr().err
+    assert rc != 0 and "gone.safetensors" in err
