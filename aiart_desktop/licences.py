@@ -43,6 +43,7 @@ LIBRARIES: tuple[tuple[str, str, str, str], ...] = (
     ("safetensors", "safetensors", "model files", "Apache-2.0"),
     ("pypatchmatch", "PyPatchMatch", "model-free fill", "MIT"),
     ("websocket-client", "websocket-client", "ComfyUI servers", "Apache-2.0"),
+    ("keyring", "keyring", "server tokens", "MIT"),
 )
 
 _ALIASES = {

@@ -193,10 +193,14 @@ def install_ai_dock(win: Any, *, registry: ModelRegistry | None = None,
                          "card")
     act_gpu.triggered.connect(lambda _c=False: open_gpu_dialog(win))
     win.gpu_action = act_gpu
+    from .remote_servers import install_remote
+
+    install_remote(win, panel)   # AI › Where AI Runs…; the servers' models in the pickers
+    act_where = win.where_action
     panel.form.manage_models.connect(lambda: open_model_manager(win, panel))
     win.ai_actions = {"run": act_run, "cancel": act_cancel, "apply": act_apply,
                       "detail": act_detail,
-                      "models": act_models, "gpu": act_gpu}
+                      "models": act_models, "gpu": act_gpu, "where": act_where}
     if hasattr(win, "menuBar"):
         menu = win.menuBar().addMenu("&AI")
         for a in (act_run, act_cancel, act_apply, act_detail):
@@ -204,6 +208,7 @@ def install_ai_dock(win: Any, *, registry: ModelRegistry | None = None,
         menu.addSeparator()
         menu.addAction(act_models)
         menu.addAction(act_gpu)   # the panels' toggles live in View › Panels
+        menu.addAction(act_where)
         help_menu = next((m.menuAction() for m in win.menuBar().findChildren(type(menu))
                           if m.title().replace("&", "") == "Help"), None)
         if help_menu is not None:
@@ -216,6 +221,12 @@ def install_ai_dock(win: Any, *, registry: ModelRegistry | None = None,
         if stopped:
             return
         stopped.append(True)
+        where = getattr(win, "_where_ai_runs", None)
+        try:
+            if where is not None:
+                where.close()
+        except RuntimeError:
+            pass
         dlg = getattr(win, "_ai_model_manager", None)
         try:
             if dlg is not None:

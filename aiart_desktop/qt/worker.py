@@ -13,11 +13,11 @@ Generations dock) of every job, inside `submit`.
 
 Threads. `AiWorker` itself lives on the UI thread; the jobs run on its one QThread
 (`thread_handle`), in the order they were submitted, through a private runner living there.
-`submit`, `set_device`, `unload` and `shutdown` are UI-thread calls, `cancel` (and `current`)
-may be used from any thread; they only touch a thread-safe queue and flags. The thread runs
-`Engine.run` one job at a time and posts what happens to the job's handle as queued calls
-carrying copies (QImage previews, the AiResult); the handle updates its `state` and emits its
-public signals on the UI thread. So every slot of a handle runs on the UI thread (a
+`submit`, `set_device`, `set_engine`, `unload` and `shutdown` are UI-thread calls, `cancel`
+(and `current`) may be used from any thread; they only touch a thread-safe queue and flags.
+The thread runs `Engine.run` one job at a time and posts what happens to the job's handle as
+queued calls carrying copies (QImage previews, the AiResult); the handle updates its `state`
+and emits its public signals on the UI thread. So every slot of a handle runs on the UI thread (a
 DirectConnection too), nothing on the UI thread ever waits for the model, the worker never sees
 the document, and a listener that connects right after `submit` returns misses nothing (nothing
 is delivered before the UI thread gets back to its event loop). Disconnecting from a handle
@@ -35,6 +35,7 @@ import queue
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -125,8 +126,9 @@ class JobHandle(QObject):
 
 @dataclass(frozen=True)
 class _Task:
-    kind: str                     # "run", "unload", "device"
-    payload: Any = None           # the JobHandle for "run", the device for "device"
+    kind: str                     # "run", "unload", "device", "engine"
+    payload: Any = None           # the JobHandle for "run", the device for "device", the
+                                  # engine's maker for "engine"
 
 
 def _stop_at_exit(ref: weakref.ref[AiWorker]) -> None:
@@ -240,6 +242,13 @@ class AiWorker(QObject):
         """Free the loaded model's memory, between jobs."""
         self._put(_Task("unload"))
 
+    def set_engine(self, make: Callable[[Engine | None], Engine] | None) -> None:
+        """Swap the engine between jobs (Settings › Where AI runs saved): after the job
+        running now and those already queued, the old engine unloads and `make(old)` builds
+        the new one on the worker thread (None, or a `make` that fails: the default engine is
+        built at the next job). Jobs submitted after this call run on the new engine."""
+        self._put(_Task("engine", make))
+
     def shutdown(self, timeout_ms: int = -1) -> bool:
         """Cancel everything and stop the thread; True when it has stopped. Safe to call twice;
         a later `submit` starts the thread again. A job that never got to run is marked
@@ -295,12 +304,24 @@ class AiWorker(QObject):
                 self._run(task.payload)
             elif task.kind == "unload":
                 self._quietly(lambda: self.engine().unload())
+            elif task.kind == "engine":
+                self._swap_engine(task.payload)
             elif task.kind == "device":
                 self._device = task.payload
                 if self._engine is not None:
                     self._quietly(lambda d=task.payload: self.engine().set_device(d))
         if worked:
             self.idle.emit()
+
+    def _swap_engine(self, make: Callable[[Engine | None], Engine] | None) -> None:
+        old, self._engine = self._engine, None
+        if old is not None:
+            self._quietly(old.unload)
+        if make is not None:
+            try:
+                self._engine = make(old)
+            except Exception:   # the next job builds the default engine and says what fails
+                log.exception("the new AI engine could not be built")
 
     @staticmethod
     def _quietly(fn: Any) -> None:

@@ -80,6 +80,11 @@ class Settings:
     # token itself never in settings: settings/tokens.py keeps it in a file only the user reads).
     comfy_servers: list[str] = field(default_factory=list)
     comfy_token_servers: list[str] = field(default_factory=list)
+    # The servers listed in Settings › Where AI runs while "This computer" is chosen (then
+    # `comfy_servers` is empty: nothing connects), so switching back needs no retyping.
+    comfy_servers_listed: list[str] = field(default_factory=list)
+    # Plain-http servers on another machine the user agreed to send pictures to unencrypted.
+    comfy_plain_http_ok: list[str] = field(default_factory=list)
     # C2PA: sign exported PNGs with the user's own certificate chain and key (PEM files)
     c2pa_cert: str = ""
     c2pa_key: str = ""

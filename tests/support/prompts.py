@@ -20,9 +20,14 @@ class StubPrompts:
     folder_path: str | None = None     # the folder ask_folder answers (Live's recorder)
     new_spec: Any = None
     canvas_spec: Any = None
+    send_unencrypted: bool = True      # Continue to a plain-http server on another machine
     asked: list[str] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)
     infos: list[tuple[str, str]] = field(default_factory=list)
+
+    def ask_send_unencrypted(self, url: str) -> bool:
+        self.asked.append(f"unencrypted:{url}")
+        return self.send_unencrypted
 
     def ask_save_changes(self, name: str) -> SaveChoice:
         self.asked.append(f"save_changes:{name}")

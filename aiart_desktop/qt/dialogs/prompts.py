@@ -99,6 +99,25 @@ class Prompts:
         number, ok = QInputDialog.getInt(self.parent, title, label, value, minimum, maximum)
         return int(number) if ok else None
 
+    def ask_send_unencrypted(self, url: str) -> bool:
+        """Continue sending pictures to the ComfyUI server `url` over plain http (another
+        machine)? Asked once per server, before its first job."""
+        from urllib.parse import urlsplit
+
+        host = urlsplit(url).hostname or url
+        box = QMessageBox(self.parent)
+        box.setIcon(QMessageBox.Icon.Warning)
+        box.setWindowTitle("Unencrypted connection")
+        box.setText(f"Pictures will be sent unencrypted to {host}.")
+        box.setInformativeText(f"The server {url} is reached over plain http: anyone on the "
+                               "network between can see the pictures and prompts. Use https "
+                               "when you can.")
+        go = box.addButton("Continue", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.exec()
+        return box.clickedButton() is go
+
     def show_error(self, title: str, message: str) -> None:
         QMessageBox.critical(self.parent, title, message)
 

@@ -45,6 +45,7 @@ from PySide6.QtWidgets import (
 
 from ...ai.composite import variant_layer
 from ...ai.errors import AiError
+from ...ai.training import duration_text
 from ...core.geometry import Rect
 from ..convert import array_to_qimage
 from .ai_form import MODEL_FREE, AiForm
@@ -55,6 +56,8 @@ from .variations import VariationsBox
 from .widgets import guard_wheel, scroll_body
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ...ai.models.source import ModelSource
     from ...ai.requests import AiRequest, AiResult
     from ...core.document import Document
@@ -68,15 +71,6 @@ DETAIL_STRENGTH = 0.45   # redraws the shapes, keeps the pose and colours
 DETAIL_STEPS = 25        # at least, for a model that takes 20-50 steps...
 FEW_STEPS = 8            # ... a model run at this many or fewer (Turbo, LCM) keeps its own
 TYPING = (QLineEdit, QPlainTextEdit, QTextEdit, QAbstractSpinBox)
-
-
-def _duration(seconds: float) -> str:
-    """"40 s", "3 min", "1 h 20 min": a time estimate, plainly."""
-    if seconds < 90:
-        return f"{max(1, round(seconds))} s"
-    if seconds < 5400:
-        return f"{round(seconds / 60)} min"
-    return f"{int(seconds // 3600)} h {round(seconds % 3600 / 60)} min"
 
 
 def in_document(doc: Document, node: Node) -> bool:
@@ -121,6 +115,9 @@ class AiPanel(ExploreMixin, QWidget):
         self._headline = ""                 # "2 results in 1.3 s (model)"
         self._phase = ""                    # what the running job is doing
         self._placement_note: tuple[Layer | None, str] = (None, "")  # the last apply's note
+        # Asked before a job is handed to the worker (the plain-http warning of a remote
+        # server, qt/remote_servers.py); False: the job is not sent.
+        self.confirm_send: Callable[[AiRequest], bool] | None = None
         self._build()
 
     # ---- construction ----------------------------------------------------------------------
@@ -235,16 +232,28 @@ class AiPanel(ExploreMixin, QWidget):
             self._registry = ModelRegistry()  # the settings' models folder, as it changes
         return self._registry
 
+    def set_registry(self, registry: ModelSource) -> None:
+        """Pick from `registry` from now on (Settings › Where AI runs: the local models plus
+        the servers' listed ones), and re-read it into the picker."""
+        self._registry = registry
+        self.refresh_models()
+
     def refresh_models(self) -> None:
-        """Re-read the installed models into the picker."""
+        """Re-read the installed models (and the remote ones listed) into the picker."""
         try:
             models = self.registry.models()
         except (AiError, OSError) as exc:
             log.warning("could not list the installed models: %s", exc)
             models = []
         kinds = {"sd": "SD", "sdxl": "SDXL"}
-        items = [(m.id, f"{m.name}  ({kinds.get(m.arch, m.arch)}"
-                  f"{' inpaint' if m.facts.inpaint else ''})") for m in models]
+        where = getattr(self.registry, "where", None)   # a remote model: its servers
+
+        def label(m: Any) -> str:
+            text = f"{m.name}  ({kinds.get(m.arch, m.arch)}{' inpaint' if m.facts.inpaint else ''})"
+            on = where(m.id) if callable(where) and m.source == "remote" else ""
+            return f"{text} \u2014 on {on}" if on else text
+
+        items = [(m.id, label(m)) for m in models]
         last = getattr(self.settings, "last_model", "") or ""
         try:
             lama = self.registry.lama() is not None
@@ -365,7 +374,9 @@ class AiPanel(ExploreMixin, QWidget):
         return self._submit(request)
 
     def _submit(self, request: AiRequest, between: tuple[AiResult, int, int] | None = None
-                ) -> JobHandle:
+                ) -> JobHandle | None:
+        if self.confirm_send is not None and not self.confirm_send(request):
+            return None
         self._show_error("")
         self._job_between = between
         self._job_doc, self._job_request = self.doc, request
@@ -425,7 +436,7 @@ class AiPanel(ExploreMixin, QWidget):
             per_step = self._step_s.get(model)
             if per_step:
                 total = per_step * steps * n * (tile * tile) / (512 * 512)
-                text += f" About {_duration(total)} here."
+                text += f" About {duration_text(total)} here."
             else:
                 text += " The time shows after this model's first run here."
         f.tiles_hint.setText(text)
