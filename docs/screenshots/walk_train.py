@@ -22,7 +22,7 @@ and keys only, a screenshot after each step:
 
 With `--upto dialog` the walk ends after 01 (the 150 % check). The app is the real one; the
 only addition is a timer writing where the widgets the walk clicks are (`geom.json`, device
-pixels). WALK_DISPLAY picks the X display (default :9).
+pixels). WALK_DISPLAY picks the X display (default :17).
 """
 from __future__ import annotations
 
@@ -155,7 +155,7 @@ class TrainWalk(Walk):
 def walk(size: str, scale: float, out: Path, upto: str = "") -> None:
     out.mkdir(parents=True, exist_ok=True)
     pics = paint(out / "pictures")
-    display = os.environ.get("WALK_DISPLAY", ":9")
+    display = os.environ.get("WALK_DISPLAY", ":17")
     tag = "150" if scale > 1 else size.split("x")[0]
     with session(__file__, size, scale, out, str(pics[0]), display, TrainWalk) as w:
         w.get("ai_tab", wait=90)               # the AI dock is in: the AI menu has its items

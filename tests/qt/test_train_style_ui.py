@@ -113,6 +113,12 @@ def test_the_dialog_lists_models_pictures_and_presets(qtbot, trainer_win, tmp_pa
     assert dlg.message.text().lower().startswith("a style needs at least 4 pictures (3 picked)")
     assert not tr.jobs_root().exists() or not list(tr.jobs_root().iterdir())
 
+    dlg.trigger.setText("")                          # no trigger word (nor name): says so
+    dlg.add_open_picture()
+    assert dlg.train() is None and dlg.message.text().startswith("Give a trigger word")
+    dlg.table.selectRow(3)
+    dlg.remove_selected()
+
     # The open picture and its layers as pictures
     assert dlg.add_open_picture() and dlg.table.rowCount() == 4
     assert dlg.add_layers(list(win.doc.layers)) == len(win.doc.layers)

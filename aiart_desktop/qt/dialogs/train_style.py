@@ -20,7 +20,7 @@ import shutil
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -726,6 +726,8 @@ class TrainStyleDialog(QDialog):
         plan = self.plan()
         sources = self.sources()
         try:
+            if not plan.name:   # named after the trigger word: a missing trigger is the problem
+                tr.check_plan(replace(plan, name="style"), len(sources))
             tr.check_plan(plan, len(sources))
             self._say("Preparing the pictures\u2026")
             folder = run_off_ui(tr.prepare_job, tr.jobs_root(), plan, sources,
