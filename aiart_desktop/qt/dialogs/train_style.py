@@ -719,7 +719,8 @@ class TrainStyleDialog(QDialog):
         and show its window; the run, or None with a message saying why not."""
         if self._busy():
             return None
-        if self.model_info() is None:
+        info = self.model_info()
+        if info is None:
             self._say("There is no model to train on: get an SD 1.5 or SDXL model in "
                       "AI \u203a Model Manager.", error=True)
             return None
@@ -730,7 +731,7 @@ class TrainStyleDialog(QDialog):
                 tr.check_plan(replace(plan, name="style"), len(sources))
             tr.check_plan(plan, len(sources))
             self._say("Preparing the pictures\u2026")
-            folder = run_off_ui(tr.prepare_job, tr.jobs_root(), plan, sources,
+            folder = run_off_ui(_prepare, plan, sources, str(info.path),
                                 busy=self.train_button)
             run = tp.start_training(self.win, folder)
         except tr.TrainError as exc:
@@ -748,6 +749,18 @@ class TrainStyleDialog(QDialog):
         self.message.setText(short_message(text))
         self.message.setStyleSheet(ERROR_STYLE if error else MUTED_STYLE)
         self.message.setVisible(bool(text))
+
+
+def _prepare(plan: tr.TrainPlan, sources: list[tr.PictureSource], model_path: str) -> Path:
+    """(Off the UI thread) the base model's hash in the plan (the LoRA's metadata names it;
+    cached after the first time), then the job folder."""
+    from ...ai.models.model_hash import model_sha256
+
+    try:
+        plan = replace(plan, base_sha256=model_sha256(model_path))
+    except OSError as exc:   # the LoRA is made all the same, without it
+        log.warning("the base model %s could not be hashed: %s", model_path, exc)
+    return tr.prepare_job(tr.jobs_root(), plan, sources)
 
 
 def _sentence(text: str) -> str:
