@@ -82,6 +82,8 @@ class TrainingRun(QObject):
 
     def start(self) -> None:
         """Start (or, after a stop or an error, resume from the checkpoint) the trainer."""
+        if self.running and self.state in ("stopped", "error") and self.proc is not None:
+            self.proc.wait(5)   # its last event came: the process is ending
         if self.running:
             return
         self.state = "starting"
@@ -447,7 +449,8 @@ class TrainProgressWindow(QDialog):
         elif kind == "done":
             self._done(e.get("eval_loss"))
         elif kind == "stopped":
-            self._ended(f"Stopped at step {e.get('step', 0)}: AI › Train a Style… resumes it.")
+            self._ended(f"Stopped at step {e.get('step', 0)}: resume it here, or later from "
+                        "AI \u203a Train a Style\u2026")
         elif kind == "cancelled":
             self._ended("Cancelled: the training was thrown away.", resumable=False)
         elif kind == "error":
