@@ -154,9 +154,10 @@ class WhereAiRunsDialog(QDialog):
         self.problem.hide()
 
         lay = QVBoxLayout(self)
-        lay.addWidget(self.local)
+        left_edge = Qt.AlignmentFlag.AlignLeft   # a click right of the label is no click
+        lay.addWidget(self.local, 0, left_edge)
         lay.addWidget(local_note)
-        lay.addWidget(self.remote)
+        lay.addWidget(self.remote, 0, left_edge)
         lay.addWidget(remote_note)
         lay.addWidget(box, 1)
         lay.addWidget(self.problem)
