@@ -21,8 +21,7 @@ from PySide6.QtTest import QTest
 
 from aiart_desktop.ai.capture import make_request
 from aiart_desktop.qt.dialogs.where_ai_runs import WhereAiRunsDialog
-from aiart_desktop.settings import Settings, load_settings
-from aiart_desktop.settings import tokens
+from aiart_desktop.settings import Settings, load_settings, tokens
 from tests.support.dock import dock_window, make_doc
 
 SECRET = "s3cret-T0KEN-never-shown"
@@ -73,6 +72,10 @@ def _dialog(qtbot, settings: Settings) -> WhereAiRunsDialog:
     return dlg
 
 
+def _notes(dlg: WhereAiRunsDialog) -> str:
+    return " ".join(w.text() for w in dlg.findChildren(type(dlg.problem)))
+
+
 def _type_server(qtbot, dlg: WhereAiRunsDialog, url: str, token: str) -> None:
     dlg.remote.click()
     assert dlg.add_button.isEnabled()
@@ -89,7 +92,7 @@ def test_save_writes_servers_and_the_token_to_a_private_file(qtbot) -> None:
     _type_server(qtbot, dlg, "192.168.1.20:8188/", SECRET)
     assert dlg.remote.isChecked()
     assert dlg.token.echoMode() == dlg.token.EchoMode.Password
-    assert "file only you can read" in " ".join(w.text() for w in dlg.findChildren(type(dlg.problem)))
+    assert "file only you can read" in _notes(dlg)
     assert dlg.save()
     url = "http://192.168.1.20:8188"
     saved = load_settings()
@@ -117,7 +120,7 @@ def test_save_writes_servers_and_the_token_to_a_private_file(qtbot) -> None:
 def test_save_puts_the_token_in_the_keyring_when_there_is_one(qtbot, memory_keyring) -> None:
     assert tokens.token_store() == "keyring"
     dlg = _dialog(qtbot, Settings())
-    assert "system keyring" in " ".join(w.text() for w in dlg.findChildren(type(dlg.problem)))
+    assert "system keyring" in _notes(dlg)
     _type_server(qtbot, dlg, "https://gpu.example:8188", SECRET)
     assert dlg.save()
     url = "https://gpu.example:8188"
