@@ -442,7 +442,10 @@ class Engine:
                                              render=functools.partial(up.preview, scaled)))
                 tiles.append(up.tile_map(scaled, rect, req.offsets[i]))
         else:
-            backend = next((b for b in self.backends if req.op in b.capabilities.ops), None)
+            # "<backend>:<file>" (a ComfyUI server's upscaler) names the backend that runs it
+            named = self._named(req.model.split(":", 1)[0]) if ":" in req.model else None
+            backend = named if named is not None and req.op in named.capabilities.ops else \
+                next((b for b in self.backends if req.op in b.capabilities.ops), None)
             if backend is None:
                 raise RequestError("upscaling with a model is not available in this "
                                    "installation: use Lanczos")

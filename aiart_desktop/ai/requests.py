@@ -523,6 +523,11 @@ class AiResult:
         rec.setdefault("time", self.info.get("time"))
         if self.info.get("model_hash"):
             rec["model_hash"] = self.info["model_hash"]
+        servers = self.info.get("servers")   # a ComfyUI server made it: which one
+        if isinstance(servers, list) and index < len(servers):
+            rec["server"] = servers[index]
+        elif self.info.get("server"):
+            rec["server"] = self.info["server"]
         mix = self.request.mix
         if mix is not None and index < len(mix):
             key, value = mix.variant_record(self.request, index)

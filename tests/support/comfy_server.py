@@ -10,7 +10,8 @@ app's tests talk to it over HTTP and the websocket only, as to any user's server
     server.kill() / server.stop()        # SIGKILL (a server dying mid-job) / terminate + wait
 
 Fixtures (loaded by tests/comfy/conftest.py): `comfy_models` (the models folder holding the
-random SD 1.5 checkpoints of `comfy_checkpoint`, built once into build/comfy-test/),
+random SD 1.5 checkpoints of `comfy_checkpoint` and the LoRA, ControlNet and upscaler of
+`comfy_addons`, built once into build/comfy-test/),
 `comfy_server` (one server for the session), `fresh_comfy_server` (one for a test that kills
 it). Without the venv the tests skip, saying how to make it, unless CI is set: then they fail.
 """
@@ -30,6 +31,7 @@ from pathlib import Path
 import pytest
 
 from .child import REPO
+from .comfy_addons import addons
 from .comfy_checkpoint import checkpoints
 
 VENV = Path(os.environ.get("AIART_COMFY_VENV", REPO / ".comfy-venv"))
@@ -82,12 +84,16 @@ class ComfyServer:
         self.started_s = 0.0
 
     @classmethod
-    def start(cls, models: Path, work: Path, port: int | None = None) -> ComfyServer:
+    def start(cls, models: Path, work: Path, port: int | None = None,
+              cpus: str = "") -> ComfyServer:
+        """`cpus`: the CPU list the server may use ("0", "1-3"; taskset), as a server on a
+        machine of its own would (the benchmark)."""
         root = comfy_dir()
         work.mkdir(parents=True, exist_ok=True)
         paths = work / "extra_model_paths.yaml"
         paths.write_text(f"aiart_test:\n    base_path: {models}\n"
-                         "    checkpoints: checkpoints\n    loras: loras\n")
+                         "    checkpoints: checkpoints\n    loras: loras\n"
+                         "    controlnet: controlnet\n    upscale_models: upscale_models\n")
         for name in ("input", "output", "temp"):
             (work / name).mkdir(exist_ok=True)
         port = port or free_port()
@@ -95,8 +101,12 @@ class ComfyServer:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AIART_", "PYTHON"))}
         env.update(HF_HUB_OFFLINE="1", DO_NOT_TRACK="1", PYTHONUNBUFFERED="1")
         t0 = time.perf_counter()
+        pin = ["taskset", "-c", cpus] if cpus else []
+        if cpus:
+            env["OMP_NUM_THREADS"] = str(len(os.sched_getaffinity(0) & _cpu_set(cpus)) or 1)
         proc = subprocess.Popen(
-            [str(comfy_python()), "main.py", "--cpu", "--listen", "127.0.0.1", "--port", str(port),
+            [*pin, str(comfy_python()), "main.py", "--cpu", "--listen", "127.0.0.1",
+             "--port", str(port),
              "--extra-model-paths-config", str(paths), "--input-directory", str(work / "input"),
              "--output-directory", str(work / "output"), "--temp-directory", str(work / "temp"),
              "--preview-method", "latent2rgb", "--disable-auto-launch"],
@@ -149,14 +159,24 @@ class ComfyServer:
                 self.proc.wait(10)
 
 
+def _cpu_set(cpus: str) -> set[int]:
+    out: set[int] = set()
+    for part in cpus.split(","):
+        lo, _, hi = part.partition("-")
+        out.update(range(int(lo), int(hi or lo) + 1))
+    return out
+
+
 def models_folder(base: Path) -> Path:
-    """A ComfyUI models folder (checkpoints/, loras/) linking the cached checkpoints."""
+    """A ComfyUI models folder linking the cached checkpoints (checkpoints/) and their
+    add-ons (comfy_addons.py: loras/, controlnet/, upscale_models/)."""
     built = checkpoints(CACHE)
+    files = [("checkpoints", p) for p in built.values()]
+    files += [(folder, p) for folder, p in addons(CACHE, built["plain"]).items()]
     folder = base / "models"
-    (folder / "checkpoints").mkdir(parents=True, exist_ok=True)
-    (folder / "loras").mkdir(exist_ok=True)
-    for path in built.values():
-        link = folder / "checkpoints" / path.name
+    for sub, path in files:
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+        link = folder / sub / path.name
         if not link.exists():
             try:
                 os.link(path, link)

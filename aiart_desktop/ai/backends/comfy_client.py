@@ -47,6 +47,18 @@ class ComfyError(AiError):
     """A ComfyUI server's failure, in words for the user (the server named)."""
 
 
+class ComfyDropped(ComfyError):
+    """The server is gone (unreachable, silent, closed the connection): another server that has
+    the model may take the work over (comfy_pool.py)."""
+
+
+# What a server lists (`ComfyClient.listing`): its models folder -> (node, input).
+LISTS = {"checkpoints": ("CheckpointLoaderSimple", "ckpt_name"),
+         "loras": ("LoraLoader", "lora_name"),
+         "controlnet": ("ControlNetLoader", "control_net_name"),
+         "upscale_models": ("UpscaleModelLoader", "model_name")}
+
+
 def server_label(url: str) -> str:
     """host:port of `url`, for messages and records (no path, no credentials)."""
     p = urllib.parse.urlsplit(url)
@@ -85,6 +97,9 @@ class ComfyClient:
     def _fail(self, problem: str) -> ComfyError:
         return ComfyError(f"The ComfyUI server {self.label} {problem}")
 
+    def _dropped(self, problem: str) -> ComfyDropped:
+        return ComfyDropped(f"The ComfyUI server {self.label} {problem}")
+
     def request(self, path: str, body: bytes | None = None, content_type: str = "",
                 timeout: float | None = None) -> bytes:
         headers = self._headers()
@@ -108,10 +123,11 @@ class ComfyClient:
                              "The details are in the log.") from None
         except TimeoutError:
             log.warning("ComfyUI %s %s: timed out", self.label, path)
-            raise self._fail("did not answer in time.\nIs it busy or too far away?") from None
+            raise self._dropped("did not answer in time.\nIs it busy or too far away?") \
+                from None
         except (urllib.error.URLError, ConnectionError, OSError) as exc:
             log.warning("ComfyUI %s %s: %r", self.label, path, exc)
-            raise self._fail("cannot be reached.\nIs it running, and the address right?") \
+            raise self._dropped("cannot be reached.\nIs it running, and the address right?") \
                 from None
 
     def get_json(self, path: str, timeout: float | None = None) -> Any:
@@ -145,6 +161,18 @@ class ComfyClient:
 
     def checkpoints(self, timeout: float | None = None) -> list[str]:
         return self.node_choices("CheckpointLoaderSimple", "ckpt_name", timeout)
+
+    def listing(self, timeout: float | None = None) -> dict[str, list[str]]:
+        """{folder: names} for the checkpoints, LoRAs, ControlNets and upscale models the
+        server has (`LISTS`; a node the server lacks lists nothing)."""
+        return {folder: self.node_choices(node, field, timeout)
+                for folder, (node, field) in LISTS.items()}
+
+    def queue_length(self) -> int:
+        """Prompts running and waiting on the server (GET /queue)."""
+        state = self.get_json("/queue")
+        return sum(len(state.get(k) or []) for k in ("queue_running", "queue_pending")) \
+            if isinstance(state, dict) else 0
 
     def metadata(self, folder: str, filename: str) -> dict[str, str]:
         """A safetensors file's `__metadata__` (GET /view_metadata), {} when there is none."""
@@ -245,7 +273,7 @@ class ComfyClient:
             sock.close()
         entry = self.history(prompt_id)
         if entry is None:
-            raise self._fail("lost the job's results.\nRun it again.")
+            raise self._dropped("lost the job's results.\nRun it again.")
         images = []
         for node in outputs:
             found = (entry.get("outputs", {}).get(node) or {}).get("images") or []

@@ -55,7 +55,7 @@ class ComfySocket:
                                "server?") from None
         except (OSError, websocket.WebSocketException) as exc:
             log.warning("ComfyUI %s websocket: %r", client.label, exc)
-            raise client._fail("cannot be reached.\nIs it running, and the address right?") \
+            raise client._dropped("cannot be reached.\nIs it running, and the address right?") \
                 from None
         self.ws.settimeout(cc.POLL_S)
         self.previews = 0          # preview frames received
@@ -129,7 +129,8 @@ class ComfySocket:
         message = str(body.get("exception_message") or "").strip().splitlines()
         log.warning("ComfyUI %s: %s failed: %s (%s)", self.client.label, node,
                     body.get("exception_message"), body.get("exception_type"))
-        text = (message[0] if message else "an error")[:160]
+        kind = str(body.get("exception_type") or "an error").rsplit(".", 1)[-1]
+        text = (message[0] if message else kind)[:160]
         return self.client._fail(f"failed in {node}: {text}\nThe details are in the log.")
 
     def _check_ended(self, prompt_id: str, problem: str) -> None:
@@ -140,4 +141,4 @@ class ComfySocket:
             entry = None
         if entry is not None and entry.get("outputs"):
             return
-        raise self.client._fail(f"{problem}.\nYour picture is unchanged; run it again.")
+        raise self.client._dropped(f"{problem}.\nYour picture is unchanged; run it again.")

@@ -15,6 +15,10 @@ picture of seed i is the one a job with that seed alone makes (a record re-makes
   - an ordinary checkpoint: VAEEncode -> SetLatentNoiseMask -> KSampler (denoise = strength);
   - an inpainting checkpoint (9-channel UNet): VAEEncodeForInpaint at full strength,
     InpaintModelConditioning below it (both ComfyUI's inpaint conditionings).
+LoRAs: a LoraLoader per LoRA between the checkpoint and everything that uses its model and
+CLIP (strength_model = strength_clip = the weight). Controls: a ControlNetLoader and a
+ControlNetApplyAdvanced per control (its uploaded picture, strength, start and end) on both
+conditionings. Upscale (`upscale`): LoadImage -> ImageUpscaleWithModel (UpscaleModelLoader).
 Pictures go out as PreviewImage (the server's temp folder, fetched with /view).
 """
 from __future__ import annotations
@@ -49,10 +53,24 @@ def out(node: list[Any], index: int) -> list[Any]:
     return [node[0], index]
 
 
+def upscale(image: str, model: str) -> Workflow:
+    """The upscale of the uploaded picture `image` by the server's upscale model `model`."""
+    wf = Workflow()
+    loader = wf.add("upscaler", "UpscaleModelLoader", model_name=model)
+    pixels = wf.add("image", "LoadImage", image=image)
+    scaled = wf.add("upscaled", "ImageUpscaleWithModel", upscale_model=loader, image=pixels)
+    wf.add("out_0", "PreviewImage", images=scaled)
+    wf.outputs.append("out_0")
+    return wf
+
+
 def build(job: Job, ckpt: str, inpainting: bool = False, image: str = "",
-          mask: str = "") -> Workflow:
+          mask: str = "", loras: tuple[tuple[str, float], ...] = (),
+          controls: tuple[tuple[str, str], ...] = ()) -> Workflow:
     """The workflow of `job` (see the module); `image` / `mask`: the uploaded pictures'
-    names on the server (img2img and inpaint)."""
+    names on the server (img2img and inpaint); `loras`: (the server's LoRA file, weight);
+    `controls`: (the server's ControlNet file, the uploaded control picture) per
+    `job.controls`."""
     if job.op not in OPS:
         raise RequestError(f"a ComfyUI server cannot run {job.op} here")
     if job.op != "txt2img" and not image:
@@ -63,8 +81,20 @@ def build(job: Job, ckpt: str, inpainting: bool = False, image: str = "",
     wf = Workflow()
     loader = wf.add("ckpt", "CheckpointLoaderSimple", ckpt_name=ckpt)
     model, clip, vae = out(loader, 0), out(loader, 1), out(loader, 2)
+    for i, (lora, weight) in enumerate(loras):
+        added = wf.add(f"lora_{i}", "LoraLoader", model=model, clip=clip, lora_name=lora,
+                       strength_model=float(weight), strength_clip=float(weight))
+        model, clip = out(added, 0), out(added, 1)
     positive = wf.add("positive", "CLIPTextEncode", text=job.prompt, clip=clip)
     negative = wf.add("negative", "CLIPTextEncode", text=job.negative_prompt, clip=clip)
+    for i, (control, (net, picture)) in enumerate(zip(job.controls, controls, strict=True)):
+        loaded = wf.add(f"controlnet_{i}", "ControlNetLoader", control_net_name=net)
+        hint = wf.add(f"control_image_{i}", "LoadImage", image=picture)
+        applied = wf.add(f"control_{i}", "ControlNetApplyAdvanced", positive=positive,
+                         negative=negative, control_net=loaded, image=hint,
+                         strength=control.strength, start_percent=control.start,
+                         end_percent=control.end)
+        positive, negative = out(applied, 0), out(applied, 1)
     denoise = 1.0 if job.op == "txt2img" else float(job.strength)
     if job.op == "txt2img":
         latent = wf.add("latent", "EmptyLatentImage", width=job.width, height=job.height,
