@@ -9,7 +9,9 @@ warm-up:
 - the app: the real trainer process (`TrainerProcess`, ai/backends/local_train.py), its
   steps timed from the step events the app receives;
 - the bare loop: diffusers' text-to-image LoRA example reduced to its steps (peft LoRA on the
-  UNet's attention, DDPM noise, MSE, AdamW, clipping), in this file, timed in its process.
+  UNet's attention, DDPM noise, MSE, AdamW, clipping), in this file, timed in its process,
+  on as many torch threads as the app's trainer takes on the CPU (one core fewer than the
+  machine has: `train_cpu_threads`).
 
 Prints `name: value` lines:
 - train_steps_per_s: the app's trainer;  bare_steps_per_s: the bare loop;
@@ -53,6 +55,10 @@ def bare_loop(job: Path, steps: int, warmup: int) -> dict[str, float]:
 
     plan = load_plan(job)
     device = "cuda" if plan.device == "cuda" else "cpu"
+    if device == "cpu":  # the app's trainer leaves a core free; the same threads here
+        from aiart_desktop.ai.backends.local_train import cpu_threads
+
+        torch.set_num_threads(cpu_threads())
     dtype = torch.bfloat16 if device == "cuda" else torch.float32
     from aiart_desktop.ai.models.registry import ModelRegistry
 
@@ -171,6 +177,8 @@ def main() -> None:
     if args.bare_worker:
         print(json.dumps(bare_loop(Path(args.bare_worker), args.steps, args.warmup)))
         return
+    from aiart_desktop.ai.backends.local_train import cpu_threads
+
     tmp = Path(tempfile.mkdtemp(prefix="aiart-train-bench-"))
     job = make_job(tmp, args)
     runs = []
@@ -192,6 +200,7 @@ def main() -> None:
         "bare_steps_per_s": round(bare_rate, 3),
         "train_steps_per_s_vs_raw_ratio": round(app_rate / bare_rate, 3),
         "train_peak_rss_mb": max(a["peak_rss_mb"] for a, _ in runs),
+        "train_cpu_threads": cpu_threads(),
         "bare_peak_rss_mb": max(b["peak_rss_mb"] for _, b in runs),
     }, args.json)
 

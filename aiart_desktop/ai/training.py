@@ -337,16 +337,17 @@ class Estimate:
 
     def text(self) -> str:
         how = "" if self.measured else "roughly "
-        return (f"{how}{_duration(self.seconds)}, about {self.peak_bytes / 2**30:.1f} GB of "
+        return (f"{how}{duration_text(self.seconds)}, about {self.peak_bytes / 2**30:.1f} GB of "
                 "memory")
 
 
-def _duration(seconds: float) -> str:
+def duration_text(seconds: float) -> str:
+    """"40 s", "3 min", "1 h 20 min": a time estimate, plainly (also the AI panel's)."""
     if seconds < 90:
         return f"{max(1, round(seconds))} s"
     if seconds < 5400:
         return f"{round(seconds / 60)} min"
-    return f"{seconds / 3600:.1f} h"
+    return f"{int(seconds // 3600)} h {round(seconds % 3600 / 60)} min"
 
 
 def unet_bytes(path: str | os.PathLike[str]) -> int:
@@ -394,11 +395,16 @@ def estimate(plan: TrainPlan, unet_bytes: int, device: str, root: Path | None = 
             rate = float(rates[_rate_key(plan, device)])
         except (OSError, ValueError, KeyError, TypeError):
             rate = None
+    # what every training pays besides its steps: loading the model, the pictures' latents,
+    # the loss on the pictures before and after, the sample pictures
+    gb = unet_bytes / 2**30
+    fixed = 10.0 + 8.0 * gb + 2.0 * gb * len(plan.pictures) * area
+    per = SECONDS_PER_GB.get(device, 3.0) * gb * area
+    samples = (plan.steps // plan.sample_every + 1) if plan.sample_every else 0
+    fixed += samples * per * plan.sample_steps / 3
     if rate is not None:
-        return Estimate(rate * plan.steps, peak, True)
-    per = SECONDS_PER_GB.get(device, 3.0) * unet_bytes / 2**30 * area
-    samples = plan.steps // max(1, plan.sample_every) if plan.sample_every else 0
-    return Estimate(per * plan.steps + samples * per * plan.sample_steps / 3, peak, False)
+        return Estimate(rate * plan.steps + fixed, peak, True)
+    return Estimate(per * plan.steps + fixed, peak, False)
 
 
 def record_rate(root: Path, plan: TrainPlan, device: str, seconds_per_step: float) -> None:

@@ -438,6 +438,10 @@ class MainWindow(FileOps, QMainWindow):
         self.doc = doc
         self.canvas.set_document(doc)
         self.select_ops.attach(doc)
+        if old is not None:   # the old document's cycles, frozen survivors included, go now
+            from .ui_thread import collect_all
+
+            QTimer.singleShot(0, collect_all)
         self.document_changed.emit(doc)   # the panels and docks follow
         doc.history.changed.connect(self._history_changed)
         doc.size_changed.connect(self._doc_size_changed)

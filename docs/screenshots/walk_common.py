@@ -108,6 +108,16 @@ class Walk:
                 raise SystemExit(f"{name} is not on screen")
             time.sleep(0.2)
 
+    def until(self, test: Callable[[dict], Any], what: str, wait: float = 30.0) -> dict:
+        """The dumped state once `test(state)` holds; SystemExit naming `what` after `wait`."""
+        end = time.time() + wait
+        while time.time() < end:
+            s = self.state()
+            if s and test(s):
+                return s
+            time.sleep(0.25)
+        raise SystemExit(f"timed out waiting for {what}: {self.state()}")
+
     def click_at(self, x: int, y: int) -> None:
         self.x("mousemove", str(x), str(y))
         time.sleep(0.15)

@@ -103,7 +103,13 @@ def app_main(geom_file: str, picture: str) -> int:
             combo("ai_model", f.model, out)
             out.update(ai_tiles_hint=f.tiles_hint.text() if f.tiles_hint.isVisible() else "",
                        ai_tiles_hint_at=where(f.tiles_hint),
-                       ai_scroll=where(panel.scroll.viewport()))
+                       ai_scroll=where(panel.scroll.viewport()),
+                       ai_prompt=where(f.prompt), ai_run=where(panel.run_button),
+                       ai_running=panel.running, variations=panel.strip.count(),
+                       ai_status=panel.status.text(), ai_strength=f.strength.value(),
+                       ai_strength_spin=where(f.strength.spin))
+        if doc is not None:
+            out["layers"] = [n.name for n in doc.layers]
         out["status"] = win.statusBar().currentMessage()
         out["t"] = round(time.time() - t0, 2)
         focus = QApplication.focusWidget()
@@ -127,7 +133,15 @@ class UpscaleWalk(Walk):
     """`Walk` with combo boxes chosen like a user, and a look at one screen pixel."""
 
     def choose(self, name: str, text: str, scroll: str | None = None) -> None:
-        """Open the combo `name` with a click, move to `text` with Up/Down, Return."""
+        """Open the combo `name` with a click, move to `text` with Up/Down, Return (twice
+        if the first try did not take: a dialog opened again may take the first click to
+        get the focus)."""
+        for _ in range(2):
+            if self._choose(name, text, scroll):
+                return
+        print(f"warning: {name} is not at {text}")
+
+    def _choose(self, name: str, text: str, scroll: str | None = None) -> bool:
         items: list[str] = self.get(name + "_items")  # type: ignore[assignment]
         found = [i for i, t in enumerate(items) if t == text or t.startswith(text + " ")]
         if not found:
@@ -135,7 +149,7 @@ class UpscaleWalk(Walk):
         want = found[0]
         now = int(self.state().get(name + "_index", 0))
         if now == want:
-            return
+            return True
         self.click(name, scroll=scroll)
         time.sleep(0.3)
         key = "Down" if want > now else "Up"
@@ -144,9 +158,7 @@ class UpscaleWalk(Walk):
             time.sleep(0.1)
         self.x("key", "Return")
         time.sleep(0.8)
-        got = self.state().get(name + "_index")
-        if got != want:
-            print(f"warning: {name} is at {got}, not {want} ({text})")
+        return self.state().get(name + "_index") == want
 
     def sky(self, at: tuple[int, int]) -> bool:
         """The screen's pixel at `at` is sky blue (not the checkerboard nor the grey around)."""

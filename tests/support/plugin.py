@@ -72,14 +72,20 @@ def _gc_on_the_ui_thread(qapp: object) -> None:
     keep_gc_on_ui_thread(qapp)  # type: ignore[arg-type]
 
 
+_between = [0]
+
+
 @pytest.fixture(autouse=True)
 def _collect_between_tests(_gc_on_the_ui_thread: None) -> Iterator[None]:
     """What the app's UI-thread timer collects, also at the end of each test (many run no
     event loop)."""
     yield
-    from aiart_desktop.qt.ui_thread import collect_due
+    from aiart_desktop.qt.ui_thread import collect_all, collect_due
 
     collect_due()
+    _between[0] += 1
+    if _between[0] % 40 == 0:   # what the app thaws on its own (a closed document, a dropped
+        collect_all()           # model, every ten minutes) happens here every 40 tests
 
 
 @pytest.fixture(autouse=True)

@@ -47,3 +47,26 @@ def install_tiny_upscaler(reg: ModelRegistry, entry_id: str = "omnisr-x4", scale
     entry = catalogue_entry(entry_id)
     assert entry is not None
     return tiny_upscaler(reg.catalogue_folder(entry_id) / entry.allow_patterns[0], scale)
+
+
+def compact_standin(path: Path, scale: int = 4, residual: float = 0.05, seed: int = 0) -> Path:
+    """A small Real-ESRGAN compact (SRVGGNetCompact: 16 features, 4 convolutions) ×`scale`,
+    random weights, saved as `.safetensors`. Its output is the nearest-neighbour enlargement
+    plus what the network adds; the last convolution is scaled by `residual`, so the random
+    network adds a faint texture instead of noise: a stand-in whose results look like the
+    picture (for the screenshots), through the very loader and tiles a real file goes."""
+    import torch
+    from safetensors.torch import save_file
+
+    spandrel_module()
+    from spandrel.architectures.Compact.__arch.SRVGG import SRVGGNetCompact
+
+    torch.manual_seed(seed)
+    net = SRVGGNetCompact(num_in_ch=3, num_out_ch=3, num_feat=16, num_conv=4, upscale=scale)
+    last = net.body[-1]
+    with torch.no_grad():
+        last.weight.mul_(residual)
+        last.bias.mul_(residual)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.detach().contiguous() for k, v in net.state_dict().items()}, str(path))
+    return path

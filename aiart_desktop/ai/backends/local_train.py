@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from ...core.io.atomic import atomic_write_bytes, atomic_write_json
-from ..errors import AiError, quoted
+from ..errors import AiError, ModelNotFoundError, quoted
 from ..training import (
     CHECKPOINT_FILE,
     DONE_FILE,
@@ -116,7 +116,12 @@ class Trainer:
         _imports()  # quiet diffusers' and transformers' logs
         plan = self.plan
         models = ModelRegistry(plan.models_dir or None, read_pickle=pickle_facts)
-        info = models.inspect(plan.base_model)
+        try:
+            info = models.inspect(plan.base_model)
+        except ModelNotFoundError as exc:
+            raise TrainError(f"the base model \u201c{plan.base_name or plan.base_model}\u201d "
+                             "of this training is no longer installed.\nInstall it again to "
+                             "resume, or discard the training.") from exc
         if info.arch not in ("sd", "sdxl") or info.facts.inpaint:
             kind = "an inpainting model" if info.facts.inpaint else "not an SD 1.5 or SDXL model"
             raise TrainError(f"{info.name} cannot be trained: it is {kind}.\nPick an "
@@ -400,6 +405,17 @@ class Trainer:
     def run(self) -> str:
         """Train to the end, or until cancelled or stopped: "done", "stopped" or "cancelled"
         (a failure is an exception: `main` turns it into an "error" event)."""
+        import torch
+
+        threads = torch.get_num_threads()
+        try:
+            if self.plan.device in ("cpu", "auto"):  # a core left for the window and the rest
+                torch.set_num_threads(cpu_threads())
+            return self._run()
+        finally:
+            torch.set_num_threads(threads)
+
+    def _run(self) -> str:
         plan = self.plan
         self._load()
         self._cache()
@@ -461,6 +477,15 @@ class Trainer:
         self.emit({"event": "cancelled", "step": self.step})
         shutil.rmtree(self.folder, ignore_errors=True)  # a cancelled training is discarded
         return "cancelled"
+
+
+def cpu_threads() -> int:
+    """The trainer's torch threads on the CPU: one core fewer than the machine has (at least
+    one), so the window and the generation worker keep a core (torch's threads spin while
+    they wait: beside another busy process, a training on every core slowed to a crawl)."""
+    import os
+
+    return max(1, (os.cpu_count() or 2) - 1)
 
 
 def peak_rss_mb() -> float:

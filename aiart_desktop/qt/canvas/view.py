@@ -24,7 +24,7 @@ MIN_ZOOM, MAX_ZOOM = 0.01, 32.0
 ZOOM_STEPS = (0.01, 0.02, 0.03, 0.04, 0.05, 0.0625, 0.0833, 0.1, 0.125, 0.1667, 0.2, 0.25,
               0.3333, 0.5, 0.6667, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0, 32.0)
 PAN_MARGIN = 64       # logical pixels of canvas that always stay reachable
-PAINT_BUDGET_S = 0.02  # compositing time one paint may spend; the rest follows next frame
+PAINT_BUDGET_S = 0.012  # compositing time one paint may spend; the rest follows next frame
 CHECKER = 8           # logical size of a transparency checker square
 
 
