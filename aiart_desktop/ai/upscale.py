@@ -317,6 +317,19 @@ def preview(picture: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(small[..., :3])
 
 
+def model_preview(so_far: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
+    """`preview` of a model upscale in progress: `so_far` is the network's RGB, premultiplied
+    when the layer has transparency (`alpha`, the source's, any size): shown over white, as
+    `preview` shows a finished layer (it was black where the layer is transparent)."""
+    small = preview(so_far)
+    if alpha is None:
+        return small
+    h, w = small.shape[:2]
+    a = cv2.resize(np.ascontiguousarray(alpha), (w, h), interpolation=cv2.INTER_NEAREST)
+    paper = (255 - a)[..., None].astype(np.uint16)
+    return np.minimum(small.astype(np.uint16) + paper, 255).astype(np.uint8)
+
+
 def describe(req: UpscaleRequest) -> dict[str, Any]:
     """A short account for the record and the status line."""
     return {"scale": float(req.scale), "target": req.target, "pieces": len(req.pieces)}

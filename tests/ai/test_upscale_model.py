@@ -90,3 +90,30 @@ def test_pickle_needs_consent_and_cancel_changes_nothing(tmp_path: Path, registr
             up.upscale_request(doc, 4.0, "omnisr-x4", tile=64, overlap=16), None,
             lambda: next(calls))
     assert (doc.width, doc.height) == (150, 100) and np.array_equal(doc.flatten(), before)
+
+
+def test_the_progress_preview_of_a_transparent_layer_is_over_white(tmp_path: Path) -> None:
+    """A model upscale's progress look at a layer with transparency shows it over white, as
+    Lanczos's does (the network's colour is premultiplied: it was black where transparent)."""
+    from aiart_desktop.ai.backends.upscale_backend import UpscaleBackend
+    from aiart_desktop.ai.job import Job
+    from tests.support.tiny_upscaler import compact_standin
+
+    model = compact_standin(tmp_path / "standin.safetensors", residual=0.0)  # nearest ×4
+    rgba = np.zeros((40, 60, 4), np.uint8)
+    rgba[2:30, 20:40] = (30, 40, 200, 255)         # a blue square on transparency
+    looks = []
+
+    def progress(p) -> None:
+        looks.append(p.render())
+
+    job = Job(op="upscale", model=str(model), image=rgba, width=240, height=160,
+              params={"tile": 32, "overlap": 8})
+    out = UpscaleBackend("cpu").generate(job, progress, lambda: False)[0]
+    blue = np.array([30, 40, 200])
+    assert out.shape == (160, 240, 4) and out[80, 120, 3] == 255
+    assert np.abs(out[80, 120, :3].astype(int) - blue).max() <= 6   # the stand-in: nearest
+    last = looks[-1]                               # the first row of tiles is done in it
+    assert last.shape == (160, 240, 3)
+    assert (last[1, 1] == 255).all()               # transparent: paper white, not black
+    assert np.abs(last[16, 120].astype(int) - blue).max() <= 6

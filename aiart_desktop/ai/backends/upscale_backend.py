@@ -59,12 +59,15 @@ class UpscaleBackend:
         scale = int(up.scale(path, allow))
         phase = str(job.params.get("phase") or f"upscaling ({Path(path).stem})")
 
-        def on_tile(done: int, total: int, so_far: np.ndarray) -> None:
-            if on_progress is not None:
-                on_progress(ProgressInfo(done, total, None, phase,
-                                         render=lambda: upscale.preview(so_far)))
+        image = job.image
+        alpha = None if bool((image[..., 3] == 255).all()) else image[..., 3]
 
-        out = upscale.with_model(job.image, (job.width, job.height),
+        def on_tile(done: int, total: int, so_far: np.ndarray) -> None:
+            if on_progress is not None:  # (so_far is premultiplied where there is alpha)
+                on_progress(ProgressInfo(done, total, None, phase,
+                                         render=lambda: upscale.model_preview(so_far, alpha)))
+
+        out = upscale.with_model(image, (job.width, job.height),
                                  lambda tile: up.run(tile, path, allow), scale,
                                  int(job.params.get("tile", upscale.TILE)),
                                  int(job.params.get("overlap", upscale.OVERLAP)),
