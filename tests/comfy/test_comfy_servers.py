@@ -28,7 +28,7 @@ def engine_on(urls: list[str], tmp_path: Path) -> tuple[Engine, ComfyModels]:
 
 
 def close(a: np.ndarray, b: np.ndarray) -> bool:
-    return int(np.abs(a.astype(int) - b.astype(int)).max()) <= 2
+    return int(np.abs(a.astype(int) - b.astype(int)).max()) <= 1
 
 
 @pytest.mark.comfy
@@ -40,8 +40,8 @@ def test_two_servers_share_the_variations_of_a_batch(comfy_server: ComfyServer,
     assert "remote: 127.0.0.1" in models.inspect(remote_id(PLAIN)).name
     steps: list[ProgressInfo] = []
     t0 = time.perf_counter()
-    result = engine.run(make_request(picture(), "inpaint", model=remote_id(PLAIN), seed=21,
-                                     batch_size=2, **FAST), steps.append)
+    result = engine.run(make_request(picture(), "txt2img", target="image", model=remote_id(PLAIN),
+                                     seed=21, batch_size=2, **FAST), steps.append)
     print(f"2 variations on two servers: {time.perf_counter() - t0:.1f} s")
     servers = result.info["servers"]
     assert len(result.images) == 2 and len(set(result.seeds)) == 2
@@ -55,10 +55,12 @@ def test_two_servers_share_the_variations_of_a_batch(comfy_server: ComfyServer,
         assert isinstance(history, dict) and ran and all(p in history for p in ran)
     generating = [p for p in steps if p.phase == "generating"]
     assert generating and generating[-1].total == 2 * FAST["steps"]
-    # the variation the second server made is the one its seed makes on the first
+    # the variation the second server made is the one its seed makes on the first (txt2img:
+    # bit for bit; an inpaint re-made on another server differed by up to 5 levels, mean 0.4,
+    # while each server re-makes its own exactly: see docs/benchmarks.md)
     i = servers.index(server_label(fresh_comfy_server.url))
     one, _ = engine_on([comfy_server.url], tmp_path / "one")
-    alone = one.run(make_request(picture(), "inpaint", model=remote_id(PLAIN),
+    alone = one.run(make_request(picture(), "txt2img", target="image", model=remote_id(PLAIN),
                                  seed=result.seeds[i], **FAST))
     assert alone.info["servers"] == [server_label(comfy_server.url)]
     assert close(alone.images[0], result.images[i])
