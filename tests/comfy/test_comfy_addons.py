@@ -32,6 +32,8 @@ def test_a_lora_on_the_server_changes_the_result_and_weight_0_does_not(
     from aiart_desktop.ai.capture import make_request
 
     engine, models = engine_on(comfy_server.url, tmp_path)
+    assert [lo for lo in models.loras() if lo.id.startswith("comfy:")] == []   # not asked yet
+    models.refresh()   # as Test connection does; a job lists them too
     lora = next(lo for lo in models.loras() if lo.id == remote_id(LORA))
     assert "remote" in lora.name and lora.arch == "sd"
     doc = picture()
@@ -66,6 +68,7 @@ def test_a_control_layer_steers_the_servers_result(comfy_server: ComfyServer,
     from aiart_desktop.ai.capture import make_request
 
     engine, models = engine_on(comfy_server.url, tmp_path)
+    models.refresh()
     assert remote_id(CONTROLNET) in [c.id for c in models.control_models()]
     doc = picture()
     sketch = doc.add_layer("Sketch")
@@ -89,6 +92,7 @@ def test_a_control_layer_steers_the_servers_result(comfy_server: ComfyServer,
 def test_an_upscale_through_the_server_gives_the_exact_size(comfy_server: ComfyServer,
                                                             tmp_path: Path) -> None:
     engine, models = engine_on(comfy_server.url, tmp_path)
+    models.refresh()
     assert remote_id(UPSCALER) in [u.id for u in models.upscalers()]
     doc = Document.new(90, 60, (200, 40, 40, 255))
     ink = doc.add_layer("Ink")

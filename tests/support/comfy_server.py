@@ -110,7 +110,8 @@ class ComfyServer:
              "--extra-model-paths-config", str(paths), "--input-directory", str(work / "input"),
              "--output-directory", str(work / "output"), "--temp-directory", str(work / "temp"),
              "--preview-method", "latent2rgb", "--disable-auto-launch"],
-            cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None)
         log.close()
         server = cls(proc, port, work)
         try:
@@ -157,6 +158,15 @@ class ComfyServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(10)
+
+
+def _die_with_parent() -> None:
+    """In the child: SIGKILL when the test process dies (a pytest-timeout ends it with
+    os._exit, and no fixture's teardown stops its servers)."""
+    import ctypes
+    import signal
+
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)   # PR_SET_PDEATHSIG
 
 
 def _cpu_set(cpus: str) -> set[int]:

@@ -137,10 +137,17 @@ class ComfyModels:
                          path=Path(str(PurePosixPath("comfy:", ckpt))), source="remote",
                          facts=facts, checked=checked, backend=NAME)
 
-    def _remote(self, folder: str) -> list[str]:
+    def _remote(self, folder: str, ask: bool = True) -> list[str]:
+        """The files of `folder` on any server; with `ask` False only those already listed
+        (no network: what the add-on pickers get; `refresh` or a job lists them)."""
         seen: dict[str, None] = {}
         for client in self.servers:
-            for name in self.names(client, folder):
+            if ask:
+                names = self.names(client, folder)
+            else:
+                with self._lock:
+                    names = list(self._listed.get(client.label, {}).get(folder, []))
+            for name in names:
                 seen.setdefault(name)
         return list(seen)
 
@@ -215,7 +222,8 @@ class ComfyModels:
                         sha256=(meta or {}).get("sshs_model_hash", ""))
 
     def loras(self) -> list[LoraInfo]:
-        return [*self.local.loras(), *(self._remote_lora(n) for n in self._remote("loras"))]
+        return [*self.local.loras(),
+                *(self._remote_lora(n) for n in self._remote("loras", ask=False))]
 
     def resolve_lora(self, lora_id: str) -> LoraInfo:
         """A local LoRA, or a server's: "comfy:<file>", or a name only a server has."""
@@ -237,7 +245,8 @@ class ComfyModels:
 
     def control_models(self) -> list[ControlModelInfo]:
         return [*self.local.control_models(),
-                *(self._remote_control(n, "sd", ()) for n in self._remote("controlnet"))]
+                *(self._remote_control(n, "sd", ())
+                  for n in self._remote("controlnet", ask=False))]
 
     def _remote_control(self, name: str, arch: str, kinds: tuple[str, ...]) -> ControlModelInfo:
         stem = name.rsplit("/", 1)[-1].rsplit(".", 1)[0]
@@ -262,7 +271,7 @@ class ComfyModels:
 
     def upscalers(self) -> list[UpscalerInfo]:
         return [*self.local.upscalers(),
-                *(self._remote_upscaler(n) for n in self._remote("upscale_models"))]
+                *(self._remote_upscaler(n) for n in self._remote("upscale_models", ask=False))]
 
     def _remote_upscaler(self, name: str) -> UpscalerInfo:
         stem = name.rsplit("/", 1)[-1].rsplit(".", 1)[0]
