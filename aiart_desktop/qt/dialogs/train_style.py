@@ -20,13 +20,12 @@ import shutil
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from PySide6.QtCore import QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPen, QPixmap
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -59,89 +58,13 @@ from ...core.io import READ_EXTENSIONS
 from ..panels.messages import short_message
 from ..panels.widgets import run_off_ui
 from . import train_progress as tp
+from .train_pictures import THUMB, Picked, crop_icon, picked_pixels, read_files, size_text
 
 log = logging.getLogger(__name__)
-THUMB = 64
 CUSTOM = "custom"
 ERROR_STYLE = "color: #ff8a80;"
 MUTED_STYLE = "color: #a0a0a0;"
 ACTION_TEXT = "Train a &Style\u2026"
-
-
-@dataclass
-class Picked:
-    """A picture in the list: where it comes from, its size and its small look."""
-
-    source: tr.PictureSource
-    width: int
-    height: int
-    thumb: np.ndarray      # RGB uint8, at most THUMB on its longer side
-
-
-def _thumb(rgb: np.ndarray) -> np.ndarray:
-    from PIL import Image
-
-    img = Image.fromarray(rgb)
-    img.thumbnail((THUMB, THUMB), Image.Resampling.LANCZOS)
-    return np.asarray(img.convert("RGB"))
-
-
-def _read_files(paths: list[str]) -> list[Picked | str]:
-    """(Off the UI thread) each file read: a `Picked`, or the message naming why not."""
-    out: list[Picked | str] = []
-    for path in paths:
-        try:
-            rgb = tr.read_picture(path)
-        except tr.TrainError as exc:
-            out.append(str(exc))
-            continue
-        src = tr.PictureSource(Path(path).name, path=str(path))
-        out.append(Picked(src, rgb.shape[1], rgb.shape[0], _thumb(rgb)))
-    return out
-
-
-def _picked_pixels(label: str, rgba: np.ndarray) -> Picked:
-    rgb = tr.flatten_rgba(rgba)
-    return Picked(tr.PictureSource(label, rgba=rgba), rgb.shape[1], rgb.shape[0], _thumb(rgb))
-
-
-def crop_icon(p: Picked, resolution: int) -> QPixmap:
-    """The thumbnail with the training crop framed (outside it dimmed)."""
-    th = np.ascontiguousarray(p.thumb)
-    h, w = th.shape[:2]
-    img = QImage(th.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
-    pix = QPixmap(THUMB, THUMB)
-    pix.fill(Qt.GlobalColor.transparent)
-    painter = QPainter(pix)
-    ox, oy = (THUMB - w) / 2, (THUMB - h) / 2
-    painter.drawImage(QRectF(ox, oy, w, h), img)
-    crop = tr.bucket_for(p.width, p.height, resolution)
-    k = w / p.width
-    x0, y0, x1, y1 = (v * k for v in crop.box)
-    frame = QRectF(ox + x0, oy + y0, x1 - x0, y1 - y0)
-    dim = QColor(0, 0, 0, 140)
-    full = QRectF(ox, oy, w, h)
-    painter.fillRect(QRectF(full.left(), full.top(), full.width(), frame.top() - full.top()), dim)
-    painter.fillRect(QRectF(full.left(), frame.bottom(), full.width(),
-                            full.bottom() - frame.bottom()), dim)
-    painter.fillRect(QRectF(full.left(), frame.top(), frame.left() - full.left(),
-                            frame.height()), dim)
-    painter.fillRect(QRectF(frame.right(), frame.top(), full.right() - frame.right(),
-                            frame.height()), dim)
-    painter.setPen(QPen(QColor(255, 210, 60), 1.5))
-    painter.drawRect(frame.adjusted(0.75, 0.75, -0.75, -0.75))
-    painter.end()
-    return pix
-
-
-def size_text(p: Picked, resolution: int) -> str:
-    """"trained at 512×384 (cropped as shown)" or "(whole picture)"."""
-    crop = tr.bucket_for(p.width, p.height, resolution)
-    bw, bh = crop.bucket
-    x0, y0, x1, y1 = crop.box
-    whole = (x1 - x0) >= p.width - 1 and (y1 - y0) >= p.height - 1
-    how = "whole picture" if whole else "cropped as shown"
-    return f"{p.width}\u00d7{p.height} px, trained at {bw}\u00d7{bh} ({how})"
 
 
 def style_name(trigger: str) -> str:
@@ -542,7 +465,7 @@ class TrainStyleDialog(QDialog):
         have = {p.source.path for p in self.pictures if p.source.path}
         paths = [str(p) for p in paths if str(p) not in have]
         self._say(f"Reading {len(paths)} pictures\u2026" if len(paths) > 1 else "")
-        found = run_off_ui(_read_files, paths, busy=self.add_files_button)
+        found = run_off_ui(read_files, paths, busy=self.add_files_button)
         problems = [f for f in found if isinstance(f, str)]
         added = [f for f in found if isinstance(f, Picked)]
         for p in added:
@@ -561,7 +484,7 @@ class TrainStyleDialog(QDialog):
             return False
         namer = getattr(self.win, "document_name", None)
         label = namer() if callable(namer) else "the open picture"
-        self._add(_picked_pixels(label, doc.flatten()))
+        self._add(picked_pixels(label, doc.flatten()))
         self._changed()
         return True
 
@@ -604,7 +527,7 @@ class TrainStyleDialog(QDialog):
             b = layer.bounds()
             if b.empty:
                 continue
-            self._add(_picked_pixels(str(layer.name), layer.read(b)))
+            self._add(picked_pixels(str(layer.name), layer.read(b)))
             n += 1
         self._changed()
         return n
