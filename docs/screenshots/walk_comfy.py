@@ -28,7 +28,17 @@ import tempfile
 import time
 from pathlib import Path
 
-from walk_common import HERE, PY, ROOT, device, run_dumping, screen_point, session, start_app
+from walk_common import (
+    HERE,
+    PY,
+    ROOT,
+    device,
+    entry,
+    run_dumping,
+    screen_point,
+    session,
+    start_app,
+)
 from walk_upscale import UpscaleWalk
 
 
@@ -180,13 +190,4 @@ def walk(size: str, scale: float, out: Path) -> None:
 
 
 if __name__ == "__main__":
-    cmd = sys.argv[1]
-    if cmd == "app":
-        sys.exit(app_main(sys.argv[2], sys.argv[3]))
-    if cmd == "prep":
-        prep(Path(sys.argv[2]))
-        sys.exit(0)
-    args = sys.argv[1:]
-    scale = float(args[args.index("--scale") + 1]) if "--scale" in args else 1.0
-    out = Path(args[args.index("--out") + 1]) if "--out" in args else Path("/tmp/walk16")
-    walk(args[0], scale, out)
+    entry(app_main, prep, walk, "/tmp/walk16")

@@ -182,3 +182,25 @@ def session(script: str, size: str, scale: float, out: Path, picture: str, displ
             except subprocess.TimeoutExpired:
                 p.kill()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def entry(app_main: Callable[[str, str], int], prep: Callable[[Path], None],
+          walk: Callable[..., None], default_out: str,
+          commands: dict[str, Callable[[str], None]] | None = None) -> None:
+    """The `__main__` of a walk script: `app GEOM PICTURE` (the app, run by `session`),
+    `prep DATA` (its data folder), one of `commands` (name -> fn(arg)), else the walk:
+    `SIZE [--scale F] [--out DIR] [--name value ...]`, other options given to `walk` by name."""
+    args = sys.argv[1:]
+    cmd = args[0]
+    if cmd == "app":
+        sys.exit(app_main(args[1], args[2]))
+    if cmd == "prep":
+        prep(Path(args[1]))
+        sys.exit(0)
+    if commands and cmd in commands:
+        commands[cmd](args[1])
+        sys.exit(0)
+    opts = {a[2:]: b for a, b in zip(args[1::2], args[2::2], strict=False) if a.startswith("--")}
+    scale = float(opts.pop("scale", 1.0))
+    out = Path(opts.pop("out", default_out))
+    walk(cmd, scale, out, **opts)

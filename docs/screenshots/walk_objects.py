@@ -41,6 +41,7 @@ from walk_common import (
     ROOT,
     Walk,
     device,
+    entry,
     run_dumping,
     screen_point,
     session,
@@ -285,16 +286,4 @@ def walk(size: str, scale: float, out: Path) -> None:
 
 
 if __name__ == "__main__":
-    cmd = sys.argv[1]
-    if cmd == "app":
-        sys.exit(app_main(sys.argv[2], sys.argv[3]))
-    if cmd == "prep":
-        prep(Path(sys.argv[2]))
-        sys.exit(0)
-    if cmd == "paint":
-        paint(sys.argv[2])
-        sys.exit(0)
-    args = sys.argv[1:]
-    scale = float(args[args.index("--scale") + 1]) if "--scale" in args else 1.0
-    out = Path(args[args.index("--out") + 1]) if "--out" in args else Path("/tmp/walk18")
-    walk(args[0], scale, out)
+    entry(app_main, prep, walk, "/tmp/walk18", commands={"paint": paint})

@@ -31,7 +31,16 @@ import sys
 import time
 from pathlib import Path
 
-from walk_common import ROOT, Walk, device, run_dumping, screen_point, session, start_app
+from walk_common import (
+    ROOT,
+    Walk,
+    device,
+    entry,
+    run_dumping,
+    screen_point,
+    session,
+    start_app,
+)
 
 SIZES = ((640, 480), (480, 640), (560, 560), (800, 450))
 TRIGGER = "inkwash style"
@@ -213,14 +222,4 @@ def walk(size: str, scale: float, out: Path, upto: str = "") -> None:
 
 
 if __name__ == "__main__":
-    cmd = sys.argv[1]
-    if cmd == "app":
-        sys.exit(app_main(sys.argv[2], sys.argv[3]))
-    if cmd == "prep":
-        prep(Path(sys.argv[2]))
-        sys.exit(0)
-    args = sys.argv[1:]
-    scale = float(args[args.index("--scale") + 1]) if "--scale" in args else 1.0
-    out = Path(args[args.index("--out") + 1]) if "--out" in args else Path("/tmp/walk17")
-    upto = args[args.index("--upto") + 1] if "--upto" in args else ""
-    walk(args[0], scale, out, upto)
+    entry(app_main, prep, walk, "/tmp/walk17")

@@ -6,8 +6,9 @@ The same app and painted landscape (1400 × 900 px) as walk_upscale.py, with two
 a fresh data folder, both random-weight networks of the real architectures loaded by the app's
 own loaders:
 - `upscalers/compact-x4-standin.safetensors` (and a ×2 twin): a small Real-ESRGAN compact
-  (SRVGGNetCompact) ×4, its last layer scaled down (tests/support/tiny_upscaler.py: compact_standin), so it
-  gives the nearest-neighbour enlargement plus a faint texture rather than noise;
+  (SRVGGNetCompact) ×4, its last layer scaled down (tests/support/tiny_upscaler.py:
+  compact_standin), so it gives the nearest-neighbour enlargement plus a faint texture
+  rather than noise;
 - "Tiny SD 512 (stand-in)": the tests' SD architecture at a 512 px native size (random
   weights: what it paints is noise-like texture, not a picture).
 
@@ -31,7 +32,7 @@ import sys
 import time
 from pathlib import Path
 
-from walk_common import HERE, PY, ROOT, session
+from walk_common import HERE, PY, ROOT, entry, session
 from walk_upscale import BIRDS, UpscaleWalk, app_main, pan_to
 
 STANDIN = "compact-x4-standin"
@@ -155,13 +156,4 @@ def walk(size: str, scale: float, out: Path) -> None:
 
 
 if __name__ == "__main__":
-    cmd = sys.argv[1]
-    if cmd == "app":
-        sys.exit(app_main(sys.argv[2], sys.argv[3]))
-    if cmd == "prep":
-        prep(Path(sys.argv[2]))
-        sys.exit(0)
-    args = sys.argv[1:]
-    scale = float(args[args.index("--scale") + 1]) if "--scale" in args else 1.0
-    out = Path(args[args.index("--out") + 1]) if "--out" in args else Path("/tmp/walk15m")
-    walk(args[0], scale, out)
+    entry(app_main, prep, walk, "/tmp/walk15m")
