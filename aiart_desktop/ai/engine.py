@@ -440,7 +440,7 @@ class Engine:
                 if on_progress is not None:   # a look at the layer just scaled
                     on_progress(ProgressInfo(i + 1, n, None, "upscaling (Lanczos)",
                                              render=functools.partial(up.preview, scaled)))
-                tiles.append(up.tile_map(scaled, rect, req.offsets[i]))
+                tiles.append(up.layer_grid(scaled, rect, req.offsets[i]))
         else:
             # "<backend>:<file>" (a ComfyUI server's upscaler) names the backend that runs it
             named = self._named(req.model.split(":", 1)[0]) if ":" in req.model else None
@@ -461,8 +461,8 @@ class Engine:
                           height=rect.h, seeds=tuple(req.seeds),
                           params={"tile": int(req.tile), "overlap": int(req.overlap),
                                   "allow_pickle": allow, "phase": phase})
-                tiles.append(up.tile_map(backend.generate(job, on_progress, stop)[0], rect,
-                                         req.offsets[i]))
+                tiles.append(up.layer_grid(backend.generate(job, on_progress, stop)[0], rect,
+                                           req.offsets[i]))
             assert job is not None
             facts = backend.record(job)
             backend_name = backend.name

@@ -415,10 +415,9 @@ class UpscaleRequest(AiRequest):
     RGBA8 pixels over them), copied at capture time; `rect` is their union. `model` is
     "lanczos" (no model) or an upscaler's id or file (ai/backends/local_upscale.py);
     `tile` / `overlap`: the model's tiles in input pixels. The result's `info["tiles"]` holds
-    each scaled piece already cut into its layer's tiles (made on the worker, so applying costs
-    the UI thread nothing that grows with the picture) and `info["rects"]` where each goes;
-    `images` is empty. Build one with
-    `ai/upscale.py: upscale_request`.
+    each scaled piece already cut into its layer's tiles, a `TileGrid` (made on the worker, so
+    applying costs the UI thread nothing that grows with the picture) and `info["rects"]`
+    where each goes; `images` is empty. Build one with `ai/upscale.py: upscale_request`.
     """
 
     op: ClassVar[str] = UPSCALE

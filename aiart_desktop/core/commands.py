@@ -11,7 +11,7 @@ import numpy as np
 
 from .history import Command
 from .layer import Group, Layer, Node
-from .tiles import TILE, TileMap
+from .tiles import TILE, TileGrid, TileMap
 
 if TYPE_CHECKING:
     from .document import Document
@@ -51,6 +51,26 @@ class PixelsEdit(Command):
 
     def undo(self) -> None:
         self.doc._apply_tiles(self.layer, self.before)
+
+    @property
+    def nbytes(self) -> int:
+        return self._nbytes
+
+
+class SwapTiles(Command):
+    """A layer's every tile replaced at once (an upscale's result): redo and undo swap the
+    layer's grid with the one this command holds, a cost that does not grow with the picture
+    (a `PixelsEdit` keeps a map entry per tile: 16 384 of them for an 8192² layer)."""
+
+    def __init__(self, doc: Document, layer: Layer, grid: TileGrid,
+                 text: str = "Edit pixels") -> None:
+        self.doc, self.layer, self.other, self.text = doc, layer, grid, text
+        self._nbytes = tilemap_bytes(layer.tiles.snapshot(), grid.snapshot())
+
+    def redo(self) -> None:
+        self.doc._swap_tiles(self.layer, self.other)
+
+    undo = redo
 
     @property
     def nbytes(self) -> int:

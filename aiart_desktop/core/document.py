@@ -16,12 +16,13 @@ from .commands import (
     ResizeCanvas,
     SetNodeProps,
     SetSelection,
+    SwapTiles,
 )
 from .events import Signal
 from .geometry import EMPTY, Rect
 from .history import DEFAULT_BUDGET, CommandStack
 from .layer import Group, Layer, Node, clone_node
-from .tiles import TileMap, tile_keys, tile_rect
+from .tiles import TileGrid, TileMap, tile_keys, tile_rect
 
 MAX_SIDE = 32768  # widest / tallest canvas we accept
 HISTORY_KEY = "generation_history"  # metadata key of the generation history
@@ -302,12 +303,11 @@ class Document:
         self._changed_pixels(rect)
         return rect
 
-    def replace_tiles(self, layer: Layer, tiles: TileMap, text: str = "Edit pixels") -> None:
-        """Put `tiles` (tile key in the layer's space -> tile, or None for an empty one) in
-        `layer` as one undo step. The tiles can be made anywhere (a worker thread, with a
-        `TileGrid` of its own): this costs one reference per tile, at any picture size."""
-        before = layer.tiles.snapshot(list(tiles))
-        self.history.push(PixelsEdit(self, layer, before, dict(tiles), text))
+    def swap_layer_tiles(self, layer: Layer, grid: TileGrid, text: str = "Edit pixels") -> None:
+        """Replace all of `layer`'s pixels with `grid`'s (in the layer's space) as one undo
+        step that costs the same at any size: the grids are swapped, not compared tile by
+        tile. `grid` is the command's from then on (the caller must not change it)."""
+        self.history.push(SwapTiles(self, layer, grid, text))
 
     def clear_layer(self, layer: Layer, rect: Rect | None = None) -> None:
         """Erase `layer` (inside the selection, softly, when there is one)."""
@@ -374,6 +374,10 @@ class Document:
         if not r.empty:
             self.pixels_changed.emit(r)
         self._bump()
+
+    def _swap_tiles(self, layer: Layer, grid: TileGrid) -> None:
+        dirty = layer.tiles.exchange(grid)
+        self._changed_pixels(dirty.translated(*layer.offset) if not dirty.empty else EMPTY)
 
     def _apply_tiles(self, layer: Layer, tiles: TileMap) -> None:
         dirty = layer.tiles.restore(tiles)

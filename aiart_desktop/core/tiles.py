@@ -43,13 +43,23 @@ def _freeze(a: np.ndarray) -> np.ndarray:
 class TileGrid:
     """A sparse, unbounded grid of RGBA8 tiles, addressed in pixel coordinates."""
 
-    __slots__ = ("_tiles", "_kb")
+    __slots__ = ("_tiles", "_kb", "_version")
 
     def __init__(self) -> None:
         self._tiles: dict[TileKey, np.ndarray] = {}
         self._kb: Rect | None = None  # cached key_bounds, None = stale
+        self._version = 0             # bumped by every change (see `version`)
+
+    def _touch(self) -> None:
+        self._kb = None
+        self._version += 1
 
     # ---- queries -----------------------------------------------------------------------
+    @property
+    def version(self) -> int:
+        """A number that changes whenever any tile does: "anything new since?" in O(1)."""
+        return self._version
+
     def __len__(self) -> int:
         return len(self._tiles)
 
@@ -167,7 +177,7 @@ class TileGrid:
             self.clear(rect)
             return
         shared = _freeze(np.full((TILE, TILE, 4), color, np.uint8))
-        self._kb = None
+        self._touch()
         for key in tile_keys(rect):
             tr = tile_rect(key)
             part = tr.intersect(rect)
@@ -182,12 +192,12 @@ class TileGrid:
     def clear(self, rect: Rect | None = None) -> None:
         if rect is None:
             self._tiles.clear()
-            self._kb = None
+            self._touch()
             return
         self.write(rect.x, rect.y, np.zeros((rect.h, rect.w, 4), np.uint8))
 
     def _store(self, key: TileKey, new: np.ndarray) -> None:
-        self._kb = None
+        self._touch()
         if not new[:, :, 3].any():
             self._tiles.pop(key, None)
         else:
@@ -202,7 +212,7 @@ class TileGrid:
 
     def restore(self, tiles: Mapping[TileKey, np.ndarray | None]) -> Rect:
         """Put back tile references from a snapshot. Returns the pixel rect affected."""
-        self._kb = None
+        self._touch()
         if not tiles:
             return EMPTY
         for key, t in tiles.items():
@@ -215,10 +225,21 @@ class TileGrid:
         return Rect.from_edges(min(xs) * TILE, min(ys) * TILE, (max(xs) + 1) * TILE,
                                (max(ys) + 1) * TILE)
 
+    def exchange(self, other: TileGrid) -> Rect:
+        """Swap every tile with `other` at once (a whole layer replaced: one reference swap at
+        any size, its undo the same swap). Returns the tile-granular rect that changed."""
+        dirty = self.key_bounds().union(other.key_bounds())
+        self._tiles, other._tiles = other._tiles, self._tiles
+        self._kb, other._kb = other._kb, self._kb
+        self._version += 1
+        other._version += 1
+        return dirty
+
     def copy(self) -> TileGrid:
         """A cheap copy: tiles are immutable, so they are shared."""
         g = TileGrid()
         g._tiles = dict(self._tiles)
+        g._kb = self._kb
         return g
 
     def translated(self, dx: int, dy: int) -> TileGrid:

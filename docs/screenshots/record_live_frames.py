@@ -9,7 +9,7 @@ random weights make the same texture whatever the input, so what the sequence sh
 mechanics — one frame per stroke, each made from the picture after that stroke (the top row) —
 not a finished painting.
 
-    .venv/bin/python docs/screenshots/record_live_frames.py   # -> docs/screenshots/issue14_recorded/
+    .venv/bin/python docs/screenshots/record_live_frames.py  # -> issue14_recorded/
 """
 from __future__ import annotations
 

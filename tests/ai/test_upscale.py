@@ -35,6 +35,22 @@ def test_tiles_cover_the_picture_and_overlap() -> None:
     assert covered.all()
 
 
+@pytest.mark.parametrize("length,tile,overlap", [(384, 128, 16), (1024, 512, 32), (768, 512, 32),
+                                                (513, 512, 32), (100, 64, 16), (5000, 512, 32)])
+def test_even_tiles_are_the_fewest_at_most_tile_sized_sharing_exactly_the_overlap(
+        length: int, tile: int, overlap: int) -> None:
+    """A network's tiles: as few as cover the side, none bigger than `tile`, sizes within a
+    pixel of each other, neighbours sharing exactly `overlap`, flush with both ends."""
+    spans = up.even_starts(length, tile, overlap)
+    assert spans[0][0] == 0 and spans[-1][1] == length
+    sizes = [b - a for a, b in spans]
+    assert max(sizes) <= tile and max(sizes) - min(sizes) <= 1
+    assert all(b0 - a1 == overlap for (_, b0), (a1, _) in zip(spans, spans[1:]))
+    n = len(spans)
+    assert n == 1 or (n - 1) * tile - (n - 2) * overlap < length   # one fewer would not do
+    assert up.model_tiles(length, length, tile, overlap) == n * n
+
+
 def test_the_blend_weights_sum_to_one() -> None:
     """A constant picture through a constant-preserving 'network' stays constant: every
     output pixel's weights sum to one, so no tile join brightens or darkens."""
@@ -44,7 +60,8 @@ def test_the_blend_weights_sum_to_one() -> None:
     assert out.shape == (600, 840, 3) and (out == 137).all()
 
 
-def test_tiled_agrees_with_whole_and_shows_no_seam() -> None:
+@pytest.mark.parametrize("even", [False, True])
+def test_tiled_agrees_with_whole_and_shows_no_seam(even: bool) -> None:
     rgb = _gradient()
 
     def net(t: np.ndarray) -> np.ndarray:          # a ×2 with context (like a network)
@@ -52,9 +69,10 @@ def test_tiled_agrees_with_whole_and_shows_no_seam() -> None:
 
     whole = net(rgb)
     tiles: list[int] = []
-    out = up.tiled(rgb, net, 2, 128, 16, on_tile=lambda d, t, _o: tiles.append(d))
+    out = up.tiled(rgb, net, 2, 128, 16, on_tile=lambda d, t, _o: tiles.append(d), even=even)
     assert out.shape == whole.shape and tiles == list(range(1, len(tiles) + 1))
-    assert len(tiles) == len(up.tile_grid(300, 420, 128, 16)) > 4
+    expected = up.model_tiles(300, 420, 128, 16) if even else len(up.tile_grid(300, 420, 128, 16))
+    assert len(tiles) == expected > 4
     diff = np.abs(out.astype(int) - whole.astype(int))
     assert diff.max() <= 2                     # the same picture, up to rounding
     # no seam: row-to-row (and column-to-column) steps stay as smooth as the whole's
@@ -112,9 +130,16 @@ def test_upscale_the_picture_with_lanczos_in_one_undo_step(empty_registry) -> No
     assert doc.selection[40, 40] == 255 and doc.selection[100, 200] == 0
     small = cv2.resize(doc.flatten(), (120, 80), interpolation=cv2.INTER_AREA)
     assert np.abs(small.astype(int) - before.astype(int)).mean() < 3
+    after = doc.flatten().copy()
     doc.history.undo()
     assert (doc.width, doc.height) == (120, 80) and np.array_equal(doc.flatten(), before)
     assert doc.selection is not None and doc.selection[20, 20] == 255
+    doc.history.redo()                       # the layers' grids swap back in whole
+    assert np.array_equal(doc.flatten(), after)
+    again = _doc()                           # the result itself was not changed by applying
+    again.set_selection(sel)
+    up.apply_upscale(again, result)
+    assert np.array_equal(again.flatten(), after)
 
 
 def test_upscale_one_layer_about_its_centre(empty_registry) -> None:

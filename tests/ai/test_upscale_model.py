@@ -44,7 +44,7 @@ def test_a_model_upscales_to_the_exact_size_in_one_undo_step(registry) -> None:
     result = default_engine(registry, device="cpu").run(
         req, lambda p: seen.append((p.step, p.total)))
     assert result.backend == "upscaler" and result.size == (600, 400)
-    assert seen and seen[-1][0] == seen[-1][1] == len(up.tile_grid(100, 150, 64, 16))
+    assert seen and seen[-1][0] == seen[-1][1] == up.model_tiles(100, 150, 64, 16)
     up.apply_upscale(doc, result)
     assert (doc.width, doc.height) == (600, 400)
     assert doc.layers[0].bounds() == doc.rect

@@ -267,3 +267,34 @@ def test_paint_problem_names_what_is_wrong_in_plain_words() -> None:
     assert doc.paint_problem() == "\u201cSky\u201d is locked: unlock it to paint on it"
     doc.set_active(bg)
     assert doc.paint_problem() is None
+
+
+def test_swap_layer_tiles_is_one_step_whose_undo_and_redo_swap_back() -> None:
+    """A whole layer replaced (an upscale's result) is one undo step; undo and redo swap the
+    grids back and forth, tell the views which rectangle changed, and the step's memory counts
+    the tiles of both states."""
+    from aiart_desktop.core.tiles import TILE, TileGrid
+
+    doc = Document.new(256, 192, (10, 20, 30, 255))
+    layer = doc.layers[0]
+    old = doc.flatten().copy()
+    new = TileGrid()
+    px = np.zeros((192, 256, 4), np.uint8)
+    px[..., 0], px[..., 3] = np.arange(256, dtype=np.uint8)[None, :], 255
+    new.write(0, 0, px[:128])                         # the lower part: transparent
+    rects: list[Rect] = []
+    doc.pixels_changed.connect(rects.append)
+    undo0, bytes0 = doc.history.undo_count, doc.history.nbytes
+    doc.swap_layer_tiles(layer, new, "Upscale picture")
+    assert doc.history.undo_count == undo0 + 1 and doc.history.undo_text == "Upscale picture"
+    assert np.array_equal(layer.read(Rect(0, 0, 256, 128)), px[:128])
+    assert not layer.read(Rect(0, 128, 256, 64)).any()
+    assert rects[-1] == Rect(0, 0, 256, 192)             # both the old and the new tiles
+    # the old background is one shared tile; the new part 4 × 2 tiles
+    assert doc.history.nbytes - bytes0 == (1 + 8) * TILE * TILE * 4
+    doc.history.undo()
+    assert np.array_equal(doc.flatten(), old)
+    doc.history.redo()
+    assert np.array_equal(layer.read(Rect(0, 0, 256, 128)), px[:128])
+    doc.history.undo()
+    assert np.array_equal(doc.flatten(), old)

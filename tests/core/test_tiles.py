@@ -73,3 +73,35 @@ def test_uniform_fill_shares_one_tile_and_stays_copy_on_write() -> None:
     assert tuple(g.read(Rect(100, 100, 1, 1))[0, 0]) == (255, 255, 255, 255)
     g.fill(Rect(5, 5, 3, 3), (1, 2, 3, 255))  # a partial tile
     assert tuple(g.read(Rect(6, 6, 1, 1))[0, 0]) == (1, 2, 3, 255)
+
+
+def test_version_follows_every_change_and_exchange_swaps_all_tiles() -> None:
+    """`version` changes with each kind of edit (the thumbnails trust it to skip a rescan);
+    `exchange` swaps two grids' every tile at once and reports the union of their tiles."""
+    g = TileGrid()
+    seen = {g.version}
+
+    def changed() -> None:
+        assert g.version not in seen
+        seen.add(g.version)
+
+    g.write(0, 0, np.full((10, 10, 4), 200, np.uint8))
+    changed()
+    g.fill(Rect(0, 0, TILE * 2, TILE), (1, 2, 3, 255))
+    changed()
+    snap = g.snapshot()
+    g.clear(Rect(0, 0, 5, 5))
+    changed()
+    g.restore(snap)
+    changed()
+    other = TileGrid()
+    other.write(TILE * 3, TILE * 2, np.full((TILE, TILE, 4), 90, np.uint8))
+    mine = g.read(Rect(0, 0, TILE * 4, TILE * 3)).copy()
+    theirs = other.read(Rect(0, 0, TILE * 4, TILE * 3)).copy()
+    dirty = g.exchange(other)
+    changed()
+    assert dirty == Rect(0, 0, TILE * 4, TILE * 3)
+    assert np.array_equal(g.read(Rect(0, 0, TILE * 4, TILE * 3)), theirs)
+    assert np.array_equal(other.read(Rect(0, 0, TILE * 4, TILE * 3)), mine)
+    assert g.key_bounds() == Rect(TILE * 3, TILE * 2, TILE, TILE)
+    assert other.key_bounds() == Rect(0, 0, TILE * 2, TILE)

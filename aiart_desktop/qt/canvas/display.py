@@ -50,16 +50,21 @@ class DisplayCache:
         """The canvas just grew `factor` times (2, 4, 8: an upscale): show `old` (this cache's
         `levels()` from before) as a stand-in until the new pixels are composited — level L
         of the old picture is level L + log2(factor) of the new, pixel for pixel. Everything
-        stays stale and is recomputed as usual; only the blank wait is gone."""
+        stays stale and is recomputed as usual; only the blank wait is gone. The arrays of
+        `old` become this cache's: the caller must not use them again."""
         j = int(round(math.log2(factor))) if factor >= 2 else 0
         if j < 1 or 1 << j != factor:
             return
         for level, arr in enumerate(old):
             if arr is None or level + j > MAX_LEVEL:
                 continue
-            new = self._alloc(level + j)
-            if new.shape == arr.shape:
-                new[...] = arr
+            s = 1 << (level + j)
+            if arr.shape[:2] != (-(-self.height // s), -(-self.width // s)):
+                continue
+            # Taken over, not copied (the old cache is gone): nothing here grows with the size.
+            self._arrays[level + j] = arr
+            self._images[level + j] = wrap_array(arr, FORMAT)
+            self._stale[level + j][...] = True
 
     def _alloc(self, level: int) -> np.ndarray:
         arr = self._arrays[level]

@@ -4,9 +4,10 @@ Tiles are immutable and replaced on every write, so "did this tile change" is an
 check (we keep a reference to the sampled tile, so its identity cannot be reused).
 A thumbnail is a strided (nearest) sample of the layer inside the canvas.
 
-Sampling is budgeted (`BUDGET_S` per call): a layer whose every tile is new (an 8192² upscale:
-a thousand tiles) is sampled over several paints, not in one; `incomplete(layer)` tells the
-model to ask again.
+Sampling is budgeted: at most `BUDGET_S` in any `WINDOW_S`, shared by every call (the views
+ask for a thumbnail several times in one turn of the event loop: a budget per call added up to
+30 ms there). A layer whose every tile is new (an 8192² upscale: 16 384 tiles) is sampled over
+several paints, not in one; `incomplete(layer)` tells the model to ask again.
 """
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ from ...core.tiles import TILE
 from ..convert import array_to_qimage
 
 THUMB = 40  # logical size of the square a thumbnail fits in
-BUDGET_S = 0.008  # sampling time one call may spend; the rest comes with the next
+BUDGET_S = 0.005  # sampling time all calls may spend in one window; the rest comes later
+WINDOW_S = 0.030  # (the model asks again after 30 ms)
 
 
 class _Entry:
@@ -33,6 +35,9 @@ class _Entry:
         self.seen: dict[tuple[int, int], np.ndarray] = {}   # tile key -> the sampled array
         self.pixmap: QPixmap | None = None
         self.complete = True
+        self.grid: object = None      # the layer's TileGrid when last looked at, its version,
+        self.version = -1             # and the tiles still to sample then (oldest first)
+        self.todo: list[tuple[tuple[int, int], np.ndarray]] = []
 
 
 class Thumbnails:
@@ -42,6 +47,8 @@ class Thumbnails:
         self._entries: dict[int, _Entry] = {}
         self._doc_size = (0, 0)
         self._checker = _checker(max(1, round(size * dpr)))
+        self._window = -1.0     # when the current budget window began (perf_counter)
+        self._spent = 0.0       # sampling time spent in it
 
     def clear(self) -> None:
         self._entries.clear()
@@ -66,27 +73,31 @@ class Thumbnails:
 
     def _update(self, e: _Entry, layer: Layer, doc_w: int, doc_h: int) -> bool:
         tiles = layer.tiles
-        keys = set(tiles.keys())
         changed = False
-        for key in list(e.seen):
-            if key not in keys:
+        now = time.perf_counter()
+        if now - self._window > WINDOW_S:
+            self._window, self._spent = now, 0.0
+        if e.grid is not tiles or e.version != tiles.version:   # something new: look again
+            current = tiles.snapshot()
+            for key in e.seen.keys() - current.keys():
                 del e.seen[key]
                 self._sample(e, key, None, doc_w, doc_h)
                 changed = True
-        deadline = time.perf_counter() + BUDGET_S
-        e.complete = True
-        sampled = 0
-        for key in keys:
-            t = tiles.tile(key)
-            if t is not None and e.seen.get(key) is not t:
-                if sampled % 8 == 7 and time.perf_counter() > deadline:
-                    e.complete = False     # the rest next time (the model asks again)
-                    break
-                e.seen[key] = t
-                self._sample(e, key, t, doc_w, doc_h)
-                changed = True
-                sampled += 1
-        return changed
+            seen = e.seen
+            e.todo = [(k, t) for k, t in current.items() if seen.get(k) is not t]
+            e.grid, e.version = tiles, tiles.version
+        deadline = now + BUDGET_S - self._spent
+        done = 0
+        for key, t in e.todo:       # (at least 7 a call: always some progress)
+            if done % 8 == 7 and time.perf_counter() > deadline:
+                break                  # the rest later (the model asks again)
+            e.seen[key] = t
+            self._sample(e, key, t, doc_w, doc_h)
+            done += 1
+        del e.todo[:done]
+        e.complete = not e.todo
+        self._spent += time.perf_counter() - now
+        return changed or done > 0
 
     @staticmethod
     def _sample(e: _Entry, key: tuple[int, int], tile: np.ndarray | None,
