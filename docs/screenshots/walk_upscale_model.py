@@ -1,6 +1,7 @@
 """Image › Upscale… with a model file, then Refine in tiles, walked on a real X display.
 
     python docs/screenshots/walk_upscale_model.py 1366x768 [--scale 1.5] [--out /tmp/walk15m]
+                                                  [--upto 08]   (stop after that screenshot)
 
 The same app and painted landscape (1400 × 900 px) as walk_upscale.py, with two stand-ins in
 a fresh data folder, both random-weight networks of the real architectures loaded by the app's
@@ -15,8 +16,9 @@ own loaders:
 Mouse and keys only, a screenshot after each step:
   06_model_dialog     Ctrl+Alt+I, "By" ×4, "With" the stand-in file;
   07_model_upscaled   finished (5600 × 3600 px), the canvas fitted;
-  08_model_join_100pct  View › 100 %, scrolled to the birds: they sit on the first join of
-                      the model's 512-px tiles (input x 480–512, output 1920–2048): no line;
+  08_model_join_100pct  View › 100 %, scrolled to the birds: beside them, the first join of
+                      the model's tiles (three of 488 px across the 1400: input x 456–488,
+                      output 1824–1952): no line;
   (then Ctrl+Z and a ×2 with the ×2 stand-in: 2800 × 1800 px, 28 refine tiles)
   09_refine_ready     the AI tab: Refine, Area "Whole picture, in tiles", the 512 px stand-in,
                       strength 25 %: the tile grid and the time line under Area;
@@ -62,7 +64,7 @@ def wait_upscale(w: UpscaleWalk, t: float) -> dict:
     raise SystemExit("the upscale did not end in 5 minutes")
 
 
-def walk(size: str, scale: float, out: Path) -> None:
+def walk(size: str, scale: float, out: Path, upto: str = "") -> None:
     out.mkdir(parents=True, exist_ok=True)
     picture = str(out / "landscape.ora")
     subprocess.run([PY, str(HERE / "walk_tools.py"), "paint", picture],
@@ -100,6 +102,8 @@ def walk(size: str, scale: float, out: Path) -> None:
         pan_to(w, (round(BIRDS[0] * f), round(BIRDS[1] * f)), scale)
         time.sleep(1.5)
         w.shot("08_model_join_100pct")
+        if upto == "08":
+            return
 
         # The refine runs on a ×2 enlargement (2800 × 1800: 28 tiles; ×4 makes 104, over half
         # an hour of this CPU with the stand-in): Ctrl+Z, then ×2 with the ×2 stand-in.
