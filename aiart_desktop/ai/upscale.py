@@ -321,10 +321,12 @@ def apply_upscale(doc: Document, result: AiResult) -> list[Layer]:
 
 def layer_grid(pixels: np.ndarray, rect: Rect, offset: tuple[int, int]) -> TileGrid:
     """`pixels` (RGBA8 over the document's `rect`) cut into the tiles of a layer at `offset`:
-    what `apply_upscale` swaps in. Made on the worker thread, its bounds already known."""
+    what `apply_upscale` swaps in. Made on the worker thread, its bounds and memory already
+    counted (nothing on the UI thread then grows with the result's size)."""
     grid = TileGrid()
     grid.write(rect.x - offset[0], rect.y - offset[1], pixels)
     grid.key_bounds()
+    _ = grid.nbytes
     return grid
 
 

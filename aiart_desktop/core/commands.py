@@ -65,7 +65,8 @@ class SwapTiles(Command):
     def __init__(self, doc: Document, layer: Layer, grid: TileGrid,
                  text: str = "Edit pixels") -> None:
         self.doc, self.layer, self.other, self.text = doc, layer, grid, text
-        self._nbytes = tilemap_bytes(layer.tiles.snapshot(), grid.snapshot())
+        # both states' tiles (one shared by both counts twice: rare, and never too little)
+        self._nbytes = layer.tiles.nbytes + grid.nbytes
 
     def redo(self) -> None:
         self.doc._swap_tiles(self.layer, self.other)

@@ -43,15 +43,16 @@ def _freeze(a: np.ndarray) -> np.ndarray:
 class TileGrid:
     """A sparse, unbounded grid of RGBA8 tiles, addressed in pixel coordinates."""
 
-    __slots__ = ("_tiles", "_kb", "_version")
+    __slots__ = ("_tiles", "_kb", "_nb", "_version")
 
     def __init__(self) -> None:
         self._tiles: dict[TileKey, np.ndarray] = {}
         self._kb: Rect | None = None  # cached key_bounds, None = stale
+        self._nb: int | None = None    # cached nbytes, None = stale
         self._version = 0             # bumped by every change (see `version`)
 
     def _touch(self) -> None:
-        self._kb = None
+        self._kb = self._nb = None
         self._version += 1
 
     # ---- queries -----------------------------------------------------------------------
@@ -72,8 +73,11 @@ class TileGrid:
 
     @property
     def nbytes(self) -> int:
-        """Memory actually held: tiles shared by a uniform fill count once."""
-        return len({id(t) for t in self._tiles.values()}) * TILE * TILE * 4
+        """Memory actually held: tiles shared by a uniform fill count once (kept until the
+        next change)."""
+        if self._nb is None:
+            self._nb = len({id(t) for t in self._tiles.values()}) * TILE * TILE * 4
+        return self._nb
 
     def bounds(self) -> Rect:
         """Bounding rect of the stored tiles, tightened to their non-transparent pixels."""
@@ -231,6 +235,7 @@ class TileGrid:
         dirty = self.key_bounds().union(other.key_bounds())
         self._tiles, other._tiles = other._tiles, self._tiles
         self._kb, other._kb = other._kb, self._kb
+        self._nb, other._nb = other._nb, self._nb
         self._version += 1
         other._version += 1
         return dirty
@@ -239,7 +244,7 @@ class TileGrid:
         """A cheap copy: tiles are immutable, so they are shared."""
         g = TileGrid()
         g._tiles = dict(self._tiles)
-        g._kb = self._kb
+        g._kb, g._nb = self._kb, self._nb
         return g
 
     def translated(self, dx: int, dy: int) -> TileGrid:

@@ -107,3 +107,25 @@ def test_a_swapped_grid_is_sampled_again_and_an_unchanged_one_is_not(qapp, monke
     doc.history.undo()
     thumbs.pixmap(layer, 512, 384)
     assert calls                                          # the old tiles came back
+
+
+def test_a_cleared_big_layer_and_a_partly_erased_one_end_right(qapp, monkeypatch) -> None:
+    """Tiles that went are blank in the thumbnail, whether a few or all of them."""
+    doc = Document.new(1024, 768, (0, 0, 0, 0))
+    layer = doc.layers[0]
+    px = np.zeros((768, 1024, 4), np.uint8)
+    px[..., 1], px[..., 3] = 200, 255
+    doc.put_pixels(layer, 0, 0, px)
+    monkeypatch.setattr(thumbnails, "BUDGET_S", 1e9)
+    thumbs = Thumbnails()
+    thumbs.pixmap(layer, 1024, 768)
+    entry = thumbs._entries[layer.uid]
+    assert (entry.pixels[..., 1] == 200).all()
+    doc.put_pixels(layer, 0, 0, np.zeros((64, 128, 4), np.uint8))      # two tiles go
+    thumbs.pixmap(layer, 1024, 768)
+    k = entry.step
+    assert not entry.pixels[:64 // k, :128 // k].any()
+    assert (entry.pixels[-1, -1] == (0, 200, 0, 255)).all()
+    doc.clear_layer(layer)                                               # all 192 go
+    thumbs.pixmap(layer, 1024, 768)
+    assert not entry.pixels.any()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterator
 
 import numpy as np
 from PySide6.QtCore import Qt
@@ -36,8 +37,8 @@ class _Entry:
         self.pixmap: QPixmap | None = None
         self.complete = True
         self.grid: object = None      # the layer's TileGrid when last looked at, its version,
-        self.version = -1             # and the tiles still to sample then (oldest first)
-        self.todo: list[tuple[tuple[int, int], np.ndarray]] = []
+        self.version = -1             # and its tiles still to compare with `seen` (None: done)
+        self.todo: Iterator[tuple[tuple[int, int], np.ndarray]] | None = None
 
 
 class Thumbnails:
@@ -78,24 +79,38 @@ class Thumbnails:
         if now - self._window > WINDOW_S:
             self._window, self._spent = now, 0.0
         if e.grid is not tiles or e.version != tiles.version:   # something new: look again
-            current = tiles.snapshot()
-            for key in e.seen.keys() - current.keys():
-                del e.seen[key]
-                self._sample(e, key, None, doc_w, doc_h)
+            current = tiles.snapshot()     # (a dict copy and a set difference: C speed)
+            gone = e.seen.keys() - current.keys()
+            if len(gone) > 64:             # many tiles went (a layer cleared): start afresh
+                e.pixels[...] = 0
+                e.seen.clear()
                 changed = True
-            seen = e.seen
-            e.todo = [(k, t) for k, t in current.items() if seen.get(k) is not t]
+            else:
+                for key in gone:
+                    del e.seen[key]
+                    self._sample(e, key, None, doc_w, doc_h)
+                    changed = True
+            e.todo = iter(current.items())  # compared with what was seen as the budget allows
             e.grid, e.version = tiles, tiles.version
+        if e.todo is None:
+            e.complete = True
+            return changed
         deadline = now + BUDGET_S - self._spent
-        done = 0
-        for key, t in e.todo:       # (at least 7 a call: always some progress)
-            if done % 8 == 7 and time.perf_counter() > deadline:
-                break                  # the rest later (the model asks again)
-            e.seen[key] = t
+        seen, done, looked = e.seen, 0, 0
+        for key, t in e.todo:   # (at least 7 samples a call: always some progress)
+            looked += 1
+            if seen.get(key) is t:
+                if looked % 256 == 0 and done >= 7 and time.perf_counter() > deadline:
+                    break
+                continue
+            seen[key] = t
             self._sample(e, key, t, doc_w, doc_h)
             done += 1
-        del e.todo[:done]
-        e.complete = not e.todo
+            if done % 8 == 7 and time.perf_counter() > deadline:
+                break
+        else:
+            e.todo = None
+        e.complete = e.todo is None
         self._spent += time.perf_counter() - now
         return changed or done > 0
 
