@@ -283,8 +283,8 @@ class Engine:
         """The request's controls as the job's: each layer's pixels placed over the region
         (for outpaint, the context strip inside the grown region), scaled to the job's size
         like the picture, made into the control picture (ai/controls.py; depth and pose by
-        the backend's detector), with the control model that fits (a RequestError says what
-        to install)."""
+        the backend's detector, or the local backend's for one without), with the control
+        model that fits (a RequestError says what to install)."""
         from . import controls as cp
         from .conditioning import CONTROL_LABELS
         from .models.ip_adapter import model_cross_dim
@@ -304,8 +304,12 @@ class Engine:
             rgba = _control_over_region(req, c.image, c.kind == "tile")
             scaled = cp.scale(rgba, size)
             if cp.needs_detector(c.kind):
-                detect = getattr(backend, "detect", None)
-                if not callable(detect):
+                # the backend's own detector, else this computer's (a ComfyUI server's core
+                # nodes have none: the depth or pose picture is made here and sent)
+                detect = next((d for d in (getattr(b, "detect", None)
+                                           for b in (backend, *self.backends)) if callable(d)),
+                              None)
+                if detect is None:
                     raise RequestError(f"the {backend.name} backend cannot make "
                                        f"{CONTROL_LABELS[c.kind]} pictures")
                 self.models.detector(c.kind)  # says what to install before any work

@@ -7,7 +7,8 @@ worker runs, the plain-http question, and AI › Where AI Runs….
 
 Listing a server is HTTP, so it never runs on the UI thread: `apply_settings` (and start-up,
 when servers are set) asks the servers on a background thread and hands a `PickerModels` —
-the local models plus the checkpoints listed, answering from that list only — to the AI panel
+the local models plus the servers' checkpoints and add-ons listed, answering from that list
+only — to the AI panel (and its LoRA and control sections), and to Image › Upscale
 (`AiPanel.set_registry`) with `ui_thread.call_on_ui`. No server set: the panel gets the local
 registry back, and nothing connects. The worker gets a new engine between jobs
 (`AiWorker.set_engine`): the old one's local models plus the servers (`ai/setup.py:
@@ -44,27 +45,26 @@ ACTION_TEXT = "&Where AI Runs\u2026"
 
 
 class PickerModels(ComfyModels):
-    """What the pickers list: the local models plus the servers' checkpoints as they were
-    when `refresh` (off the UI thread) last asked; every other call answers from that list,
-    so nothing here waits on a network on the UI thread."""
-
-    def __init__(self, servers: list[ComfyClient], local: ModelSource) -> None:
-        super().__init__(servers, local)
-        self._seen: dict[str, list[str]] = {}
+    """What the pickers list: the local models plus the servers' checkpoints, LoRAs,
+    ControlNets and upscale models as they were when `refresh` (off the UI thread) last
+    asked; every other call answers from that list, so nothing here waits on a network on
+    the UI thread."""
 
     def refresh(self, timeout: float | None = LIST_TIMEOUT_S) -> None:
-        for client in self.servers:
-            try:
-                names = client.checkpoints(timeout)
-            except ComfyError as exc:
-                self.errors[client.label] = str(exc)
-                names = []
-            else:
-                self.errors.pop(client.label, None)
-            self._seen[client.label] = names
+        super().refresh(timeout)
 
-    def checkpoints(self, client: ComfyClient) -> list[str]:
-        return list(self._seen.get(client.label, []))
+    def names(self, client: ComfyClient, folder: str = "checkpoints") -> list[str]:
+        with self._lock:   # never asks: only what `refresh` found
+            return list(self._listed.get(client.label, {}).get(folder, []))
+
+    def _remote_name(self, item_id: str, folder: str, what: str) -> str:
+        name = item_id[len(PREFIX):]
+        if not self.servers_with(name, folder):   # not listed: say so, ask no server
+            raise self._missing(name, what)
+        return name
+
+    def _lora_metadata(self, name: str) -> dict[str, str]:
+        return {}   # a picker needs none (a job reads it)
 
     def remote_models(self) -> list[ModelInfo]:
         found: dict[str, None] = {}

@@ -3,6 +3,7 @@ files (tests/support/comfy_addons.py, in its loras/, controlnet/ and upscale_mod
 are listed by the model source, run by core nodes, and a missing one is named plainly."""
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -96,6 +97,51 @@ def test_a_control_layer_steers_the_servers_result(comfy_server: ComfyServer,
     assert differ(steered.images[0], plain) > 2.0
     ran = steered.record(0)["controls"][0]
     assert ran["model"] == remote_id(CONTROLNET) and ran["control_sha256"]
+
+
+@pytest.mark.comfy
+def test_a_depth_control_is_detected_here_and_steers_the_server(comfy_server: ComfyServer,
+                                                                tmp_path: Path) -> None:
+    """A server's core nodes have no depth detector: this computer's makes the depth picture
+    (the local backend's, a tiny Depth Anything here) and the server's ControlNet uses it."""
+    from aiart_desktop.ai.backends.comfy import ComfyModels
+    from aiart_desktop.ai.backends.comfy_client import ComfyClient
+    from aiart_desktop.ai.capture import make_request
+    from aiart_desktop.ai.models.ip_adapter import pixels_sha256
+    from aiart_desktop.ai.models.registry import ModelRegistry
+    from aiart_desktop.ai.setup import default_engine
+    from tests.support.tiny_controlnets import build_depth_detector
+
+    reg = ModelRegistry(tmp_path / "models", allow_pickle=False)
+    shutil.copytree(build_depth_detector(tmp_path / "depth"),
+                    reg.catalogue_folder("depth-anything-v2-small"))
+    models = ComfyModels([ComfyClient(comfy_server.url)], reg)
+    engine = default_engine(models, device="cpu")
+    models.refresh()
+    local = next(b for b in engine.backends if callable(getattr(b, "detect", None)))
+    made: list[np.ndarray] = []
+    detect = local.detect
+
+    def spy(kind: str, rgb: np.ndarray) -> np.ndarray:
+        made.append(detect(kind, rgb))
+        return made[-1]
+
+    local.detect = spy  # type: ignore[method-assign]
+    doc = picture()
+    shapes = doc.add_layer("Shapes")
+    px = np.zeros((256, 256, 4), np.uint8)
+    px[..., 3] = 255
+    px[40:220, 40:120] = (250, 250, 250, 255)
+    px[100:180, 140:230] = (90, 90, 90, 255)
+    doc.put_pixels(shapes, 0, 0, px)
+    doc.set_visible(shapes, False)
+    spec = [ControlLayer(shapes.uid, "depth", model=remote_id(CONTROLNET))]
+    steered = engine.run(make_request(doc, "txt2img", controls=spec, **TXT))
+    assert steered.backend == "comfy" and len(made) == 1
+    assert differ(steered.images[0], plain_image(engine, comfy_server.url)) > 2.0
+    ran = steered.record(0)["controls"][0]
+    assert ran["type"] == "depth" and ran["model"] == remote_id(CONTROLNET)
+    assert ran["control_sha256"] == pixels_sha256(made[0])   # what the server was sent
 
 
 @pytest.mark.comfy

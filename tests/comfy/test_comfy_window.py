@@ -22,6 +22,7 @@ from aiart_desktop.core import selection as sel
 from aiart_desktop.core.document import Document
 from aiart_desktop.core.geometry import Rect
 from aiart_desktop.settings import load_settings
+from tests.support.comfy_addons import LORA, UPSCALER
 from tests.support.comfy_checkpoint import PLAIN
 from tests.support.comfy_server import ComfyServer
 from tests.support.dock import dock_window, set_form
@@ -75,6 +76,22 @@ def test_where_ai_runs_connects_lists_and_a_panel_job_runs_on_the_server(
     i = panel.form.model.findData(remote_id(PLAIN))
     assert i >= 0
     assert panel.form.model.itemText(i) == f"{Path(PLAIN).stem}  (SD) \u2014 on {label}"
+
+    # ... and its LoRAs, ControlNets and upscale models, marked remote (no server asked now)
+    set_form(panel, model=remote_id(PLAIN), batch=1, steps=3, prompt="a red apple")
+    loras = panel.form.loras_section.picker
+    i = loras.findData(remote_id(LORA))
+    assert i >= 0 and loras.itemText(i) == f"{Path(LORA).stem} (remote: {label})"
+    controls = panel.form.controls_section
+    assert controls.missing_model("canny") == ""             # the server's canny ControlNet
+    assert "Depth Anything" in controls.missing_model("depth")   # the detector runs here
+    assert "No Scribble control model" in controls.missing_model("scribble")
+    from aiart_desktop.qt.dialogs.upscale import open_upscale
+
+    up_dlg = open_upscale(win)
+    j = up_dlg.method.findData(remote_id(UPSCALER))
+    assert j >= 0 and up_dlg.method.itemText(j) == f"{Path(UPSCALER).stem} (remote: {label})"
+    up_dlg.close()
 
     # A job from the panel runs on the server and lands as one layer
     doc = win.doc

@@ -34,7 +34,6 @@ import numpy as np
 
 from ..backend import Capabilities, ProgressFn
 from ..conditioning import CONTROL_KINDS
-from ..controls import DETECTOR_KINDS
 from ..errors import AiError, ModelNotFoundError, RequestError
 from ..job import Job
 from ..models.checkpoints import ModelFacts
@@ -236,9 +235,13 @@ class ComfyModels:
                     raise
                 lora_id = remote_id(stems[lora_id])
         name = self._remote_name(lora_id, "loras", "LoRA")
+        return self._remote_lora(name, self._lora_metadata(name))
+
+    def _lora_metadata(self, name: str) -> dict[str, str]:
+        """The server's LoRA file's metadata (asked once)."""
         if name not in self._lora_meta:
             self._lora_meta[name] = self.servers_with(name, "loras")[0].metadata("loras", name)
-        return self._remote_lora(name, self._lora_meta[name])
+        return self._lora_meta[name]
 
     def lora_sha256(self, info: LoraInfo) -> str:
         return info.sha256 if info.id.startswith(PREFIX) else self.local.lora_sha256(info)
@@ -349,8 +352,7 @@ class ComfyBackend:
         return Capabilities(ops=frozenset({"txt2img", "img2img", "inpaint", "outpaint",
                                            "upscale"}),
                             archs=frozenset({"sd", "sdxl"}), previews=True,
-                            controls=frozenset(k for k in CONTROL_KINDS
-                                               if k not in DETECTOR_KINDS),
+                            controls=frozenset(CONTROL_KINDS),   # depth, pose: detected here
                             loras=frozenset({"sd", "sdxl"}))
 
     # ---- which servers -------------------------------------------------------------------------

@@ -98,12 +98,14 @@ class UpscaleDialog(QDialog):
 
     # ---- the form ------------------------------------------------------------------------------
     def refresh(self) -> None:
-        """List Lanczos and the installed upscalers; size the width box to the picture."""
+        """List Lanczos, the installed upscalers and the servers' (when AI runs on ComfyUI
+        servers); size the width box to the picture."""
         keep = self.method.currentData()
         self.method.blockSignals(True)
         self.method.clear()
         self.method.addItem("Lanczos (no model)", up.LANCZOS)
-        models = getattr(self.win, "ai_models", None)
+        panel = getattr(self.win, "ai_panel", None)   # its source lists the servers' too
+        models = getattr(panel, "registry", None) or getattr(self.win, "ai_models", None)
         try:
             found = models.upscalers() if models is not None else []
         except (AiError, OSError) as exc:
