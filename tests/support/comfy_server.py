@@ -85,9 +85,11 @@ class ComfyServer:
 
     @classmethod
     def start(cls, models: Path, work: Path, port: int | None = None,
-              cpus: str = "") -> ComfyServer:
+              cpus: str = "", announce_success: bool = False) -> ComfyServer:
         """`cpus`: the CPU list the server may use ("0", "1-3"; taskset), as a server on a
-        machine of its own would (the benchmark)."""
+        machine of its own would (the benchmark). `announce_success`: end each prompt with
+        `execution_success` instead of this older server's null `executing`, as current
+        servers do (comfy_success_launcher.py)."""
         root = comfy_dir()
         work.mkdir(parents=True, exist_ok=True)
         paths = work / "extra_model_paths.yaml"
@@ -104,8 +106,10 @@ class ComfyServer:
         pin = ["taskset", "-c", cpus] if cpus else []
         if cpus:
             env["OMP_NUM_THREADS"] = str(len(os.sched_getaffinity(0) & _cpu_set(cpus)) or 1)
+        launcher = [str(Path(__file__).with_name("comfy_success_launcher.py"))] \
+            if announce_success else []
         proc = subprocess.Popen(
-            [*pin, str(comfy_python()), "main.py", "--cpu", "--listen", "127.0.0.1",
+            [*pin, str(comfy_python()), *launcher, "main.py", "--cpu", "--listen", "127.0.0.1",
              "--port", str(port),
              "--extra-model-paths-config", str(paths), "--input-directory", str(work / "input"),
              "--output-directory", str(work / "output"), "--temp-directory", str(work / "temp"),
