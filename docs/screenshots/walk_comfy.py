@@ -15,7 +15,11 @@ the painted landscape of walk_tools.py, and with the mouse and keys only:
   remote_result        Save; the AI tab's Model lists "… (SD) — on 127.0.0.1:PORT"; a
                        rectangle selected on the canvas (M, drag), Fill selection with the
                        remote model, the result applied (Apply) as a layer. The checkpoint has
-                       random weights: the fill is noise, not a picture.
+                       random weights: the fill is noise, not a picture;
+  remote_loras         the AI tab's LoRAs section opened, its list dropped down: the
+                       server's LoRA, "… (remote: 127.0.0.1:PORT)";
+  remote_upscaler      Image › Upscale… (Ctrl+Alt+I), "With" dropped down: the server's
+                       upscale model beside Lanczos.
 
 WALK_DISPLAY picks the X display (default :11).
 """
@@ -96,10 +100,16 @@ def app_main(geom_file: str, picture: str) -> int:
             f = panel.form
             combo("ai_op", f.op, out)
             combo("ai_model", f.model, out)
-            out.update(ai_scroll=where(panel.scroll.viewport()), ai_prompt=where(f.prompt),
+            ls = f.loras_section
+            combo("ai_lora_picker", ls.picker, out)
+            out.update(ai_loras_toggle=where(ls.toggle), ai_loras_open=ls.toggle.isChecked())
+            out.update(ai_scroll=where(panel.scroll.verticalScrollBar()), ai_prompt=where(f.prompt),
                        ai_run=where(panel.run_button), ai_running=panel.running,
                        ai_apply=where(panel.apply_button), variations=panel.strip.count(),
                        ai_error=panel.error.text(), ai_status=panel.status.text())
+        up = getattr(win, "_upscale_dialog", None)
+        if up is not None and up.isVisible():
+            combo("up_method", up.method, out)
         out["status"] = win.statusBar().currentMessage()
         out["t"] = round(time.time() - t0, 2)
         focus = QApplication.focusWidget()
@@ -185,6 +195,23 @@ def walk(size: str, scale: float, out: Path) -> None:
             w.x("key", "ctrl+d")
             time.sleep(1.0)
             w.shot(f"issue16_remote_result_{res}{tag}")
+            if not w.state().get("ai_loras_open"):
+                w.click("ai_loras_toggle", scroll="ai_scroll")
+            w.click("ai_lora_picker", scroll="ai_scroll")
+            time.sleep(0.8)
+            print("loras:", w.state().get("ai_lora_picker_items"), flush=True)
+            w.shot(f"issue16_remote_loras_{res}{tag}")
+            w.x("key", "Escape")
+            time.sleep(0.3)
+            w.x("mousemove", str(cx), str(cy))
+            w.x("key", "ctrl+alt+i")                 # Image › Upscale…
+            w.get("up_method", wait=15)
+            time.sleep(0.5)
+            w.click("up_method")
+            time.sleep(0.8)
+            print("upscalers:", w.state().get("up_method_items"), flush=True)
+            w.shot(f"issue16_remote_upscaler_{res}{tag}")
+            w.x("key", "Escape")
     finally:
         server.stop()
 

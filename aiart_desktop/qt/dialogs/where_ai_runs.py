@@ -6,11 +6,12 @@
 
 Test connection asks the server on a background thread (`ai/server_check.py: check_server`)
 and hands the answer back with `ui_thread.call_on_ui`: its devices and memory, its ComfyUI
-version and how many checkpoints it has, or the client's two-line message naming it. Save
-writes `Settings.comfy_servers` (empty when "This computer" is chosen; the list is kept in
-`comfy_servers_listed`), `comfy_token_servers`, and each token through `settings/tokens.py`
-(the OS keyring when there is one, else a file only the user can read). The token field shows
-dots; the token is never logged, nor shown anywhere else.
+version and how many checkpoints, LoRAs, ControlNets and upscale models it has, or the
+client's two-line message naming it. Save writes `Settings.comfy_servers` (empty when "This
+computer" is chosen; the list is kept in `comfy_servers_listed`), `comfy_token_servers`, and
+each token through `settings/tokens.py` (the OS keyring when there is one, else a file only
+the user can read). The token field shows dots; the token is never logged, nor shown anywhere
+else.
 """
 from __future__ import annotations
 
