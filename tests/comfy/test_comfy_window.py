@@ -127,3 +127,49 @@ def test_where_ai_runs_connects_lists_and_a_panel_job_runs_on_the_server(
     win.undo()
     assert layer not in doc.layers
     assert np.array_equal(doc.flatten(Rect(0, 0, 256, 256)), before)
+
+
+@pytest.mark.comfy
+@pytest.mark.parametrize("op", ["img2img", "txt2img", "outpaint"])
+def test_refine_generate_and_expand_from_the_window_run_on_the_server(
+        qtbot, win, stop_workers, comfy_server: ComfyServer, tmp_path: Path, op: str) -> None:
+    """Refine, Generate and Expand canvas from the AI panel through the real worker: the job
+    runs on the server, one layer appears, what is outside stays, and one undo takes it all
+    back (the window's Fill selection is the test above)."""
+    from aiart_desktop.ai.backends.comfy import ComfyModels
+    from aiart_desktop.ai.backends.comfy_client import ComfyClient
+    from aiart_desktop.qt.remote_servers import PickerModels
+
+    local = ModelRegistry(tmp_path / "no-models")
+    picker = PickerModels([ComfyClient(comfy_server.url)], local)
+    picker.refresh()
+    engine = default_engine(ComfyModels([ComfyClient(comfy_server.url)], local), device="cpu")
+    panel = dock_window(win, picker, engine, picture())
+    stop_workers.append(panel.worker)
+    doc = win.doc
+    set_form(panel, op=op, model=remote_id(PLAIN), batch=1, steps=3, prompt="a red apple")
+    if op == "outpaint":
+        panel.form.direction.setCurrentIndex(panel.form.direction.findData("left"))
+        panel.form.pixels.setValue(64)
+    assert panel.run_button.text() == {"img2img": "Refine", "txt2img": "Generate",
+                                       "outpaint": "Expand canvas"}[op]
+    size0, before = (doc.width, doc.height), doc.flatten()
+    QTest.mouseClick(panel.run_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.strip.count() == 1, timeout=WAIT)
+    r = panel.result
+    assert r is not None and r.backend == "comfy"
+    assert r.info["server"] == comfy_server.url.split("//")[1]
+    layer = panel.apply()
+    assert layer is not None and layer.provenance["op"] == op
+    after = doc.flatten()
+    if op == "outpaint":
+        assert (doc.width, doc.height) == (size0[0] + 64, size0[1])
+        assert np.array_equal(after[:, 64:], before)            # the old picture, shifted
+        assert not np.array_equal(after[:, :64], np.zeros_like(after[:, :64]))
+    else:
+        keep = np.ones(before.shape[:2], bool)
+        keep[BOX.y - 24:BOX.y + BOX.h + 24, BOX.x - 24:BOX.x + BOX.w + 24] = False
+        assert np.array_equal(after[keep], before[keep])
+        assert not np.array_equal(after[~keep], before[~keep])
+    win.undo()
+    assert (doc.width, doc.height) == size0 and np.array_equal(doc.flatten(), before)
