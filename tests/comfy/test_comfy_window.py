@@ -25,7 +25,7 @@ from aiart_desktop.settings import load_settings
 from tests.support.comfy_addons import LORA, UPSCALER
 from tests.support.comfy_checkpoint import PLAIN
 from tests.support.comfy_server import ComfyServer
-from tests.support.dock import dock_window, set_form
+from tests.support.dock import RUN_TEXT, dock_window, set_expand, set_form
 
 WAIT = 300_000
 SECRET = "s3cret-T0KEN-for-the-window-test"
@@ -149,10 +149,8 @@ def test_refine_generate_and_expand_from_the_window_run_on_the_server(
     doc = win.doc
     set_form(panel, op=op, model=remote_id(PLAIN), batch=1, steps=3, prompt="a red apple")
     if op == "outpaint":
-        panel.form.direction.setCurrentIndex(panel.form.direction.findData("left"))
-        panel.form.pixels.setValue(64)
-    assert panel.run_button.text() == {"img2img": "Refine", "txt2img": "Generate",
-                                       "outpaint": "Expand canvas"}[op]
+        set_expand(panel, "left", 64)
+    assert panel.run_button.text() == RUN_TEXT[op]
     size0, before = (doc.width, doc.height), doc.flatten()
     QTest.mouseClick(panel.run_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: panel.strip.count() == 1, timeout=WAIT)

@@ -11,7 +11,15 @@ from PySide6.QtTest import QTest
 from aiart_desktop.ai.models.registry import ModelRegistry
 from aiart_desktop.ai.requests import CLASSICAL
 from aiart_desktop.ai.setup import default_engine
-from tests.support.dock import SELECTION, dock_window, make_doc, outside, set_form
+from tests.support.dock import (
+    RUN_TEXT,
+    SELECTION,
+    dock_window,
+    make_doc,
+    outside,
+    set_expand,
+    set_form,
+)
 
 WAIT = 120_000  # an upper bound (a loaded 2-core machine is slow); a pass takes seconds
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
@@ -269,10 +277,8 @@ def test_refine_generate_expand_through_the_dock(qtbot, win, stop_workers, tiny_
     doc = win.doc
     set_form(panel, op=op, model="tiny-sd", batch=1, steps=2)
     if op == "outpaint":
-        panel.form.direction.setCurrentIndex(panel.form.direction.findData("left"))
-        panel.form.pixels.setValue(32)
-    assert panel.run_button.text() == {"img2img": "Refine", "txt2img": "Generate",
-                                       "outpaint": "Expand canvas"}[op]
+        set_expand(panel, "left", 32)
+    assert panel.run_button.text() == RUN_TEXT[op]
     size0, before = (doc.width, doc.height), doc.flatten()
     panel.generate()
     qtbot.waitUntil(lambda: panel.strip.count() == 1, timeout=WAIT)

@@ -55,6 +55,16 @@ def set_form(panel: Any, *, op: str = "inpaint", model: str = "tiny-inpaint",
     f.steps.setValue(steps)
 
 
+RUN_TEXT = {"img2img": "Refine", "txt2img": "Generate", "outpaint": "Expand canvas"}
+
+
+def set_expand(panel: Any, direction: str, pixels: int) -> None:
+    """Expand canvas's Grow row: which side and how far."""
+    f = panel.form
+    f.direction.setCurrentIndex(f.direction.findData(direction))
+    f.pixels.setValue(pixels)
+
+
 def outside(doc: Document) -> np.ndarray:
     assert doc.selection is not None
     return doc.selection == 0
