@@ -409,7 +409,8 @@ class SubjectRequest(AiRequest):
 
 @dataclass(frozen=True, kw_only=True, eq=False)
 class UpscaleRequest(AiRequest):
-    """Scale the picture (every layer) or one layer by `scale` (ai/upscale.py).
+    """Scale the picture (every layer), one layer, or the selected part of one (into a new
+    layer) by `scale` (ai/upscale.py).
 
     `pieces` holds, per layer scaled, (its index in `Document.layers`, its bounds, its straight
     RGBA8 pixels over them), copied at capture time; `rect` is their union. `model` is
@@ -435,7 +436,7 @@ class UpscaleRequest(AiRequest):
         if not 0.1 <= float(self.scale) <= 8.0:
             raise RequestError(f"the upscale factor must be between 0.1 and 8, not "
                                f"{self.scale}")
-        if self.target not in ("picture", "layer"):
+        if self.target not in ("picture", "layer", "selection"):
             raise RequestError(f"unknown upscale target {self.target!r}")
         if not 64 <= int(self.tile) <= 4096 or not 0 <= int(self.overlap) <= int(self.tile) // 4:
             raise RequestError("upscale tiles must be 64 to 4096 pixels, their overlap at "

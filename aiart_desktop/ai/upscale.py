@@ -2,6 +2,7 @@
 
     req = upscale_request(doc, scale=4.0, model="lanczos")          # every layer (the picture)
     req = upscale_request(doc, scale=2.0, model="omnisr-x4", target=LAYER)   # the active layer
+    req = upscale_request(doc, scale=4.0, target=SELECTION)   # the selected part, a new layer
     result = engine.run(req, on_progress, cancelled)   # on the worker: ai/engine.py `_upscale`
     apply_upscale(doc, result)                         # one undo step
 
@@ -17,7 +18,9 @@ than asked (×4 for a ×2) is followed by a resize to the exact size.
 
 The result's `images` are the scaled pieces (RGBA8), `info["rects"]` where each goes.
 `apply_upscale` grows the canvas and replaces every layer's pixels (PICTURE), or the active
-layer's, scaled about its centre (LAYER), and scales the selection — in one undo step.
+layer's, scaled about its centre (LAYER), and scales the selection; or puts the selected part
+of the active layer (its alpha times the soft selection), scaled about the selection's
+centre, in a new layer above it, the source untouched (SELECTION) — in one undo step.
 """
 from __future__ import annotations
 
@@ -39,8 +42,8 @@ if TYPE_CHECKING:
     from .requests import AiResult
 
 LANCZOS = "lanczos"           # the model-free method (always there)
-PICTURE, LAYER = "picture", "layer"
-TARGETS = (PICTURE, LAYER)
+PICTURE, LAYER, SELECTION = "picture", "layer", "selection"
+TARGETS = (PICTURE, LAYER, SELECTION)
 TILE, OVERLAP = 512, 32       # input pixels per model tile, and their overlap
 
 TileFn = Callable[[np.ndarray], np.ndarray]   # one RGB8 tile in, the model's RGB8 out
@@ -48,10 +51,13 @@ TileFn = Callable[[np.ndarray], np.ndarray]   # one RGB8 tile in, the model's RG
 
 def upscale_request(doc: Document, scale: float, model: str = LANCZOS, target: str = PICTURE,
                     tile: int = TILE, overlap: int = OVERLAP) -> UpscaleRequest:
-    """The request that scales the picture (every layer) or the active layer by `scale`."""
+    """The request that scales the picture (every layer), the active layer, or the selected
+    part of the active layer by `scale`."""
     if target not in TARGETS:
         raise RequestError(f"unknown upscale target {target!r} (use one of "
                            f"{', '.join(TARGETS)})")
+    if target == SELECTION:
+        return _selection_request(doc, scale, model, tile, overlap)
     if target == PICTURE:
         layers = [(i, n) for i, n in enumerate(doc.layers)]
     else:
@@ -74,6 +80,7 @@ def upscale_request(doc: Document, scale: float, model: str = LANCZOS, target: s
     if target == PICTURE and max(w, h) > MAX_SIDE:
         raise RequestError(f"{w}×{h} is too big: an upscaled picture may be at most "
                            f"{MAX_SIDE} pixels on a side")
+    _check_size(pieces[0][1], scale)
     union = pieces[0][1]
     for _, r, _ in pieces[1:]:
         union = union.union(r)
@@ -81,6 +88,35 @@ def upscale_request(doc: Document, scale: float, model: str = LANCZOS, target: s
                           pieces=tuple(pieces), offsets=tuple(offsets), tile=tile,
                           overlap=overlap,
                           revision=doc.revision, canvas_size=(doc.width, doc.height))
+
+
+def _selection_request(doc: Document, scale: float, model: str, tile: int,
+                       overlap: int) -> UpscaleRequest:
+    """SELECTION: the active layer's pixels over the selection's bounds, their alpha times the
+    soft selection; the result goes in a new layer (tile space at offset 0)."""
+    if doc.selection is None:
+        raise RequestError("Upscale Selection needs a selection: select the part to enlarge")
+    active = doc.active_layer
+    if active is None:
+        raise RequestError("Upscale Selection works on a layer: pick one in the Layers panel")
+    rect, mask = doc.selection_region()
+    pixels = active.read(rect)
+    pixels[..., 3] = (pixels[..., 3].astype(np.uint16) * mask // 255).astype(np.uint8)
+    if not pixels[..., 3].any():
+        raise RequestError(f"there is nothing to upscale: the layer “{active.name}” is empty "
+                           "in the selection")
+    _check_size(rect, scale)
+    return UpscaleRequest(rect=rect, model=model, scale=float(scale), target=SELECTION,
+                          pieces=((doc.layers.index(active), rect, pixels),),
+                          offsets=((0, 0),), tile=tile, overlap=overlap,
+                          revision=doc.revision, canvas_size=(doc.width, doc.height))
+
+
+def _check_size(rect: Rect, scale: float) -> None:
+    w, h = scaled_size(rect.w, rect.h, scale)
+    if max(w, h) > MAX_SIDE:
+        raise RequestError(f"{w}×{h} is too big: an upscaled layer may be at most "
+                           f"{MAX_SIDE} pixels on a side")
 
 
 def scaled_size(w: int, h: int, scale: float) -> tuple[int, int]:
@@ -293,6 +329,8 @@ def apply_upscale(doc: Document, result: AiResult) -> list[Layer]:
                       f"{doc.height}); upscale again")
     layers = doc.layers
     tiles: list[TileGrid] = list(result.info["tiles"])
+    if req.target == SELECTION:
+        return [_apply_selection(doc, req, tiles[0])]
     targets: list[Layer] = []
     for (index, _, _), offset in zip(req.pieces, req.offsets, strict=True):
         if index >= len(layers) or layers[index].offset != offset:
@@ -317,6 +355,22 @@ def apply_upscale(doc: Document, result: AiResult) -> list[Layer]:
             # The old pixels all go, whatever the selection says: one swap of the whole grid.
             doc.swap_layer_tiles(layer, new.copy(), text)   # the result's grid stays as is
     return targets
+
+
+def _apply_selection(doc: Document, req: UpscaleRequest, grid: TileGrid) -> Layer:
+    """The scaled selection as a new layer above its source (at the top when the source is
+    gone), named after it; one undo step."""
+    index = req.pieces[0][0]
+    layers = doc.layers
+    source = layers[index] if index < len(layers) else None
+    parent = source.parent if source is not None else None
+    pos = parent.children.index(source) + 1 if parent is not None and source is not None \
+        else None
+    name = f"{source.name} (upscaled)" if source is not None else "Upscaled selection"
+    if name in {n.name for n in doc.nodes}:
+        name = doc.unique_name(name)
+    return doc.add_layer(name, parent=parent, index=pos, tiles=grid.copy(),
+                         text="Upscale selection")
 
 
 def layer_grid(pixels: np.ndarray, rect: Rect, offset: tuple[int, int]) -> TileGrid:

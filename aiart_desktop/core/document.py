@@ -164,10 +164,13 @@ class Document:
     def add_layer(self, name: str | None = None, *, parent: Group | None = None,
                   index: int | None = None, pixels: np.ndarray | None = None,
                   x: int = 0, y: int = 0, provenance: dict[str, Any] | None = None,
-                  text: str = "Add layer") -> Layer:
-        """New layer above the active node (or at parent/index). One undo step."""
+                  text: str = "Add layer", tiles: TileGrid | None = None) -> Layer:
+        """New layer above the active node (or at parent/index). One undo step. Its pixels:
+        `pixels` at (x, y), or `tiles`, a grid made elsewhere, taken as it is."""
         layer = Layer(name=name or self.unique_name("Layer"), provenance=provenance)
-        if pixels is not None:
+        if tiles is not None:
+            layer.tiles = tiles
+        elif pixels is not None:
             layer.tiles.write(x, y, pixels)
         self._insert_new(layer, parent, index, text)
         return layer

@@ -153,6 +153,55 @@ def test_upscale_one_layer_about_its_centre(empty_registry) -> None:
     assert doc.layers[1].bounds() == Rect(30, 5, 80, 60)    # centred where it was
 
 
+def test_upscale_the_selection_into_a_new_layer(empty_registry) -> None:
+    """The selected part of the active layer (alpha times the soft selection), scaled about
+    the selection's centre, in a new layer above it; the source and the canvas unchanged;
+    one undo step."""
+    doc = _doc()
+    ink = doc.layers[1]
+    doc.set_active(ink)
+    sel = np.zeros((80, 120), np.uint8)
+    sel[20:40, 40:70] = 255                   # overlaps the ink (x 50-90, y 20-50)
+    sel[40:50, 40:70] = 128                   # a soft band below
+    doc.set_selection(sel)
+    before, undo0 = doc.flatten().copy(), doc.history.undo_count
+    source = ink.read(ink.bounds()).copy()
+    req = up.upscale_request(doc, 2.0, target=up.SELECTION)
+    assert req.rect == Rect(40, 20, 30, 30)
+    result = default_engine(empty_registry, device="cpu").run(req)
+    [new] = up.apply_upscale(doc, result)
+    assert doc.history.undo_count == undo0 + 1 and doc.history.undo_text == "Upscale selection"
+    assert new.name == "Ink (upscaled)" and doc.layers.index(new) == doc.layers.index(ink) + 1
+    assert (doc.width, doc.height) == (120, 80)
+    assert np.array_equal(ink.read(ink.bounds()), source)      # the source as it was
+    out = Rect(25, 5, 60, 60)                 # the 60² result about the centre (55, 35)
+    assert new.bounds().intersect(out) == new.bounds()
+    px = new.read(out)
+    core = px[8:30, 28:52]                            # the fully selected ink, ×2 (away
+    assert (core[..., 3] >= 250).all()                # from Lanczos' ringing at its edges)
+    assert np.abs(core[..., :3].astype(int) - (20, 40, 160)).max() <= 3
+    assert px[:, :14, 3].max() == 0                   # left of the ink: nothing there
+    band = px[44:56, 24:56, 3]                        # the soft band: about half alpha
+    assert 110 <= int(np.median(band)) <= 145
+    doc.history.undo()
+    assert new not in doc.layers and np.array_equal(doc.flatten(), before)
+
+
+def test_upscale_selection_needs_a_selection_and_something_in_it(empty_registry) -> None:
+    doc = _doc()
+    doc.set_active(doc.layers[1])
+    with pytest.raises(RequestError, match="needs a selection"):
+        up.upscale_request(doc, 2.0, target=up.SELECTION)
+    sel = np.zeros((80, 120), np.uint8)
+    sel[60:70, 0:20] = 255                    # where the ink layer is empty
+    doc.set_selection(sel)
+    with pytest.raises(RequestError, match="empty in the selection"):
+        up.upscale_request(doc, 2.0, target=up.SELECTION)
+    big = Document.new(4500, 2000, (0, 0, 0, 255))   # × 8 = 36 000 px wide
+    with pytest.raises(RequestError, match="too big"):
+        up.upscale_request(big, 8.0, target=up.LAYER)
+
+
 def test_cancel_and_bad_requests(empty_registry) -> None:
     doc = _doc()
     before = doc.flatten().copy()

@@ -89,6 +89,33 @@ def test_the_active_layer_only(qtbot, win, stop_workers, tmp_path) -> None:
     assert (b.w, b.h) == (100, 80) and (b.x + b.w / 2, b.y + b.h / 2) == (85, 50)
 
 
+def test_the_selection_into_a_new_layer(qtbot, win, stop_workers, tmp_path) -> None:
+    from aiart_desktop.core import selection as sel
+    from aiart_desktop.core.geometry import Rect
+
+    act, _ = _window(win, stop_workers, tmp_path)
+    doc = win.doc
+    ink = doc.layers[1]
+    doc.set_active(ink)
+    act.trigger()
+    dlg = win._upscale_dialog
+    dlg.target.setCurrentIndex(dlg.target.findData("selection"))
+    assert dlg.size_line.text() == "Nothing is selected: select the part to enlarge."
+    doc.set_selection(sel.rect_mask(160, 120, Rect(70, 40, 20, 20)))
+    dlg.refresh()
+    assert dlg.size_line.text() == "The selection: 20 × 20 → 40 × 40 px, in a new layer"
+    before = doc.flatten().copy()
+    dlg.run_button.click()
+    qtbot.waitUntil(lambda: not dlg.running, timeout=WAIT)
+    new = doc.active_layer
+    assert new is not None and new.name == "Ink (upscaled)" and len(doc.layers) == 3
+    assert "the new layer “Ink (upscaled)”, 40 × 40 px" in dlg.message.text()
+    assert (doc.width, doc.height) == (160, 120)
+    assert new.read(Rect(62, 32, 36, 36))[..., 3].min() == 255   # 40² about (80, 50)
+    doc.history.undo()
+    assert len(doc.layers) == 2 and np.array_equal(doc.flatten(), before)
+
+
 def test_refine_the_whole_picture_in_tiles_from_the_ai_panel(qtbot, win, stop_workers,
                                                              registry, engine) -> None:
     panel = dock_window(win, registry, engine, _doc())

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
@@ -51,6 +51,7 @@ class UpscaleDialog(QDialog):
         self.target = QComboBox()
         self.target.addItem("The picture (every layer)", up.PICTURE)
         self.target.addItem("The active layer", up.LAYER)
+        self.target.addItem("The selection (into a new layer)", up.SELECTION)
         self.scale = QComboBox()
         for label, value in SCALES:
             self.scale.addItem(label, value)
@@ -130,6 +131,8 @@ class UpscaleDialog(QDialog):
         base = doc.width if doc is not None else 1
         if self.target.currentData() == up.LAYER and doc is not None and doc.active_layer:
             base = max(1, doc.active_layer.bounds().w)
+        if self.target.currentData() == up.SELECTION and doc is not None:
+            base = max(1, doc.selection_region()[0].w)
         return self.width.value() / max(1, base)
 
     def _sync(self, *_: object) -> None:
@@ -144,6 +147,14 @@ class UpscaleDialog(QDialog):
         if self.target.currentData() == up.PICTURE:
             w, h = up.scaled_size(doc.width, doc.height, s)
             self.size_line.setText(f"{doc.width} × {doc.height} → {w} × {h} px")
+        elif self.target.currentData() == up.SELECTION:
+            r = doc.selection_region()[0]
+            if doc.selection is None or r.empty:
+                self.size_line.setText("Nothing is selected: select the part to enlarge.")
+            else:
+                w, h = up.scaled_size(r.w, r.h, s)
+                self.size_line.setText(f"The selection: {r.w} × {r.h} → {w} × {h} px, in a "
+                                       "new layer")
         else:
             layer = doc.active_layer
             b = layer.bounds() if layer is not None else None
@@ -195,6 +206,11 @@ class UpscaleDialog(QDialog):
         else:
             self.reject()
 
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.ActivationChange and self.isActiveWindow():
+            self._sync()   # the selection or the active layer may have changed meanwhile
+
     def reject(self) -> None:
         if self.job is not None:      # closing the dialog cancels its upscale
             self.job.cancel()
@@ -230,7 +246,7 @@ class UpscaleDialog(QDialog):
         cache = getattr(self.win.canvas, "cache", None)
         before = cache.levels() if cache is not None else []
         try:
-            up.apply_upscale(doc, result)
+            changed = up.apply_upscale(doc, result)
         except AiError as exc:
             self._say(str(exc), error=True)
             return
@@ -238,8 +254,15 @@ class UpscaleDialog(QDialog):
         if cache is not None and result.request.target == up.PICTURE and s.is_integer():
             cache.seed_scaled(before, int(s))   # no blank canvas while it is composited
             self.win.canvas.viewport().update()
-        w, h = doc.width, doc.height
-        text = f"Upscaled with {result.model_name}: {w} × {h} px. Ctrl+Z undoes it."
+        target = result.request.target
+        if target == up.PICTURE:
+            what = f"{doc.width} × {doc.height} px"
+        else:
+            r = result.info["rects"][0]       # where the scaled piece went (no pixel scan)
+            size = f"{r.w} × {r.h} px"
+            what = (f"the new layer “{changed[0].name}”, {size}" if target == up.SELECTION
+                    else f"the layer, {size}")
+        text = f"Upscaled with {result.model_name}: {what}. Ctrl+Z undoes it."
         self._say(text)
         self.win.statusBar().showMessage(text, 8000)
         self.win.canvas.fit()
