@@ -7,12 +7,13 @@
 
 `ComfyModels` is a `ModelSource`: the local source's models plus each server's checkpoints
 (`/object_info`), as `ModelInfo`s with `backend="comfy"`, `source="remote"`, ids
-"comfy:<checkpoint name>" and names that say which server has them. What a remote checkpoint
-is (SD or SDXL, inpainting, its size) comes from its model-spec metadata (`/view_metadata`)
-when it has some, else from its name; add-ons (LoRAs, controls, upscalers...) are the local
-source's. Listing is cached: `refresh()` asks the servers again (the settings' Test connection,
-a failed job), `models()` asks only once, and never again for `RETRY_S` after a failure, so the
-pickers never wait on a server that is down.
+"comfy:<checkpoint name>" and names that say which server has them. What a remote checkpoint is
+(SD or SDXL, inpainting, its size) comes from its model-spec metadata (`/view_metadata`) when
+it has some, else from its name. The servers' LoRAs, ControlNets and upscale models are listed
+beside the local source's, with "comfy:<file>" ids (`loras`, `control_models`, `upscalers`;
+depth and pose pictures are made by the local detectors). Listing is cached: `refresh()` asks
+the servers again (the settings' Test connection, a failed job), `models()` asks only once, and
+never again for `RETRY_S` after a failure, so the pickers never wait on a server that is down.
 
 `ComfyBackend` runs a `Job` as a workflow of core nodes (comfy_workflows.py) on the first
 server that has the model, uploading the job's pictures (comfy_client.py, cached by content),
