@@ -140,15 +140,6 @@ def prep(data: Path) -> None:
 
 
 class TrainWalk(Walk):
-    def until(self, test, what: str, wait: float = 60.0) -> dict:
-        end = time.time() + wait
-        while time.time() < end:
-            s = self.state()
-            if s and test(s):
-                return s
-            time.sleep(0.2)
-        raise SystemExit(f"timed out waiting for {what}: {self.state()}")
-
     def menu(self, title: str, item: str) -> None:
         self.click("menu:" + title)
         self.click("item:" + item, wait=5)
