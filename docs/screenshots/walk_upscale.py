@@ -1,6 +1,7 @@
 """Image › Upscale… and the AI tab's Refine in tiles walked on a real X display (xdotool).
 
     python docs/screenshots/walk_upscale.py 1366x768 [--scale 1.5] [--out /tmp/walk15]
+                                            [--part selection]
 
 Starts Xvfb, openbox and the app (`bootstrap.create_window`, a fresh data folder, offline,
 holding a tiny random-weight SD model, the tests' builder, "Tiny SD (stand-in)") on the painted
@@ -20,6 +21,16 @@ landscape of walk_tools.py, then, with the mouse and keys only, a screenshot aft
   05_refine_tiles_hint  the AI tab: Operation "Refine", Area "Whole picture, in tiles", Model
                         the tiny SD: the grey line under Area telling the tile grid (64 px
                         tiles: the stand-in's native size). Not run (random weights).
+
+With `--part selection`, instead: a rectangle dragged around the birds (M) on the Ink layer,
+then
+
+  06_selection_dialog   Ctrl+Alt+I, Upscale "The selection (into a new layer)", By ×2: the
+                        line "The selection: w × h → 2w × 2h px, in a new layer";
+  07_selection_upscaled Upscale pressed and finished: the layer "Ink (upscaled)" above Ink,
+                        the message names the layer and its size;
+  08_selection_on_canvas  Close: the birds twice as big about the selection's centre, over
+                        the old ones (Ink is untouched).
 
 The app is the real one; the only addition is a timer writing where the widgets the walk
 clicks are on screen and what they say (`geom.json`, device pixels). WALK_DISPLAY picks the X
@@ -196,7 +207,41 @@ def pan_to(w: UpscaleWalk, at: tuple[int, int], scale: float) -> None:
         time.sleep(0.6)
 
 
-def walk(size: str, scale: float, out: Path) -> None:
+def selection_part(w: UpscaleWalk) -> None:
+    """`--part selection` (see the module)."""
+    x0, y0, k = w.get("doc")  # type: ignore[misc]
+    ax, ay = round(x0 + (BIRDS[0] - 90) * k), round(y0 + (BIRDS[1] - 45) * k)
+    bx, by = round(x0 + (BIRDS[0] + 60) * k), round(y0 + (BIRDS[1] + 35) * k)
+    w.x("mousemove", str(ax), str(ay))
+    w.x("key", "m")
+    w.x("mousedown", "1")
+    for i in range(1, 11):
+        w.x("mousemove", str(ax + (bx - ax) * i // 10), str(ay + (by - ay) * i // 10))
+        time.sleep(0.03)
+    w.x("mouseup", "1")
+    time.sleep(0.5)
+    w.x("key", "ctrl+alt+i")                 # Image › Upscale…
+    w.get("up_target", wait=15)
+    time.sleep(0.8)
+    w.choose("up_target", "The selection (into a new layer)")
+    w.choose("up_scale", "×2")
+    time.sleep(0.5)
+    print("dialog:", repr(w.state().get("up_size_line")), flush=True)
+    w.shot("06_selection_dialog")
+    n = len(w.state().get("layers", []))
+    w.click("up_run")
+    s = w.until(lambda s: len(s.get("layers", [])) > n and not s.get("up_running"),
+                "the upscaled selection", 120)
+    time.sleep(1.0)
+    print("layers:", s.get("layers"), "message:", repr(w.state().get("up_message")),
+          flush=True)
+    w.shot("07_selection_upscaled")
+    w.click("up_close")                      # the dialog away: the canvas
+    time.sleep(1.0)
+    w.shot("08_selection_on_canvas")
+
+
+def walk(size: str, scale: float, out: Path, part: str = "") -> None:
     out.mkdir(parents=True, exist_ok=True)
     picture = str(out / "landscape.ora")
     subprocess.run([PY, str(HERE / "walk_tools.py"), "paint", picture],
@@ -205,6 +250,9 @@ def walk(size: str, scale: float, out: Path) -> None:
     with session(__file__, size, scale, out, picture, display, UpscaleWalk) as w:
         w.get("ai_tab", wait=90)
         time.sleep(2)
+        if part == "selection":
+            selection_part(w)
+            return
         orig = w.get("doc_size")
         print("picture:", orig, flush=True)
         cx, cy = w.get("canvas")  # type: ignore[misc]
