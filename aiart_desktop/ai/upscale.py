@@ -8,8 +8,8 @@
 
 A request carries one *piece* per layer it scales: the layer's pixels over its bounds (straight
 RGBA8), copied when the request is made. The engine scales each piece with Lanczos (`lanczos`)
-or, with a model (ai/backends/local_upscale.py, spandrel), tile by tile (`tiled`): tiles of
-`tile` input pixels overlapping by `overlap`, each blended into the output with linear ramps
+or, with a model (ai/backends/local_upscale.py, spandrel), tile by tile (`tiled`): the fewest
+tiles of at most `tile` input pixels, sharing `overlap`, each blended into the output with ramps
 across the overlap, so no seam shows on a gradient and a 4096² picture never has to go through
 the network whole. Colour and alpha are kept apart: the model sees the premultiplied colour
 (transparent pixels are black to it, so no dark fringe grows at a layer's edge), alpha is
