@@ -50,9 +50,6 @@ class PickerModels(ComfyModels):
     asked; every other call answers from that list, so nothing here waits on a network on
     the UI thread."""
 
-    def refresh(self, timeout: float | None = LIST_TIMEOUT_S) -> None:
-        super().refresh(timeout)
-
     def names(self, client: ComfyClient, folder: str = "checkpoints") -> list[str]:
         with self._lock:   # never asks: only what `refresh` found
             return list(self._listed.get(client.label, {}).get(folder, []))
@@ -157,7 +154,7 @@ class RemoteServers(QObject):
 
         def work() -> None:
             picker = PickerModels(clients_of(settings), self.local)
-            picker.refresh()
+            picker.refresh(LIST_TIMEOUT_S)
             call_on_ui(self, self._got, gen, picker)
 
         self.listing = threading.Thread(target=work, name="comfy-listing", daemon=True)

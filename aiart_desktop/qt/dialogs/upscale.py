@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from ...ai import upscale as up
 from ...ai.errors import AiError
+from ...core import selection as sel
 from ...core.document import MAX_SIDE
 
 if TYPE_CHECKING:
@@ -132,7 +133,7 @@ class UpscaleDialog(QDialog):
         if self.target.currentData() == up.LAYER and doc is not None and doc.active_layer:
             base = max(1, doc.active_layer.bounds().w)
         if self.target.currentData() == up.SELECTION and doc is not None:
-            base = max(1, doc.selection_region()[0].w)
+            base = max(1, sel.bounds(doc.selection).w)
         return self.width.value() / max(1, base)
 
     def _sync(self, *_: object) -> None:
@@ -148,8 +149,8 @@ class UpscaleDialog(QDialog):
             w, h = up.scaled_size(doc.width, doc.height, s)
             self.size_line.setText(f"{doc.width} × {doc.height} → {w} × {h} px")
         elif self.target.currentData() == up.SELECTION:
-            r = doc.selection_region()[0]
-            if doc.selection is None or r.empty:
+            r = sel.bounds(doc.selection)
+            if r.empty:
                 self.size_line.setText("Nothing is selected: select the part to enlarge.")
             else:
                 w, h = up.scaled_size(r.w, r.h, s)

@@ -35,10 +35,13 @@ class _Entry:
         self.offset = offset
         self.seen: dict[tuple[int, int], np.ndarray] = {}   # tile key -> the sampled array
         self.pixmap: QPixmap | None = None
-        self.complete = True
         self.grid: object = None      # the layer's TileGrid when last looked at, its version,
         self.version = -1             # and its tiles still to compare with `seen` (None: done)
         self.todo: Iterator[tuple[tuple[int, int], np.ndarray]] | None = None
+
+    @property
+    def complete(self) -> bool:
+        return self.todo is None
 
 
 class Thumbnails:
@@ -93,7 +96,6 @@ class Thumbnails:
             e.todo = iter(current.items())  # compared with what was seen as the budget allows
             e.grid, e.version = tiles, tiles.version
         if e.todo is None:
-            e.complete = True
             return changed
         deadline = now + BUDGET_S - self._spent
         seen, done, looked = e.seen, 0, 0
@@ -110,7 +112,6 @@ class Thumbnails:
                 break
         else:
             e.todo = None
-        e.complete = e.todo is None
         self._spent += time.perf_counter() - now
         return changed or done > 0
 
